@@ -1,0 +1,107 @@
+// Turns the environment into one typed, frozen Config, or fails with a ConfigError that lists
+// every bad variable (name, problem, expected form). Secret values never reach a message.
+import type { z } from 'zod'
+import { type VariableName, variables } from './env.js'
+
+type Parsed = { [K in VariableName]: z.output<(typeof variables)[K]['schema']> }
+
+export interface Config {
+  kafka: { bootstrapServers: string[]; clientId: string; replicationFactor: number }
+  neo4j: { uri: string; username: string; password: string; database: string }
+  redis: { url: string }
+  s3: { endpoint: string; accessKey: string; secretKey: string; region: string; bucket: string }
+  schemaRegistry: { url: string }
+  log: { level: Parsed['LOG_LEVEL']; components: Parsed['LOG_LEVELS'] }
+}
+
+export interface ConfigIssue {
+  variable: VariableName
+  problem: string
+  expected: string
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID'
+  readonly issues: ConfigIssue[]
+
+  constructor(issues: ConfigIssue[]) {
+    super(
+      `Invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
+        issues.map((i) => `  - ${i.variable}: ${i.problem}. Expected ${i.expected}.`).join('\n'),
+    )
+    this.name = 'ConfigError'
+    this.issues = issues
+  }
+}
+
+export type Environment = Record<string, string | undefined>
+
+export function loadConfig(env: Environment = process.env): Config {
+  const issues: ConfigIssue[] = []
+  const values = {} as Record<VariableName, unknown>
+  for (const name of Object.keys(variables) as VariableName[]) {
+    const spec = variables[name]
+    const raw = env[name] ?? spec.default
+    const result = spec.schema.safeParse(raw)
+    if (result.success) {
+      values[name] = result.data
+    } else {
+      const shown = 'secret' in spec && spec.secret ? 'the value given' : `'${raw}'`
+      const reasons = result.error.issues.map((i) => i.message).join('; ')
+      issues.push({ variable: name, problem: `${shown} ${reasons}`, expected: spec.expected })
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues)
+  const v = values as Parsed
+  return deepFreeze({
+    kafka: {
+      bootstrapServers: v.KAFKA_BOOTSTRAP_SERVERS,
+      clientId: v.KAFKA_CLIENT_ID,
+      replicationFactor: v.KAFKA_REPLICATION_FACTOR,
+    },
+    neo4j: {
+      uri: v.NEO4J_URI,
+      username: v.NEO4J_USERNAME,
+      password: v.NEO4J_PASSWORD,
+      database: v.NEO4J_DATABASE,
+    },
+    redis: { url: v.REDIS_URL },
+    s3: {
+      endpoint: v.S3_ENDPOINT,
+      accessKey: v.S3_ACCESS_KEY,
+      secretKey: v.S3_SECRET_KEY,
+      region: v.S3_REGION,
+      bucket: v.S3_BUCKET,
+    },
+    schemaRegistry: { url: v.SCHEMA_REGISTRY_URL },
+    log: { level: v.LOG_LEVEL, components: v.LOG_LEVELS },
+  })
+}
+
+/** The config as it may be printed or logged: secrets replaced, credentials in URLs masked. */
+export function redactConfig(config: Config): Config {
+  return {
+    ...config,
+    neo4j: { ...config.neo4j, password: config.neo4j.password === '' ? '' : '[redacted]' },
+    redis: { url: redactUrl(config.redis.url) },
+    s3: { ...config.s3, secretKey: '[redacted]' },
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = 'redacted'
+    return parsed.toString()
+  } catch {
+    return '[redacted]'
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}

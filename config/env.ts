@@ -1,0 +1,177 @@
+// The environment contract: every variable the project reads, its default (pointing at the local
+// stack), its expected form and whether it is secret. Validated once, at start, all at once, so a
+// user sees every bad value in one message rather than one per restart.
+import { z } from 'zod'
+
+export interface VariableSpec<T> {
+  /** What the variable is for; shown in `agent-party config` and the README table. */
+  description: string
+  /** The form a valid value takes, shown after a bad one. */
+  expected: string
+  default: string
+  secret?: boolean
+  schema: z.ZodType<T>
+}
+
+const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/
+const hostPortList = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()))
+  .refine((parts) => parts.length > 0 && parts.every((p) => hostPort.test(p) && portOf(p) <= 65535), {
+    message: 'not a list of host:port',
+  })
+
+function portOf(hostAndPort: string): number {
+  return Number(hostAndPort.slice(hostAndPort.lastIndexOf(':') + 1))
+}
+
+const urlWithScheme = (schemes: string[]) =>
+  z.string().refine(
+    (s) => {
+      try {
+        return schemes.includes(new URL(s).protocol.replace(/:$/, ''))
+      } catch {
+        return false
+      }
+    },
+    { message: `not a URL with scheme ${schemes.join(' or ')}` },
+  )
+
+const positiveInt = z
+  .string()
+  .regex(/^\d+$/, 'not a whole number')
+  .transform(Number)
+  .refine((n) => n >= 1, 'must be at least 1')
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+const logLevel = z.enum(LOG_LEVELS, { message: `not one of ${LOG_LEVELS.join(', ')}` })
+
+/** `component=level` pairs, comma-separated: `kafka=debug,neo4j=warn`. */
+const componentLevels = z.string().transform((s, ctx) => {
+  const out: Record<string, LogLevel> = {}
+  for (const pair of s.split(',').map((p) => p.trim())) {
+    if (pair === '') continue
+    const [component, level, ...rest] = pair.split('=')
+    const parsed = logLevel.safeParse(level)
+    if (!component || rest.length > 0 || !parsed.success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${pair}' is not component=level with a level of ${LOG_LEVELS.join(', ')}`,
+      })
+      return z.NEVER
+    }
+    out[component] = parsed.data
+  }
+  return out
+})
+
+const nonEmpty = z.string().min(1, 'is empty')
+const s3BucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name (3-63 of a-z, 0-9, ., -)')
+
+export const variables = {
+  KAFKA_BOOTSTRAP_SERVERS: {
+    description: 'Kafka brokers to bootstrap from',
+    expected: 'comma-separated host:port list, e.g. 127.0.0.1:9092,broker2:9092',
+    default: '127.0.0.1:9092',
+    schema: hostPortList,
+  },
+  KAFKA_CLIENT_ID: {
+    description: 'Client id prefix sent to Kafka (shows in broker logs and quotas)',
+    expected: 'letters, digits, ., _ and -',
+    default: 'agent-party',
+    schema: z.string().regex(/^[A-Za-z0-9._-]+$/, 'has characters other than letters, digits, ., _ and -'),
+  },
+  KAFKA_REPLICATION_FACTOR: {
+    description: 'Replication factor of the topics the project creates (3 in production, 1 on one broker)',
+    expected: 'a whole number >= 1, at most the number of brokers',
+    default: '1',
+    schema: positiveInt,
+  },
+  NEO4J_URI: {
+    description: 'Neo4j Bolt URI',
+    expected:
+      'a URL with scheme bolt, bolt+s, bolt+ssc, neo4j, neo4j+s or neo4j+ssc, e.g. bolt://127.0.0.1:7687',
+    default: 'bolt://127.0.0.1:7687',
+    schema: urlWithScheme(['bolt', 'bolt+s', 'bolt+ssc', 'neo4j', 'neo4j+s', 'neo4j+ssc']),
+  },
+  NEO4J_USERNAME: {
+    description: 'Neo4j user (ignored when NEO4J_PASSWORD is empty: the local stack runs with auth off)',
+    expected: 'a user name',
+    default: 'neo4j',
+    schema: z.string(),
+  },
+  NEO4J_PASSWORD: {
+    description: 'Neo4j password; empty means no authentication',
+    expected: 'a password, or empty for no authentication',
+    default: '',
+    secret: true,
+    schema: z.string(),
+  },
+  NEO4J_DATABASE: {
+    description: 'Neo4j database name',
+    expected: 'a database name',
+    default: 'neo4j',
+    schema: nonEmpty,
+  },
+  REDIS_URL: {
+    description: 'Redis URL (credentials may be in the URL)',
+    expected: 'a URL with scheme redis or rediss, e.g. redis://127.0.0.1:6379/0',
+    default: 'redis://127.0.0.1:6379',
+    secret: true,
+    schema: urlWithScheme(['redis', 'rediss']),
+  },
+  S3_ENDPOINT: {
+    description: 'S3-compatible endpoint (MinIO in production, s3proxy locally)',
+    expected: 'an http or https URL, e.g. http://127.0.0.1:9000',
+    default: 'http://127.0.0.1:9000',
+    schema: urlWithScheme(['http', 'https']),
+  },
+  S3_ACCESS_KEY: {
+    description: 'S3 access key',
+    expected: 'a non-empty access key',
+    default: 'agentparty',
+    schema: nonEmpty,
+  },
+  S3_SECRET_KEY: {
+    description: 'S3 secret key',
+    expected: 'a non-empty secret key',
+    default: 'agentparty-secret',
+    secret: true,
+    schema: nonEmpty,
+  },
+  S3_REGION: {
+    description: 'S3 region',
+    expected: 'a region name, e.g. us-east-1',
+    default: 'us-east-1',
+    schema: nonEmpty,
+  },
+  S3_BUCKET: {
+    description: 'Bucket of the raw event archive',
+    expected: 'an S3 bucket name (3-63 of a-z, 0-9, ., -)',
+    default: 'agent-party-archive',
+    schema: s3BucketName,
+  },
+  SCHEMA_REGISTRY_URL: {
+    description: 'Confluent-compatible Schema Registry API base URL',
+    expected: 'an http or https URL, e.g. http://127.0.0.1:8081/apis/ccompat/v7',
+    default: 'http://127.0.0.1:8081/apis/ccompat/v7',
+    schema: urlWithScheme(['http', 'https']),
+  },
+  LOG_LEVEL: {
+    description: 'Default log level',
+    expected: LOG_LEVELS.join(', '),
+    default: 'info',
+    schema: logLevel,
+  },
+  LOG_LEVELS: {
+    description: 'Log levels per component, overriding LOG_LEVEL',
+    expected: 'comma-separated component=level pairs, e.g. kafka=debug,neo4j=warn',
+    default: '',
+    schema: componentLevels,
+  },
+} satisfies Record<string, VariableSpec<unknown>>
+
+export type VariableName = keyof typeof variables

@@ -1,0 +1,53 @@
+// Logging for every layer: one pino root writing JSON to stdout, children per component
+// (app, kafka, neo4j, redis, s3, registry, stack, ...) whose level can be set one by one
+// (LOG_LEVELS=kafka=debug), as the operations guide's log configuration does per logger.
+import { type Logger, pino } from 'pino'
+import type { Config } from './config.js'
+import type { LogLevel } from './env.js'
+
+export type { Logger }
+
+/** Paths pino masks wherever they appear in a log object, so that a careless `log.info({ config })` leaks nothing. */
+export const REDACTED_PATHS = [
+  'password',
+  '*.password',
+  '*.*.password',
+  'secretKey',
+  '*.secretKey',
+  '*.*.secretKey',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'token',
+  '*.token',
+]
+
+export interface LoggerOptions {
+  destination?: pino.DestinationStream
+}
+
+export function createRootLogger(log: Config['log'], options: LoggerOptions = {}): Logger {
+  // The root must be as verbose as its most verbose component, or pino drops the child's lines.
+  const levels = [log.level, ...Object.values(log.components)]
+  const root = pino(
+    {
+      level: mostVerbose(levels),
+      base: { service: 'agent-party' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination,
+  )
+  return root.child({ component: 'app' }, { level: log.level })
+}
+
+export function componentLogger(root: Logger, log: Config['log'], component: string): Logger {
+  return root.child({ component }, { level: log.components[component] ?? log.level })
+}
+
+const order: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
+function mostVerbose(levels: LogLevel[]): LogLevel {
+  return levels.reduce((a, b) => (order.indexOf(a) <= order.indexOf(b) ? a : b))
+}
