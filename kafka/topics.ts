@@ -1,0 +1,118 @@
+// Idempotent topic provisioning and description through the admin API: create what is missing,
+// read back what exists, and report (never silently accept) an existing topic whose partition
+// count or configs differ from its definition.
+import { type Admin, ConfigResourceTypes } from '@platformatic/kafka'
+
+export interface TopicSpec {
+  name: string
+  partitions: number
+  /** Topic-level configs that must hold, e.g. `{ 'retention.ms': '604800000' }`. */
+  configs: Record<string, string>
+}
+
+export interface TopicDescription {
+  name: string
+  partitions: number
+  replicationFactor: number
+  /** Every config the broker reports for the topic, defaults included. */
+  configs: Record<string, string>
+}
+
+export interface TopicMismatch {
+  topic: string
+  setting: string
+  expected: string
+  actual: string
+}
+
+export class TopicMismatchError extends Error {
+  readonly code = 'TOPIC_MISMATCH'
+  constructor(readonly mismatches: TopicMismatch[]) {
+    super(
+      `Existing topics differ from their definitions:\n${mismatches
+        .map((m) => `  - ${m.topic}: ${m.setting} is ${m.actual}, expected ${m.expected}`)
+        .join('\n')}\n` +
+        'A partition count cannot be lowered, and raising it moves keys between partitions (keyed state and ' +
+        'co-partitioning break): fix the definition or recreate the topic deliberately.',
+    )
+    this.name = 'TopicMismatchError'
+  }
+}
+
+export interface EnsureTopicsResult {
+  created: string[]
+  existing: string[]
+}
+
+/**
+ * Creates the missing topics and checks the existing ones. Throws TopicMismatchError, after
+ * creating what was missing, when any existing topic differs in partitions or in a config of its
+ * spec. Safe to run concurrently: a topic created by someone else meanwhile counts as existing.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+  replicationFactor: number,
+): Promise<EnsureTopicsResult> {
+  const present = new Set(await admin.listTopics())
+  const created: string[] = []
+  for (const spec of specs.filter((s) => !present.has(s.name))) {
+    try {
+      await admin.createTopics({
+        topics: [spec.name],
+        partitions: spec.partitions,
+        replicas: replicationFactor,
+        configs: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+      })
+      created.push(spec.name)
+    } catch (error) {
+      if (!(await admin.listTopics()).includes(spec.name)) throw error
+    }
+  }
+  const existing = specs.map((s) => s.name).filter((n) => !created.includes(n))
+  const described = await describeTopics(admin, existing)
+  const mismatches = specs.flatMap((spec) => {
+    const actual = described.find((d) => d.name === spec.name)
+    return actual ? diffTopic(spec, actual) : []
+  })
+  if (mismatches.length > 0) throw new TopicMismatchError(mismatches)
+  return { created, existing }
+}
+
+export function diffTopic(spec: TopicSpec, actual: TopicDescription): TopicMismatch[] {
+  const out: TopicMismatch[] = []
+  if (spec.partitions !== actual.partitions) {
+    out.push({
+      topic: spec.name,
+      setting: 'partitions',
+      expected: String(spec.partitions),
+      actual: String(actual.partitions),
+    })
+  }
+  for (const [setting, expected] of Object.entries(spec.configs)) {
+    const value = actual.configs[setting] ?? '(unset)'
+    if (value !== expected) out.push({ topic: spec.name, setting, expected, actual: value })
+  }
+  return out
+}
+
+export async function describeTopics(admin: Admin, names: string[]): Promise<TopicDescription[]> {
+  if (names.length === 0) return []
+  const metadata = await admin.metadata({ topics: names, forceUpdate: true })
+  const configs = await admin.describeConfigs({
+    resources: names.map((resourceName) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName })),
+  })
+  return names.map((name) => {
+    const topic = metadata.topics.get(name)
+    if (!topic) throw new Error(`Topic ${name} is missing from the cluster metadata`)
+    const described = configs.find((c) => c.resourceName === name)
+    return {
+      name,
+      partitions: topic.partitionsCount,
+      replicationFactor: topic.partitions[0]?.replicas.length ?? 0,
+      configs: Object.fromEntries(
+        (described?.configs ?? []).filter((c) => c.value !== null).map((c) => [c.name, c.value as string]),
+      ),
+    }
+  })
+}

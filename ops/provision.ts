@@ -1,0 +1,51 @@
+// Puts a cluster in the shape the pipeline expects, idempotently: the four event topics, the graph
+// schema migrations and the archive bucket. Run by `agent-party stack up` on the local stack and by
+// `agent-party provision` against any configured cluster; a second run changes nothing.
+import type { Config } from '../config/config.js'
+import { EVENT_TOPICS } from '../deploy/kafka/topics.js'
+import { createAdmin } from '../kafka/clients.js'
+import { ensureTopics } from '../kafka/topics.js'
+import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
+import { createS3Client } from '../sinks/s3/client.js'
+import { migrateUp } from './migrations.js'
+
+export interface ProvisionReport {
+  topicsCreated: string[]
+  topicsExisting: string[]
+  migrationsApplied: number[]
+  bucketCreated: boolean
+}
+
+export async function provision(config: Config): Promise<ProvisionReport> {
+  const [topics, migrationsApplied, bucketCreated] = await Promise.all([
+    provisionTopics(config),
+    provisionGraph(config),
+    provisionBucket(config),
+  ])
+  return { topicsCreated: topics.created, topicsExisting: topics.existing, migrationsApplied, bucketCreated }
+}
+
+export async function provisionTopics(config: Config) {
+  const admin = createAdmin(config.kafka, 'provision')
+  try {
+    return await ensureTopics(admin, [...EVENT_TOPICS], config.kafka.replicationFactor)
+  } finally {
+    await admin.close()
+  }
+}
+
+export async function provisionGraph(config: Config): Promise<number[]> {
+  const driver = createNeo4jDriver(config.neo4j)
+  try {
+    return await migrateUp(driver, { database: config.neo4j.database })
+  } finally {
+    await driver.close()
+  }
+}
+
+export async function provisionBucket(config: Config): Promise<boolean> {
+  const s3 = createS3Client(config.s3)
+  if (await s3.bucketExists(config.s3.bucket)) return false
+  await s3.makeBucket(config.s3.bucket, config.s3.region)
+  return true
+}
