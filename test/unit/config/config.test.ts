@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig, redactConfig } from '../../../config/config.js'
+import { variables } from '../../../config/env.js'
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadConfig', () => {
+  it('defaults to the local stack', () => {
+    const config = loadConfig({})
+    expect(config.kafka.bootstrapServers).toEqual(['127.0.0.1:9092'])
+    expect(config.kafka.replicationFactor).toBe(1)
+    expect(config.neo4j.uri).toBe('bolt://127.0.0.1:7687')
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379')
+    expect(config.s3.endpoint).toBe('http://127.0.0.1:9000')
+    expect(config.schemaRegistry.url).toBe('http://127.0.0.1:8081/apis/ccompat/v7')
+    expect(config.log).toEqual({ level: 'info', components: {} })
+  })
+
+  it('reads the operations guide names', () => {
+    const config = loadConfig({
+      KAFKA_BOOTSTRAP_SERVERS: 'kafka-1:9092, kafka-2:9092',
+      KAFKA_REPLICATION_FACTOR: '3',
+      NEO4J_URI: 'neo4j+s://graph.example.com:7687',
+      NEO4J_USERNAME: 'svc',
+      NEO4J_PASSWORD: 'pw',
+      LOG_LEVELS: 'kafka=debug,neo4j=warn',
+    })
+    expect(config.kafka.bootstrapServers).toEqual(['kafka-1:9092', 'kafka-2:9092'])
+    expect(config.kafka.replicationFactor).toBe(3)
+    expect(config.neo4j).toMatchObject({
+      uri: 'neo4j+s://graph.example.com:7687',
+      username: 'svc',
+      password: 'pw',
+    })
+    expect(config.log.components).toEqual({ kafka: 'debug', neo4j: 'warn' })
+  })
+
+  it('is frozen', () => {
+    const config = loadConfig({})
+    expect(() => {
+      ;(config.kafka as { clientId: string }).clientId = 'x'
+    }).toThrow(TypeError)
+  })
+
+  const bad: Record<string, [string, RegExp]> = {
+    KAFKA_BOOTSTRAP_SERVERS: ['localhost', /not a list of host:port/],
+    KAFKA_CLIENT_ID: ['has space', /characters other than/],
+    KAFKA_REPLICATION_FACTOR: ['0', /at least 1/],
+    NEO4J_URI: ['http://127.0.0.1:7474', /scheme bolt/],
+    NEO4J_DATABASE: ['', /is empty/],
+    REDIS_URL: ['127.0.0.1:6379', /scheme redis or rediss/],
+    S3_ENDPOINT: ['ftp://x', /scheme http or https/],
+    S3_ACCESS_KEY: ['', /is empty/],
+    S3_SECRET_KEY: ['', /is empty/],
+    S3_REGION: ['', /is empty/],
+    S3_BUCKET: ['Upper_Case', /bucket name/],
+    SCHEMA_REGISTRY_URL: ['registry:8081', /scheme http or https/],
+    LOG_LEVEL: ['verbose', /not one of fatal, error/],
+    LOG_LEVELS: ['kafka:debug', /'kafka:debug' is not component=level/],
+  }
+
+  for (const [name, [value, problem]] of Object.entries(bad)) {
+    it(`rejects a bad ${name} with its own message naming the variable and the expected form`, () => {
+      const error = errorOf({ [name]: value })
+      expect(error.issues).toHaveLength(1)
+      expect(error.issues[0]?.variable).toBe(name)
+      expect(error.issues[0]?.problem).toMatch(problem)
+      const spec = variables[name as keyof typeof variables]
+      expect(error.message).toContain(`${name}: `)
+      expect(error.message).toContain(`Expected ${spec.expected}.`)
+    })
+  }
+
+  it('covers every variable with a bad-value case, except those that accept any string', () => {
+    const free = ['NEO4J_USERNAME', 'NEO4J_PASSWORD']
+    expect(Object.keys(variables).sort()).toEqual([...Object.keys(bad), ...free].sort())
+  })
+
+  it('reports every bad variable at once', () => {
+    const error = errorOf({ KAFKA_BOOTSTRAP_SERVERS: 'nope', LOG_LEVEL: 'loud', S3_ENDPOINT: 'x' })
+    expect(error.issues.map((i) => i.variable)).toEqual([
+      'KAFKA_BOOTSTRAP_SERVERS',
+      'S3_ENDPOINT',
+      'LOG_LEVEL',
+    ])
+    expect(error.message).toMatch(/3 problems/)
+  })
+
+  it('never shows the value of a secret variable', () => {
+    const error = errorOf({ REDIS_URL: 'http://user:hunter2@cache:6379' })
+    expect(error.message).not.toContain('hunter2')
+    expect(error.message).toContain('REDIS_URL: the value given')
+  })
+})
+
+describe('redactConfig', () => {
+  it('masks passwords, secret keys and URL credentials', () => {
+    const config = loadConfig({
+      NEO4J_PASSWORD: 'neo-secret',
+      REDIS_URL: 'redis://app:redis-secret@cache:6379/0',
+      S3_SECRET_KEY: 's3-secret',
+    })
+    const text = JSON.stringify(redactConfig(config))
+    for (const secret of ['neo-secret', 'redis-secret', 's3-secret']) expect(text).not.toContain(secret)
+    expect(redactConfig(config).redis.url).toBe('redis://app:redacted@cache:6379/0')
+  })
+})
