@@ -1,0 +1,73 @@
+// Provisioning against the real broker: the event topics as the operations guide defines them,
+// idempotence, and a mismatching existing topic reported rather than accepted.
+import { afterAll, describe, expect, it } from 'vitest'
+import { EVENT_TOPICS } from '../../deploy/kafka/topics.js'
+import { createAdmin } from '../../kafka/clients.js'
+import { describeTopics, ensureTopics, TopicMismatchError } from '../../kafka/topics.js'
+import { provisionTopics } from '../../ops/provision.js'
+import { deleteTestTopics } from '../support/kafka.js'
+import { stackConfig, testPrefix } from '../support/stack-env.js'
+
+const prefix = testPrefix(import.meta.url)
+const config = stackConfig()
+const admin = createAdmin(config.kafka, 'test')
+
+afterAll(async () => {
+  await deleteTestTopics(config, [`${prefix}-a`, `${prefix}-b`])
+  await admin.close()
+})
+
+describe('event topics', () => {
+  it('exist with the partitions and retention of the operations guide (read back through the admin API)', async () => {
+    // `stack up` provisioned them; provisioning again must change nothing.
+    const second = await provisionTopics(config)
+    expect(second.created).toEqual([])
+    expect(second.existing.sort()).toEqual(['agent_events', 'system_events', 'task_events', 'team_events'])
+
+    const described = await describeTopics(
+      admin,
+      EVENT_TOPICS.map((t) => t.name),
+    )
+    expect(
+      described.map((d) => [d.name, d.partitions, d.configs['retention.ms'], d.configs['cleanup.policy']]),
+    ).toEqual([
+      ['agent_events', 8, '604800000', 'delete'],
+      ['team_events', 8, '604800000', 'delete'],
+      ['task_events', 8, '604800000', 'delete'],
+      ['system_events', 4, '1209600000', 'delete'],
+    ])
+    expect(described.every((d) => d.replicationFactor === config.kafka.replicationFactor)).toBe(true)
+  })
+})
+
+describe('ensureTopics', () => {
+  const specA = { name: `${prefix}-a`, partitions: 3, configs: { 'retention.ms': '3600000' } }
+  const specB = { name: `${prefix}-b`, partitions: 2, configs: { 'retention.ms': '-1' } }
+
+  it('creates missing topics, then reports them as existing', async () => {
+    expect(await ensureTopics(admin, [specA, specB], 1)).toEqual({
+      created: [specA.name, specB.name],
+      existing: [],
+    })
+    expect(await ensureTopics(admin, [specA, specB], 1)).toEqual({
+      created: [],
+      existing: [specA.name, specB.name],
+    })
+  })
+
+  it('reports an existing topic whose partitions or retention differ, naming both values', async () => {
+    const wanted = [
+      { ...specA, partitions: 8 },
+      { ...specB, configs: { 'retention.ms': '604800000' } },
+    ]
+    const error = await ensureTopics(admin, wanted, 1).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TopicMismatchError)
+    expect((error as TopicMismatchError).mismatches).toEqual([
+      { topic: specA.name, setting: 'partitions', expected: '8', actual: '3' },
+      { topic: specB.name, setting: 'retention.ms', expected: '604800000', actual: '-1' },
+    ])
+    // and it was left as it was
+    const [a] = await describeTopics(admin, [specA.name])
+    expect(a?.partitions).toBe(3)
+  })
+})

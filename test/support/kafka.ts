@@ -1,0 +1,86 @@
+// Kafka helpers for integration tests: read a topic back from the start with a chosen isolation
+// level, and create/delete a test file's own topics.
+import { FetchIsolationLevels, MessagesStreamModes, stringDeserializers } from '@platformatic/kafka'
+import type { Config } from '../../config/config.js'
+import { createAdmin, createConsumer } from '../../kafka/clients.js'
+
+export interface ReadRecord {
+  key: string
+  value: string
+  partition: number
+  offset: bigint
+}
+
+/**
+ * Reads `topic` from the earliest offset in a throwaway group until `expected` records arrived and
+ * no further record came for `quietMs` (so that extra records fail the test instead of hiding),
+ * or until `timeoutMs`.
+ */
+export async function readTopic(
+  config: Config,
+  topic: string,
+  options: {
+    expected: number
+    isolation: 'read_committed' | 'read_uncommitted'
+    quietMs?: number
+    timeoutMs?: number
+  },
+): Promise<ReadRecord[]> {
+  const consumer = createConsumer(config.kafka, `${topic}-reader-${Date.now()}`, {
+    deserializers: stringDeserializers,
+    isolationLevel:
+      options.isolation === 'read_committed'
+        ? FetchIsolationLevels.READ_COMMITTED
+        : FetchIsolationLevels.READ_UNCOMMITTED,
+    maxWaitTime: 200,
+  })
+  const records: ReadRecord[] = []
+  const quietMs = options.quietMs ?? 1000
+  try {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.EARLIEST,
+      autocommit: false,
+    })
+    await new Promise<void>((resolve) => {
+      let quiet: NodeJS.Timeout | undefined
+      const deadline = setTimeout(resolve, options.timeoutMs ?? 20_000)
+      const settle = () => {
+        clearTimeout(quiet)
+        quiet = setTimeout(() => {
+          clearTimeout(deadline)
+          resolve()
+        }, quietMs)
+      }
+      stream.on('data', (m) => {
+        records.push({ key: m.key ?? '', value: m.value ?? '', partition: m.partition, offset: m.offset })
+        if (records.length >= options.expected) settle()
+      })
+      if (options.expected === 0) settle()
+    })
+    await stream.close()
+  } finally {
+    await consumer.close(true)
+  }
+  return records
+}
+
+export async function createTestTopics(config: Config, topics: string[], partitions = 1): Promise<void> {
+  const admin = createAdmin(config.kafka, 'test')
+  try {
+    await admin.createTopics({ topics, partitions, replicas: 1 })
+  } finally {
+    await admin.close()
+  }
+}
+
+export async function deleteTestTopics(config: Config, topics: string[]): Promise<void> {
+  const admin = createAdmin(config.kafka, 'test')
+  try {
+    const present = new Set(await admin.listTopics())
+    const mine = topics.filter((t) => present.has(t))
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+  } finally {
+    await admin.close()
+  }
+}

@@ -1,0 +1,76 @@
+import type { Command } from 'commander'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { buildProgram, run } from '../../../cli/main.js'
+import { EXIT } from '../../../cli/exit-codes.js'
+
+let out = ''
+let err = ''
+
+beforeEach(() => {
+  out = ''
+  err = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk)
+    return true
+  })
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk)
+    return true
+  })
+})
+
+afterEach(() => {
+  vi.restoreAllMocks()
+  vi.unstubAllEnvs()
+})
+
+function commandPaths(cmd: Command, path: string[] = []): string[][] {
+  return cmd.commands.flatMap((sub) => [[...path, sub.name()], ...commandPaths(sub, [...path, sub.name()])])
+}
+
+describe('agent-party', () => {
+  it('prints help with the exit codes and exits 0', async () => {
+    expect(await run(['--help'])).toBe(EXIT.OK)
+    expect(out).toContain('Usage: agent-party')
+    expect(out).toContain('Exit codes:')
+    for (const code of Object.values(EXIT)) expect(out).toMatch(new RegExp(`^\\s+${code}\\s`, 'm'))
+  })
+
+  it('has --help on every command', async () => {
+    const paths = commandPaths(buildProgram())
+    expect(paths.map((p) => p.join(' '))).toEqual(
+      expect.arrayContaining(['stack', 'stack up', 'stack down', 'stack status', 'stack logs', 'stack reset']),
+    )
+    for (const path of paths) {
+      out = ''
+      expect(await run([...path, '--help']), path.join(' ')).toBe(EXIT.OK)
+      expect(out).toContain(`Usage: agent-party ${path.join(' ')}`)
+    }
+  })
+
+  it('exits 2 on an unknown command or a bad argument, saying what is wrong', async () => {
+    expect(await run(['launch'])).toBe(EXIT.USAGE)
+    expect(err).toContain("unknown command 'launch'")
+    err = ''
+    expect(await run(['migrate', 'down', '--steps', 'two'])).toBe(EXIT.USAGE)
+    expect(err).toContain('expected a whole number >= 1')
+    err = ''
+    expect(await run(['stack', 'logs', 'zookeeper'])).toBe(EXIT.USAGE)
+    expect(err).toContain('expected one of kafka, neo4j, redis, s3, registry')
+  })
+
+  it('exits 3 on invalid configuration, naming each variable', async () => {
+    vi.stubEnv('KAFKA_BOOTSTRAP_SERVERS', 'no-port')
+    vi.stubEnv('LOG_LEVEL', 'chatty')
+    expect(await run(['config', 'check'])).toBe(EXIT.CONFIG)
+    expect(err).toContain('KAFKA_BOOTSTRAP_SERVERS')
+    expect(err).toContain('LOG_LEVEL')
+  })
+
+  it('prints the configuration with secrets masked', async () => {
+    vi.stubEnv('S3_SECRET_KEY', 'do-not-print')
+    expect(await run(['config'])).toBe(EXIT.OK)
+    expect(JSON.parse(out).s3.secretKey).toBe('[redacted]')
+    expect(out).not.toContain('do-not-print')
+  })
+})

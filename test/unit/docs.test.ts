@@ -1,0 +1,28 @@
+// Keeps the README in step with the code it documents: every environment variable, every exit
+// code, the test command CI runs.
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { EXIT } from '../../cli/exit-codes.js'
+import { variables } from '../../config/env.js'
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+
+describe('README', () => {
+  it('documents every environment variable with its default', () => {
+    for (const [name, spec] of Object.entries(variables)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`))
+      expect(row, name).toBeDefined()
+      if (spec.default !== '') expect(row, name).toContain(`\`${spec.default}\``)
+    }
+  })
+
+  it('documents every exit code', () => {
+    for (const code of Object.values(EXIT)) expect(readme).toMatch(new RegExp(`^\\| ${code} \\| `, 'm'))
+  })
+
+  it('gives the test command that CI runs', () => {
+    const ci = readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8')
+    expect(readme).toContain('`npm test` is the test command')
+    expect(ci).toMatch(/^npm test$/m)
+  })
+})
