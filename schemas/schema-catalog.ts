@@ -1,0 +1,130 @@
+// Loads the Avro schemas of schemas/avro: per family the current schema (the reader, and the writer
+// of new records) and every published version kept in schemas/avro/history (the writers a reader
+// must still resolve), each parsed once by avsc with its Parsing Canonical Form and fingerprint.
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import avsc, { type Schema, type Type } from 'avsc'
+import { SchemaError } from './errors.js'
+import { EVENT_FAMILIES, type EventFamily, eventFamilies } from './event-families.js'
+import { fingerprintHex, rabinFingerprint64 } from './rabin-fingerprint.js'
+
+export interface SchemaVersion {
+  family: EventFamily
+  /** 1, 2, ... for files of history/, undefined for the current file when history does not hold it. */
+  version: number | undefined
+  file: string
+  /** The schema as JSON, whitespace removed: the text registered with the registry. */
+  text: string
+  json: unknown
+  type: Type
+  /** Parsing Canonical Form (avsc's `schema()` is exactly that). */
+  canonical: string
+  fingerprint: bigint
+  fingerprintHex: string
+}
+
+export interface FamilySchemas {
+  family: EventFamily
+  current: SchemaVersion
+  /** Published versions, oldest first, from history/. */
+  history: SchemaVersion[]
+}
+
+export type SchemaCatalog = Readonly<Record<EventFamily, FamilySchemas>>
+
+/**
+ * Where the .avsc files are: beside this module when run from source, at the package root's
+ * schemas/avro when run from dist/ (package.json ships both).
+ */
+export function defaultSchemaDir(): string {
+  const candidates = [new URL('./avro/', import.meta.url), new URL('../../schemas/avro/', import.meta.url)]
+  for (const candidate of candidates) {
+    const dir = fileURLToPath(candidate)
+    if (existsSync(dir)) return dir
+  }
+  return fileURLToPath(candidates[0] as URL)
+}
+
+export function parseSchemaText(
+  family: EventFamily,
+  file: string,
+  text: string,
+  version?: number,
+): SchemaVersion {
+  let json: unknown
+  let type: Type
+  try {
+    json = JSON.parse(text)
+    type = avsc.Type.forSchema(json as Schema)
+  } catch (cause) {
+    throw new SchemaError('SCHEMA_FILE_INVALID', `${file}: ${(cause as Error).message}`, { cause })
+  }
+  const canonical = JSON.stringify(type.schema())
+  const fingerprint = rabinFingerprint64(Buffer.from(canonical, 'utf8'))
+  return {
+    family,
+    version,
+    file,
+    text: JSON.stringify(json),
+    json,
+    type,
+    canonical,
+    fingerprint,
+    fingerprintHex: fingerprintHex(fingerprint),
+  }
+}
+
+function readSchemaFile(family: EventFamily, file: string, version?: number): SchemaVersion {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (cause) {
+    throw new SchemaError('SCHEMA_FILE_INVALID', `${file} cannot be read: ${(cause as Error).message}`, {
+      cause,
+    })
+  }
+  return parseSchemaText(family, file, text, version)
+}
+
+/** Files named `<schemaFile>.v<N>.avsc` in history/, by N. */
+function historyOf(dir: string, family: EventFamily): SchemaVersion[] {
+  const historyDir = join(dir, 'history')
+  if (!existsSync(historyDir)) return []
+  const pattern = new RegExp(`^${eventFamilies[family].schemaFile}\\.v(\\d+)\\.avsc$`)
+  return readdirSync(historyDir)
+    .flatMap((name) => {
+      const match = pattern.exec(name)
+      return match ? [{ name, version: Number(match[1]) }] : []
+    })
+    .sort((a, b) => a.version - b.version)
+    .map(({ name, version }) => readSchemaFile(family, join(historyDir, name), version))
+}
+
+export function loadSchemaCatalog(dir: string = defaultSchemaDir()): SchemaCatalog {
+  const entries = EVENT_FAMILIES.map((family): [EventFamily, FamilySchemas] => {
+    const history = historyOf(dir, family)
+    const current = readSchemaFile(family, join(dir, `${eventFamilies[family].schemaFile}.avsc`))
+    const recorded = history.find((h) => h.text === current.text)
+    return [
+      family,
+      { family, current: recorded ? { ...current, version: recorded.version } : current, history },
+    ]
+  })
+  return Object.freeze(Object.fromEntries(entries) as Record<EventFamily, FamilySchemas>)
+}
+
+let defaultCatalog: SchemaCatalog | undefined
+
+/** The catalog of the shipped schemas, loaded once per process. */
+export function schemaCatalog(): SchemaCatalog {
+  defaultCatalog ??= loadSchemaCatalog()
+  return defaultCatalog
+}
+
+/** Every writer version a reader of the family must know: the history, and the current schema. */
+export function knownWriters(schemas: FamilySchemas): SchemaVersion[] {
+  const byFingerprint = new Map<bigint, SchemaVersion>()
+  for (const version of [...schemas.history, schemas.current]) byFingerprint.set(version.fingerprint, version)
+  return [...byFingerprint.values()]
+}
