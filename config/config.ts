@@ -11,6 +11,7 @@ export interface Config {
   redis: { url: string }
   s3: { endpoint: string; accessKey: string; secretKey: string; region: string; bucket: string }
   schemaRegistry: { url: string }
+  schemas: { encoding: Parsed['SCHEMA_ENCODING'] }
   log: { level: Parsed['LOG_LEVEL']; components: Parsed['LOG_LEVELS'] }
 }
 
@@ -74,6 +75,7 @@ export function loadConfig(env: Environment = process.env): Config {
       bucket: v.S3_BUCKET,
     },
     schemaRegistry: { url: v.SCHEMA_REGISTRY_URL },
+    schemas: { encoding: v.SCHEMA_ENCODING },
     log: { level: v.LOG_LEVEL, components: v.LOG_LEVELS },
   })
 }

@@ -43,6 +43,8 @@ const positiveInt = z
   .transform(Number)
   .refine((n) => n >= 1, 'must be at least 1')
 
+export const SCHEMA_ENCODINGS = ['registry', 'single-object'] as const
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 const logLevel = z.enum(LOG_LEVELS, { message: `not one of ${LOG_LEVELS.join(', ')}` })
@@ -159,6 +161,13 @@ export const variables = {
     expected: 'an http or https URL, e.g. http://127.0.0.1:8081/apis/ccompat/v7',
     default: 'http://127.0.0.1:8081/apis/ccompat/v7',
     schema: urlWithScheme(['http', 'https']),
+  },
+  SCHEMA_ENCODING: {
+    description:
+      'How event values are encoded: the Schema Registry wire format, or Avro single-object encoding for deployments without a registry',
+    expected: SCHEMA_ENCODINGS.join(' or '),
+    default: 'registry',
+    schema: z.enum(SCHEMA_ENCODINGS, { message: `not one of ${SCHEMA_ENCODINGS.join(', ')}` }),
   },
   LOG_LEVEL: {
     description: 'Default log level',

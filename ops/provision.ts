@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js'
 import { EVENT_TOPICS } from '../deploy/kafka/topics.js'
 import { createAdmin } from '../kafka/clients.js'
 import { ensureTopics } from '../kafka/topics.js'
+import { RegistryClient, registerEventSchemas } from '../schemas/index.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
 import { createS3Client } from '../sinks/s3/client.js'
 import { migrateUp } from './migrations.js'
@@ -14,15 +15,34 @@ export interface ProvisionReport {
   topicsExisting: string[]
   migrationsApplied: number[]
   bucketCreated: boolean
+  /** Subjects that got a new schema version now; empty with SCHEMA_ENCODING=single-object. */
+  schemasRegistered: string[]
 }
 
 export async function provision(config: Config): Promise<ProvisionReport> {
-  const [topics, migrationsApplied, bucketCreated] = await Promise.all([
+  const [topics, migrationsApplied, bucketCreated, schemasRegistered] = await Promise.all([
     provisionTopics(config),
     provisionGraph(config),
     provisionBucket(config),
+    provisionSchemas(config),
   ])
-  return { topicsCreated: topics.created, topicsExisting: topics.existing, migrationsApplied, bucketCreated }
+  return {
+    topicsCreated: topics.created,
+    topicsExisting: topics.existing,
+    migrationsApplied,
+    bucketCreated,
+    schemasRegistered,
+  }
+}
+
+/**
+ * Registers the event schemas under `<topic>-value` with BACKWARD_TRANSITIVE compatibility.
+ * Without a registry (single-object encoding) the schemas travel with the code instead.
+ */
+export async function provisionSchemas(config: Config): Promise<string[]> {
+  if (config.schemas.encoding !== 'registry') return []
+  const registrations = await registerEventSchemas(new RegistryClient({ url: config.schemaRegistry.url }))
+  return registrations.filter((r) => r.ids.some((id) => id.registeredNow)).map((r) => r.subject)
 }
 
 export async function provisionTopics(config: Config) {

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
     S3_REGION: ['', /is empty/],
     S3_BUCKET: ['Upper_Case', /bucket name/],
     SCHEMA_REGISTRY_URL: ['registry:8081', /scheme http or https/],
+    SCHEMA_ENCODING: ['json', /not one of registry, single-object/],
     LOG_LEVEL: ['verbose', /not one of fatal, error/],
     LOG_LEVELS: ['kafka:debug', /'kafka:debug' is not component=level/],
   }

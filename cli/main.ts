@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The `agent-party` command: parses arguments and hands over to the layers. It holds no logic of
+// its own beyond turning errors into documented exit codes and readable messages.
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Command, CommanderError } from 'commander'
+import { ConfigError } from '../config/config.js'
+import { TopicMismatchError } from '../kafka/topics.js'
+import { registerConfigCommand } from './commands/config.js'
+import { registerMigrateCommand } from './commands/migrate.js'
+import { registerProvisionCommand } from './commands/provision.js'
+import { registerStackCommand } from './commands/stack.js'
+import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes.js'
+
+export function buildProgram(): Command {
+  const program = new Command('agent-party')
+    .description('Agent Party Streams: exactly-once stream processing of the Agent Party events on Kafka')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `\n${EXIT_CODE_HELP}`)
+  registerStackCommand(program)
+  registerProvisionCommand(program)
+  registerMigrateCommand(program)
+  registerConfigCommand(program)
+  // Every subcommand reports usage errors through exitOverride, so they map to EXIT.USAGE.
+  const override = (cmd: Command) => {
+    cmd.exitOverride()
+    for (const sub of cmd.commands) override(sub)
+  }
+  override(program)
+  return program
+}
+
+export async function run(argv: string[]): Promise<ExitCode> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' })
+    return EXIT.OK
+  } catch (error) {
+    return report(error)
+  }
+}
+
+function report(error: unknown): ExitCode {
+  if (error instanceof CommanderError) {
+    // help and version "errors" are commander's way of stopping after printing them
+    return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE
+  }
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`)
+    return EXIT.CONFIG
+  }
+  if (error instanceof TopicMismatchError) {
+    process.stderr.write(`${error.message}\n`)
+    return EXIT.MISMATCH
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  process.stderr.write(`agent-party: ${message}\n`)
+  if (process.env.DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`)
+  return EXIT.FAILURE
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await run(process.argv.slice(2))
+}

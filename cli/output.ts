@@ -1,0 +1,23 @@
+// Output helpers shared by the commands: human text by default, JSON with --json.
+import type { ProvisionReport } from '../ops/provision.js'
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`)
+}
+
+export function printProvisionReport(report: ProvisionReport, json = false): void {
+  if (json) {
+    printJson(report)
+    return
+  }
+  const list = (xs: unknown[]) => (xs.length > 0 ? xs.join(', ') : 'none')
+  process.stdout.write(
+    [
+      `topics created: ${list(report.topicsCreated)}`,
+      `topics already in place: ${list(report.topicsExisting)}`,
+      `graph migrations applied: ${list(report.migrationsApplied)}`,
+      `archive bucket: ${report.bucketCreated ? 'created' : 'already in place'}`,
+      `schema subjects with new versions: ${list(report.schemasRegistered)}`,
+    ].join('\n') + '\n',
+  )
+}
