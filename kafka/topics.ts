@@ -98,7 +98,8 @@ export function diffTopic(spec: TopicSpec, actual: TopicDescription): TopicMisma
 
 export async function describeTopics(admin: Admin, names: string[]): Promise<TopicDescription[]> {
   if (names.length === 0) return []
-  const metadata = await admin.metadata({ topics: names, forceUpdate: true })
+  // Copies: the client sorts the topic arrays it is given in place.
+  const metadata = await admin.metadata({ topics: [...names], forceUpdate: true })
   const configs = await admin.describeConfigs({
     resources: names.map((resourceName) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName })),
   })
