@@ -8,6 +8,7 @@ import { ConfigError } from '../config/config.js'
 import { TopicMismatchError } from '../kafka/topics.js'
 import { registerConfigCommand } from './commands/config.js'
 import { registerMigrateCommand } from './commands/migrate.js'
+import { registerProduceCommand } from './commands/produce.js'
 import { registerProvisionCommand } from './commands/provision.js'
 import { registerStackCommand } from './commands/stack.js'
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes.js'
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerStackCommand(program)
   registerProvisionCommand(program)
   registerMigrateCommand(program)
+  registerProduceCommand(program)
   registerConfigCommand(program)
   // Every subcommand reports usage errors through exitOverride, so they map to EXIT.USAGE.
   const override = (cmd: Command) => {

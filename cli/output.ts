@@ -18,6 +18,8 @@ export function printProvisionReport(report: ProvisionReport, json = false): voi
       `graph migrations applied: ${list(report.migrationsApplied)}`,
       `archive bucket: ${report.bucketCreated ? 'created' : 'already in place'}`,
       `schema subjects with new versions: ${list(report.schemasRegistered)}`,
-    ].join('\n') + '\n',
+    ]
+      .map((line) => `${line}\n`)
+      .join(''),
   )
 }

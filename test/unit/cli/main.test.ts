@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { buildProgram, run } from '../../../cli/main.js'
 import { EXIT } from '../../../cli/exit-codes.js'
+import { buildProgram, run } from '../../../cli/main.js'
 
 let out = ''
 let err = ''
@@ -39,7 +39,14 @@ describe('agent-party', () => {
   it('has --help on every command', async () => {
     const paths = commandPaths(buildProgram())
     expect(paths.map((p) => p.join(' '))).toEqual(
-      expect.arrayContaining(['stack', 'stack up', 'stack down', 'stack status', 'stack logs', 'stack reset']),
+      expect.arrayContaining([
+        'stack',
+        'stack up',
+        'stack down',
+        'stack status',
+        'stack logs',
+        'stack reset',
+      ]),
     )
     for (const path of paths) {
       out = ''
