@@ -5,13 +5,17 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`)
 }
 
-export function printProvisionReport(report: ProvisionReport, json = false): void {
+export function printProvisionReport(
+  report: ProvisionReport,
+  json = false,
+  stream: NodeJS.WritableStream = process.stdout,
+): void {
   if (json) {
     printJson(report)
     return
   }
   const list = (xs: unknown[]) => (xs.length > 0 ? xs.join(', ') : 'none')
-  process.stdout.write(
+  stream.write(
     [
       `topics created: ${list(report.topicsCreated)}`,
       `topics already in place: ${list(report.topicsExisting)}`,

@@ -52,14 +52,13 @@ export function registerStackCommand(program: Command): void {
     .option('--no-provision', 'skip creating topics, graph schema and bucket')
     .option('--json', 'print the environment as JSON instead of KEY=value lines')
     .action(async (options: CommonOptions & { provision: boolean; json?: boolean }) => {
-      const started = Date.now()
       const env = await stackUp(stackOptions(options))
       const all = !options.services || SERVICES.every((s) => options.services?.includes(s))
       if (options.provision && all) {
         // The stack's own addresses win over whatever the shell exports: `stack up` provisions the stack.
-        printProvisionReport(await provision(loadConfig({ ...process.env, ...env })), false)
+        // On stderr: stdout carries only the environment, for scripts to read.
+        printProvisionReport(await provision(loadConfig({ ...process.env, ...env })), false, process.stderr)
       }
-      process.stderr.write(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
       if (options.json) printJson(env)
       else for (const [k, v] of Object.entries(env)) process.stdout.write(`${k}=${v}\n`)
     })
@@ -92,7 +91,8 @@ export function registerStackCommand(program: Command): void {
     .option('--dir <path>', 'stack folder')
     .option('-n, --lines <n>', 'how many lines', wholeNumber, 100)
     .action(async (service: ServiceName, options: { dir?: string; lines: number }) => {
-      process.stdout.write(await stackLogs(service, { ...stackOptions(options), lines: options.lines }))
+      const text = await stackLogs(service, { ...stackOptions(options), lines: options.lines })
+      process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`)
     })
 
   common(stack.command('reset'))

@@ -1,9 +1,10 @@
 // Finds the local stack that `agent-party stack up` started, through the env file it writes, and
 // gives tests its configuration and per-file names. globalSetup fails fast, with the fix, when
 // no stack is up, instead of letting every test time out.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { type Config, loadConfig } from '../../config/config.js'
+import { readStackEnv } from '../../deploy/local/stack.js'
 
 export function stackDir(): string {
   return resolve(process.env.AGENT_PARTY_STACK_DIR ?? '.stack')
@@ -13,17 +14,10 @@ export function stackEnvFile(): string {
   return resolve(stackDir(), 'stack.env')
 }
 
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const line of text.split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())
-    if (match?.[1]) out[match[1]] = match[2] ?? ''
-  }
-  return out
-}
-
 export function stackEnv(): Record<string, string> {
-  return parseEnvFile(readFileSync(stackEnvFile(), 'utf8'))
+  const env = readStackEnv(stackEnvFile())
+  if (!env) throw new Error(`Cannot read ${stackEnvFile()}: start the stack with \`npm run stack -- up\``)
+  return env
 }
 
 /** The configuration of the running local stack (its addresses win over the shell's). */
