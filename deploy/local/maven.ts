@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { StackError } from './errors.js'
+import { fileHash } from './jvm.js'
 
 export interface MavenFetch {
   /** For messages. */
@@ -116,5 +117,22 @@ function runMaven(mvn: string, args: string[], spec: MavenFetch): Promise<void> 
         )
       },
     )
+  })
+}
+
+/** The runtime classpath of a pom kept in the repo (deploy/local/<svc>/pom.xml), copied to `targetDir`. */
+export function fetchPomDependencies(
+  what: string,
+  pom: string,
+  targetDir: string,
+  log?: (line: string) => void,
+) {
+  return mavenFetch({
+    what,
+    targetDir,
+    key: fileHash(pom),
+    cwd: path.dirname(pom),
+    args: () => ['dependency:copy-dependencies', '-DincludeScope=runtime', '-f', pom],
+    ...(log ? { log } : {}),
   })
 }

@@ -11,9 +11,9 @@ import { promisify } from 'node:util'
 import { Admin } from '@platformatic/kafka'
 import { StackError } from '../errors.js'
 import { findJava } from '../java.js'
-import { fileHash, jvmFlags } from '../jvm.js'
+import { jvmFlags } from '../jvm.js'
 import { assetPath } from '../layout.js'
-import { mavenFetch } from '../maven.js'
+import { fetchPomDependencies } from '../maven.js'
 import type { LaunchSpec, ServiceContext, ServiceDefinition } from '../service.js'
 import type { StackPorts } from '../types.js'
 
@@ -98,15 +98,7 @@ function newClusterId(): string {
 async function prepare(ctx: ServiceContext): Promise<LaunchSpec> {
   const java = findJava(17)
   const lib = ctx.layout.libDir('kafka')
-  const pom = assetPath('kafka', 'pom.xml')
-  await mavenFetch({
-    what: 'Kafka 4.4 jars',
-    targetDir: lib,
-    key: fileHash(pom),
-    cwd: path.dirname(pom),
-    args: () => ['dependency:copy-dependencies', '-DincludeScope=runtime', '-f', pom],
-    log: ctx.log,
-  })
+  await fetchPomDependencies('Kafka 4.4 jars', assetPath('kafka', 'pom.xml'), lib, ctx.log)
   const dir = ctx.layout.serviceDir('kafka')
   const dataDir = path.join(dir, 'data')
   await mkdir(dataDir, { recursive: true })

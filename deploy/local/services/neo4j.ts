@@ -13,7 +13,7 @@ import { StackError } from '../errors.js'
 import { findJava, findJavac, type JavaRuntime } from '../java.js'
 import { fileHash, jvmFlags } from '../jvm.js'
 import { assetPath, type StackLayout } from '../layout.js'
-import { mavenFetch } from '../maven.js'
+import { fetchPomDependencies } from '../maven.js'
 import { tcpExchange, withTimeout } from '../net.js'
 import type { LaunchSpec, ServiceContext, ServiceDefinition } from '../service.js'
 import type { StackPorts } from '../types.js'
@@ -71,15 +71,7 @@ async function compileLauncher(layout: StackLayout, java: JavaRuntime): Promise<
 async function prepare(ctx: ServiceContext): Promise<LaunchSpec> {
   const java = findJava(17)
   const lib = ctx.layout.libDir('neo4j')
-  const pom = assetPath('neo4j', 'pom.xml')
-  await mavenFetch({
-    what: 'Neo4j 5.26 jars',
-    targetDir: lib,
-    key: fileHash(pom),
-    cwd: path.dirname(pom),
-    args: () => ['dependency:copy-dependencies', '-DincludeScope=runtime', '-f', pom],
-    log: ctx.log,
-  })
+  await fetchPomDependencies('Neo4j 5.26 jars', assetPath('neo4j', 'pom.xml'), lib, ctx.log)
   const classes = await compileLauncher(ctx.layout, java)
   const dir = ctx.layout.serviceDir('neo4j')
   const home = path.join(dir, 'home')
