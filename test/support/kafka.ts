@@ -1,6 +1,6 @@
 // Kafka helpers for integration tests: read a topic back from the start with a chosen isolation
 // level, and create/delete a test file's own topics.
-import { FetchIsolationLevels, MessagesStreamModes, stringDeserializers } from '@platformatic/kafka'
+import { FetchIsolationLevels, MessagesStreamModes } from '@platformatic/kafka'
 import type { Config } from '../../config/config.js'
 import { createAdmin, createConsumer } from '../../kafka/clients.js'
 
@@ -11,30 +11,50 @@ export interface ReadRecord {
   offset: bigint
 }
 
+export interface RawRecord {
+  key: Buffer | undefined
+  value: Buffer | undefined
+  headers: Map<Buffer, Buffer>
+  timestamp: bigint
+  partition: number
+  offset: bigint
+}
+
+interface ReadOptions {
+  expected: number
+  isolation: 'read_committed' | 'read_uncommitted'
+  quietMs?: number
+  timeoutMs?: number
+}
+
 /**
  * Reads `topic` from the earliest offset in a throwaway group until `expected` records arrived and
  * no further record came for `quietMs` (so that extra records fail the test instead of hiding),
  * or until `timeoutMs`.
  */
-export async function readTopic(
+export async function readTopic(config: Config, topic: string, options: ReadOptions): Promise<ReadRecord[]> {
+  return (await readTopicRaw(config, topic, options)).map((r) => ({
+    key: r.key?.toString() ?? '',
+    value: r.value?.toString() ?? '',
+    partition: r.partition,
+    offset: r.offset,
+  }))
+}
+
+/** As readTopic, with the bytes, headers and timestamps as they are in the log. */
+export async function readTopicRaw(
   config: Config,
   topic: string,
-  options: {
-    expected: number
-    isolation: 'read_committed' | 'read_uncommitted'
-    quietMs?: number
-    timeoutMs?: number
-  },
-): Promise<ReadRecord[]> {
+  options: ReadOptions,
+): Promise<RawRecord[]> {
   const consumer = createConsumer(config.kafka, `${topic}-reader-${Date.now()}`, {
-    deserializers: stringDeserializers,
     isolationLevel:
       options.isolation === 'read_committed'
         ? FetchIsolationLevels.READ_COMMITTED
         : FetchIsolationLevels.READ_UNCOMMITTED,
     maxWaitTime: 200,
   })
-  const records: ReadRecord[] = []
+  const records: RawRecord[] = []
   const quietMs = options.quietMs ?? 1000
   try {
     const stream = await consumer.consume({
@@ -53,7 +73,14 @@ export async function readTopic(
         }, quietMs)
       }
       stream.on('data', (m) => {
-        records.push({ key: m.key ?? '', value: m.value ?? '', partition: m.partition, offset: m.offset })
+        records.push({
+          key: m.key ?? undefined,
+          value: m.value ?? undefined,
+          headers: m.headers,
+          timestamp: m.timestamp,
+          partition: m.partition,
+          offset: m.offset,
+        })
         if (records.length >= options.expected) settle()
       })
       if (options.expected === 0) settle()
