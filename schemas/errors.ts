@@ -11,11 +11,11 @@ export const schemaErrorCodes = {
   },
   TRUNCATED: {
     retryable: false,
-    doc: 'The bytes end before the header or the Avro body is complete.',
+    doc: 'The bytes end before the header or the Avro body is complete (or an array or map declares more items than the bytes left can hold).',
   },
   MALFORMED_BODY: {
     retryable: false,
-    doc: 'The Avro body cannot be read with its writer schema (bad union or enum index, bytes left over).',
+    doc: 'The Avro body cannot be read with its writer schema (bad union or enum index, negative block size, bytes left over).',
   },
   UNKNOWN_SCHEMA_ID: {
     retryable: false,

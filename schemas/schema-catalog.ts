@@ -1,10 +1,13 @@
 // Loads the Avro schemas of schemas/avro: per family the current schema (the reader, and the writer
 // of new records) and every published version kept in schemas/avro/history (the writers a reader
 // must still resolve), each parsed once by avsc with its Parsing Canonical Form and fingerprint.
+// Every Avro type of the project comes from `parseSchemaText` (writers fetched from the registry too),
+// built by bounded-avro-types.ts so that corrupt array and map counts fail fast.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import avsc, { type Schema, type Type } from 'avsc'
+import type { Schema, Type } from 'avsc'
+import { avroType } from './bounded-avro-types.js'
 import { SchemaError } from './errors.js'
 import { EVENT_FAMILIES, type EventFamily, eventFamilies } from './event-families.js'
 import { fingerprintHex, rabinFingerprint64 } from './rabin-fingerprint.js'
@@ -56,7 +59,7 @@ export function parseSchemaText(
   let type: Type
   try {
     json = JSON.parse(text)
-    type = avsc.Type.forSchema(json as Schema)
+    type = avroType(json as Schema)
   } catch (cause) {
     throw new SchemaError('SCHEMA_FILE_INVALID', `${file}: ${(cause as Error).message}`, { cause })
   }

@@ -64,7 +64,11 @@ export function createEventSerdesFromConfig(
   config: Config,
   options: Omit<EventSerdesOptions, 'registryUrl'> = {},
 ): Promise<EventSerdes> {
-  return createEventSerdes({ encoding: config.schemas.encoding, ...options, registryUrl: config.schemaRegistry.url })
+  return createEventSerdes({
+    encoding: config.schemas.encoding,
+    ...options,
+    registryUrl: config.schemaRegistry.url,
+  })
 }
 
 function registryClient(url: string | undefined): RegistryClient {

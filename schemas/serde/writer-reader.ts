@@ -3,6 +3,7 @@
 // reason the writer cannot be resolved (kept, so a bad writer costs one failed resolution, not one
 // per record). Also the one place that turns avsc's read failures into typed errors.
 import type { Resolver, Type } from 'avsc'
+import { AvroBodyError } from '../bounded-avro-types.js'
 import { DecodeError, type RecordLocation } from '../errors.js'
 import { fingerprintHex } from '../rabin-fingerprint.js'
 
@@ -25,7 +26,9 @@ export type WriterName = { schemaId: number } | { fingerprint: bigint }
 /**
  * Decodes the Avro body that starts at `offset` and must end exactly at the end of `bytes`.
  * avsc reports a body cut short by an offset of -1 (or, for some types, by throwing once it has
- * read past the end); anything else it throws on, and bytes left over, are a malformed body.
+ * read past the end); the bounded arrays and maps throw AvroBodyError with TRUNCATED (a count of
+ * items the bytes left cannot hold) or MALFORMED_BODY; anything else avsc throws on, and bytes left
+ * over, are a malformed body.
  */
 export function decodeBody<T>(
   plan: WriterReader,
@@ -45,9 +48,11 @@ export function decodeBody<T>(
   try {
     decoded = plan.reader.decode(bytes, offset, plan.resolver)
   } catch (cause) {
+    const code = cause instanceof AvroBodyError ? cause.code : 'MALFORMED_BODY'
+    const what = code === 'TRUNCATED' ? 'ends early' : 'unreadable'
     throw new DecodeError(
-      'MALFORMED_BODY',
-      `Avro body unreadable with writer ${describeWriter(writer)}: ${(cause as Error).message}`,
+      code,
+      `Avro body ${what} with writer ${describeWriter(writer)}: ${(cause as Error).message}`,
       {
         ...location,
         ...identify(writer),

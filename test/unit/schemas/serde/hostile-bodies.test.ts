@@ -1,12 +1,15 @@
 // Corrupt or crafted bodies whose array or map counts cannot fit the bytes left must fail at once with
 // a typed DecodeError, whatever the path: read directly, through a resolver (another writer version)
 // or skipped by a resolver (a field the reader drops), in both encodings. The counts are so large
-// that the loop avsc would otherwise run never ends: a regression hangs the test until vitest's
-// timeout fails it.
-import { describe, expect, it } from 'vitest'
-import { DecodeError, type EventFamily, schemaCatalog } from '../../../../schemas/index.js'
+// that the loop avsc would otherwise run never ends. The decodes run in a worker thread (in-worker.ts):
+// vitest cannot time out a synchronous loop on its own thread, so a regression would hang the whole
+// run; this way vitest's test timeout fails the test, and the stuck worker is terminated.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { EventFamily, SchemaEncoding } from '../../../../schemas/index.js'
+import { schemaCatalog } from '../../../../schemas/index.js'
 import type { SchemaVersion } from '../../../../schemas/schema-catalog.js'
-import { bytes, readingOf, zigzag } from '../fixtures/hostile-bodies.js'
+import { bytes, type CraftedDecode, type Outcome, zigzag } from '../fixtures/hostile-bodies.js'
+import { inWorker, stopWorker, stopWorkerIfBusy } from '../fixtures/in-worker.js'
 import { schemaJson, version } from '../fixtures/schema-variants.js'
 
 type Json = Record<string, unknown> & { fields: Json[] }
@@ -99,88 +102,108 @@ const CASES: Case[] = [
 /** Block counts no loop gets through; negative ones are the block-size form (count, then byte size). */
 const COUNTS = [2 ** 31, 2 ** 52, -(2 ** 31), -(2 ** 52)]
 
-function decodeError(run: () => unknown): DecodeError {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(DecodeError)
-    return error as DecodeError
-  }
-  throw new Error('decoded without error')
+const FIXTURE = new URL('../fixtures/hostile-bodies.ts', import.meta.url)
+
+function decode(
+  encoding: SchemaEncoding,
+  family: EventFamily,
+  reader: SchemaVersion,
+  writer: SchemaVersion,
+  body: Buffer,
+): Promise<Outcome> {
+  const request: CraftedDecode = { encoding, family, reader: reader.text, writer: writer.text, body }
+  return inWorker<Outcome>(FIXTURE, 'decodeCrafted', request)
 }
+
+beforeAll(async () => {
+  // Starts the worker (tsx compiling the schemas takes a moment) outside any test's timeout.
+  await decode('single-object', 'agent_events', agent, agent, Buffer.alloc(0))
+}, 60_000)
+afterEach(stopWorkerIfBusy)
+afterAll(stopWorker)
+
+const truncated = { kind: 'decode-error', code: 'TRUNCATED' }
 
 describe.each(['registry', 'single-object'] as const)('%s encoding', (encoding) => {
   describe.each(CASES)('$name', ({ family, reader, writer, prefix }) => {
     it.each(COUNTS)('a block count of %d is TRUNCATED at once', async (count) => {
-      const { serde, frame } = await readingOf(encoding, family, reader, writer)
       // A few item bytes follow, as in a real body cut short; a negative count carries its byte size.
       const tail = count < 0 ? bytes(zigzag(6), 2, 0x61, 2, 0x62) : bytes(2, 0x61, 2, 0x62)
-      const error = decodeError(() => serde.deserialize(frame(bytes(prefix, zigzag(count), tail))))
-      expect(error.code).toBe('TRUNCATED')
-      expect(error.message).toMatch(/declares \d+ (items|entries|bytes)/)
+      const outcome = await decode(encoding, family, reader, writer, bytes(prefix, zigzag(count), tail))
+      expect(outcome).toMatchObject({ ...truncated, message: expect.stringMatching(/declares \d+ /) })
     })
 
-    it('a count of items the bytes left could hold still decodes up to the real end (TRUNCATED)', async () => {
-      const { serde, frame } = await readingOf(encoding, family, reader, writer)
-      expect(decodeError(() => serde.deserialize(frame(bytes(prefix, zigzag(3), 2, 0x61)))).code).toBe(
-        'TRUNCATED',
-      )
+    it('a count the bytes left could hold still ends at the real end (TRUNCATED)', async () => {
+      const outcome = await decode(encoding, family, reader, writer, bytes(prefix, zigzag(3), 2, 0x61))
+      expect(outcome).toMatchObject(truncated)
     })
   })
 
   describe('block-size form skipped by a resolver', () => {
     it('a negative byte size (which would move the reader back, forever) is MALFORMED_BODY', async () => {
-      const { serde, frame } = await readingOf(encoding, 'agent_events', agent, agentWithPastCapabilities)
       // count -1, size -2: skipping it would land on the count again.
       const body = bytes(PAST_CAPABILITIES, zigzag(-1), zigzag(-2), 0)
-      const error = decodeError(() => serde.deserialize(frame(body)))
-      expect(error.code).toBe('MALFORMED_BODY')
-      expect(error.message).toMatch(/negative size/)
+      const outcome = await decode(encoding, 'agent_events', agent, agentWithPastCapabilities, body)
+      expect(outcome).toMatchObject({
+        kind: 'decode-error',
+        code: 'MALFORMED_BODY',
+        message: /negative size/,
+      })
     })
 
     it('a byte size beyond the end is TRUNCATED, for arrays and maps', async () => {
-      const array = await readingOf(encoding, 'agent_events', agent, agentWithPastCapabilities)
-      const map = await readingOf(encoding, 'task_events', task, taskWithBudgets)
-      for (const [{ serde, frame }, prefix] of [
-        [array, PAST_CAPABILITIES],
-        [map, BUDGETS],
-      ] as const) {
-        const body = bytes(prefix, zigzag(-1), zigzag(2 ** 52), 0)
-        expect(decodeError(() => serde.deserialize(frame(body))).code).toBe('TRUNCATED')
-      }
+      const size = bytes(zigzag(-1), zigzag(2 ** 52), 0)
+      expect(
+        await decode(
+          encoding,
+          'agent_events',
+          agent,
+          agentWithPastCapabilities,
+          bytes(PAST_CAPABILITIES, size),
+        ),
+      ).toMatchObject(truncated)
+      expect(
+        await decode(encoding, 'task_events', task, taskWithBudgets, bytes(BUDGETS, size)),
+      ).toMatchObject(truncated)
     })
 
     it('a well-formed sized block is skipped', async () => {
-      const { serde, frame } = await readingOf(encoding, 'agent_events', agent, agentWithPastCapabilities)
       // one Capability {name: "a", category: "b"} in a block of 4 bytes, then the end of the array.
       const body = bytes(PAST_CAPABILITIES, zigzag(-1), zigzag(4), 2, 0x61, 2, 0x62, 0)
-      expect(serde.deserialize(frame(body))).toMatchObject({
-        payload: { 'agent_party.events.AgentCreated': { capabilities: [], model: null } },
+      expect(await decode(encoding, 'agent_events', agent, agentWithPastCapabilities, body)).toMatchObject({
+        kind: 'value',
+        value: { payload: { 'agent_party.events.AgentCreated': { capabilities: [], model: null } } },
       })
     })
   })
 
   describe('strings and varints', () => {
-    it('a string declaring 2^52 bytes, or a negative length, is TRUNCATED (read and skipped)', async () => {
-      const direct = await readingOf(encoding, 'agent_events', agent, agent)
-      const v1Reader = await readingOf(encoding, 'agent_events', agentV1, agent)
-      for (const length of [2 ** 52, -(2 ** 52), -1]) {
+    it.each([2 ** 52, -(2 ** 52), -1])(
+      'a string declaring %d bytes is TRUNCATED, read or skipped',
+      async (length) => {
         // event_id
         expect(
-          decodeError(() => direct.serde.deserialize(direct.frame(bytes(zigzag(length), 0x61)))).code,
-        ).toBe('TRUNCATED')
+          await decode(encoding, 'agent_events', agent, agent, bytes(zigzag(length), 0x61)),
+        ).toMatchObject(truncated)
         // `model`, string branch (1), which a v1 reader skips
         const body = bytes(CAPABILITIES, 0, 2, zigzag(length), 0x61)
-        expect(decodeError(() => v1Reader.serde.deserialize(v1Reader.frame(body))).code).toBe('TRUNCATED')
-      }
-    })
+        expect(await decode(encoding, 'agent_events', agentV1, agent, body)).toMatchObject(truncated)
+      },
+    )
 
-    it('a count varint of 200 continuation bytes (beyond 2^53, even Infinity) is a DecodeError', async () => {
-      const { serde, frame } = await readingOf(encoding, 'agent_events', agent, agent)
-      for (const fill of [0xff, 0x80, 0xfe]) {
+    it.each([0xff, 0x80, 0xfe])(
+      'a count varint of 200 bytes of value %i (beyond 2^53) is a DecodeError',
+      async (fill) => {
         const varint = Buffer.concat([Buffer.alloc(200, fill), Buffer.from([0x01])])
-        decodeError(() => serde.deserialize(frame(bytes(CAPABILITIES, varint, 2, 0x61))))
-      }
-    })
+        const outcome = await decode(
+          encoding,
+          'agent_events',
+          agent,
+          agent,
+          bytes(CAPABILITIES, varint, 2, 0x61),
+        )
+        expect(outcome.kind).toBe('decode-error')
+      },
+    )
   })
 })
