@@ -1,0 +1,194 @@
+// Records per second through the topology engine on one core: (a) a stateless chain (filter ->
+// mapValues -> map -> to) and (b) a count per key over 10k keys, 1M records each, measured through the
+// test driver (serdes, routing, a commit per record or per 10k) and directly through a StreamTask with a
+// no-op collector, beside a hand-written loop doing the same work (the ceiling) and the same chain
+// written as RxJS operators in pipe(). All in one run so that ratios hold on a loaded machine.
+// Run: `npx tsx bench/engine.ts [--records 1000000] [--only <case text>] [--json]`.
+import { cpus, loadavg, totalmem } from 'node:os'
+import { filter, map } from 'rxjs'
+import { NO_HEADERS, Serdes, StreamsBuilder, type Topology, TopologyTestDriver } from '../topology/index.js'
+import type { InputRecord } from '../topology/internals/runtime/input-record.js'
+import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
+import { StreamTask } from '../topology/internals/runtime/stream-task.js'
+
+const argv = process.argv
+const RECORDS = Number(argv[argv.indexOf('--records') + 1]) || 1_000_000
+const KEYS = 10_000
+const COMMIT_EVERY = 10_000
+const BATCH = 5_000
+
+const str = Serdes.String()
+const num = Serdes.Number()
+const keys = Array.from({ length: KEYS }, (_, i) => `agent-${i}`)
+const keyBytes = keys.map((k) => str.serialize('in', k) as Buffer)
+const valueBytes = Array.from({ length: 1000 }, (_, i) => num.serialize('in', i) as Buffer)
+
+function inputs(): InputRecord[] {
+  const out: InputRecord[] = new Array(RECORDS)
+  for (let i = 0; i < RECORDS; i++) {
+    out[i] = {
+      topic: 'in',
+      partition: 0,
+      offset: i,
+      timestamp: 1_700_000_000_000 + i,
+      key: keyBytes[(i * 7919) % KEYS] as Buffer,
+      value: valueBytes[i % 1000] as Buffer,
+      headers: NO_HEADERS,
+    }
+  }
+  return out
+}
+
+function statelessTopology(): Topology {
+  const b = new StreamsBuilder()
+  b.stream<string, number>('in', { keySerde: str, valueSerde: num })
+    .filter((_k, v) => v % 10 !== 0)
+    .mapValues((v) => v * 2)
+    .map((k, v) => [k, v + 1] as const)
+    .to('out', { keySerde: str, valueSerde: num })
+  return b.build()
+}
+
+function pipeTopology(): Topology {
+  const b = new StreamsBuilder()
+  b.stream<string, number>('in', { keySerde: str, valueSerde: num })
+    .pipe(
+      filter((r) => r.value % 10 !== 0),
+      map((r) => r.withValue(r.value * 2)),
+      map((r) => r.withValue(r.value + 1)),
+    )
+    .to('out', { keySerde: str, valueSerde: num })
+  return b.build()
+}
+
+function countTopology(): Topology {
+  const b = new StreamsBuilder()
+  b.stream<string, number>('in', { keySerde: str, valueSerde: num })
+    .groupByKey()
+    .count()
+    .toStream()
+    .to('out', { keySerde: str, valueSerde: Serdes.Long() })
+  return b.build()
+}
+
+function rate(work: () => void): number {
+  const start = performance.now()
+  work()
+  return RECORDS / ((performance.now() - start) / 1000)
+}
+
+function viaTask(topology: Topology, records: InputRecord[]): number {
+  const task = new StreamTask({
+    graph: topology.graph,
+    subtopology: 0,
+    partition: 0,
+    applicationId: 'bench',
+    collector: NO_OP_COLLECTOR,
+  })
+  task.initializeStores()
+  task.completeRestoration()
+  return rate(() => {
+    let sinceCommit = 0
+    for (let i = 0; i < records.length; i += BATCH) {
+      task.addRecords('in', 0, records.slice(i, i + BATCH))
+      sinceCommit += task.process()
+      if (sinceCommit >= COMMIT_EVERY) {
+        task.prepareCommit()
+        task.postCommit()
+        sinceCommit = 0
+      }
+    }
+    task.prepareCommit()
+  })
+}
+
+function viaDriver(topology: Topology, autoCommit: boolean): number {
+  const driver = new TopologyTestDriver(topology, { autoCommit })
+  const input = driver.createInputTopic('in', str, num)
+  const output = driver.createOutputTopic('out', str, num)
+  return rate(() => {
+    for (let i = 0; i < RECORDS; i++) {
+      input.pipeInput(keys[(i * 7919) % KEYS] as string, i % 1000, 1_700_000_000_000 + i)
+      if (!autoCommit && i % COMMIT_EVERY === COMMIT_EVERY - 1) driver.commit()
+      if (i % 100_000 === 0) output.readRecordsToList()
+    }
+    driver.commit()
+  })
+}
+
+// The ceiling: the same work as a plain loop over the same bytes, no engine.
+// Results are summed into `sink` so that the JIT cannot drop the work.
+let sink = 0
+
+function handStateless(records: InputRecord[]): number {
+  return rate(() => {
+    for (const r of records) {
+      const k = str.deserialize('in', r.key as Buffer)
+      const v = num.deserialize('in', r.value as Buffer)
+      if (v % 10 === 0) continue
+      const out = v * 2 + 1
+      if (str.serialize('out', k) !== null && num.serialize('out', out) !== null) sink++
+    }
+  })
+}
+
+function handCount(records: InputRecord[]): number {
+  const counts = new Map<string, number>()
+  const dirty = new Set<string>()
+  const long = Serdes.Long()
+  return rate(() => {
+    let n = 0
+    for (const r of records) {
+      const k = str.deserialize('in', r.key as Buffer)
+      num.deserialize('in', r.value as Buffer)
+      counts.set(k, (counts.get(k) ?? 0) + 1)
+      dirty.add(k)
+      if (++n % COMMIT_EVERY === 0) {
+        for (const d of dirty) {
+          sink +=
+            (str.serialize('c', d)?.length ?? 0) + (long.serialize('c', counts.get(d) as number)?.length ?? 0)
+        }
+        dirty.clear()
+      }
+    }
+  })
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+const header = `node ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, load ${load()}, ${RECORDS.toLocaleString('en')} records, ${KEYS.toLocaleString('en')} keys`
+const records = inputs()
+const rows: { case: string; recordsPerSecond: number }[] = []
+// `--only <text>` runs the cases whose name contains the text (for profiling one path).
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined
+const run = (name: string, work: () => number) => {
+  if (only !== undefined && !name.includes(only)) return
+  work() // warm-up round, discarded
+  rows.push({ case: name, recordsPerSecond: Math.max(work(), work()) })
+}
+
+run('(a) stateless: hand loop (ceiling)', () => handStateless(records))
+run('(a) stateless: StreamTask, no-op collector', () => viaTask(statelessTopology(), records))
+run('(a) stateless: same chain as RxJS pipe()', () => viaTask(pipeTopology(), records))
+run('(a) stateless: test driver, commit per 10k', () => viaDriver(statelessTopology(), false))
+run('(a) stateless: test driver, commit per record', () => viaDriver(statelessTopology(), true))
+run('(b) count/key: hand loop (ceiling)', () => handCount(records))
+run('(b) count/key: StreamTask, no-op collector', () => viaTask(countTopology(), records))
+run('(b) count/key: test driver, commit per 10k', () => viaDriver(countTopology(), false))
+run('(b) count/key: test driver, commit per record', () => viaDriver(countTopology(), true))
+
+if (argv.includes('--json')) {
+  console.log(JSON.stringify({ header, rows }, null, 2))
+} else {
+  console.log(header)
+  for (const row of rows) {
+    const base = rows.find((r) => r.case.startsWith(row.case.slice(0, 4)) && r.case.includes('hand loop'))
+    const ratio = base ? (row.recordsPerSecond / base.recordsPerSecond).toFixed(2) : '-'
+    console.log(
+      `  ${row.case.padEnd(50)} ${Math.round(row.recordsPerSecond).toLocaleString('en').padStart(12)} rec/s  x${ratio}`,
+    )
+  }
+  console.log(`load at end ${load()} (checksum ${sink})`)
+}

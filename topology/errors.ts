@@ -1,0 +1,113 @@
+// The closed set of errors the topology engine raises: one base class with a `code`, whether a retry can
+// help, and an optional cause. Build-time codes fail `StreamsBuilder.build()` with a message that says
+// what to change; runtime codes fail a task (the runtime closes it and resumes from its last commit
+// when `retryable` is true). Every code is documented here; a unit test keeps the table complete.
+
+export const topologyErrorCodes = {
+  MISSING_SERDE: {
+    retryable: false,
+    doc: 'A source, sink, repartition topic or logged store needs a serde that was neither given nor inherited, and the builder has no default.',
+  },
+  DUPLICATE_NAME: {
+    retryable: false,
+    doc: 'A processor, store or internal topic name is used twice; names must be unique so that state survives upgrades.',
+  },
+  UNKNOWN_STORE: {
+    retryable: false,
+    doc: 'A processor refers to a state store that was never added with builder.addStateStore() or is not connected to it.',
+  },
+  REPARTITION_REQUIRED: {
+    retryable: false,
+    doc: 'A stateful processor follows a key-changing operation; add .repartition() so each key reaches one task.',
+  },
+  INVALID_ARGUMENT: {
+    retryable: false,
+    doc: 'An option or argument has a bad value; the message names it.',
+  },
+  INVALID_TOPOLOGY: {
+    retryable: false,
+    doc: 'The topology as a whole is not valid (no source, a topic read by two sources).',
+  },
+  PIPE_NOT_SYNCHRONOUS: {
+    retryable: false,
+    doc: 'An operator given to KStream.pipe() emitted outside the synchronous call that fed it; use mapValuesAsync() for asynchronous work.',
+  },
+  PIPE_COMPLETED: {
+    retryable: false,
+    doc: 'The operators given to KStream.pipe() completed (take, first...): a stream never ends, so records would be lost.',
+  },
+  ASYNC_OPERATION_FAILED: {
+    retryable: true,
+    doc: 'The function given to mapValuesAsync() rejected; the task can be restarted from its last commit.',
+  },
+  PROCESSING_FAILED: {
+    retryable: false,
+    doc: 'User code (a predicate, mapper, aggregator or processor) threw while processing a record.',
+  },
+  SERIALIZATION_FAILED: {
+    retryable: false,
+    doc: 'A serde failed to serialize or deserialize a key or value.',
+  },
+  ILLEGAL_STATE_TRANSITION: {
+    retryable: false,
+    doc: 'A task was asked to move between lifecycle states the state machine does not allow, or to work in the wrong state.',
+  },
+  COMMIT_IN_FLIGHT: {
+    retryable: true,
+    doc: 'A commit was prepared while records were still in flight in an asynchronous operator; await task.whenIdle() first.',
+  },
+  UNKNOWN_TOPIC: {
+    retryable: false,
+    doc: 'The test driver was given records for a topic no source of the topology reads.',
+  },
+} as const satisfies Record<string, { retryable: boolean; doc: string }>
+
+export type TopologyErrorCode = keyof typeof topologyErrorCodes
+
+export interface TopologyErrorDetails {
+  cause?: unknown
+  /** The processor, store or topic concerned. */
+  subject?: string
+  taskId?: string
+}
+
+export class TopologyError extends Error {
+  readonly code: TopologyErrorCode
+  readonly retryable: boolean
+  readonly subject: string | undefined
+  readonly taskId: string | undefined
+
+  constructor(code: TopologyErrorCode, message: string, details: TopologyErrorDetails = {}) {
+    super(`${code}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause })
+    this.name = 'TopologyError'
+    this.code = code
+    this.retryable = topologyErrorCodes[code].retryable
+    this.subject = details.subject
+    this.taskId = details.taskId
+  }
+}
+
+/** Thrown by build() with every problem found; its code is the first problem's. */
+export class TopologyBuildError extends TopologyError {
+  readonly problems: readonly TopologyError[]
+
+  constructor(problems: readonly TopologyError[]) {
+    const first = problems[0] as TopologyError
+    const rest =
+      problems.length > 1
+        ? `\n(and ${problems.length - 1} more:\n${problems
+            .slice(1)
+            .map((p) => `  ${p.message}`)
+            .join('\n')})`
+        : ''
+    super(first.code, `${first.message.slice(first.code.length + 2)}${rest}`, {
+      subject: first.subject ?? '',
+    })
+    this.name = 'TopologyBuildError'
+    this.problems = problems
+  }
+}
+
+export function isTopologyError(error: unknown, code?: TopologyErrorCode): error is TopologyError {
+  return error instanceof TopologyError && (code === undefined || error.code === code)
+}

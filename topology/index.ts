@@ -1,0 +1,49 @@
+// The public API of the topology engine: the DSL, the Processor API, stores, serdes, errors and the test
+// driver. Everything under internals/ is the engine's own and is not imported by users.
+export { type Branched, BranchedKStream } from './branched-kstream.js'
+export { Change } from './change.js'
+export {
+  isTopologyError,
+  TopologyBuildError,
+  TopologyError,
+  type TopologyErrorCode,
+  topologyErrorCodes,
+} from './errors.js'
+export type {
+  SubtopologyDescription,
+  TopologyDescription,
+} from './internals/describe/topology-description.js'
+export { KGroupedStream } from './kgrouped-stream.js'
+export { KGroupedTable } from './kgrouped-table.js'
+export { KStream } from './kstream.js'
+export { KTable } from './ktable.js'
+export { Materialized } from './materialized.js'
+export { type EngineMetrics, NO_METRICS, type StoreOperation } from './metrics.js'
+export type {
+  AsyncOptions,
+  Consumed,
+  Grouped,
+  Named,
+  Produced,
+  Repartitioned,
+  SerdeOptions,
+} from './options.js'
+export type {
+  Cancellable,
+  Processor,
+  ProcessorContext,
+  ProcessorSupplier,
+  PunctuationType,
+  Punctuator,
+  RecordContext,
+} from './processor.js'
+export { type Serde, Serdes } from './serdes.js'
+export type { KeyValueStore, ReadOnlyKeyValueStore, StateStore } from './state-store.js'
+export { KeyValueStoreBuilder, Stores } from './stores.js'
+export { type Headers, type KeyValue, NO_HEADERS, StreamRecord } from './stream-record.js'
+export { StreamsBuilder, type StreamsBuilderOptions } from './streams-builder.js'
+export { type InputTopicOptions, TestInputTopic } from './test-driver/test-input-topic.js'
+export { TestOutputTopic } from './test-driver/test-output-topic.js'
+export type { TestRecord } from './test-driver/test-record.js'
+export { TopologyTestDriver, type TopologyTestDriverOptions } from './test-driver/topology-test-driver.js'
+export { Topology } from './topology.js'

@@ -1,0 +1,63 @@
+// The built, immutable form of a topology: nodes, stores and sub-topologies, independent of any
+// application id (internal topic names are prefixed by the runtime). Tasks are instantiated from it.
+import type { ProcessorSupplier } from '../../processor.js'
+import type { Serde } from '../../serdes.js'
+
+export interface StoreSpec {
+  readonly name: string
+  readonly keySerde: Serde<unknown> | undefined
+  readonly valueSerde: Serde<unknown> | undefined
+  readonly cachingEnabled: boolean
+  readonly loggingEnabled: boolean
+}
+
+interface NodeBase {
+  readonly name: string
+  /** Creation order: a topological order, and the order describe() lists nodes in. */
+  readonly index: number
+  readonly parents: readonly string[]
+  readonly children: readonly string[]
+}
+
+export interface SourceNodeSpec extends NodeBase {
+  readonly kind: 'source'
+  readonly topics: readonly string[]
+  /** True for a repartition topic: its name is prefixed with the application id. */
+  readonly internal: boolean
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+}
+
+export interface ProcessorNodeSpec extends NodeBase {
+  readonly kind: 'processor'
+  readonly supplier: ProcessorSupplier<unknown, unknown, unknown, unknown>
+  readonly stores: readonly string[]
+}
+
+export interface SinkNodeSpec extends NodeBase {
+  readonly kind: 'sink'
+  readonly topic: string
+  readonly internal: boolean
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+}
+
+export type NodeSpec = SourceNodeSpec | ProcessorNodeSpec | SinkNodeSpec
+
+export interface SubtopologySpec {
+  readonly id: number
+  /** Node names in topological (creation) order. */
+  readonly nodes: readonly string[]
+  /** Topic name as written in the DSL, with whether it is internal. */
+  readonly sourceTopics: readonly { readonly topic: string; readonly internal: boolean }[]
+  /** Stores in the order of the first node that uses them, which is the order caches flush in. */
+  readonly stores: readonly string[]
+}
+
+export interface TopologyGraph {
+  readonly nodes: ReadonlyMap<string, NodeSpec>
+  readonly stores: ReadonlyMap<string, StoreSpec>
+  readonly subtopologies: readonly SubtopologySpec[]
+  /** Unprefixed names of the repartition topics (`...-repartition`). */
+  readonly repartitionTopics: readonly string[]
+}

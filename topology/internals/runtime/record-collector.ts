@@ -1,0 +1,40 @@
+// Where a task sends what it produces: output records, repartition records and changelog records. The
+// Kafka runtime implements it over its transactional producer (the records of one commit interval go
+// into one transaction with the offsets); the test driver routes them in memory.
+import type { Headers } from '../../stream-record.js'
+
+export interface ProducerRecord {
+  readonly topic: string
+  /** Undefined: the producer partitions by key. Changelog records carry the task's partition. */
+  readonly partition: number | undefined
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly timestamp: number
+  readonly headers: Headers
+}
+
+export interface RecordCollector {
+  send(record: ProducerRecord): void
+}
+
+/** Keeps records until drained; what the test driver and simple runtimes use. */
+export class BufferingRecordCollector implements RecordCollector {
+  #records: ProducerRecord[] = []
+
+  send(record: ProducerRecord): void {
+    this.#records.push(record)
+  }
+
+  get size(): number {
+    return this.#records.length
+  }
+
+  drain(): ProducerRecord[] {
+    const out = this.#records
+    this.#records = []
+    return out
+  }
+}
+
+/** Discards everything; for benchmarks of the processing path alone. */
+export const NO_OP_COLLECTOR: RecordCollector = { send: () => {} }

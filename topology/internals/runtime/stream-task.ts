@@ -1,0 +1,399 @@
+// One task: one partition of one sub-topology, with its processors, its stores and its input queues.
+// It processes buffered records synchronously through the node graph (offset order per partition, by
+// timestamp across partitions), keeps stream time, runs punctuators, and prepares commits: flush the
+// caches (which forwards downstream and writes changelog records through the collector), then hand over
+// the offsets. It never commits itself and knows nothing of Kafka: the runtime feeds it records, gives it
+// a collector, and puts what it collected and the offsets in one transaction.
+import { TopologyError } from '../../errors.js'
+import { type EngineMetrics, NO_METRICS } from '../../metrics.js'
+import type { Cancellable, PunctuationType, Punctuator } from '../../processor.js'
+import type { StateStore } from '../../state-store.js'
+import type { TopologyGraph } from '../graph/topology-graph.js'
+import type { SourceProcessor } from '../processors/source-processor.js'
+import {
+  type BuiltKeyValueStore,
+  buildKeyValueStore,
+  type ChangelogRecord,
+} from '../state/build-key-value-store.js'
+import type { StoreEnvironment } from '../state/store-environment.js'
+import type { InputRecord } from './input-record.js'
+import type { ProcessorNode, TaskServices } from './node-context.js'
+import { PartitionGroup } from './partition-group.js'
+import { PunctuationSchedule } from './punctuation-schedule.js'
+import type { RecordCollector } from './record-collector.js'
+import { punctuationContext, type RecordContextHolder } from './record-context-holder.js'
+import { createTaskNodes } from './task-nodes.js'
+import { TaskLifecycle, type TaskState } from './task-state.js'
+
+export interface StreamTaskOptions {
+  readonly graph: TopologyGraph
+  readonly subtopology: number
+  readonly partition: number
+  readonly applicationId: string
+  readonly collector: RecordCollector
+  /** Wall-clock milliseconds; the test driver passes its mock clock. */
+  readonly clock?: () => number
+  readonly metrics?: EngineMetrics
+  /** Byte budget of each caching store's dirty entries; 0 turns every cache off. Default 10 MiB. */
+  readonly cacheMaxBytes?: number
+}
+
+export interface TopicPartitionOffset {
+  readonly topic: string
+  readonly partition: number
+  /** The next offset to read, what Kafka stores as the committed offset. */
+  readonly offset: number
+}
+
+export interface ChangelogPartition {
+  readonly store: string
+  readonly topic: string
+  readonly partition: number
+}
+
+export interface CommitBundle {
+  readonly taskId: string
+  readonly offsets: readonly TopicPartitionOffset[]
+  readonly recordsProcessed: number
+}
+
+export class StreamTask {
+  readonly id: string
+  readonly #options: StreamTaskOptions
+  readonly #lifecycle: TaskLifecycle
+  readonly #recordContext: RecordContextHolder = { current: undefined }
+  readonly #partitions = new PartitionGroup<SourceProcessor>()
+  readonly #streamPunctuation = new PunctuationSchedule()
+  readonly #wallClockPunctuation = new PunctuationSchedule()
+  readonly #nodes: readonly ProcessorNode[]
+  readonly #stores = new Map<string, BuiltKeyValueStore<unknown, unknown>>()
+  readonly #services: TaskServices
+  readonly #clock: () => number
+  #streamTime = -1
+  #inFlight = 0
+  #idleWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = []
+  #fault: unknown
+  #processedSinceCommit = 0
+  #processorsInitialized = false
+
+  constructor(options: StreamTaskOptions) {
+    this.#options = options
+    this.id = `${options.subtopology}_${options.partition}`
+    this.#lifecycle = new TaskLifecycle(this.id)
+    this.#clock = options.clock ?? Date.now
+    this.#services = this.#makeServices()
+    const sub = options.graph.subtopologies[options.subtopology]
+    if (sub === undefined) {
+      throw new TopologyError('INVALID_ARGUMENT', `the topology has no sub-topology ${options.subtopology}`)
+    }
+    this.#nodes = createTaskNodes(options.graph, sub, options, this.#services, this.#partitions)
+  }
+
+  get state(): TaskState {
+    return this.#lifecycle.state
+  }
+
+  get partition(): number {
+    return this.#options.partition
+  }
+
+  /** The largest timestamp processed so far, -1 before the first record. */
+  get streamTime(): number {
+    return this.#streamTime
+  }
+
+  /** Records inside asynchronous operators; a commit needs zero. */
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  get bufferedRecords(): number {
+    return this.#partitions.size
+  }
+
+  /** The error that failed this task, if any: the runtime closes it and resumes from the last commit. */
+  get fault(): unknown {
+    return this.#fault
+  }
+
+  /** Full names of the topics this task reads (repartition topics prefixed with the application id). */
+  sourceTopics(): string[] {
+    return this.#partitions.queues.map((q) => q.topic)
+  }
+
+  /** CREATED -> RESTORING: builds the stores and tells which changelog partitions to restore from. */
+  initializeStores(): ChangelogPartition[] {
+    this.#lifecycle.transitionTo('RESTORING')
+    if (this.#stores.size === 0) this.#buildStores()
+    const out: ChangelogPartition[] = []
+    for (const [store, built] of this.#stores) {
+      if (built.changelogTopic !== undefined)
+        out.push({ store, topic: built.changelogTopic, partition: this.partition })
+    }
+    return out
+  }
+
+  /** Writes changelog records straight into a store's in-memory layer (no cache, no logging). */
+  restore(storeName: string, records: Iterable<ChangelogRecord>): number {
+    this.#lifecycle.require(['RESTORING'], 'restore')
+    return this.#requireStore(storeName).restore(records)
+  }
+
+  /** RESTORING -> RUNNING: initializes the processors (once) so that processing can start. */
+  completeRestoration(): void {
+    this.#lifecycle.transitionTo('RUNNING')
+    if (!this.#processorsInitialized) {
+      this.#processorsInitialized = true
+      for (const node of this.#nodes) node.processor.init?.(node.context)
+    }
+  }
+
+  addRecords(topic: string, partition: number, records: readonly InputRecord[]): void {
+    const queue = this.#partitions.queue(topic, partition)
+    if (queue === undefined) {
+      throw new TopologyError('UNKNOWN_TOPIC', `task ${this.id} does not read ${topic}-${partition}`, {
+        taskId: this.id,
+      })
+    }
+    queue.add(records)
+  }
+
+  /** Processes up to `max` buffered records; returns how many. */
+  process(max = Number.POSITIVE_INFINITY): number {
+    this.#lifecycle.require(['RUNNING'], 'process records')
+    this.#throwIfFaulted()
+    const holder = this.#recordContext
+    const partitions = this.#partitions
+    let count = 0
+    try {
+      while (count < max) {
+        const queue = partitions.next()
+        if (queue === undefined) break
+        const input = queue.take() as InputRecord
+        holder.current = input
+        if (input.timestamp > this.#streamTime) this.#streamTime = input.timestamp
+        queue.source.processInput(input)
+        count++
+        if (this.#streamTime >= this.#streamPunctuation.nextDue)
+          this.#punctuate(this.#streamPunctuation, this.#streamTime)
+      }
+    } catch (error) {
+      throw this.#failWith(error)
+    } finally {
+      this.#processedSinceCommit += count
+    }
+    return count
+  }
+
+  /** Runs the wall-clock punctuators due at `now` (the runtime's clock by default). */
+  punctuateWallClock(now = this.#clock()): number {
+    this.#lifecycle.require(['RUNNING'], 'punctuate')
+    this.#throwIfFaulted()
+    if (now < this.#wallClockPunctuation.nextDue) return 0
+    try {
+      return this.#punctuate(this.#wallClockPunctuation, now)
+    } catch (error) {
+      throw this.#failWith(error)
+    }
+  }
+
+  /** Resolves when no record is in flight in an async operator; rejects if the task fails meanwhile. */
+  whenIdle(): Promise<void> {
+    if (this.#fault !== undefined) return Promise.reject(this.#fault)
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve, reject) => this.#idleWaiters.push({ resolve, reject }))
+  }
+
+  /**
+   * Flushes the caches (forwarding downstream and logging), then returns the offsets to commit. Throws
+   * COMMIT_IN_FLIGHT when records are in flight (also when the flush itself sent records into an async
+   * operator): await whenIdle() and call again. Use commitWhenIdle() for both steps.
+   */
+  prepareCommit(): CommitBundle {
+    this.#lifecycle.require(['RUNNING', 'SUSPENDED'], 'commit')
+    this.#throwIfFaulted()
+    this.#requireIdle()
+    try {
+      this.#flushStores()
+    } catch (error) {
+      throw this.#failWith(error)
+    }
+    this.#requireIdle()
+    const offsets: TopicPartitionOffset[] = []
+    for (const q of this.#partitions.queues) {
+      if (q.nextOffset >= 0) offsets.push({ topic: q.topic, partition: q.partition, offset: q.nextOffset })
+    }
+    return { taskId: this.id, offsets, recordsProcessed: this.#processedSinceCommit }
+  }
+
+  async commitWhenIdle(): Promise<CommitBundle> {
+    for (;;) {
+      await this.whenIdle()
+      try {
+        return this.prepareCommit()
+      } catch (error) {
+        if (!(error instanceof TopologyError && error.code === 'COMMIT_IN_FLIGHT')) throw error
+      }
+    }
+  }
+
+  /** After the runtime committed the bundle's transaction. */
+  postCommit(): void {
+    this.#options.metrics?.recordsProcessed(this.id, this.#processedSinceCommit)
+    this.#processedSinceCommit = 0
+  }
+
+  /** RUNNING (or RESTORING) -> SUSPENDED; the runtime commits before (a clean suspend). */
+  suspend(): void {
+    this.#lifecycle.transitionTo('SUSPENDED')
+  }
+
+  /** SUSPENDED -> RESTORING: the task was assigned back; restoration catches up from the changelog. */
+  resume(): void {
+    this.#lifecycle.transitionTo('RESTORING')
+  }
+
+  /** -> CLOSED: closes processors and stores and drops buffered records. Only from CREATED or SUSPENDED. */
+  close(): void {
+    this.#lifecycle.transitionTo('CLOSED')
+    for (const node of this.#nodes) node.processor.close?.()
+    for (const built of this.#stores.values()) built.store.close()
+    this.#partitions.clear()
+  }
+
+  getStore(name: string): StateStore | undefined {
+    return this.#stores.get(name)?.store
+  }
+
+  #requireStore(name: string): BuiltKeyValueStore<unknown, unknown> {
+    const built = this.#stores.get(name)
+    if (built === undefined) {
+      throw new TopologyError('UNKNOWN_STORE', `task ${this.id} has no store ${name}`, {
+        subject: name,
+        taskId: this.id,
+      })
+    }
+    return built
+  }
+
+  #requireIdle(): void {
+    if (this.#inFlight > 0) {
+      throw new TopologyError(
+        'COMMIT_IN_FLIGHT',
+        `task ${this.id} has ${this.#inFlight} record(s) in flight: await whenIdle() before committing`,
+        { taskId: this.id },
+      )
+    }
+  }
+
+  // A cache flush can forward into a store of a later node, so repeat until every cache is clean.
+  #flushStores(): void {
+    for (let pass = 0; pass < 16; pass++) {
+      let dirty = false
+      for (const built of this.#stores.values()) built.store.flush()
+      for (const built of this.#stores.values()) dirty ||= built.hasDirtyEntries()
+      if (!dirty) return
+    }
+  }
+
+  #punctuate(schedule: PunctuationSchedule, now: number): number {
+    const holder = this.#recordContext
+    const saved = holder.current
+    try {
+      return schedule.fire(now, (run) => {
+        holder.current = punctuationContext(this.partition, now)
+        run(now)
+      })
+    } finally {
+      holder.current = saved
+    }
+  }
+
+  #throwIfFaulted(): void {
+    if (this.#fault !== undefined) throw this.#fault
+  }
+
+  #failWith(error: unknown, node?: string): unknown {
+    if (this.#fault !== undefined) return this.#fault
+    const context = this.#recordContext.current
+    const where = context?.topic ? ` at ${context.topic}-${context.partition}@${context.offset}` : ''
+    const fault =
+      error instanceof TopologyError
+        ? error
+        : new TopologyError(
+            'PROCESSING_FAILED',
+            `task ${this.id}${node ? ` node ${node}` : ''}${where}: ${String(error)}`,
+            {
+              cause: error,
+              taskId: this.id,
+              ...(node === undefined ? {} : { subject: node }),
+            },
+          )
+    this.#fault = fault
+    const waiters = this.#idleWaiters
+    this.#idleWaiters = []
+    for (const w of waiters) w.reject(fault)
+    return fault
+  }
+
+  #makeServices(): TaskServices {
+    const options = this.#options
+    return {
+      applicationId: options.applicationId,
+      taskId: this.id,
+      partition: options.partition,
+      recordContext: this.#recordContext,
+      streamTime: () => this.#streamTime,
+      systemTime: () => this.#clock(),
+      store: (name) => this.#stores.get(name)?.store,
+      schedule: (node, interval, type, run) => this.#schedule(node, interval, type, run),
+      reportFault: (error, node) => {
+        this.#failWith(error, node)
+      },
+      beginAsync: () => {
+        this.#inFlight++
+      },
+      endAsync: () => {
+        if (--this.#inFlight === 0 && this.#fault === undefined) {
+          const waiters = this.#idleWaiters
+          this.#idleWaiters = []
+          for (const w of waiters) w.resolve()
+        }
+      },
+    }
+  }
+
+  #schedule(node: string, interval: number, type: PunctuationType, run: Punctuator): Cancellable {
+    if (type === 'stream-time') {
+      return this.#streamPunctuation.schedule(
+        node,
+        interval,
+        run,
+        this.#streamTime < 0 ? Number.NaN : this.#streamTime,
+      )
+    }
+    return this.#wallClockPunctuation.schedule(node, interval, run, this.#clock() + interval)
+  }
+
+  #buildStores(): void {
+    const options = this.#options
+    const sub = options.graph.subtopologies[options.subtopology]
+    if (sub === undefined)
+      throw new TopologyError('INVALID_ARGUMENT', `no sub-topology ${options.subtopology}`)
+    const env: StoreEnvironment = {
+      applicationId: options.applicationId,
+      taskId: this.id,
+      partition: options.partition,
+      collector: options.collector,
+      recordContext: this.#recordContext,
+      metrics: options.metrics ?? NO_METRICS,
+      cacheMaxBytes: options.cacheMaxBytes ?? 10 * 1024 * 1024,
+    }
+    for (const name of sub.stores) {
+      const spec = options.graph.stores.get(name)
+      if (spec === undefined)
+        throw new TopologyError('UNKNOWN_STORE', `no store ${name} in the topology`, { subject: name })
+      this.#stores.set(name, buildKeyValueStore(spec, env))
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// The one place the layers of a key-value store are assembled: metered -> caching -> change-logging ->
+// in-memory, each optional layer as the spec says. It also returns the restore path, which writes
+// changelog records straight into the in-memory store, past the cache and the logging.
+import { TopologyError } from '../../errors.js'
+import type { Serde } from '../../serdes.js'
+import { changelogTopicName } from '../graph/names.js'
+import type { StoreSpec } from '../graph/topology-graph.js'
+import { CachingKeyValueStore } from './caching-key-value-store.js'
+import { ChangeLoggingKeyValueStore } from './change-logging-key-value-store.js'
+import { InMemoryKeyValueStore } from './in-memory-key-value-store.js'
+import { keyIdFunction } from './key-id.js'
+import type { KeyValueLayer } from './key-value-layer.js'
+import { MeteredKeyValueStore } from './metered-key-value-store.js'
+import type { StoreEnvironment } from './store-environment.js'
+
+/** A changelog record as read back from the topic. */
+export interface ChangelogRecord {
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+}
+
+export interface BuiltKeyValueStore<K, V> {
+  readonly store: MeteredKeyValueStore<K, V>
+  /** Undefined when logging is off: such a store starts empty. */
+  readonly changelogTopic: string | undefined
+  restore(records: Iterable<ChangelogRecord>): number
+  hasDirtyEntries(): boolean
+}
+
+export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment): BuiltKeyValueStore<K, V> {
+  const changelogTopic = spec.loggingEnabled ? changelogTopicName(env.applicationId, spec.name) : undefined
+  const keySerde = spec.keySerde as Serde<K> | undefined
+  const valueSerde = spec.valueSerde as Serde<V> | undefined
+  const keyId = keyIdFunction<K>(keySerde, changelogTopic ?? spec.name)
+  const memory = new InMemoryKeyValueStore<K, V>(spec.name, keyId)
+  let layer: KeyValueLayer<K, V> = memory
+  if (changelogTopic !== undefined) {
+    if (keySerde === undefined || valueSerde === undefined) {
+      throw new TopologyError('MISSING_SERDE', `store ${spec.name} is logged but has no serdes`, {
+        subject: spec.name,
+      })
+    }
+    layer = new ChangeLoggingKeyValueStore<K, V>(layer, changelogTopic, keySerde, valueSerde, env)
+  }
+  let cache: CachingKeyValueStore<K, V> | undefined
+  if (spec.cachingEnabled && env.cacheMaxBytes > 0) {
+    cache = new CachingKeyValueStore<K, V>(layer, keyId, env, env.cacheMaxBytes)
+    layer = cache
+  }
+  const store = new MeteredKeyValueStore<K, V>(layer, env.metrics, cache)
+  return {
+    store,
+    changelogTopic,
+    hasDirtyEntries: () => (cache?.dirtyCount ?? 0) > 0,
+    restore(records) {
+      if (changelogTopic === undefined) return 0
+      let count = 0
+      for (const record of records) {
+        if (record.key === null) continue
+        const key = (keySerde as Serde<K>).deserialize(changelogTopic, record.key)
+        memory.put(
+          key,
+          record.value === null ? null : (valueSerde as Serde<V>).deserialize(changelogTopic, record.value),
+        )
+        count++
+      }
+      return count
+    },
+  }
+}

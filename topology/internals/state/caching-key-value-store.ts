@@ -1,0 +1,145 @@
+// The record cache of a store (Kafka Streams' caching layer): keeps the latest write per key between
+// commits, so a key updated 100 times in an interval costs one changelog record and one downstream
+// update. It holds dirty entries only (the store below is a Map already, a read cache would gain nothing),
+// bounded in estimated bytes: past the budget the entries dirtied earliest are flushed early. Flushing
+// writes through (change-logging logs it) and tells the listener with the value it replaces, under the
+// record context of the entry's last update.
+import type { RecordContext } from '../../processor.js'
+import type { KeyId, KeyIdOf } from './key-id.js'
+import type { FlushListener, KeyValueLayer } from './key-value-layer.js'
+import { estimateSize } from './size-estimate.js'
+import type { StoreEnvironment } from './store-environment.js'
+
+class DirtyEntry<K, V> {
+  constructor(
+    public key: K,
+    public value: V | null,
+    public context: RecordContext | undefined,
+    public size: number,
+  ) {}
+}
+
+export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
+  readonly persistent = false
+  // Insertion order is the order entries became dirty: eviction takes the oldest first. Updating an entry
+  // in place does not reorder it, which saves a delete+set per write at the cost of exact LRU.
+  #dirty = new Map<KeyId, DirtyEntry<K, V>>()
+  #bytes = 0
+  #listener: FlushListener<K, V> | undefined
+
+  constructor(
+    private readonly inner: KeyValueLayer<K, V>,
+    private readonly keyId: KeyIdOf<K>,
+    private readonly env: StoreEnvironment,
+    private readonly maxBytes: number,
+  ) {}
+
+  get name(): string {
+    return this.inner.name
+  }
+
+  setFlushListener(listener: FlushListener<K, V>): void {
+    this.#listener = listener
+  }
+
+  get dirtyCount(): number {
+    return this.#dirty.size
+  }
+
+  get(key: K): V | undefined {
+    const entry = this.#dirty.get(this.keyId(key))
+    if (entry !== undefined) return entry.value ?? undefined
+    return this.inner.get(key)
+  }
+
+  put(key: K, value: V | null): void {
+    const id = this.keyId(key)
+    const size = estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 48
+    const context = this.env.recordContext.current
+    const entry = this.#dirty.get(id)
+    if (entry === undefined) {
+      this.#dirty.set(id, new DirtyEntry(key, value, context, size))
+      this.#bytes += size
+    } else {
+      this.#bytes += size - entry.size
+      entry.value = value
+      entry.context = context
+      entry.size = size
+    }
+    if (this.#bytes > this.maxBytes) this.#evict()
+  }
+
+  putIfAbsent(key: K, value: V): V | undefined {
+    const old = this.get(key)
+    if (old === undefined) this.put(key, value)
+    return old
+  }
+
+  delete(key: K): V | undefined {
+    const old = this.get(key)
+    this.put(key, null)
+    return old
+  }
+
+  *all(): IterableIterator<[K, V]> {
+    for (const [key, value] of this.inner.all()) {
+      const entry = this.#dirty.get(this.keyId(key))
+      if (entry === undefined) yield [key, value]
+    }
+    for (const entry of this.#dirty.values()) if (entry.value !== null) yield [entry.key, entry.value]
+  }
+
+  approximateNumEntries(): number {
+    return this.inner.approximateNumEntries() + this.#dirty.size
+  }
+
+  flush(): void {
+    if (this.#dirty.size > 0) {
+      const holder = this.env.recordContext
+      const saved = holder.current
+      // Swapped out, not deleted entry by entry: cheaper, and a write made by a listener during the flush
+      // lands in the fresh map (the task flushes again until every cache is clean).
+      const dirty = this.#dirty
+      this.#dirty = new Map()
+      this.#bytes = 0
+      try {
+        for (const entry of dirty.values()) this.#writeThrough(entry)
+      } finally {
+        holder.current = saved
+      }
+    }
+    this.inner.flush()
+  }
+
+  close(): void {
+    this.#dirty.clear()
+    this.#bytes = 0
+    this.inner.close()
+  }
+
+  #evict(): void {
+    const holder = this.env.recordContext
+    const saved = holder.current
+    try {
+      for (const [id, entry] of this.#dirty) {
+        if (this.#bytes <= this.maxBytes) break
+        this.#dirty.delete(id)
+        this.#bytes -= entry.size
+        this.#writeThrough(entry)
+      }
+    } finally {
+      holder.current = saved
+    }
+  }
+
+  // Runs with the record context of the entry's last update, so the changelog record and the forwarded
+  // record carry that record's timestamp.
+  #writeThrough(entry: DirtyEntry<K, V>): void {
+    const old = this.inner.get(entry.key) ?? null
+    if (old === null && entry.value === null) return
+    this.env.recordContext.current = entry.context
+    if (entry.value === null) this.inner.delete(entry.key)
+    else this.inner.put(entry.key, entry.value)
+    this.#listener?.(entry.key, entry.value, old, entry.context?.timestamp ?? 0)
+  }
+}

@@ -1,0 +1,72 @@
+// Sends every write that reaches it to the store's changelog topic (a tombstone for a delete), through the
+// task's collector, which the Kafka runtime produces in the commit's transaction. This is the only layer
+// that serializes; under a cache it sees one write per key per commit interval.
+import type { Serde } from '../../serdes.js'
+import { NO_HEADERS } from '../../stream-record.js'
+import type { KeyValueLayer } from './key-value-layer.js'
+import type { StoreEnvironment } from './store-environment.js'
+
+export class ChangeLoggingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
+  readonly persistent = false
+
+  constructor(
+    private readonly inner: KeyValueLayer<K, V>,
+    private readonly topic: string,
+    private readonly keySerde: Serde<K>,
+    private readonly valueSerde: Serde<V>,
+    private readonly env: StoreEnvironment,
+  ) {}
+
+  get name(): string {
+    return this.inner.name
+  }
+
+  get(key: K): V | undefined {
+    return this.inner.get(key)
+  }
+
+  put(key: K, value: V | null): void {
+    this.inner.put(key, value)
+    this.#log(key, value)
+  }
+
+  putIfAbsent(key: K, value: V): V | undefined {
+    const old = this.inner.get(key)
+    if (old === undefined) this.put(key, value)
+    return old
+  }
+
+  delete(key: K): V | undefined {
+    const old = this.inner.delete(key)
+    this.#log(key, null)
+    return old
+  }
+
+  all(): IterableIterator<[K, V]> {
+    return this.inner.all()
+  }
+
+  approximateNumEntries(): number {
+    return this.inner.approximateNumEntries()
+  }
+
+  flush(): void {
+    this.inner.flush()
+  }
+
+  close(): void {
+    this.inner.close()
+  }
+
+  #log(key: K, value: V | null): void {
+    const topic = this.topic
+    this.env.collector.send({
+      topic,
+      partition: this.env.partition,
+      key: this.keySerde.serialize(topic, key),
+      value: value === null ? null : this.valueSerde.serialize(topic, value),
+      timestamp: this.env.recordContext.current?.timestamp ?? 0,
+      headers: NO_HEADERS,
+    })
+  }
+}

@@ -1,0 +1,11 @@
+// The contract between the decorators of a key-value store (metered, caching, change-logging, in-memory).
+import type { KeyValueStore } from '../../state-store.js'
+
+export interface KeyValueLayer<K, V> extends KeyValueStore<K, V> {
+  /** Pushes buffered writes to the layer below (the cache's dirty entries); a no-op for other layers. */
+  flush(): void
+  close(): void
+}
+
+/** Told about each entry a cache writes through: what downstream processors receive. */
+export type FlushListener<K, V> = (key: K, newValue: V | null, oldValue: V | null, timestamp: number) => void

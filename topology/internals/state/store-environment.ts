@@ -1,0 +1,16 @@
+// What a task gives the stores it builds: where changelog records go, the current record context (for
+// their timestamps), metrics and the cache budget.
+import type { EngineMetrics } from '../../metrics.js'
+import type { RecordCollector } from '../runtime/record-collector.js'
+import type { RecordContextHolder } from '../runtime/record-context-holder.js'
+
+export interface StoreEnvironment {
+  readonly applicationId: string
+  readonly taskId: string
+  readonly partition: number
+  readonly collector: RecordCollector
+  readonly recordContext: RecordContextHolder
+  readonly metrics: EngineMetrics
+  /** Bytes of dirty entries a caching store may hold before it flushes the oldest early. */
+  readonly cacheMaxBytes: number
+}

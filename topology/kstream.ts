@@ -1,0 +1,210 @@
+// KStream: a record stream in the DSL. Each method adds a processor node to the builder's graph and
+// returns a new stream; nothing runs here. A stream remembers its serdes (dropped by operations that
+// change the key or value type) and whether its key changed since it was read, which makes a following
+// grouping go through a repartition topic.
+import type { OperatorFunction } from 'rxjs'
+import { BranchedKStream } from './branched-kstream.js'
+import { TopologyError } from './errors.js'
+import type { GraphBuilder } from './internals/graph/graph-builder.js'
+import { AsyncMapValuesProcessor } from './internals/processors/async-map-values-processor.js'
+import { FilterProcessor } from './internals/processors/filter-processor.js'
+import { FlatMapProcessor, FlatMapValuesProcessor } from './internals/processors/flat-map-processor.js'
+import { MapProcessor } from './internals/processors/map-processor.js'
+import { MapValuesProcessor } from './internals/processors/map-values-processor.js'
+import { PassThroughProcessor } from './internals/processors/pass-through-processor.js'
+import { PeekProcessor } from './internals/processors/peek-processor.js'
+import { PipeProcessor, type RecordOperator } from './internals/processors/pipe-processor.js'
+import { SelectKeyProcessor } from './internals/processors/select-key-processor.js'
+import { keyIdFunction } from './internals/state/key-id.js'
+import { KGroupedStream } from './kgrouped-stream.js'
+import type { AsyncOptions, Grouped, Named, Produced, Repartitioned } from './options.js'
+import type { ProcessorSupplier } from './processor.js'
+import type { Serde } from './serdes.js'
+import type { KeyValue, StreamRecord } from './stream-record.js'
+
+type R<K, V> = StreamRecord<K, V>
+
+export class KStream<K, V> {
+  /** @internal Created by StreamsBuilder and other DSL objects only. */
+  constructor(
+    protected readonly graph: GraphBuilder,
+    /** @internal */ readonly nodeName: string,
+    /** @internal */ readonly keySerde: Serde<K> | undefined,
+    /** @internal */ readonly valueSerde: Serde<V> | undefined,
+    /** @internal */ readonly repartitionRequired: boolean,
+  ) {}
+
+  filter(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+    return this.#same(this.#add(named, 'KSTREAM-FILTER', () => new FilterProcessor(predicate, false)))
+  }
+
+  filterNot(predicate: (key: K, value: V) => boolean, named?: Named): KStream<K, V> {
+    return this.#same(this.#add(named, 'KSTREAM-FILTER', () => new FilterProcessor(predicate, true)))
+  }
+
+  /** A new key and value: the stream is re-keyed, so a following grouping repartitions. */
+  map<K2, V2>(mapper: (key: K, value: V) => KeyValue<K2, V2>, named?: Named): KStream<K2, V2> {
+    const node = this.#add(named, 'KSTREAM-MAP', () => new MapProcessor(mapper))
+    return new KStream<K2, V2>(this.graph, node, undefined, undefined, true)
+  }
+
+  mapValues<V2>(mapper: (value: V, key: K) => V2, named?: Named): KStream<K, V2> {
+    const node = this.#add(named, 'KSTREAM-MAPVALUES', () => new MapValuesProcessor(mapper))
+    return new KStream<K, V2>(this.graph, node, this.keySerde, undefined, this.repartitionRequired)
+  }
+
+  flatMap<K2, V2>(mapper: (key: K, value: V) => Iterable<KeyValue<K2, V2>>, named?: Named): KStream<K2, V2> {
+    const node = this.#add(named, 'KSTREAM-FLATMAP', () => new FlatMapProcessor(mapper))
+    return new KStream<K2, V2>(this.graph, node, undefined, undefined, true)
+  }
+
+  flatMapValues<V2>(mapper: (value: V, key: K) => Iterable<V2>, named?: Named): KStream<K, V2> {
+    const node = this.#add(named, 'KSTREAM-FLATMAPVALUES', () => new FlatMapValuesProcessor(mapper))
+    return new KStream<K, V2>(this.graph, node, this.keySerde, undefined, this.repartitionRequired)
+  }
+
+  peek(action: (key: K, value: V) => void, named?: Named): KStream<K, V> {
+    return this.#same(this.#add(named, 'KSTREAM-PEEK', () => new PeekProcessor(action)))
+  }
+
+  selectKey<K2>(selector: (key: K, value: V) => K2, named?: Named): KStream<K2, V> {
+    const node = this.#add(named, 'KSTREAM-KEY-SELECT', () => new SelectKeyProcessor(selector))
+    return new KStream<K2, V>(this.graph, node, undefined, this.valueSerde, true)
+  }
+
+  /** Routes each record to the first branch whose predicate holds (see BranchedKStream). */
+  split(named?: Named): BranchedKStream<K, V> {
+    return new BranchedKStream<K, V>(this.graph, this, named?.name ?? '')
+  }
+
+  merge(other: KStream<K, V>, named?: Named): KStream<K, V> {
+    const name = this.graph.name(named?.name, 'KSTREAM-MERGE')
+    this.graph.addProcessor(name, () => new PassThroughProcessor<K, V>(), [this.nodeName, other.nodeName])
+    return new KStream<K, V>(
+      this.graph,
+      name,
+      this.keySerde === other.keySerde ? this.keySerde : undefined,
+      this.valueSerde === other.valueSerde ? this.valueSerde : undefined,
+      this.repartitionRequired || other.repartitionRequired,
+    )
+  }
+
+  /**
+   * Record-local work with synchronous RxJS operators over StreamRecords, in a chain built once per task.
+   * An operator that emits later (delay, debounce, a Promise) fails the task with PIPE_NOT_SYNCHRONOUS:
+   * use mapValuesAsync() for asynchronous work. The operators may change keys, so the stream counts as
+   * re-keyed.
+   */
+  pipe<K2, V2>(op1: OperatorFunction<R<K, V>, R<K2, V2>>): KStream<K2, V2>
+  pipe<A, K2, V2>(op1: OperatorFunction<R<K, V>, A>, op2: OperatorFunction<A, R<K2, V2>>): KStream<K2, V2>
+  pipe<A, B, K2, V2>(
+    op1: OperatorFunction<R<K, V>, A>,
+    op2: OperatorFunction<A, B>,
+    op3: OperatorFunction<B, R<K2, V2>>,
+  ): KStream<K2, V2>
+  pipe<A, B, C, K2, V2>(
+    op1: OperatorFunction<R<K, V>, A>,
+    op2: OperatorFunction<A, B>,
+    op3: OperatorFunction<B, C>,
+    op4: OperatorFunction<C, R<K2, V2>>,
+  ): KStream<K2, V2>
+  pipe<K2, V2>(...operators: OperatorFunction<unknown, unknown>[]): KStream<K2, V2>
+  pipe<K2, V2>(...operators: OperatorFunction<never, unknown>[]): KStream<K2, V2> {
+    if (operators.length === 0)
+      throw new TopologyError('INVALID_ARGUMENT', 'pipe() needs at least one operator')
+    const ops = operators as unknown as RecordOperator[]
+    const node = this.#add(undefined, 'KSTREAM-PIPE', () => new PipeProcessor(ops))
+    return new KStream<K2, V2>(this.graph, node, undefined, undefined, true)
+  }
+
+  /**
+   * Asynchronous value mapping (a lookup through a Promise) with at most `concurrency` calls in flight
+   * per task, in order per key; the task's commit waits for every record in flight.
+   */
+  mapValuesAsync<V2>(mapper: (value: V, key: K) => Promise<V2>, options: AsyncOptions): KStream<K, V2> {
+    const { concurrency } = options
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new TopologyError(
+        'INVALID_ARGUMENT',
+        `mapValuesAsync: concurrency must be a positive integer, got ${concurrency}`,
+      )
+    }
+    const keyId = keyIdFunction(this.keySerde, '')
+    const node = this.#add(
+      options,
+      'KSTREAM-MAPVALUES-ASYNC',
+      () => new AsyncMapValuesProcessor(mapper, concurrency, keyId),
+    )
+    return new KStream<K, V2>(this.graph, node, this.keySerde, undefined, this.repartitionRequired)
+  }
+
+  /**
+   * A custom processor, connected to the named stores (added with builder.addStateStore()). Its output
+   * may have any key, so the stream counts as re-keyed. A stateful processor on a re-keyed stream needs
+   * repartition() first, or records of one key could reach two tasks.
+   */
+  process<KOut, VOut>(
+    supplier: ProcessorSupplier<K, V, KOut, VOut>,
+    ...storeNames: string[]
+  ): KStream<KOut, VOut> {
+    const name = this.graph.name(undefined, 'KSTREAM-PROCESSOR')
+    if (storeNames.length > 0 && this.repartitionRequired) {
+      this.graph.problem(
+        new TopologyError(
+          'REPARTITION_REQUIRED',
+          `processor ${name} uses stores [${storeNames.join(', ')}] after a key-changing operation: call .repartition({ keySerde, valueSerde }) before .process()`,
+          { subject: name },
+        ),
+      )
+    }
+    this.graph.addProcessor(name, supplier, [this.nodeName], storeNames)
+    return new KStream<KOut, VOut>(this.graph, name, undefined, undefined, true)
+  }
+
+  /** Sends the stream through a repartition topic `<applicationId>-<name>-repartition`, partitioned by key. */
+  repartition(options: Repartitioned<K, V> = {}): KStream<K, V> {
+    const base = this.graph.name(options.name, 'KSTREAM-REPARTITION')
+    const keySerde = options.keySerde ?? this.keySerde
+    const valueSerde = options.valueSerde ?? this.valueSerde
+    const source = this.graph.addRepartition(this.nodeName, base, {
+      keySerde: keySerde as Serde<unknown> | undefined,
+      valueSerde: valueSerde as Serde<unknown> | undefined,
+      hint: `pass them to repartition({ keySerde, valueSerde })`,
+    })
+    return new KStream<K, V>(this.graph, source, keySerde, valueSerde, false)
+  }
+
+  to(topic: string, produced: Produced<K, V> = {}): void {
+    const name = this.graph.name(produced.name, 'KSTREAM-SINK')
+    this.graph.addSink(name, topic, false, this.nodeName, {
+      keySerde: (produced.keySerde ?? this.keySerde) as Serde<unknown> | undefined,
+      valueSerde: (produced.valueSerde ?? this.valueSerde) as Serde<unknown> | undefined,
+      hint: `pass them to to('${topic}', { keySerde, valueSerde })`,
+    })
+  }
+
+  groupByKey(grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {
+    return new KGroupedStream<K, V>(
+      this.graph,
+      this.nodeName,
+      grouped.keySerde ?? this.keySerde,
+      grouped.valueSerde ?? this.valueSerde,
+      this.repartitionRequired,
+      grouped.name,
+    )
+  }
+
+  /** selectKey(selector) then groupByKey(): always through a repartition topic. */
+  groupBy<K2>(selector: (key: K, value: V) => K2, grouped: Grouped<K2, V> = {}): KGroupedStream<K2, V> {
+    return this.selectKey(selector).groupByKey(grouped)
+  }
+
+  #add<KO, VO>(named: Named | undefined, prefix: string, supplier: ProcessorSupplier<K, V, KO, VO>): string {
+    const name = this.graph.name(named?.name, prefix)
+    return this.graph.addProcessor(name, supplier, [this.nodeName])
+  }
+
+  #same(node: string): KStream<K, V> {
+    return new KStream<K, V>(this.graph, node, this.keySerde, this.valueSerde, this.repartitionRequired)
+  }
+}

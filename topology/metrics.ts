@@ -1,0 +1,18 @@
+// The engine's tiny metrics hook. prom-client wiring lives in config/ and adapts to this interface; the
+// engine never imports it. A disabled sink costs one boolean test per store operation.
+
+export type StoreOperation = 'get' | 'put' | 'delete' | 'all' | 'flush' | 'restore'
+
+export interface EngineMetrics {
+  /** When false, stores do not read the clock at all. */
+  readonly enabled: boolean
+  storeOperation(store: string, operation: StoreOperation, durationMs: number): void
+  /** Records a task processed since the previous call (called at each commit). */
+  recordsProcessed(taskId: string, count: number): void
+}
+
+export const NO_METRICS: EngineMetrics = {
+  enabled: false,
+  storeOperation: () => {},
+  recordsProcessed: () => {},
+}

@@ -1,0 +1,34 @@
+// The plain option objects of the DSL (Kafka Streams' Consumed, Produced, Grouped, Repartitioned, Named).
+import type { Serde } from './serdes.js'
+
+export interface SerdeOptions<K, V> {
+  readonly keySerde?: Serde<K>
+  readonly valueSerde?: Serde<V>
+}
+
+/** How a source reads a topic. */
+export interface Consumed<K, V> extends SerdeOptions<K, V> {
+  readonly name?: string
+}
+
+/** How a sink writes a topic. */
+export interface Produced<K, V> extends SerdeOptions<K, V> {
+  readonly name?: string
+}
+
+/** How a grouped stream is repartitioned; `name` names the repartition topic (`<name>-repartition`). */
+export interface Grouped<K, V> extends SerdeOptions<K, V> {
+  readonly name?: string
+}
+
+export type Repartitioned<K, V> = Grouped<K, V>
+
+/** A name for a processor node, so that describe() and upgrades see a stable name. */
+export interface Named {
+  readonly name?: string
+}
+
+export interface AsyncOptions extends Named {
+  /** Records of different keys in flight at once in one task; records of one key run one at a time. */
+  readonly concurrency: number
+}
