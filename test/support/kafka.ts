@@ -12,6 +12,7 @@ export interface ReadRecord {
 }
 
 export interface RawRecord {
+  topic: string
   key: Buffer | undefined
   value: Buffer | undefined
   headers: Map<Buffer, Buffer>
@@ -41,13 +42,14 @@ export async function readTopic(config: Config, topic: string, options: ReadOpti
   }))
 }
 
-/** As readTopic, with the bytes, headers and timestamps as they are in the log. */
+/** As readTopic, from one or more topics, with the bytes, headers and timestamps as they are in the log. */
 export async function readTopicRaw(
   config: Config,
-  topic: string,
+  topic: string | string[],
   options: ReadOptions,
 ): Promise<RawRecord[]> {
-  const consumer = createConsumer(config.kafka, `${topic}-reader-${Date.now()}`, {
+  const topics = Array.isArray(topic) ? topic : [topic]
+  const consumer = createConsumer(config.kafka, `${topics[0]}-reader-${Date.now()}`, {
     isolationLevel:
       options.isolation === 'read_committed'
         ? FetchIsolationLevels.READ_COMMITTED
@@ -58,7 +60,7 @@ export async function readTopicRaw(
   const quietMs = options.quietMs ?? 1000
   try {
     const stream = await consumer.consume({
-      topics: [topic],
+      topics,
       mode: MessagesStreamModes.EARLIEST,
       autocommit: false,
     })
@@ -74,6 +76,7 @@ export async function readTopicRaw(
       }
       stream.on('data', (m) => {
         records.push({
+          topic: m.topic,
           key: m.key ?? undefined,
           value: m.value ?? undefined,
           headers: m.headers,

@@ -1,8 +1,7 @@
-// Reads topics back from the earliest offset as raw bytes (key, value, partition, timestamp), for the
-// schema integration tests: until `expected` records arrived and none followed for a quiet moment.
-import { MessagesStreamModes } from '@platformatic/kafka'
+// The schema integration tests' view of records read back from their topics: keys and values as
+// bytes (empty when absent), timestamps as numbers. Reading is test/support/kafka.ts's readTopicRaw.
 import type { Config } from '../../../config/config.js'
-import { createConsumer } from '../../../kafka/clients.js'
+import { readTopicRaw } from '../../support/kafka.js'
 
 export interface RawRecord {
   topic: string
@@ -19,34 +18,18 @@ export async function consumeRecords(
   expected: number,
   options: { quietMs?: number; timeoutMs?: number } = {},
 ): Promise<RawRecord[]> {
-  const consumer = createConsumer(config.kafka, `${topics[0]}-reader-${Date.now()}`, { maxWaitTime: 200 })
-  const records: RawRecord[] = []
-  try {
-    const stream = await consumer.consume({ topics, mode: MessagesStreamModes.EARLIEST, autocommit: false })
-    await new Promise<void>((resolve) => {
-      let quiet: NodeJS.Timeout | undefined
-      const deadline = setTimeout(resolve, options.timeoutMs ?? 30_000)
-      stream.on('data', (m) => {
-        records.push({
-          topic: m.topic,
-          partition: m.partition,
-          offset: m.offset,
-          key: m.key ?? Buffer.alloc(0),
-          value: m.value ?? Buffer.alloc(0),
-          timestamp: Number(m.timestamp),
-        })
-        if (records.length >= expected) {
-          clearTimeout(quiet)
-          quiet = setTimeout(() => {
-            clearTimeout(deadline)
-            resolve()
-          }, options.quietMs ?? 1000)
-        }
-      })
-    })
-    await stream.close()
-  } finally {
-    await consumer.close(true)
-  }
-  return records
+  const records = await readTopicRaw(config, topics, {
+    expected,
+    isolation: 'read_committed',
+    timeoutMs: options.timeoutMs ?? 30_000,
+    ...(options.quietMs === undefined ? {} : { quietMs: options.quietMs }),
+  })
+  return records.map((r) => ({
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    key: r.key ?? Buffer.alloc(0),
+    value: r.value ?? Buffer.alloc(0),
+    timestamp: Number(r.timestamp),
+  }))
 }

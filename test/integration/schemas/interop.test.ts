@@ -11,26 +11,19 @@ import {
   createEventSerdes,
   decodeFixtureFile,
   decodeJsonlFile,
-  EVENT_FAMILIES,
   type EventFamily,
   produceEvents,
-  RegistryClient,
   registerEventSchemas,
-  valueSubject,
 } from '../../../schemas/index.js'
 import { createTestTopics, deleteTestTopics } from '../../support/kafka.js'
 import { stackConfig, testPrefix } from '../../support/stack-env.js'
 import { JAVA_PARTITIONS } from '../../unit/schemas/fixtures/java-partitions.js'
 import { consumeRecords } from './consume-records.js'
+import { prefixedFamilies } from './prefixed-families.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
-const client = new RegistryClient({ url: config.schemaRegistry.url })
-const topics = Object.fromEntries(EVENT_FAMILIES.map((f) => [f, `${prefix}-${f}`])) as Record<
-  EventFamily,
-  string
->
-const familyOf = new Map(EVENT_FAMILIES.map((f) => [topics[f], f]))
+const { topics, client, familyOf, createTopics, cleanUp } = prefixedFamilies(config, prefix)
 const placement = { three: `${prefix}-placement-3`, five: `${prefix}-placement-5` }
 const dir = mkdtempSync(join(tmpdir(), 'interop-'))
 const kafka = new kafkajs.Kafka({
@@ -45,7 +38,7 @@ const producer = kafka.producer({
 const COUNT = 1500
 
 beforeAll(async () => {
-  await createTestTopics(config, Object.values(topics), 3)
+  await createTopics(3)
   await createTestTopics(config, [placement.three], 3)
   await createTestTopics(config, [placement.five], 5)
   await registerEventSchemas(client, { topics })
@@ -54,8 +47,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await producer.disconnect()
-  await deleteTestTopics(config, [...Object.values(topics), placement.three, placement.five])
-  for (const family of EVENT_FAMILIES) await client.deleteSubject(valueSubject(topics[family]), true)
+  await cleanUp()
+  await deleteTestTopics(config, [placement.three, placement.five])
   rmSync(dir, { recursive: true, force: true })
 })
 

@@ -12,28 +12,21 @@ import {
   createEventSerdes,
   decodeFixtureFile,
   decodeJsonlFile,
-  EVENT_FAMILIES,
   type EventFamily,
   produceEvents,
-  RegistryClient,
   registerEventSchemas,
-  valueSubject,
 } from '../../../schemas/index.js'
 import { createTestTopics, deleteTestTopics } from '../../support/kafka.js'
 import { stackConfig, testPrefix } from '../../support/stack-env.js'
 import { JAVA_PARTITIONS } from '../../unit/schemas/fixtures/java-partitions.js'
 import { consumeRecords } from './consume-records.js'
 import { kcatProduce, requireKcat } from './kcat.js'
+import { prefixedFamilies } from './prefixed-families.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
 const brokers = config.kafka.bootstrapServers
-const client = new RegistryClient({ url: config.schemaRegistry.url })
-const topics = Object.fromEntries(EVENT_FAMILIES.map((f) => [f, `${prefix}-${f}`])) as Record<
-  EventFamily,
-  string
->
-const familyOf = new Map(EVENT_FAMILIES.map((f) => [topics[f], f]))
+const { topics, client, familyOf, createTopics, cleanUp } = prefixedFamilies(config, prefix)
 /** Partitions of the event topics: not a power of two, where partitioners that are not Java's differ. */
 const EVENT_PARTITIONS = 3
 const placement = {
@@ -50,15 +43,15 @@ function javaPartition(key: Buffer, partitions: number): number {
 }
 
 beforeAll(async () => {
-  await createTestTopics(config, Object.values(topics), EVENT_PARTITIONS)
+  await createTopics(EVENT_PARTITIONS)
   await createTestTopics(config, [placement.three, placement.kcatDefault], 3)
   await createTestTopics(config, [placement.five], 5)
   await registerEventSchemas(client, { topics })
 })
 
 afterAll(async () => {
-  await deleteTestTopics(config, [...Object.values(topics), ...Object.values(placement)])
-  for (const family of EVENT_FAMILIES) await client.deleteSubject(valueSubject(topics[family]), true)
+  await cleanUp()
+  await deleteTestTopics(config, Object.values(placement))
   rmSync(dir, { recursive: true, force: true })
 })
 

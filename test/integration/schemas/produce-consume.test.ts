@@ -5,27 +5,19 @@ import { compatibilityPartitioner, type MessageToProduce } from '@platformatic/k
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createEventSerdes,
-  EVENT_FAMILIES,
   type EventFamily,
   generateRecords,
   type ProduceProgress,
   produceEvents,
-  RegistryClient,
   registerEventSchemas,
-  valueSubject,
 } from '../../../schemas/index.js'
-import { createTestTopics, deleteTestTopics } from '../../support/kafka.js'
 import { stackConfig, testPrefix } from '../../support/stack-env.js'
 import { consumeRecords, type RawRecord } from './consume-records.js'
+import { prefixedFamilies } from './prefixed-families.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
-const client = new RegistryClient({ url: config.schemaRegistry.url })
-const topics = Object.fromEntries(EVENT_FAMILIES.map((f) => [f, `${prefix}-${f}`])) as Record<
-  EventFamily,
-  string
->
-const familyOf = new Map(EVENT_FAMILIES.map((f) => [topics[f], f]))
+const { topics, client, familyOf, createTopics, cleanUp } = prefixedFamilies(config, prefix)
 const PARTITIONS = 3
 const options = {
   seed: 'produce-consume',
@@ -39,13 +31,12 @@ const options = {
 }
 
 beforeAll(async () => {
-  await createTestTopics(config, Object.values(topics), PARTITIONS)
+  await createTopics(PARTITIONS)
   await registerEventSchemas(client, { topics })
 })
 
 afterAll(async () => {
-  await deleteTestTopics(config, Object.values(topics))
-  for (const family of EVENT_FAMILIES) await client.deleteSubject(valueSubject(topics[family]), true)
+  await cleanUp()
 })
 
 describe('produceEvents to Kafka, consumed back', () => {

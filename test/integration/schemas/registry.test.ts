@@ -6,8 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createEventSerdes,
   EVENT_FAMILIES,
-  type EventFamily,
-  RegistryClient,
   registerEventSchemas,
   type SubjectRegistration,
   schemaCatalog,
@@ -24,14 +22,11 @@ import {
   withNewPayloadBranch,
   withRequiredField,
 } from '../../unit/schemas/fixtures/schema-variants.js'
+import { prefixedFamilies } from './prefixed-families.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
-const client = new RegistryClient({ url: config.schemaRegistry.url })
-const topics = Object.fromEntries(EVENT_FAMILIES.map((f) => [f, `${prefix}-${f}`])) as Record<
-  EventFamily,
-  string
->
+const { topics, client, cleanUp } = prefixedFamilies(config, prefix)
 const agentSubject = valueSubject(topics.agent_events)
 const catalog = schemaCatalog()
 let registered: SubjectRegistration[]
@@ -41,7 +36,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const family of EVENT_FAMILIES) await client.deleteSubject(valueSubject(topics[family]), true)
+  await cleanUp()
 })
 
 describe('provisioning (registerEventSchemas)', () => {
