@@ -2,7 +2,8 @@
 // mapValues -> map -> to) and (b) a count per key over 10k keys, 1M records each, measured through the
 // test driver (serdes, routing, a commit per record or per 10k) and directly through a StreamTask with a
 // no-op collector, beside a hand-written loop doing the same work (the ceiling) and the same chain
-// written as RxJS operators in pipe(). All in one run so that ratios hold on a loaded machine.
+// written as RxJS operators in pipe(), and with 1% of records that fail to deserialize (dead-lettered).
+// All in one run so that ratios hold on a loaded machine.
 // Run: `npx tsx bench/engine.ts [--records 1000000] [--only <case text>] [--json]`.
 import { cpus, loadavg, totalmem } from 'node:os'
 import { filter, map } from 'rxjs'
@@ -37,6 +38,13 @@ function inputs(): InputRecord[] {
     }
   }
   return out
+}
+
+// The same records with every 100th value cut to 3 bytes: it fails to deserialize and goes to the
+// dead-letter output (the default handler), so the case prices the bad-record path.
+function withBadRecords(records: InputRecord[]): InputRecord[] {
+  const bad = Buffer.from('bad')
+  return records.map((r, i) => (i % 100 === 99 ? { ...r, value: bad } : r))
 }
 
 function statelessTopology(): Topology {
@@ -172,6 +180,8 @@ const run = (name: string, work: () => number) => {
 run('(a) stateless: hand loop (ceiling)', () => handStateless(records))
 run('(a) stateless: StreamTask, no-op collector', () => viaTask(statelessTopology(), records))
 run('(a) stateless: same chain as RxJS pipe()', () => viaTask(pipeTopology(), records))
+const badRecords = withBadRecords(records)
+run('(a) stateless: StreamTask, 1% bad -> dead letter', () => viaTask(statelessTopology(), badRecords))
 run('(a) stateless: test driver, commit per 10k', () => viaDriver(statelessTopology(), false))
 run('(a) stateless: test driver, commit per record', () => viaDriver(statelessTopology(), true))
 run('(b) count/key: hand loop (ceiling)', () => handCount(records))

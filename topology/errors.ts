@@ -46,7 +46,7 @@ export const topologyErrorCodes = {
   },
   SERIALIZATION_FAILED: {
     retryable: false,
-    doc: 'A serde failed to serialize or deserialize a key or value.',
+    doc: "A serde failed to serialize or deserialize a key or value, or a record's timestamp is invalid, and the exception handler answered 'fail' (by default such a record goes to the dead-letter output instead).",
   },
   ILLEGAL_STATE_TRANSITION: {
     retryable: false,

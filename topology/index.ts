@@ -13,6 +13,7 @@ export type {
   SubtopologyDescription,
   TopologyDescription,
 } from './internals/describe/topology-description.js'
+export type { DeadLetter } from './internals/runtime/record-collector.js'
 export { KGroupedStream } from './kgrouped-stream.js'
 export { KGroupedTable } from './kgrouped-table.js'
 export { KStream } from './kstream.js'
@@ -37,6 +38,14 @@ export type {
   Punctuator,
   RecordContext,
 } from './processor.js'
+export type {
+  BadRecordResponse,
+  DeadLetterCause,
+  DeserializationExceptionHandler,
+  ProcessingExceptionHandler,
+  RawRecord,
+  TimestampExtractor,
+} from './record-handlers.js'
 export { type Serde, Serdes } from './serdes.js'
 export type { KeyValueStore, ReadOnlyKeyValueStore, StateStore } from './state-store.js'
 export { KeyValueStoreBuilder, Stores } from './stores.js'

@@ -17,6 +17,8 @@ import { PipeProcessor, type RecordOperator } from './internals/processors/pipe-
 import { SelectKeyProcessor } from './internals/processors/select-key-processor.js'
 import { keyIdFunction } from './internals/state/key-id.js'
 import { KGroupedStream } from './kgrouped-stream.js'
+import { type KTable, materializeTable } from './ktable.js'
+import { Materialized } from './materialized.js'
 import type { AsyncOptions, Grouped, Named, Produced, Repartitioned } from './options.js'
 import type { ProcessorSupplier } from './processor.js'
 import type { Serde } from './serdes.js'
@@ -181,6 +183,30 @@ export class KStream<K, V> {
       valueSerde: (produced.valueSerde ?? this.valueSerde) as Serde<unknown> | undefined,
       hint: `pass them to to('${topic}', { keySerde, valueSerde })`,
     })
+  }
+
+  /**
+   * The stream as a table: the latest value per key, a null value deleting the key. Materialized in a
+   * store (`KTABLE-STATE-STORE-...` unless named); after a key change, through a repartition topic.
+   */
+  toTable(named?: Named | Materialized<K, V>, materialized?: Materialized<K, V>): KTable<K, V> {
+    const [n, m] = named instanceof Materialized ? [undefined, named] : [named, materialized]
+    let parent = this.nodeName
+    if (this.repartitionRequired) {
+      parent = this.graph.addRepartition(parent, this.graph.name(n?.name, 'KSTREAM-TOTABLE'), {
+        keySerde: (m?.keySerde ?? this.keySerde) as Serde<unknown> | undefined,
+        valueSerde: (m?.valueSerde ?? this.valueSerde) as Serde<unknown> | undefined,
+        hint: 'the key changed before toTable(), so records go through a repartition topic: pass serdes with Materialized.with(keySerde, valueSerde)',
+      })
+    }
+    return materializeTable(
+      this.graph,
+      parent,
+      m ?? Materialized.with<K, V>(),
+      this.keySerde,
+      this.valueSerde,
+      'stream',
+    )
   }
 
   groupByKey(grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {

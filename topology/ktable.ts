@@ -5,12 +5,25 @@ import type { GraphBuilder } from './internals/graph/graph-builder.js'
 import { TableFilterProcessor } from './internals/processors/table-filter-processor.js'
 import { TableGroupByProcessor } from './internals/processors/table-group-by-processor.js'
 import { TableMapValuesProcessor } from './internals/processors/table-map-values-processor.js'
+import { TableMaterializeProcessor } from './internals/processors/table-materialize-processor.js'
+import { TableSourceProcessor } from './internals/processors/table-source-processor.js'
 import { TableToStreamProcessor } from './internals/processors/table-to-stream-processor.js'
 import { KGroupedTable } from './kgrouped-table.js'
 import { KStream } from './kstream.js'
+import { Materialized } from './materialized.js'
 import type { Grouped, Named } from './options.js'
 import type { Serde } from './serdes.js'
 import type { KeyValue } from './stream-record.js'
+
+/** Named, or Materialized (then the node is named after nothing and the store as the Materialized says). */
+type NamedOrMaterialized<K, V> = Named | Materialized<K, V>
+
+function split<K, V>(
+  first: NamedOrMaterialized<K, V> | undefined,
+  second: Materialized<K, V> | undefined,
+): [Named | undefined, Materialized<K, V> | undefined] {
+  return first instanceof Materialized ? [undefined, first] : [first, second]
+}
 
 export class KTable<K, V> {
   /** @internal */
@@ -23,21 +36,32 @@ export class KTable<K, V> {
     /** @internal */ readonly valueSerde: Serde<V> | undefined,
   ) {}
 
-  filter(predicate: (key: K, value: V) => boolean, named?: Named): KTable<K, V> {
-    const name = this.graph.name(named?.name, 'KTABLE-FILTER')
-    this.graph.addProcessor(name, () => new TableFilterProcessor<K, V>(predicate, false), [this.nodeName])
-    return new KTable<K, V>(this.graph, name, undefined, this.keySerde, this.valueSerde)
+  /** With a Materialized, the filtered table gets its own store (queryable, cached, logged). */
+  filter(
+    predicate: (key: K, value: V) => boolean,
+    named?: NamedOrMaterialized<K, V>,
+    materialized?: Materialized<K, V>,
+  ): KTable<K, V> {
+    return this.#filter(predicate, false, ...split(named, materialized))
   }
 
-  filterNot(predicate: (key: K, value: V) => boolean, named?: Named): KTable<K, V> {
-    const name = this.graph.name(named?.name, 'KTABLE-FILTER')
-    this.graph.addProcessor(name, () => new TableFilterProcessor<K, V>(predicate, true), [this.nodeName])
-    return new KTable<K, V>(this.graph, name, undefined, this.keySerde, this.valueSerde)
+  filterNot(
+    predicate: (key: K, value: V) => boolean,
+    named?: NamedOrMaterialized<K, V>,
+    materialized?: Materialized<K, V>,
+  ): KTable<K, V> {
+    return this.#filter(predicate, true, ...split(named, materialized))
   }
 
-  mapValues<V2>(mapper: (value: V, key: K) => V2, named?: Named): KTable<K, V2> {
-    const name = this.graph.name(named?.name, 'KTABLE-MAPVALUES')
+  mapValues<V2>(
+    mapper: (value: V, key: K) => V2,
+    named?: NamedOrMaterialized<K, V2>,
+    materialized?: Materialized<K, V2>,
+  ): KTable<K, V2> {
+    const [n, m] = split(named, materialized)
+    const name = this.graph.name(n?.name, 'KTABLE-MAPVALUES')
     this.graph.addProcessor(name, () => new TableMapValuesProcessor<K, V, V2>(mapper), [this.nodeName])
+    if (m !== undefined) return materializeTable(this.graph, name, m, this.keySerde, undefined, 'change')
     return new KTable<K, V2>(this.graph, name, undefined, this.keySerde, undefined)
   }
 
@@ -68,4 +92,47 @@ export class KTable<K, V> {
     ])
     return new KGroupedTable<K2, V2>(this.graph, name, grouped.keySerde, grouped.valueSerde, grouped.name)
   }
+
+  #filter(
+    predicate: (key: K, value: V) => boolean,
+    negate: boolean,
+    named: Named | undefined,
+    materialized: Materialized<K, V> | undefined,
+  ): KTable<K, V> {
+    const name = this.graph.name(named?.name, 'KTABLE-FILTER')
+    this.graph.addProcessor(name, () => new TableFilterProcessor<K, V>(predicate, negate), [this.nodeName])
+    if (materialized !== undefined)
+      return materializeTable(this.graph, name, materialized, this.keySerde, this.valueSerde, 'change')
+    return new KTable<K, V>(this.graph, name, undefined, this.keySerde, this.valueSerde)
+  }
+}
+
+/**
+ * @internal A store for the table whose updates `parent` forwards: plain values from a stream
+ * (KStream.toTable) or changes from a table operator. Returns the materialized table.
+ */
+export function materializeTable<K, V>(
+  graph: GraphBuilder,
+  parent: string,
+  materialized: Materialized<K, V>,
+  inheritedKeySerde: Serde<K> | undefined,
+  inheritedValueSerde: Serde<V> | undefined,
+  input: 'stream' | 'change',
+): KTable<K, V> {
+  const storeName = materialized.storeName ?? graph.name(undefined, 'KTABLE-STATE-STORE')
+  const keySerde = materialized.keySerde ?? inheritedKeySerde
+  const valueSerde = materialized.valueSerde ?? inheritedValueSerde
+  graph.addStore({
+    name: storeName,
+    keySerde: keySerde as Serde<unknown> | undefined,
+    valueSerde: valueSerde as Serde<unknown> | undefined,
+    cachingEnabled: materialized.cachingEnabled,
+    loggingEnabled: materialized.loggingEnabled,
+    hint: `pass Materialized.as('${storeName}').withKeySerde(...).withValueSerde(...) (or Materialized.with(keySerde, valueSerde))`,
+  })
+  const name = graph.name(undefined, input === 'stream' ? 'KSTREAM-TOTABLE' : 'KTABLE-MATERIALIZE')
+  if (input === 'stream')
+    graph.addProcessor(name, () => new TableSourceProcessor<K, V>(storeName), [parent], [storeName])
+  else graph.addProcessor(name, () => new TableMaterializeProcessor<K, V>(storeName), [parent], [storeName])
+  return new KTable<K, V>(graph, name, storeName, keySerde, valueSerde)
 }

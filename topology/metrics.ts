@@ -9,10 +9,13 @@ export interface EngineMetrics {
   storeOperation(store: string, operation: StoreOperation, durationMs: number): void
   /** Records a task processed since the previous call (called at each commit). */
   recordsProcessed(taskId: string, count: number): void
+  /** A record diverted by an exception handler ('dead-letter' or 'continue'), with the cause's code. */
+  badRecord?(taskId: string, code: string, response: 'dead-letter' | 'continue'): void
 }
 
 export const NO_METRICS: EngineMetrics = {
   enabled: false,
   storeOperation: () => {},
   recordsProcessed: () => {},
+  badRecord: () => {},
 }

@@ -1,4 +1,5 @@
 // The plain option objects of the DSL (Kafka Streams' Consumed, Produced, Grouped, Repartitioned, Named).
+import type { TimestampExtractor } from './record-handlers.js'
 import type { Serde } from './serdes.js'
 
 export interface SerdeOptions<K, V> {
@@ -9,6 +10,8 @@ export interface SerdeOptions<K, V> {
 /** How a source reads a topic. */
 export interface Consumed<K, V> extends SerdeOptions<K, V> {
   readonly name?: string
+  /** Event time of each record; default: the record's own timestamp. */
+  readonly timestampExtractor?: TimestampExtractor<K, V>
 }
 
 /** How a sink writes a topic. */

@@ -8,6 +8,7 @@ import { KStream } from './kstream.js'
 import { KTable } from './ktable.js'
 import { Materialized } from './materialized.js'
 import type { Consumed } from './options.js'
+import type { TimestampExtractor } from './record-handlers.js'
 import type { Serde } from './serdes.js'
 import type { KeyValueStoreBuilder } from './stores.js'
 import { Topology } from './topology.js'
@@ -27,11 +28,17 @@ export class StreamsBuilder {
     const list = typeof topics === 'string' ? [topics] : [...topics]
     for (const topic of list) validateName(topic, 'Topic')
     const name = this.#graph.name(consumed.name, 'KSTREAM-SOURCE')
-    this.#graph.addSource(name, list, false, {
-      keySerde: consumed.keySerde as Serde<unknown> | undefined,
-      valueSerde: consumed.valueSerde as Serde<unknown> | undefined,
-      hint: `pass them to builder.stream('${list.join("', '")}', { keySerde, valueSerde })`,
-    })
+    this.#graph.addSource(
+      name,
+      list,
+      false,
+      {
+        keySerde: consumed.keySerde as Serde<unknown> | undefined,
+        valueSerde: consumed.valueSerde as Serde<unknown> | undefined,
+        hint: `pass them to builder.stream('${list.join("', '")}', { keySerde, valueSerde })`,
+      },
+      consumed.timestampExtractor as TimestampExtractor<unknown, unknown> | undefined,
+    )
     return new KStream<K, V>(this.#graph, name, consumed.keySerde, consumed.valueSerde, false)
   }
 
@@ -44,11 +51,17 @@ export class StreamsBuilder {
     validateName(topic, 'Topic')
     const graph = this.#graph
     const sourceName = graph.name(consumed.name, 'KSTREAM-SOURCE')
-    graph.addSource(sourceName, [topic], false, {
-      keySerde: consumed.keySerde as Serde<unknown> | undefined,
-      valueSerde: consumed.valueSerde as Serde<unknown> | undefined,
-      hint: `pass them to builder.table('${topic}', { keySerde, valueSerde })`,
-    })
+    graph.addSource(
+      sourceName,
+      [topic],
+      false,
+      {
+        keySerde: consumed.keySerde as Serde<unknown> | undefined,
+        valueSerde: consumed.valueSerde as Serde<unknown> | undefined,
+        hint: `pass them to builder.table('${topic}', { keySerde, valueSerde })`,
+      },
+      consumed.timestampExtractor as TimestampExtractor<unknown, unknown> | undefined,
+    )
     const storeName = materialized.storeName ?? graph.name(undefined, `${topic}-STATE-STORE`)
     const keySerde = materialized.keySerde ?? consumed.keySerde
     const valueSerde = materialized.valueSerde ?? consumed.valueSerde

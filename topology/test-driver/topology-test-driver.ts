@@ -5,9 +5,14 @@
 // `autoCommit: false` the caches hold updates until commit(), to test caching effects.
 import { TopologyError } from '../errors.js'
 import type { InputRecord } from '../internals/runtime/input-record.js'
-import { BufferingRecordCollector, type ProducerRecord } from '../internals/runtime/record-collector.js'
+import {
+  BufferingRecordCollector,
+  type DeadLetter,
+  type ProducerRecord,
+} from '../internals/runtime/record-collector.js'
 import { StreamTask } from '../internals/runtime/stream-task.js'
 import type { EngineMetrics } from '../metrics.js'
+import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../record-handlers.js'
 import type { Serde } from '../serdes.js'
 import type { KeyValueStore } from '../state-store.js'
 import type { Headers } from '../stream-record.js'
@@ -21,9 +26,21 @@ export interface TopologyTestDriverOptions {
   readonly initialWallClockTimeMs?: number
   /** Commit (flush caches) after each piped record and each wall-clock advance. Default true. */
   readonly autoCommit?: boolean
-  /** Byte budget of each caching store; 0 disables caching. Default 10 MiB. */
+  /** Byte budget the caching stores of a task share; 0 disables caching. Default 10 MiB. */
   readonly cacheMaxBytes?: number
   readonly metrics?: EngineMetrics
+  /** A record that does not deserialize or has an invalid timestamp. Default 'dead-letter'. */
+  readonly deserializationExceptionHandler?: DeserializationExceptionHandler
+  /** An error a processor throws while processing a record. Default 'fail'. */
+  readonly processingExceptionHandler?: ProcessingExceptionHandler
+  /** How long a task with several input topics waits for an empty one (by the mock clock). Default 0. */
+  readonly maxTaskIdleMs?: number
+  /**
+   * Also write each dead letter to this topic (raw key, value and timestamp; its headers plus
+   * `dead-letter.code`, `dead-letter.reason` and `dead-letter.source.{topic,partition,offset}`), to be
+   * read with createOutputTopic(). readDeadLetters() works either way.
+   */
+  readonly deadLetterTopic?: string
 }
 
 // A topology whose output feeds itself forever is a bug; stop instead of spinning.
@@ -37,12 +54,15 @@ export class TopologyTestDriver implements InputSink, OutputSource {
   readonly #outputs = new Map<string, { records: ProducerRecord[]; head: number }>()
   readonly #nextOffset = new Map<string, number>()
   readonly #autoCommit: boolean
+  readonly #deadLetterTopic: string | undefined
+  #deadLetters: DeadLetter[] = []
   #wallClock: number
 
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
     this.applicationId = options.applicationId ?? 'test-app'
     this.#autoCommit = options.autoCommit ?? true
     this.#wallClock = options.initialWallClockTimeMs ?? 0
+    this.#deadLetterTopic = options.deadLetterTopic
     for (const sub of topology.graph.subtopologies) {
       const collector = new BufferingRecordCollector()
       const task = new StreamTask({
@@ -54,6 +74,13 @@ export class TopologyTestDriver implements InputSink, OutputSource {
         clock: () => this.#wallClock,
         ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
         ...(options.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: options.cacheMaxBytes }),
+        ...(options.maxTaskIdleMs === undefined ? {} : { maxTaskIdleMs: options.maxTaskIdleMs }),
+        ...(options.deserializationExceptionHandler === undefined
+          ? {}
+          : { deserializationExceptionHandler: options.deserializationExceptionHandler }),
+        ...(options.processingExceptionHandler === undefined
+          ? {}
+          : { processingExceptionHandler: options.processingExceptionHandler }),
       })
       task.initializeStores()
       task.completeRestoration()
@@ -127,6 +154,13 @@ export class TopologyTestDriver implements InputSink, OutputSource {
     throw new TopologyError('UNKNOWN_STORE', `the topology has no store named ${name}`, { subject: name })
   }
 
+  /** The records diverted to the dead-letter output since the last call, oldest first (reading consumes). */
+  readDeadLetters(): DeadLetter[] {
+    const out = this.#deadLetters
+    this.#deadLetters = []
+    return out
+  }
+
   /** Every topic something was produced to, including repartition and changelog topics. */
   producedTopicNames(): string[] {
     return [...this.#outputs.keys()]
@@ -191,12 +225,10 @@ export class TopologyTestDriver implements InputSink, OutputSource {
   #route(): number {
     let routed = 0
     for (const [, collector] of this.#collectors) {
+      if (collector.deadLetterCount > 0) this.#takeDeadLetters(collector)
       if (collector.size === 0) continue
       for (const record of collector.drain()) {
-        const queue =
-          this.#outputs.get(record.topic) ??
-          this.#outputs.set(record.topic, { records: [], head: 0 }).get(record.topic)
-        queue?.records.push(record)
+        this.#output(record)
         const reader = this.#readers.get(record.topic)
         if (reader !== undefined) {
           this.#deliver(reader, record.topic, record.key, record.value, record.timestamp, record.headers)
@@ -205,5 +237,36 @@ export class TopologyTestDriver implements InputSink, OutputSource {
       }
     }
     return routed
+  }
+
+  #takeDeadLetters(collector: BufferingRecordCollector): void {
+    for (const letter of collector.drainDeadLetters()) {
+      this.#deadLetters.push(letter)
+      if (this.#deadLetterTopic !== undefined) this.#output(deadLetterRecord(this.#deadLetterTopic, letter))
+    }
+  }
+
+  #output(record: ProducerRecord): void {
+    const queue =
+      this.#outputs.get(record.topic) ??
+      this.#outputs.set(record.topic, { records: [], head: 0 }).get(record.topic)
+    queue?.records.push(record)
+  }
+}
+
+function deadLetterRecord(topic: string, { record, cause }: DeadLetter): ProducerRecord {
+  const headers = new Map(record.headers)
+  headers.set('dead-letter.code', Buffer.from(cause.code))
+  headers.set('dead-letter.reason', Buffer.from(cause.reason))
+  headers.set('dead-letter.source.topic', Buffer.from(record.topic))
+  headers.set('dead-letter.source.partition', Buffer.from(String(record.partition)))
+  headers.set('dead-letter.source.offset', Buffer.from(String(record.offset)))
+  return {
+    topic,
+    partition: undefined,
+    key: record.key,
+    value: record.value,
+    timestamp: record.timestamp,
+    headers,
   }
 }

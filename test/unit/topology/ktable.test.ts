@@ -79,4 +79,89 @@ describe('KTable', () => {
       'u-STATE-STORE-0000000003',
     )
   })
+
+  it('filter and mapValues with a Materialized keep their own queryable store', () => {
+    const { driver, input, out } = driverFor((b) =>
+      b
+        .table('t', { keySerde: str, valueSerde: num })
+        .filter((_k, v) => v > 1, Materialized.as('big'))
+        .mapValues(
+          (v) => v * 10,
+          { name: 'times-ten' },
+          Materialized.as<string, number>('tens').withValueSerde(num),
+        )
+        .toStream()
+        .to('out', { keySerde: str, valueSerde: num }),
+    )
+    input.pipeInput('a', 1)
+    input.pipeInput('b', 2)
+    input.pipeInput('b', 3)
+    input.pipeInput('b', 0) // leaves the filter: a deletion in both stores
+    input.pipeInput('c', 5)
+    expect(out.readKeyValuesToList()).toEqual([
+      ['b', 20],
+      ['b', 30],
+      ['b', null],
+      ['c', 50],
+    ])
+    expect(driver.getKeyValueStore('big').get('c')).toBe(5)
+    expect(driver.getKeyValueStore('big').get('b')).toBeUndefined()
+    expect(driver.getKeyValueStore('tens').get('c')).toBe(50)
+    expect(driver.producedTopicNames()).toContain('test-app-tens-changelog')
+  })
+
+  it('a materialized filter deduplicates updates through its cache between commits', () => {
+    const b = new StreamsBuilder()
+    b.table(
+      't',
+      { keySerde: str, valueSerde: num },
+      Materialized.with<string, number>().withCachingDisabled(),
+    )
+      .filter((_k, v) => v > 0, Materialized.as('positive'))
+      .toStream()
+      .to('out', { keySerde: str, valueSerde: num })
+    const driver = new TopologyTestDriver(b.build(), { autoCommit: false })
+    const input = driver.createInputTopic('t', str, num)
+    for (let i = 1; i <= 5; i++) input.pipeInput('a', i)
+    driver.commit()
+    expect(driver.createOutputTopic('out', str, num).readKeyValuesToList()).toEqual([['a', 5]])
+  })
+})
+
+describe('KStream.toTable()', () => {
+  it('keeps the latest value per key in a store; a null value deletes', () => {
+    const b = new StreamsBuilder()
+    b.stream<string, number>('t', { keySerde: str, valueSerde: num })
+      .toTable(Materialized.as('latest'))
+      .toStream()
+      .to('out', { keySerde: str, valueSerde: num })
+    const driver = new TopologyTestDriver(b.build())
+    const input = driver.createInputTopic('t', str, num)
+    input.pipeInput('a', 1)
+    input.pipeInput('a', 2)
+    input.pipeInput('b', 3)
+    input.pipeInput('b', null)
+    expect(driver.createOutputTopic('out', str, num).readKeyValuesToList()).toEqual([
+      ['a', 1],
+      ['a', 2],
+      ['b', 3],
+      ['b', null],
+    ])
+    expect(driver.getKeyValueStore('latest').get('a')).toBe(2)
+    expect(driver.getKeyValueStore('latest').get('b')).toBeUndefined()
+  })
+
+  it('repartitions after a key change, and can be aggregated as a table', () => {
+    const b = new StreamsBuilder()
+    b.stream<string, number>('t', { keySerde: str, valueSerde: num })
+      .selectKey((k) => k.toUpperCase())
+      .toTable({ name: 'upper' }, Materialized.as<string, number>('by-upper').withKeySerde(str))
+      .toStream()
+      .to('out', { keySerde: str, valueSerde: num })
+    const driver = new TopologyTestDriver(b.build())
+    driver.createInputTopic('t', str, num).pipeInput('a', 1)
+    expect(driver.producedTopicNames()).toContain('test-app-upper-repartition')
+    expect(driver.getKeyValueStore('by-upper').get('A')).toBe(1)
+    expect(driver.createOutputTopic('out', str, num).readKeyValuesToList()).toEqual([['A', 1]])
+  })
 })

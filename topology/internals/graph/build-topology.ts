@@ -139,7 +139,14 @@ function nodeSpec(
   const serdes = resolveSerdes(node, node.serdes as PendingSerdes, defaults, problems)
   if (serdes === undefined) return undefined
   if (node.kind === 'source')
-    return { ...base, kind: 'source', topics: node.topics, internal: node.internal, ...serdes }
+    return {
+      ...base,
+      kind: 'source',
+      topics: node.topics,
+      internal: node.internal,
+      ...serdes,
+      timestampExtractor: node.timestampExtractor,
+    }
   return { ...base, kind: 'sink', topic: node.topics[0] as string, internal: node.internal, ...serdes }
 }
 

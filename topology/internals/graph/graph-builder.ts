@@ -2,6 +2,7 @@
 // the way. Nothing is thrown here for invalid use; build-topology.ts reports all problems at build().
 import type { TopologyError } from '../../errors.js'
 import type { ProcessorSupplier } from '../../processor.js'
+import type { TimestampExtractor } from '../../record-handlers.js'
 import type { Serde } from '../../serdes.js'
 import { generatedName, validateName } from './names.js'
 
@@ -24,6 +25,7 @@ export interface PendingNode {
   readonly internal: boolean
   readonly serdes: PendingSerdes | undefined
   readonly supplier: ProcessorSupplier<unknown, unknown, unknown, unknown> | undefined
+  readonly timestampExtractor?: TimestampExtractor<unknown, unknown> | undefined
 }
 
 export interface PendingStore {
@@ -47,8 +49,15 @@ export class GraphBuilder {
     return generatedName(prefix, this.#counter++)
   }
 
-  addSource(name: string, topics: readonly string[], internal: boolean, serdes: PendingSerdes): string {
+  addSource(
+    name: string,
+    topics: readonly string[],
+    internal: boolean,
+    serdes: PendingSerdes,
+    timestampExtractor?: TimestampExtractor<unknown, unknown>,
+  ): string {
     return this.#add({
+      timestampExtractor,
       name,
       kind: 'source',
       parents: [],

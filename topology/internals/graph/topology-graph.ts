@@ -1,6 +1,7 @@
 // The built, immutable form of a topology: nodes, stores and sub-topologies, independent of any
 // application id (internal topic names are prefixed by the runtime). Tasks are instantiated from it.
 import type { ProcessorSupplier } from '../../processor.js'
+import type { TimestampExtractor } from '../../record-handlers.js'
 import type { Serde } from '../../serdes.js'
 
 export interface StoreSpec {
@@ -26,6 +27,8 @@ export interface SourceNodeSpec extends NodeBase {
   readonly internal: boolean
   readonly keySerde: Serde<unknown>
   readonly valueSerde: Serde<unknown>
+  /** Undefined: the record's own timestamp. */
+  readonly timestampExtractor: TimestampExtractor<unknown, unknown> | undefined
 }
 
 export interface ProcessorNodeSpec extends NodeBase {

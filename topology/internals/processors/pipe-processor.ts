@@ -3,7 +3,9 @@
 // allowed: an emission arriving outside the process() call that fed the chain would escape the commit
 // (its input offset may already be committed), so it fails the task with PIPE_NOT_SYNCHRONOUS, which
 // points to mapValuesAsync(). Errors inside the chain and downstream are rethrown from process(), as RxJS
-// would otherwise report them asynchronously.
+// would otherwise report them asynchronously. An error inside the chain ends it (RxJS semantics), so it
+// fails the task for good (a TopologyError the processing exception handler does not take); an error
+// downstream concerns its record only, so a processing exception handler may skip that record.
 import { type Observable, type OperatorFunction, Subject, type Subscription } from 'rxjs'
 import { TopologyError } from '../../errors.js'
 import type { Processor } from '../../processor.js'
@@ -18,6 +20,7 @@ export class PipeProcessor implements Processor<unknown, unknown, unknown, unkno
   #subscription: Subscription | undefined
   #inCall = false
   #failure: unknown
+  #downstreamFailure: unknown
 
   constructor(private readonly operators: readonly RecordOperator[]) {}
 
@@ -28,7 +31,14 @@ export class PipeProcessor implements Processor<unknown, unknown, unknown, unkno
     for (const operator of this.operators) chain = operator(chain)
     this.#subscription = chain.subscribe({
       next: (record) => this.#emit(record),
-      error: (error: unknown) => this.#fail(error),
+      error: (error: unknown) =>
+        this.#fail(
+          new TopologyError(
+            'PROCESSING_FAILED',
+            `an operator given to pipe() at ${context.nodeName} threw, which ends its chain: ${String(error)}`,
+            { cause: error, subject: context.nodeName },
+          ),
+        ),
       complete: () =>
         this.#fail(
           new TopologyError(
@@ -48,6 +58,11 @@ export class PipeProcessor implements Processor<unknown, unknown, unknown, unkno
       this.#inCall = false
     }
     if (this.#failure !== undefined) throw this.#failure
+    const downstream = this.#downstreamFailure
+    if (downstream !== undefined) {
+      this.#downstreamFailure = undefined
+      throw downstream
+    }
   }
 
   close(): void {
@@ -68,7 +83,7 @@ export class PipeProcessor implements Processor<unknown, unknown, unknown, unkno
     try {
       this.#context.forward(record)
     } catch (error) {
-      this.#failure ??= error
+      this.#downstreamFailure ??= error
     }
   }
 

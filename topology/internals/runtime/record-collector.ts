@@ -1,6 +1,7 @@
 // Where a task sends what it produces: output records, repartition records and changelog records. The
 // Kafka runtime implements it over its transactional producer (the records of one commit interval go
 // into one transaction with the offsets); the test driver routes them in memory.
+import type { DeadLetterCause, RawRecord } from '../../record-handlers.js'
 import type { Headers } from '../../stream-record.js'
 
 export interface ProducerRecord {
@@ -15,14 +16,40 @@ export interface ProducerRecord {
 
 export interface RecordCollector {
   send(record: ProducerRecord): void
+  /**
+   * A record an exception handler diverted, as read (bytes, headers, place in the log), with why. The
+   * Kafka runtime writes it to its dead-letter topic in the transaction that commits the offset past it.
+   */
+  deadLetter(record: RawRecord, cause: DeadLetterCause): void
+}
+
+/** A record handed to RecordCollector.deadLetter(). */
+export interface DeadLetter {
+  readonly record: RawRecord
+  readonly cause: DeadLetterCause
 }
 
 /** Keeps records until drained; what the test driver and simple runtimes use. */
 export class BufferingRecordCollector implements RecordCollector {
   #records: ProducerRecord[] = []
+  #deadLetters: DeadLetter[] = []
 
   send(record: ProducerRecord): void {
     this.#records.push(record)
+  }
+
+  deadLetter(record: RawRecord, cause: DeadLetterCause): void {
+    this.#deadLetters.push({ record, cause })
+  }
+
+  get deadLetterCount(): number {
+    return this.#deadLetters.length
+  }
+
+  drainDeadLetters(): DeadLetter[] {
+    const out = this.#deadLetters
+    this.#deadLetters = []
+    return out
   }
 
   get size(): number {
@@ -37,4 +64,4 @@ export class BufferingRecordCollector implements RecordCollector {
 }
 
 /** Discards everything; for benchmarks of the processing path alone. */
-export const NO_OP_COLLECTOR: RecordCollector = { send: () => {} }
+export const NO_OP_COLLECTOR: RecordCollector = { send: () => {}, deadLetter: () => {} }

@@ -6,8 +6,10 @@
 // a collector, and puts what it collected and the offsets in one transaction.
 import { TopologyError } from '../../errors.js'
 import { type EngineMetrics, NO_METRICS } from '../../metrics.js'
-import type { Cancellable, PunctuationType, Punctuator } from '../../processor.js'
+import type { Cancellable, PunctuationType, Punctuator, RecordContext } from '../../processor.js'
+import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../../record-handlers.js'
 import type { StateStore } from '../../state-store.js'
+import type { StreamRecord } from '../../stream-record.js'
 import type { TopologyGraph } from '../graph/topology-graph.js'
 import type { SourceProcessor } from '../processors/source-processor.js'
 import {
@@ -15,7 +17,9 @@ import {
   buildKeyValueStore,
   type ChangelogRecord,
 } from '../state/build-key-value-store.js'
+import { CacheBudget } from '../state/cache-budget.js'
 import type { StoreEnvironment } from '../state/store-environment.js'
+import { BadRecordHandler, describeError } from './bad-record-handler.js'
 import type { InputRecord } from './input-record.js'
 import type { ProcessorNode, TaskServices } from './node-context.js'
 import { PartitionGroup } from './partition-group.js'
@@ -34,8 +38,17 @@ export interface StreamTaskOptions {
   /** Wall-clock milliseconds; the test driver passes its mock clock. */
   readonly clock?: () => number
   readonly metrics?: EngineMetrics
-  /** Byte budget of each caching store's dirty entries; 0 turns every cache off. Default 10 MiB. */
+  /** Byte budget the task's caching stores share for their dirty entries; 0 turns every cache off. Default 10 MiB. */
   readonly cacheMaxBytes?: number
+  /** A record that does not deserialize or has an invalid timestamp. Default 'dead-letter'. */
+  readonly deserializationExceptionHandler?: DeserializationExceptionHandler
+  /** An error a processor throws while processing a record synchronously. Default 'fail'. */
+  readonly processingExceptionHandler?: ProcessingExceptionHandler
+  /**
+   * With several input partitions, how long (by the task's clock) to wait for an empty one before
+   * processing the others out of event-time order. Default 0: never wait.
+   */
+  readonly maxTaskIdleMs?: number
 }
 
 export interface TopicPartitionOffset {
@@ -57,12 +70,30 @@ export interface CommitBundle {
   readonly recordsProcessed: number
 }
 
+// Errors of user code and of serializers go to the processing exception handler; the engine's own
+// (a misused store, a pipe() that is not synchronous) always fail the task.
+function isHandledProcessingError(error: unknown): boolean {
+  return !(error instanceof TopologyError) || error.code === 'SERIALIZATION_FAILED'
+}
+
+// The record context of a record whose extractor changed its timestamp.
+function withTimestamp(input: InputRecord, timestamp: number): RecordContext {
+  return {
+    topic: input.topic,
+    partition: input.partition,
+    offset: input.offset,
+    timestamp,
+    headers: input.headers,
+  }
+}
+
 export class StreamTask {
   readonly id: string
   readonly #options: StreamTaskOptions
   readonly #lifecycle: TaskLifecycle
   readonly #recordContext: RecordContextHolder = { current: undefined }
-  readonly #partitions = new PartitionGroup<SourceProcessor>()
+  readonly #partitions: PartitionGroup<SourceProcessor>
+  readonly #badRecords: BadRecordHandler
   readonly #streamPunctuation = new PunctuationSchedule()
   readonly #wallClockPunctuation = new PunctuationSchedule()
   readonly #nodes: readonly ProcessorNode[]
@@ -81,12 +112,30 @@ export class StreamTask {
     this.id = `${options.subtopology}_${options.partition}`
     this.#lifecycle = new TaskLifecycle(this.id)
     this.#clock = options.clock ?? Date.now
+    const maxIdle = options.maxTaskIdleMs ?? 0
+    if (!(maxIdle >= 0)) {
+      throw new TopologyError('INVALID_ARGUMENT', `maxTaskIdleMs must be 0 or more, got ${maxIdle}`)
+    }
+    this.#partitions = new PartitionGroup<SourceProcessor>(maxIdle, this.#clock)
+    this.#badRecords = new BadRecordHandler(
+      this.id,
+      options.collector,
+      options.metrics ?? NO_METRICS,
+      options.deserializationExceptionHandler,
+      options.processingExceptionHandler,
+    )
     this.#services = this.#makeServices()
     const sub = options.graph.subtopologies[options.subtopology]
     if (sub === undefined) {
       throw new TopologyError('INVALID_ARGUMENT', `the topology has no sub-topology ${options.subtopology}`)
     }
-    this.#nodes = createTaskNodes(options.graph, sub, options, this.#services, this.#partitions)
+    this.#nodes = createTaskNodes(
+      options.graph,
+      sub,
+      { ...options, badRecords: this.#badRecords },
+      this.#services,
+      this.#partitions,
+    )
   }
 
   get state(): TaskState {
@@ -109,6 +158,11 @@ export class StreamTask {
 
   get bufferedRecords(): number {
     return this.#partitions.size
+  }
+
+  /** True when buffered records wait for an empty input partition (maxTaskIdleMs). */
+  get waitingForInput(): boolean {
+    return this.#partitions.waiting
   }
 
   /** The error that failed this task, if any: the runtime closes it and resumes from the last commit. */
@@ -169,10 +223,20 @@ export class StreamTask {
       while (count < max) {
         const queue = partitions.next()
         if (queue === undefined) break
+        const record = queue.headRecord as StreamRecord<unknown, unknown>
         const input = queue.take() as InputRecord
-        holder.current = input
-        if (input.timestamp > this.#streamTime) this.#streamTime = input.timestamp
-        queue.source.processInput(input)
+        const timestamp = record.timestamp
+        holder.current = timestamp === input.timestamp ? input : withTimestamp(input, timestamp)
+        if (timestamp > this.#streamTime) this.#streamTime = timestamp
+        try {
+          queue.source.process(record)
+        } catch (error) {
+          if (this.#fault !== undefined || !isHandledProcessingError(error)) throw error
+          this.#badRecords.processingFailed(input, error, {
+            code: 'PROCESSING_FAILED',
+            reason: `task ${this.id}: ${describeError(error)}`,
+          })
+        }
         count++
         if (this.#streamTime >= this.#streamPunctuation.nextDue)
           this.#punctuate(this.#streamPunctuation, this.#streamTime)
@@ -380,6 +444,7 @@ export class StreamTask {
     const sub = options.graph.subtopologies[options.subtopology]
     if (sub === undefined)
       throw new TopologyError('INVALID_ARGUMENT', `no sub-topology ${options.subtopology}`)
+    const cacheMaxBytes = options.cacheMaxBytes ?? 10 * 1024 * 1024
     const env: StoreEnvironment = {
       applicationId: options.applicationId,
       taskId: this.id,
@@ -387,7 +452,8 @@ export class StreamTask {
       collector: options.collector,
       recordContext: this.#recordContext,
       metrics: options.metrics ?? NO_METRICS,
-      cacheMaxBytes: options.cacheMaxBytes ?? 10 * 1024 * 1024,
+      cacheMaxBytes,
+      cacheBudget: new CacheBudget(cacheMaxBytes),
     }
     for (const name of sub.stores) {
       const spec = options.graph.stores.get(name)

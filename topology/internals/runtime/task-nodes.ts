@@ -6,6 +6,7 @@ import { repartitionTopicName } from '../graph/names.js'
 import type { SubtopologySpec, TopologyGraph } from '../graph/topology-graph.js'
 import { SinkProcessor } from '../processors/sink-processor.js'
 import { SourceProcessor } from '../processors/source-processor.js'
+import type { BadRecordHandler } from './bad-record-handler.js'
 import { NodeContext, type ProcessorNode, type TaskServices } from './node-context.js'
 import type { PartitionGroup } from './partition-group.js'
 import type { RecordCollector } from './record-collector.js'
@@ -14,6 +15,7 @@ export interface TaskNodeOptions {
   readonly applicationId: string
   readonly partition: number
   readonly collector: RecordCollector
+  readonly badRecords: BadRecordHandler
 }
 
 export function createTaskNodes(
@@ -23,7 +25,7 @@ export function createTaskNodes(
   services: TaskServices,
   partitions: PartitionGroup<SourceProcessor>,
 ): ProcessorNode[] {
-  const { applicationId, partition, collector } = options
+  const { applicationId, partition, collector, badRecords } = options
   const nodes: ProcessorNode[] = []
   const byName = new Map<string, ProcessorNode>()
   for (const name of sub.nodes) {
@@ -37,7 +39,13 @@ export function createTaskNodes(
     )
     let node: ProcessorNode
     if (spec.kind === 'source') {
-      const source = new SourceProcessor(name, spec.keySerde, spec.valueSerde)
+      const source = new SourceProcessor(
+        name,
+        spec.keySerde,
+        spec.valueSerde,
+        badRecords,
+        spec.timestampExtractor,
+      )
       node = { name, processor: source, context }
       for (const topic of spec.topics) {
         partitions.addPartition(

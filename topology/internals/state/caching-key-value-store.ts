@@ -1,10 +1,12 @@
 // The record cache of a store (Kafka Streams' caching layer): keeps the latest write per key between
 // commits, so a key updated 100 times in an interval costs one changelog record and one downstream
 // update. It holds dirty entries only (the store below is a Map already, a read cache would gain nothing),
-// bounded in estimated bytes: past the budget the entries dirtied earliest are flushed early. Flushing
+// bounded in estimated bytes by a budget the task's caches share (cache-budget.ts): past it, the cache
+// holding the entry dirtied earliest flushes it early. Flushing
 // writes through (change-logging logs it) and tells the listener with the value it replaces, under the
 // record context of the entry's last update.
 import type { RecordContext } from '../../processor.js'
+import { type BudgetedCache, CacheBudget } from './cache-budget.js'
 import type { KeyId, KeyIdOf } from './key-id.js'
 import type { FlushListener, KeyValueLayer } from './key-value-layer.js'
 import { estimateSize } from './size-estimate.js'
@@ -16,23 +18,30 @@ class DirtyEntry<K, V> {
     public value: V | null,
     public context: RecordContext | undefined,
     public size: number,
+    /** When it became dirty, task-wide (CacheBudget.nextSequence). */
+    readonly sequence: number,
   ) {}
 }
 
-export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
+export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V>, BudgetedCache {
   readonly persistent = false
   // Insertion order is the order entries became dirty: eviction takes the oldest first. Updating an entry
   // in place does not reorder it, which saves a delete+set per write at the cost of exact LRU.
   #dirty = new Map<KeyId, DirtyEntry<K, V>>()
   #bytes = 0
   #listener: FlushListener<K, V> | undefined
+  readonly #budget: CacheBudget
 
+  /** Shares env.cacheBudget when the task gives one, else has its own budget of `maxBytes`. */
   constructor(
     private readonly inner: KeyValueLayer<K, V>,
     private readonly keyId: KeyIdOf<K>,
     private readonly env: StoreEnvironment,
-    private readonly maxBytes: number,
-  ) {}
+    maxBytes: number,
+  ) {
+    this.#budget = env.cacheBudget ?? new CacheBudget(maxBytes)
+    this.#budget.register(this)
+  }
 
   get name(): string {
     return this.inner.name
@@ -57,16 +66,19 @@ export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
     const size = estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 48
     const context = this.env.recordContext.current
     const entry = this.#dirty.get(id)
+    const budget = this.#budget
     if (entry === undefined) {
-      this.#dirty.set(id, new DirtyEntry(key, value, context, size))
+      this.#dirty.set(id, new DirtyEntry(key, value, context, size, budget.nextSequence()))
       this.#bytes += size
+      budget.bytes += size
     } else {
       this.#bytes += size - entry.size
+      budget.bytes += size - entry.size
       entry.value = value
       entry.context = context
       entry.size = size
     }
-    if (this.#bytes > this.maxBytes) this.#evict()
+    if (budget.bytes > budget.maxBytes) budget.evict()
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
@@ -101,6 +113,7 @@ export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
       // lands in the fresh map (the task flushes again until every cache is clean).
       const dirty = this.#dirty
       this.#dirty = new Map()
+      this.#budget.bytes -= this.#bytes
       this.#bytes = 0
       try {
         for (const entry of dirty.values()) this.#writeThrough(entry)
@@ -113,22 +126,29 @@ export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
 
   close(): void {
     this.#dirty.clear()
+    this.#budget.bytes -= this.#bytes
     this.#bytes = 0
     this.inner.close()
   }
 
-  #evict(): void {
-    const holder = this.env.recordContext
-    const saved = holder.current
-    try {
-      for (const [id, entry] of this.#dirty) {
-        if (this.#bytes <= this.maxBytes) break
-        this.#dirty.delete(id)
-        this.#bytes -= entry.size
+  oldestSequence(): number {
+    for (const entry of this.#dirty.values()) return entry.sequence
+    return Number.POSITIVE_INFINITY
+  }
+
+  evictOldest(): void {
+    for (const [id, entry] of this.#dirty) {
+      this.#dirty.delete(id)
+      this.#bytes -= entry.size
+      this.#budget.bytes -= entry.size
+      const holder = this.env.recordContext
+      const saved = holder.current
+      try {
         this.#writeThrough(entry)
+      } finally {
+        holder.current = saved
       }
-    } finally {
-      holder.current = saved
+      return
     }
   }
 

@@ -3,6 +3,7 @@
 import type { EngineMetrics } from '../../metrics.js'
 import type { RecordCollector } from '../runtime/record-collector.js'
 import type { RecordContextHolder } from '../runtime/record-context-holder.js'
+import type { CacheBudget } from './cache-budget.js'
 
 export interface StoreEnvironment {
   readonly applicationId: string
@@ -13,4 +14,6 @@ export interface StoreEnvironment {
   readonly metrics: EngineMetrics
   /** Bytes of dirty entries a caching store may hold before it flushes the oldest early. */
   readonly cacheMaxBytes: number
+  /** The budget the task's caches share; without it each cache has its own of cacheMaxBytes. */
+  readonly cacheBudget?: CacheBudget
 }

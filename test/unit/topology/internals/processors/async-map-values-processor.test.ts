@@ -1,8 +1,10 @@
 // mapValuesAsync(): bounded concurrency, order per key, and the commit barrier.
+import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
 import { Serdes, StreamsBuilder, TopologyTestDriver } from '../../../../../topology/index.js'
 import { BufferingRecordCollector } from '../../../../../topology/internals/runtime/record-collector.js'
 import { StreamTask } from '../../../../../topology/internals/runtime/stream-task.js'
+import { after, marbleScheduler, runMarbles } from '../../marble-driver.js'
 
 const str = Serdes.String()
 const num = Serdes.Number()
@@ -139,5 +141,38 @@ describe('mapValuesAsync()', () => {
     const b = new StreamsBuilder()
     const s = b.stream<string, number>('in', { keySerde: str, valueSerde: num })
     expect(() => s.mapValuesAsync(async (v) => v, { concurrency: 0 })).toThrow(/INVALID_ARGUMENT/)
+  })
+})
+
+describe('mapValuesAsync() in marbles: virtual-time lookups', () => {
+  // Each lookup takes as many frames as its value's tens digit (a value of 21 takes 2 frames).
+  async function run(inputMarbles: string, concurrency: number, dashes: number) {
+    const scheduler = marbleScheduler()
+    const started: string[] = []
+    const fn = (value: number, key: string) => {
+      started.push(`${key}${value}@${scheduler.frame / TestScheduler.frameTimeFactor}`)
+      return after(scheduler, Math.floor(value / 10), value)
+    }
+    const driver = new TopologyTestDriver(topology(fn, concurrency))
+    const values = { a: ['a', 31], b: ['a', 12], c: ['b', 11], d: ['c', 13] } as const
+    const source = scheduler.createColdObservable(inputMarbles, values)
+    const input = driver.createInputTopic('in', str, num)
+    const output = driver.createOutputTopic('out', str, num)
+    const events = await runMarbles(scheduler, driver, source, input, output as never, dashes)
+    return { events, started }
+  }
+
+  it('a fast record of another key passes a slow one; the same key waits its turn', async () => {
+    const { events, started } = await run('-acb', 4, 8)
+    // a31 takes 3 frames (1 -> 4); b11 passes it (2 -> 3); a12 waits behind a31 (4 -> 5).
+    expect(events).toEqual(TestScheduler.parseMarbles('---xyz', { x: 11, y: 31, z: 12 }))
+    expect(started).toEqual(['a31@1', 'b11@2', 'a12@4'])
+  })
+
+  it('bounds concurrency: a record waits for a free slot', async () => {
+    const { events, started } = await run('-acd', 2, 8)
+    // Slots: a31 (1 -> 4), b11 (2 -> 3); c13 starts when b11 frees a slot at 3 (3 -> 4).
+    expect(events).toEqual(TestScheduler.parseMarbles('---y(4w)', { y: 11, 4: 31, w: 13 }))
+    expect(started).toEqual(['a31@1', 'b11@2', 'c13@3'])
   })
 })

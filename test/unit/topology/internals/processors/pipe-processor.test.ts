@@ -1,5 +1,6 @@
 // pipe(): the chain is built once per task, synchronous operators pass, asynchronous ones are refused.
-import { delay, filter, map, type Observable, take } from 'rxjs'
+import { bufferCount, delay, filter, map, type Observable, take } from 'rxjs'
+import { TestScheduler } from 'rxjs/testing'
 import { describe, expect, it } from 'vitest'
 import {
   Serdes,
@@ -8,6 +9,7 @@ import {
   TopologyError,
   TopologyTestDriver,
 } from '../../../../../topology/index.js'
+import { marbleScheduler, runMarbles } from '../../marble-driver.js'
 
 const str = Serdes.String()
 const num = Serdes.Number()
@@ -76,5 +78,50 @@ describe('pipe()', () => {
     )
     input.pipeInput('a', 1)
     expect(() => input.pipeInput('a', 2)).toThrow(/boom/)
+  })
+})
+
+describe('pipe() in marbles: synchronous operators emit in the frame of their input', () => {
+  const values = { a: ['k', 1], b: ['k', 2], c: ['k', 3], d: ['k', 4] } as const
+
+  async function run(
+    inputMarbles: string,
+    dashes: number,
+    // biome-ignore lint/suspicious/noExplicitAny: operators of any shape, as pipe() takes them
+    ...ops: ((source: Observable<any>, scheduler: TestScheduler) => Observable<any>)[]
+  ) {
+    const scheduler = marbleScheduler()
+    const { driver, input, output } = driverWith(
+      ...ops.map((op) => (source: Observable<R>) => op(source, scheduler)),
+    )
+    const source = scheduler.createColdObservable(inputMarbles, values)
+    return runMarbles(scheduler, driver, source, input, output as never, dashes)
+  }
+
+  it('filter and map: each output in the frame of its input', async () => {
+    const events = await run(
+      '-a-b-c-d',
+      8,
+      filter((r) => r.value % 2 === 0),
+      map((r) => r.withValue(r.value * 10)),
+    )
+    expect(events).toEqual(TestScheduler.parseMarbles('---x---y', { x: 20, y: 40 }))
+  })
+
+  it('bufferCount: synchronous, emits in the frame of the record that completes a buffer', async () => {
+    const events = await run(
+      '-a-b-c-d',
+      8,
+      bufferCount<R>(2),
+      map((rs: R[]) => (rs[0] as R).withValue(rs.reduce((s, r) => s + r.value, 0))),
+    )
+    expect(events).toEqual(TestScheduler.parseMarbles('---x---y', { x: 3, y: 7 }))
+  })
+
+  it('delay: the emission comes frames later, outside the call: the task fails then', async () => {
+    const events = await run('-a------', 8, (source, scheduler) => source.pipe(delay(30, scheduler)))
+    expect(events).toEqual(
+      TestScheduler.parseMarbles('----#', {}, expect.objectContaining({ code: 'PIPE_NOT_SYNCHRONOUS' })),
+    )
   })
 })
