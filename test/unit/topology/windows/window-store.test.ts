@@ -1,0 +1,275 @@
+// Window and session stores assembled as a task builds them: retention by stream time with a changelog
+// tombstone per expired window, restore from the changelog, and the cache's flush semantics.
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { NO_METRICS, Serdes } from '../../../../topology/index.js'
+import {
+  BufferingRecordCollector,
+  type ProducerRecord,
+} from '../../../../topology/internals/runtime/record-collector.js'
+import type { StoreEnvironment } from '../../../../topology/internals/state/store-environment.js'
+import {
+  buildSessionStore,
+  buildWindowStore,
+  type SessionStoreSpec,
+  type WindowStoreSpec,
+} from '../../../../topology/internals/state/window-build-store.js'
+import {
+  sessionChangelogKeyCodec,
+  windowChangelogKeyCodec,
+} from '../../../../topology/internals/state/window-changelog-key.js'
+import { Window } from '../../../../topology/windows/index.js'
+
+const str = Serdes.String()
+const long = Serdes.Long()
+
+function env(cacheMaxBytes = 0) {
+  const collector = new BufferingRecordCollector()
+  const e: StoreEnvironment = {
+    applicationId: 'app',
+    taskId: '0_1',
+    partition: 1,
+    collector,
+    recordContext: { current: { topic: 'in', partition: 1, offset: 0, timestamp: 0, headers: new Map() } },
+    metrics: NO_METRICS,
+    cacheMaxBytes,
+  }
+  return {
+    env: e,
+    collector,
+    at: (ts: number) =>
+      (e.recordContext.current = { topic: 'in', partition: 1, offset: 0, timestamp: ts, headers: new Map() }),
+  }
+}
+
+function wspec(over: Partial<WindowStoreSpec> = {}): WindowStoreSpec {
+  return {
+    name: 'w',
+    keySerde: str as never,
+    valueSerde: long as never,
+    cachingEnabled: false,
+    loggingEnabled: true,
+    windowSizeMs: 10,
+    retentionMs: 15,
+    ...over,
+  }
+}
+
+function sspec(over: Partial<SessionStoreSpec> = {}): SessionStoreSpec {
+  return {
+    name: 's',
+    keySerde: str as never,
+    valueSerde: long as never,
+    cachingEnabled: false,
+    loggingEnabled: true,
+    retentionMs: 5,
+    ...over,
+  }
+}
+
+const wcodec = windowChangelogKeyCodec(str, 10)
+function decodeWindow(records: ProducerRecord[]) {
+  return records.map((r) => {
+    const k = wcodec.decode('app-w-changelog', r.key as Buffer)
+    return [k.key, k.start, r.value === null ? null : long.deserialize('', r.value)]
+  })
+}
+
+describe('window store', () => {
+  it('logs writes with the changelog key layout [key][start int64][seqnum int32]', () => {
+    const { env: e, collector } = env()
+    const { store, changelogTopic } = buildWindowStore<string, number>(wspec(), e)
+    store.put('a', 7, 20)
+    const [r] = collector.drain()
+    expect(changelogTopic).toBe('app-w-changelog')
+    expect(r?.topic).toBe('app-w-changelog')
+    expect(r?.partition).toBe(1)
+    expect(r?.key?.toString('hex')).toBe(`61${'0000000000000014'}00000000`)
+    expect(store.fetch('a', 20)).toBe(7)
+    expect(store.fetch('a', 10)).toBeUndefined()
+  })
+
+  it('expires windows by stream time (end <= latest end - retention), with a tombstone each', () => {
+    const { env: e, collector, at } = env()
+    const { store } = buildWindowStore<string, number>(wspec(), e)
+    at(5)
+    store.put('a', 1, 0) // [0,10)
+    store.put('b', 2, 0)
+    store.put('a', 3, 10) // [10,20)
+    at(24)
+    store.put('a', 4, 20) // [20,30): latest end 30, retention 15: ends <= 15 expire, i.e. [0,10)
+    expect(store.fetch('a', 0)).toBeUndefined()
+    expect(store.fetch('b', 0)).toBeUndefined()
+    expect(store.fetch('a', 10)).toBe(3)
+    const log = collector.drain()
+    expect(decodeWindow(log)).toEqual([
+      ['a', 0, 1],
+      ['b', 0, 2],
+      ['a', 10, 3],
+      ['a', 0, null],
+      ['b', 0, null],
+      ['a', 20, 4],
+    ])
+    // tombstones carry the timestamp of the record that advanced stream time
+    expect(log[3]?.timestamp).toBe(24)
+    // a write to an expired window is dropped and not logged
+    store.put('c', 9, 0)
+    expect(store.fetch('c', 0)).toBeUndefined()
+    expect(collector.drain()).toEqual([])
+  })
+
+  it('retention boundary: a window lives while end > latest end - retention', () => {
+    const { env: e } = env()
+    const { store } = buildWindowStore<string, number>(wspec({ windowSizeMs: 10, retentionMs: 15 }), e)
+    store.put('a', 1, 0) // [0,10)
+    store.put('b', 1, 14) // latest end 24: 10 > 9, kept
+    expect(store.fetch('a', 0)).toBe(1)
+    store.put('b', 1, 15) // latest end 25: 10 <= 10, expired
+    expect(store.fetch('a', 0)).toBeUndefined()
+    store.put('a', 2, 0) // and a write to it is dropped
+    expect(store.fetch('a', 0)).toBeUndefined()
+  })
+
+  it('fetchRange and fetchAll by window start', () => {
+    const { env: e } = env()
+    const { store } = buildWindowStore<string, number>(wspec({ retentionMs: 1000 }), e)
+    for (const s of [0, 5, 10, 15]) store.put('a', s, s)
+    store.put('b', 100, 5)
+    expect(store.fetchRange('a', 5, 10)).toEqual([
+      [5, 5],
+      [10, 10],
+    ])
+    expect(store.fetchAll(5, 5).map(([w, v]) => [w.key, w.window.start, w.window.end, v])).toEqual([
+      ['a', 5, 15, 5],
+      ['b', 5, 15, 100],
+    ])
+  })
+
+  it('restores from its changelog to the same contents, whatever the order of writes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('a', 'b', 'c'),
+            fc.integer({ min: 0, max: 30 }),
+            fc.option(fc.integer({ min: 0, max: 99 })),
+          ),
+          {
+            maxLength: 60,
+          },
+        ),
+        fc.boolean(),
+        (writes, cached) => {
+          const { env: e, collector } = env(cached ? 1 << 20 : 0)
+          const { store } = buildWindowStore<string, number>(wspec({ cachingEnabled: cached }), e)
+          for (const [k, slot, v] of writes) store.put(k, v, slot * 5)
+          store.flush()
+          const log = collector.drain()
+          const { env: e2 } = env()
+          const restored = buildWindowStore<string, number>(wspec(), e2)
+          restored.restore(log)
+          const dump = (s: typeof store) =>
+            s
+              .all()
+              .map(([w, v]) => [w.key, w.window.start, v])
+              .sort()
+          expect(dump(restored.store)).toEqual(dump(store))
+          // and the changelog compacted (last record per key) holds exactly the live windows
+          const last = new Map<string, Buffer | null>()
+          for (const r of log) last.set((r.key as Buffer).toString('hex'), r.value)
+          expect([...last.values()].filter((v) => v !== null).length).toBe(store.approximateNumEntries())
+        },
+      ),
+    )
+  })
+
+  it('caches: one changelog record and one flush-listener call per window per flush, with the old value', () => {
+    const { env: e, collector, at } = env(1 << 20)
+    const { store, hasDirtyEntries } = buildWindowStore<string, number>(wspec({ cachingEnabled: true }), e)
+    const seen: unknown[] = []
+    expect(store.setFlushListener((k, s, end, n, o, ts) => seen.push([k, s, end, n, o, ts]))).toBe(true)
+    at(1)
+    store.put('a', 1, 0)
+    at(2)
+    store.put('a', 2, 0)
+    expect(store.fetch('a', 0)).toBe(2)
+    expect(store.fetchRange('a', 0, 0)).toEqual([[0, 2]])
+    expect(collector.size).toBe(0)
+    expect(hasDirtyEntries()).toBe(true)
+    store.flush()
+    expect(seen).toEqual([['a', 0, 10, 2, null, 2]])
+    expect(decodeWindow(collector.drain())).toEqual([['a', 0, 2]])
+    at(3)
+    store.put('a', 5, 0)
+    store.put('a', null, 0)
+    store.flush()
+    // updated then deleted in one interval: one tombstone, the listener sees the old value
+    expect(seen[1]).toEqual(['a', 0, 10, null, 2, 3])
+    expect(decodeWindow(collector.drain())).toEqual([['a', 0, null]])
+    expect(hasDirtyEntries()).toBe(false)
+  })
+
+  it('without a cache, the listener is not taken (the processor forwards itself)', () => {
+    const { store } = buildWindowStore<string, number>(wspec(), env().env)
+    expect(store.setFlushListener(() => {})).toBe(false)
+  })
+})
+
+describe('session store', () => {
+  const codec = sessionChangelogKeyCodec(str)
+
+  it('logs [key][end int64][start int64], finds sessions, expires by end with tombstones, restores', () => {
+    const { env: e, collector } = env()
+    const { store } = buildSessionStore<string, number>(sspec({ retentionMs: 10 }), e)
+    store.put('a', new Window(0, 3), 1)
+    store.put('a', new Window(10, 12), 2)
+    store.put('b', new Window(4, 4), 3)
+    expect(collector.drain()[0]?.key?.toString('hex')).toBe(`61${'0000000000000003'}${'0000000000000000'}`)
+    expect(store.findSessions('a', 2, 11).map(([w, v]) => [w.window.start, w.window.end, v])).toEqual([
+      [0, 3, 1],
+      [10, 12, 2],
+    ])
+    expect(store.findSessions('a', 4, 9)).toEqual([])
+    store.put('c', new Window(20, 20), 4) // latest end 20, retention 10: ends <= 10 expire
+    expect(store.fetchSession('a', 0, 3)).toBeUndefined()
+    expect(store.fetchSession('a', 10, 12)).toBe(2)
+    const log = collector.drain()
+    const decoded = log.map((r) => {
+      const k = codec.decode('t', r.key as Buffer)
+      return [k.key, k.start, k.end, r.value === null ? null : long.deserialize('', r.value)]
+    })
+    expect(decoded).toEqual([
+      ['a', 0, 3, null],
+      ['b', 4, 4, null],
+      ['c', 20, 20, 4],
+    ])
+    const restored = buildSessionStore<string, number>(sspec({ retentionMs: 10 }), env().env)
+    restored.restore([
+      { key: codec.encode('t', 'a', 0, 3), value: long.serialize('', 1) },
+      { key: codec.encode('t', 'a', 10, 12), value: long.serialize('', 2) },
+      { key: codec.encode('t', 'b', 4, 4), value: long.serialize('', 3) },
+      ...log,
+    ])
+    expect(restored.store.all().map(([w, v]) => [w.key, w.window.start, w.window.end, v])).toEqual([
+      ['a', 10, 12, 2],
+      ['c', 20, 20, 4],
+    ])
+  })
+
+  it('removing a session writes a tombstone; the cache overlays removals on reads', () => {
+    const { env: e, collector } = env(1 << 20)
+    const { store } = buildSessionStore<string, number>(sspec({ cachingEnabled: true, retentionMs: 100 }), e)
+    store.put('a', new Window(0, 3), 1)
+    store.flush()
+    collector.drain()
+    store.remove('a', new Window(0, 3))
+    store.put('a', new Window(0, 8), 2)
+    expect(store.findSessions('a', 0, 10).map(([w, v]) => [w.window.end, v])).toEqual([[8, 2]])
+    expect(store.findSessionsByEnd(0, 10).map(([w, v]) => [w.window.end, v])).toEqual([[8, 2]])
+    store.flush()
+    expect(collector.drain().map((r) => [codec.decode('t', r.key as Buffer).end, r.value === null])).toEqual([
+      [3, true],
+      [8, false],
+    ])
+  })
+})

@@ -1,0 +1,141 @@
+// The one place the layers of window and session stores are assembled, as build-key-value-store.ts does
+// for key-value stores: metered -> caching -> change-logging -> in-memory, each optional layer as the spec
+// says, plus the restore path that writes changelog records straight into the in-memory layer.
+import { TopologyError } from '../../errors.js'
+import type { Serde } from '../../serdes.js'
+import { changelogTopicName } from '../graph/names.js'
+import type { StoreSpec } from '../graph/topology-graph.js'
+import type { ChangelogRecord } from './build-key-value-store.js'
+import { keyIdFunction } from './key-id.js'
+import { MeteredSessionStore } from './session-metered-store.js'
+import type { StoreEnvironment } from './store-environment.js'
+import { WindowCachingLayer } from './window-caching-layer.js'
+import { WindowChangeLoggingLayer } from './window-change-logging-layer.js'
+import {
+  type ChangelogKeyCodec,
+  sessionChangelogKeyCodec,
+  windowChangelogKeyCodec,
+} from './window-changelog-key.js'
+import { WindowInMemoryLayer } from './window-in-memory-layer.js'
+import type { WindowLayer } from './window-layer.js'
+import { MeteredWindowStore } from './window-metered-store.js'
+
+/** A window store's spec: a StoreSpec plus the window size and how long windows are kept. */
+export interface WindowStoreSpec extends StoreSpec {
+  readonly windowSizeMs: number
+  /** At least size + grace for an aggregation's store (Kafka Streams refuses less). */
+  readonly retentionMs: number
+}
+
+/** A session store's spec: a StoreSpec plus how long sessions are kept after their end. */
+export interface SessionStoreSpec extends StoreSpec {
+  /** At least gap + grace for an aggregation's store. */
+  readonly retentionMs: number
+}
+
+export interface BuiltWindowedStore<S> {
+  readonly store: S
+  /** Undefined when logging is off: such a store starts empty. */
+  readonly changelogTopic: string | undefined
+  restore(records: Iterable<ChangelogRecord>): number
+  hasDirtyEntries(): boolean
+}
+
+interface Layers<K, V> {
+  readonly top: WindowLayer<K, V>
+  readonly cache: WindowCachingLayer<K, V> | undefined
+  readonly built: Omit<BuiltWindowedStore<unknown>, 'store'>
+}
+
+function assemble<K, V>(
+  spec: StoreSpec,
+  env: StoreEnvironment,
+  retentionMs: number,
+  codecFor: (serde: Serde<K>) => ChangelogKeyCodec<K>,
+): Layers<K, V> {
+  if (!Number.isSafeInteger(retentionMs) || retentionMs < 0) {
+    throw new TopologyError(
+      'INVALID_ARGUMENT',
+      `store ${spec.name}: retention must be >= 0 ms, got ${retentionMs}`,
+      {
+        subject: spec.name,
+      },
+    )
+  }
+  const changelogTopic = spec.loggingEnabled ? changelogTopicName(env.applicationId, spec.name) : undefined
+  const keySerde = spec.keySerde as Serde<K> | undefined
+  const valueSerde = spec.valueSerde as Serde<V> | undefined
+  const keyId = keyIdFunction<K>(keySerde, changelogTopic ?? spec.name)
+  const memory = new WindowInMemoryLayer<K, V>(spec.name, keyId, retentionMs)
+  let top: WindowLayer<K, V> = memory
+  let codec: ChangelogKeyCodec<K> | undefined
+  if (changelogTopic !== undefined) {
+    if (keySerde === undefined || valueSerde === undefined) {
+      throw new TopologyError('MISSING_SERDE', `store ${spec.name} is logged but has no serdes`, {
+        subject: spec.name,
+      })
+    }
+    codec = codecFor(keySerde)
+    top = new WindowChangeLoggingLayer<K, V>(memory, changelogTopic, codec, valueSerde, env)
+  }
+  let cache: WindowCachingLayer<K, V> | undefined
+  if (spec.cachingEnabled && env.cacheMaxBytes > 0) {
+    cache = new WindowCachingLayer<K, V>(top, keyId, env, env.cacheMaxBytes, {
+      ms: retentionMs,
+      innerObservedEnd: () => memory.observedEnd,
+    })
+    top = cache
+  }
+  return {
+    top,
+    cache,
+    built: {
+      changelogTopic,
+      hasDirtyEntries: () => (cache?.dirtyCount ?? 0) > 0,
+      restore(records) {
+        if (changelogTopic === undefined || codec === undefined) return 0
+        let count = 0
+        for (const record of records) {
+          if (record.key === null) continue
+          const { key, start, end } = codec.decode(changelogTopic, record.key)
+          const value =
+            record.value === null ? null : (valueSerde as Serde<V>).deserialize(changelogTopic, record.value)
+          memory.restore(key, start, end, value)
+          count++
+        }
+        return count
+      },
+    },
+  }
+}
+
+export function buildWindowStore<K, V>(
+  spec: WindowStoreSpec,
+  env: StoreEnvironment,
+): BuiltWindowedStore<MeteredWindowStore<K, V>> {
+  if (!Number.isSafeInteger(spec.windowSizeMs) || spec.windowSizeMs <= 0) {
+    throw new TopologyError('INVALID_ARGUMENT', `store ${spec.name}: window size must be > 0 ms`, {
+      subject: spec.name,
+    })
+  }
+  const layers = assemble<K, V>(spec, env, spec.retentionMs, (serde) =>
+    windowChangelogKeyCodec(serde, spec.windowSizeMs),
+  )
+  const store = new MeteredWindowStore<K, V>(
+    layers.top,
+    env.metrics,
+    layers.cache,
+    spec.windowSizeMs,
+    spec.retentionMs,
+  )
+  return { store, ...layers.built }
+}
+
+export function buildSessionStore<K, V>(
+  spec: SessionStoreSpec,
+  env: StoreEnvironment,
+): BuiltWindowedStore<MeteredSessionStore<K, V>> {
+  const layers = assemble<K, V>(spec, env, spec.retentionMs, (serde) => sessionChangelogKeyCodec(serde))
+  const store = new MeteredSessionStore<K, V>(layers.top, env.metrics, layers.cache, spec.retentionMs)
+  return { store, ...layers.built }
+}

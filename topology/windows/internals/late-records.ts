@@ -1,0 +1,32 @@
+// Where windowed aggregates send records that changed no window: to a named child (the late-record
+// output) as a LateRecord carrying the reason, and always counted, never silently dropped.
+import type { ProcessorContext } from '../../processor.js'
+import { StreamRecord } from '../../stream-record.js'
+import type { LateReason } from '../lateness.js'
+
+/** The value of a record on the late-record output: the original value and why it was late. */
+export interface LateRecord<V> {
+  readonly value: V
+  readonly reason: LateReason
+}
+
+export class LateRecordOutput {
+  #count = 0
+
+  constructor(private readonly childName: string | undefined) {}
+
+  get count(): number {
+    return this.#count
+  }
+
+  send<K, V>(
+    context: ProcessorContext<unknown, unknown>,
+    record: StreamRecord<K, V>,
+    reason: LateReason,
+  ): void {
+    this.#count++
+    if (this.childName === undefined) return
+    const late: LateRecord<V> = { value: record.value, reason }
+    context.forward(new StreamRecord(record.key, late, record.timestamp, record.headers), this.childName)
+  }
+}
