@@ -26,3 +26,18 @@ describe('README', () => {
     expect(ci).toMatch(/^npm test$/m)
   })
 })
+
+describe('README topology example', () => {
+  it('is the code that test/unit/topology/readme-example.test.ts runs', () => {
+    const test = readFileSync(new URL('./topology/readme-example.test.ts', import.meta.url), 'utf8')
+    const start = test.indexOf('// --- README example start\n') + '// --- README example start\n'.length
+    const end = test.indexOf('  // --- README example end')
+    const example = test
+      .slice(start, end)
+      .split('\n')
+      .map((line) => line.slice(2))
+      .join('\n')
+    expect(example.length).toBeGreaterThan(100)
+    expect(readme).toContain(example)
+  })
+})
