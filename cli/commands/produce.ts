@@ -3,6 +3,7 @@
 import { type Command, Option } from 'commander'
 import { loadConfig } from '../../config/config.js'
 import { SCHEMA_ENCODINGS } from '../../config/env.js'
+import { prefixedTopics, prepareProduceTargets } from '../../ops/produce.js'
 import { type ProduceEventsOptions, type ProduceTarget, produceEvents } from '../../schemas/index.js'
 import { duration, positive, share, timestamp, wholeNumber } from '../arguments.js'
 import { printJson } from '../output.js'
@@ -20,6 +21,8 @@ interface ProduceFlags {
   file?: string
   format: 'jsonl' | 'binary'
   encoding?: (typeof SCHEMA_ENCODINGS)[number]
+  topicPrefix?: string
+  createTopics?: boolean
   json?: boolean
 }
 
@@ -60,11 +63,26 @@ export function registerProduceCommand(program: Command): void {
         'value encoding (default: SCHEMA_ENCODING for Kafka, single-object for files)',
       ).choices(SCHEMA_ENCODINGS),
     )
+    .option('--topic-prefix <prefix>', 'write to <prefix>agent_events, ... instead of the event topics')
+    .option(
+      '--create-topics',
+      'create missing target topics as fixture topics (retention.ms=-1, kept forever)',
+    )
     .option('--json', 'print the summary as JSON')
     .action(async (flags: ProduceFlags) => {
       const target: ProduceTarget = flags.file
         ? { kind: 'file', path: flags.file, format: flags.format }
         : { kind: 'kafka', config: loadConfig() }
+      const topics = prefixedTopics(flags.topicPrefix ?? '')
+      const baseTime = flags.baseTime ?? Date.now()
+      if (target.kind === 'kafka') {
+        await prepareProduceTargets(target.config, {
+          topics,
+          oldestEventTime: baseTime,
+          createTopics: flags.createTopics ?? false,
+          ...(flags.encoding ? { encoding: flags.encoding } : {}),
+        })
+      }
       const options: ProduceEventsOptions = {
         target,
         seed: /^-?\d+$/.test(flags.seed) ? Number(flags.seed) : flags.seed,
@@ -74,7 +92,8 @@ export function registerProduceCommand(program: Command): void {
         ...(flags.count !== undefined ? { count: flags.count } : {}),
         ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
         ...(flags.rate !== undefined ? { rate: flags.rate } : {}),
-        ...(flags.baseTime !== undefined ? { baseTime: flags.baseTime } : {}),
+        baseTime,
+        topics,
         ...(flags.encoding !== undefined ? { encoding: flags.encoding } : {}),
       }
       const progress = progressReporter()
