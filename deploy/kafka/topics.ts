@@ -4,25 +4,15 @@ import type { TopicSpec } from '../../kafka/topics.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
+const eventTopic = (name: string, partitions: number, retentionDays: number): TopicSpec => ({
+  name,
+  partitions,
+  configs: { 'cleanup.policy': 'delete', 'retention.ms': String(retentionDays * DAY_MS) },
+})
+
 export const EVENT_TOPICS: readonly TopicSpec[] = Object.freeze([
-  {
-    name: 'agent_events',
-    partitions: 8,
-    configs: { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) },
-  },
-  {
-    name: 'team_events',
-    partitions: 8,
-    configs: { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) },
-  },
-  {
-    name: 'task_events',
-    partitions: 8,
-    configs: { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) },
-  },
-  {
-    name: 'system_events',
-    partitions: 4,
-    configs: { 'cleanup.policy': 'delete', 'retention.ms': String(14 * DAY_MS) },
-  },
+  eventTopic('agent_events', 8, 7),
+  eventTopic('team_events', 8, 7),
+  eventTopic('task_events', 8, 7),
+  eventTopic('system_events', 4, 14),
 ])
