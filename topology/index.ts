@@ -14,6 +14,7 @@ export type {
   TopologyDescription,
 } from './internals/describe/topology-description.js'
 export type { DeadLetter } from './internals/runtime/record-collector.js'
+export type { ChangelogRecord } from './internals/state/build-key-value-store.js'
 export { KGroupedStream } from './kgrouped-stream.js'
 export { KGroupedTable } from './kgrouped-table.js'
 export { KStream } from './kstream.js'
@@ -47,6 +48,7 @@ export type {
   TimestampExtractor,
 } from './record-handlers.js'
 export { type Serde, Serdes } from './serdes.js'
+export { SessionWindowedKStream } from './session-windowed-kstream.js'
 export type { KeyValueStore, ReadOnlyKeyValueStore, StateStore } from './state-store.js'
 export { KeyValueStoreBuilder, Stores } from './stores.js'
 export { type Headers, type KeyValue, NO_HEADERS, StreamRecord } from './stream-record.js'
@@ -55,4 +57,7 @@ export { type InputTopicOptions, TestInputTopic } from './test-driver/test-input
 export { TestOutputTopic } from './test-driver/test-output-topic.js'
 export type { TestRecord } from './test-driver/test-record.js'
 export { TopologyTestDriver, type TopologyTestDriverOptions } from './test-driver/topology-test-driver.js'
-export { Topology } from './topology.js'
+export { TimeWindowedKStream } from './time-windowed-kstream.js'
+export { type ChangelogTopic, Topology } from './topology.js'
+export { WindowedKTable } from './windowed-ktable.js'
+export * from './windows/index.js'

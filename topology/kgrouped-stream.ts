@@ -2,11 +2,16 @@
 // the stream was read, the aggregation first goes through `<name>-repartition` (named after the Grouped
 // name, else the store name), so that every record of a key reaches the same task.
 import type { Change } from './change.js'
+import { TopologyError } from './errors.js'
 import type { GraphBuilder } from './internals/graph/graph-builder.js'
 import { type Fold, StreamAggregateProcessor } from './internals/processors/stream-aggregate-processor.js'
 import { KTable } from './ktable.js'
 import { Materialized } from './materialized.js'
 import { type Serde, Serdes } from './serdes.js'
+import { SessionWindowedKStream } from './session-windowed-kstream.js'
+import { TimeWindowedKStream } from './time-windowed-kstream.js'
+import { SessionWindows } from './windows/session-windows.js'
+import { TimeWindows } from './windows/time-windows.js'
 
 export class KGroupedStream<K, V> {
   // Several aggregations of one grouped stream share one repartition topic.
@@ -47,6 +52,33 @@ export class KGroupedStream<K, V> {
     return this.#aggregate('KSTREAM-AGGREGATE', fold, materialized, undefined)
   }
 
+  /** Tumbling or hopping windows (TimeWindows), or sessions (SessionWindows), per key. */
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>
+  windowedBy(
+    windows: TimeWindows | SessionWindows,
+  ): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    if (windows instanceof TimeWindows)
+      return new TimeWindowedKStream(this.graph, this, this.keySerde, this.valueSerde, windows)
+    if (windows instanceof SessionWindows)
+      return new SessionWindowedKStream(this.graph, this, this.keySerde, this.valueSerde, windows)
+    throw new TopologyError('INVALID_ARGUMENT', 'windowedBy() takes TimeWindows or SessionWindows')
+  }
+
+  /**
+   * @internal The node an aggregation of this grouping reads from: after a key change, the shared
+   * repartition topic's source (named after the Grouped name, else this aggregation's store).
+   */
+  aggregationSource(storeName: string): string {
+    if (!this.repartitionRequired) return this.nodeName
+    this.#repartitionSource ??= this.graph.addRepartition(this.nodeName, this.groupedName ?? storeName, {
+      keySerde: this.keySerde as Serde<unknown> | undefined,
+      valueSerde: this.valueSerde as Serde<unknown> | undefined,
+      hint: 'the key changed before this grouping, so records go through a repartition topic: pass groupByKey({ keySerde, valueSerde }) or groupBy(selector, { keySerde, valueSerde })',
+    })
+    return this.#repartitionSource
+  }
+
   #aggregate<A>(
     prefix: string,
     fold: Fold<K, V, A>,
@@ -55,15 +87,7 @@ export class KGroupedStream<K, V> {
   ): KTable<K, A> {
     const graph = this.graph
     const storeName = materialized.storeName ?? graph.name(undefined, `${prefix}-STATE-STORE`)
-    let parent = this.nodeName
-    if (this.repartitionRequired) {
-      this.#repartitionSource ??= graph.addRepartition(parent, this.groupedName ?? storeName, {
-        keySerde: this.keySerde as Serde<unknown> | undefined,
-        valueSerde: this.valueSerde as Serde<unknown> | undefined,
-        hint: 'the key changed before this grouping, so records go through a repartition topic: pass groupByKey({ keySerde, valueSerde }) or groupBy(selector, { keySerde, valueSerde })',
-      })
-      parent = this.#repartitionSource
-    }
+    const parent = this.aggregationSource(storeName)
     const keySerde = materialized.keySerde ?? this.keySerde
     const valueSerde = materialized.valueSerde ?? defaultValueSerde
     graph.addStore({

@@ -2,7 +2,22 @@
 // tasks from it; describe() shows it as Kafka Streams does, or as a Mermaid diagram.
 import { describeTopology, type TopologyDescription } from './internals/describe/topology-description.js'
 import { changelogTopicName, repartitionTopicName } from './internals/graph/names.js'
-import type { TopologyGraph } from './internals/graph/topology-graph.js'
+import type { StoreKind, TopologyGraph } from './internals/graph/topology-graph.js'
+
+/** A changelog topic the runtime must create, with the kind of store it logs and its topic configs. */
+export interface ChangelogTopic {
+  readonly topic: string
+  readonly store: string
+  readonly kind: StoreKind
+  /**
+   * Always `cleanup.policy=compact`, window and session stores included: they tombstone what they
+   * expire, so restore never depends on the broker's time-based retention (see
+   * window-change-logging-layer.ts). Their retention is given for information.
+   */
+  readonly config: { readonly 'cleanup.policy': 'compact' }
+  readonly windowSizeMs?: number
+  readonly retentionMs?: number
+}
 
 export class Topology {
   /** @internal The graph tasks are built from; not part of the public API. */
@@ -29,10 +44,22 @@ export class Topology {
     return this.graph.repartitionTopics.map((t) => repartitionTopicName(applicationId, t))
   }
 
-  /** The changelog topics the runtime must create, compacted, one per logged store. */
+  /** The changelog topics the runtime must create, compacted, one per logged store (any kind). */
   changelogTopics(applicationId: string): string[] {
+    return this.changelogTopicConfigs(applicationId).map((t) => t.topic)
+  }
+
+  /** The same topics with their store's kind and the configs to create them with. */
+  changelogTopicConfigs(applicationId: string): ChangelogTopic[] {
     return [...this.graph.stores.values()]
       .filter((s) => s.loggingEnabled)
-      .map((s) => changelogTopicName(applicationId, s.name))
+      .map((s) => ({
+        topic: changelogTopicName(applicationId, s.name),
+        store: s.name,
+        kind: s.kind,
+        config: { 'cleanup.policy': 'compact' } as const,
+        ...(s.windowSizeMs === undefined ? {} : { windowSizeMs: s.windowSizeMs }),
+        ...(s.retentionMs === undefined ? {} : { retentionMs: s.retentionMs }),
+      }))
   }
 }

@@ -11,12 +11,14 @@ import {
   type ProducerRecord,
 } from '../internals/runtime/record-collector.js'
 import { StreamTask } from '../internals/runtime/stream-task.js'
+import type { ChangelogRecord } from '../internals/state/build-key-value-store.js'
 import type { EngineMetrics } from '../metrics.js'
 import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../record-handlers.js'
 import type { Serde } from '../serdes.js'
 import type { KeyValueStore } from '../state-store.js'
 import type { Headers } from '../stream-record.js'
 import type { Topology } from '../topology.js'
+import type { SessionStore, WindowStore } from '../windows/window-store.js'
 import { type InputSink, type InputTopicOptions, TestInputTopic } from './test-input-topic.js'
 import { type OutputSource, TestOutputTopic } from './test-output-topic.js'
 
@@ -41,6 +43,12 @@ export interface TopologyTestDriverOptions {
    * read with createOutputTopic(). readDeadLetters() works either way.
    */
   readonly deadLetterTopic?: string
+  /**
+   * Changelog records to restore the stores from before processing starts, by changelog topic: the
+   * driver then behaves as a task that moved to a new instance. Read them from another driver with
+   * `createOutputTopic(topic, Serdes.Buffer(), Serdes.Buffer()).readKeyValuesToList()`.
+   */
+  readonly changelogs?: Readonly<Record<string, readonly ChangelogRecord[]>>
 }
 
 // A topology whose output feeds itself forever is a bug; stop instead of spinning.
@@ -82,7 +90,10 @@ export class TopologyTestDriver implements InputSink, OutputSource {
           ? {}
           : { processingExceptionHandler: options.processingExceptionHandler }),
       })
-      task.initializeStores()
+      for (const changelog of task.initializeStores()) {
+        const records = options.changelogs?.[changelog.topic]
+        if (records !== undefined) task.restore(changelog.store, records)
+      }
       task.completeRestoration()
       this.#tasks.push(task)
       this.#collectors.set(task, collector)
@@ -147,9 +158,22 @@ export class TopologyTestDriver implements InputSink, OutputSource {
   }
 
   getKeyValueStore<K, V>(name: string): KeyValueStore<K, V> {
+    return this.#store(name) as KeyValueStore<K, V>
+  }
+
+  /** The window store of a time-windowed aggregation; its values are ValueAndTimestamp of the aggregate. */
+  getWindowStore<K, V>(name: string): WindowStore<K, V> {
+    return this.#store(name) as WindowStore<K, V>
+  }
+
+  getSessionStore<K, V>(name: string): SessionStore<K, V> {
+    return this.#store(name) as SessionStore<K, V>
+  }
+
+  #store(name: string): unknown {
     for (const task of this.#tasks) {
       const store = task.getStore(name)
-      if (store !== undefined) return store as KeyValueStore<K, V>
+      if (store !== undefined) return store
     }
     throw new TopologyError('UNKNOWN_STORE', `the topology has no store named ${name}`, { subject: name })
   }

@@ -46,7 +46,8 @@ export function buildTopologyGraph(graph: GraphBuilder, defaults: BuildDefaults)
     let { keySerde, valueSerde } = store
     if (store.loggingEnabled) {
       keySerde ??= defaults.defaultKeySerde
-      valueSerde ??= defaults.defaultValueSerde
+      const fallback = defaults.defaultValueSerde
+      valueSerde ??= fallback && store.wrapValueSerde ? store.wrapValueSerde(fallback) : fallback
       if (keySerde === undefined || valueSerde === undefined) {
         problems.push(
           new TopologyError(
@@ -57,7 +58,8 @@ export function buildTopologyGraph(graph: GraphBuilder, defaults: BuildDefaults)
         )
       }
     }
-    stores.set(store.name, { ...store, keySerde, valueSerde })
+    const { wrapValueSerde: _wrap, hint: _hint, ...rest } = store
+    stores.set(store.name, { ...rest, kind: store.kind ?? 'key-value', keySerde, valueSerde })
   }
 
   const readers = new Map<string, string>()

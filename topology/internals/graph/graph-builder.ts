@@ -5,6 +5,7 @@ import type { ProcessorSupplier } from '../../processor.js'
 import type { TimestampExtractor } from '../../record-handlers.js'
 import type { Serde } from '../../serdes.js'
 import { generatedName, validateName } from './names.js'
+import type { StoreKind } from './topology-graph.js'
 
 export interface PendingSerdes {
   keySerde: Serde<unknown> | undefined
@@ -29,11 +30,17 @@ export interface PendingNode {
 }
 
 export interface PendingStore {
+  /** Default 'key-value'. */
+  readonly kind?: StoreKind
   readonly name: string
   readonly keySerde: Serde<unknown> | undefined
   readonly valueSerde: Serde<unknown> | undefined
   readonly cachingEnabled: boolean
   readonly loggingEnabled: boolean
+  readonly windowSizeMs?: number
+  readonly retentionMs?: number
+  /** Applied to a default value serde (a window store keeps ValueAndTimestamp of the aggregate). */
+  readonly wrapValueSerde?: (serde: Serde<unknown>) => Serde<unknown>
   readonly hint: string
 }
 

@@ -4,12 +4,20 @@ import type { ProcessorSupplier } from '../../processor.js'
 import type { TimestampExtractor } from '../../record-handlers.js'
 import type { Serde } from '../../serdes.js'
 
+/** What a store holds: the task builds each kind with its own builder (build-key-value-store.ts, window-build-store.ts). */
+export type StoreKind = 'key-value' | 'window' | 'session'
+
 export interface StoreSpec {
+  readonly kind: StoreKind
   readonly name: string
   readonly keySerde: Serde<unknown> | undefined
   readonly valueSerde: Serde<unknown> | undefined
   readonly cachingEnabled: boolean
   readonly loggingEnabled: boolean
+  /** Window stores: the size of every window. */
+  readonly windowSizeMs?: number | undefined
+  /** Window and session stores: how long an entry is kept after its end, by stream time. */
+  readonly retentionMs?: number | undefined
 }
 
 interface NodeBase {

@@ -10,15 +10,12 @@ import type { Cancellable, PunctuationType, Punctuator, RecordContext } from '..
 import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../../record-handlers.js'
 import type { StateStore } from '../../state-store.js'
 import type { StreamRecord } from '../../stream-record.js'
-import type { TopologyGraph } from '../graph/topology-graph.js'
+import type { StoreSpec, TopologyGraph } from '../graph/topology-graph.js'
 import type { SourceProcessor } from '../processors/source-processor.js'
-import {
-  type BuiltKeyValueStore,
-  buildKeyValueStore,
-  type ChangelogRecord,
-} from '../state/build-key-value-store.js'
+import { buildKeyValueStore, type ChangelogRecord } from '../state/build-key-value-store.js'
 import { CacheBudget } from '../state/cache-budget.js'
 import type { StoreEnvironment } from '../state/store-environment.js'
+import { buildSessionStore, buildWindowStore } from '../state/window-build-store.js'
 import { BadRecordHandler, describeError } from './bad-record-handler.js'
 import type { InputRecord } from './input-record.js'
 import type { ProcessorNode, TaskServices } from './node-context.js'
@@ -70,6 +67,15 @@ export interface CommitBundle {
   readonly recordsProcessed: number
 }
 
+/** What the task keeps of each store, whatever its kind: the store processors see and its restore path. */
+interface BuiltStore {
+  readonly store: StateStore & { flush(): void; close(): void }
+  /** Undefined when logging is off: such a store starts empty. */
+  readonly changelogTopic: string | undefined
+  restore(records: Iterable<ChangelogRecord>): number
+  hasDirtyEntries(): boolean
+}
+
 // Errors of user code and of serializers go to the processing exception handler; the engine's own
 // (a misused store, a pipe() that is not synchronous) always fail the task.
 function isHandledProcessingError(error: unknown): boolean {
@@ -97,7 +103,7 @@ export class StreamTask {
   readonly #streamPunctuation = new PunctuationSchedule()
   readonly #wallClockPunctuation = new PunctuationSchedule()
   readonly #nodes: readonly ProcessorNode[]
-  readonly #stores = new Map<string, BuiltKeyValueStore<unknown, unknown>>()
+  readonly #stores = new Map<string, BuiltStore>()
   readonly #services: TaskServices
   readonly #clock: () => number
   #streamTime = -1
@@ -329,7 +335,7 @@ export class StreamTask {
     return this.#stores.get(name)?.store
   }
 
-  #requireStore(name: string): BuiltKeyValueStore<unknown, unknown> {
+  #requireStore(name: string): BuiltStore {
     const built = this.#stores.get(name)
     if (built === undefined) {
       throw new TopologyError('UNKNOWN_STORE', `task ${this.id} has no store ${name}`, {
@@ -459,7 +465,26 @@ export class StreamTask {
       const spec = options.graph.stores.get(name)
       if (spec === undefined)
         throw new TopologyError('UNKNOWN_STORE', `no store ${name} in the topology`, { subject: name })
-      this.#stores.set(name, buildKeyValueStore(spec, env))
+      this.#stores.set(name, buildStore(spec, env))
     }
   }
+}
+
+// Picks the builder of the store's kind; window and session specs carry their size and retention.
+function buildStore(spec: StoreSpec, env: StoreEnvironment): BuiltStore {
+  if (spec.kind === 'key-value') return buildKeyValueStore(spec, env)
+  const retentionMs = spec.retentionMs
+  if (retentionMs === undefined) {
+    throw new TopologyError('INVALID_TOPOLOGY', `${spec.kind} store ${spec.name} has no retention`, {
+      subject: spec.name,
+    })
+  }
+  if (spec.kind === 'session') return buildSessionStore({ ...spec, kind: 'session', retentionMs }, env)
+  const windowSizeMs = spec.windowSizeMs
+  if (windowSizeMs === undefined) {
+    throw new TopologyError('INVALID_TOPOLOGY', `window store ${spec.name} has no window size`, {
+      subject: spec.name,
+    })
+  }
+  return buildWindowStore({ ...spec, kind: 'window', retentionMs, windowSizeMs }, env)
 }

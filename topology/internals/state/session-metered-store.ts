@@ -1,9 +1,11 @@
 // The outermost layer of a session store: the SessionStore processors hold, over the generic window
 // layers keyed by (key, session start, session end). Times operations when metrics are on and registers
 // a processor's flush listener with the cache, answering whether there is one.
+
 import type { EngineMetrics, StoreOperation } from '../../metrics.js'
 import type { Window, Windowed } from '../../windows/window.js'
 import type { SessionStore } from '../../windows/window-store.js'
+import { EmitCloseMarker } from './emit-close-marker.js'
 import type { WindowCachingLayer } from './window-caching-layer.js'
 import type { WindowFlushListener, WindowLayer } from './window-layer.js'
 import { toWindowed } from './window-metered-store.js'
@@ -16,7 +18,17 @@ export class MeteredSessionStore<K, V> implements SessionStore<K, V> {
     private readonly metrics: EngineMetrics,
     private readonly cache: WindowCachingLayer<K, V> | undefined,
     readonly retentionMs: number,
+    private readonly marker: EmitCloseMarker = new EmitCloseMarker(),
   ) {}
+
+  /**
+   * The aggregate processor's stream time and, for emit final, the close time it has emitted up to, as
+   * restored from the changelog (undefined: never set). Kept with the store so that they are logged and
+   * restored with it; see emit-close-marker.ts.
+   */
+  get processorMarker(): EmitCloseMarker {
+    return this.marker
+  }
 
   get name(): string {
     return this.inner.name

@@ -6,6 +6,7 @@ import type { Serde } from '../../serdes.js'
 import { changelogTopicName } from '../graph/names.js'
 import type { StoreSpec } from '../graph/topology-graph.js'
 import type { ChangelogRecord } from './build-key-value-store.js'
+import { EmitCloseMarker, isEmitCloseMarkerKey } from './emit-close-marker.js'
 import { keyIdFunction } from './key-id.js'
 import { MeteredSessionStore } from './session-metered-store.js'
 import type { StoreEnvironment } from './store-environment.js'
@@ -21,14 +22,17 @@ import type { WindowLayer } from './window-layer.js'
 import { MeteredWindowStore } from './window-metered-store.js'
 
 /** A window store's spec: a StoreSpec plus the window size and how long windows are kept. */
-export interface WindowStoreSpec extends StoreSpec {
+export interface WindowStoreSpec extends Omit<StoreSpec, 'kind'> {
+  /** Implied by the builder; optional so that processor tests can build a store from a plain object. */
+  readonly kind?: 'window'
   readonly windowSizeMs: number
   /** At least size + grace for an aggregation's store (Kafka Streams refuses less). */
   readonly retentionMs: number
 }
 
 /** A session store's spec: a StoreSpec plus how long sessions are kept after their end. */
-export interface SessionStoreSpec extends StoreSpec {
+export interface SessionStoreSpec extends Omit<StoreSpec, 'kind'> {
+  readonly kind?: 'session'
   /** At least gap + grace for an aggregation's store. */
   readonly retentionMs: number
 }
@@ -44,11 +48,12 @@ export interface BuiltWindowedStore<S> {
 interface Layers<K, V> {
   readonly top: WindowLayer<K, V>
   readonly cache: WindowCachingLayer<K, V> | undefined
+  readonly marker: EmitCloseMarker
   readonly built: Omit<BuiltWindowedStore<unknown>, 'store'>
 }
 
 function assemble<K, V>(
-  spec: StoreSpec,
+  spec: Omit<StoreSpec, 'kind'>,
   env: StoreEnvironment,
   retentionMs: number,
   codecFor: (serde: Serde<K>) => ChangelogKeyCodec<K>,
@@ -69,6 +74,7 @@ function assemble<K, V>(
   const memory = new WindowInMemoryLayer<K, V>(spec.name, keyId, retentionMs)
   let top: WindowLayer<K, V> = memory
   let codec: ChangelogKeyCodec<K> | undefined
+  const marker = new EmitCloseMarker()
   if (changelogTopic !== undefined) {
     if (keySerde === undefined || valueSerde === undefined) {
       throw new TopologyError('MISSING_SERDE', `store ${spec.name} is logged but has no serdes`, {
@@ -76,7 +82,7 @@ function assemble<K, V>(
       })
     }
     codec = codecFor(keySerde)
-    top = new WindowChangeLoggingLayer<K, V>(memory, changelogTopic, codec, valueSerde, env)
+    top = new WindowChangeLoggingLayer<K, V>(memory, changelogTopic, codec, valueSerde, env, marker)
   }
   let cache: WindowCachingLayer<K, V> | undefined
   if (spec.cachingEnabled && env.cacheMaxBytes > 0) {
@@ -89,6 +95,7 @@ function assemble<K, V>(
   return {
     top,
     cache,
+    marker,
     built: {
       changelogTopic,
       hasDirtyEntries: () => (cache?.dirtyCount ?? 0) > 0,
@@ -97,6 +104,10 @@ function assemble<K, V>(
         let count = 0
         for (const record of records) {
           if (record.key === null) continue
+          if (isEmitCloseMarkerKey(record.key)) {
+            marker.restore(record.value)
+            continue
+          }
           const { key, start, end } = codec.decode(changelogTopic, record.key)
           const value =
             record.value === null ? null : (valueSerde as Serde<V>).deserialize(changelogTopic, record.value)
@@ -127,6 +138,7 @@ export function buildWindowStore<K, V>(
     layers.cache,
     spec.windowSizeMs,
     spec.retentionMs,
+    layers.marker,
   )
   return { store, ...layers.built }
 }
@@ -136,6 +148,12 @@ export function buildSessionStore<K, V>(
   env: StoreEnvironment,
 ): BuiltWindowedStore<MeteredSessionStore<K, V>> {
   const layers = assemble<K, V>(spec, env, spec.retentionMs, (serde) => sessionChangelogKeyCodec(serde))
-  const store = new MeteredSessionStore<K, V>(layers.top, env.metrics, layers.cache, spec.retentionMs)
+  const store = new MeteredSessionStore<K, V>(
+    layers.top,
+    env.metrics,
+    layers.cache,
+    spec.retentionMs,
+    layers.marker,
+  )
   return { store, ...layers.built }
 }

@@ -5,6 +5,7 @@
 // A write the in-memory layer drops as expired is not logged.
 import type { Serde } from '../../serdes.js'
 import { NO_HEADERS } from '../../stream-record.js'
+import { EMIT_CLOSE_MARKER_KEY, type EmitCloseMarker } from './emit-close-marker.js'
 import type { StoreEnvironment } from './store-environment.js'
 import type { ChangelogKeyCodec } from './window-changelog-key.js'
 import type { WindowInMemoryLayer } from './window-in-memory-layer.js'
@@ -17,6 +18,7 @@ export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
     private readonly keyCodec: ChangelogKeyCodec<K>,
     private readonly valueSerde: Serde<V>,
     private readonly env: StoreEnvironment,
+    private readonly marker?: EmitCloseMarker,
   ) {
     inner.onExpire = (key, start, end) => this.#log(key, start, end, null)
   }
@@ -51,7 +53,18 @@ export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
     this.inner.observe(end)
   }
 
-  flush(): void {}
+  // The emit-final marker goes out with the flush, in the commit that also logs what was emitted.
+  flush(): void {
+    if (this.marker === undefined || !this.marker.takeDirty()) return
+    this.env.collector.send({
+      topic: this.topic,
+      partition: this.env.partition,
+      key: EMIT_CLOSE_MARKER_KEY,
+      value: this.marker.encode(),
+      timestamp: this.env.recordContext.current?.timestamp ?? 0,
+      headers: NO_HEADERS,
+    })
+  }
 
   close(): void {
     this.inner.close()

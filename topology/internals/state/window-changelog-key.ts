@@ -2,7 +2,9 @@
 // JVM consumer (or restore) reads them the same way:
 //   window store  (WindowKeySchema.toStoreKeyBinary):  [serialized key][window start: int64 BE][seqnum: int32 BE = 0]
 //   session store (SessionKeySchema.toBinary):         [serialized key][session end: int64 BE][session start: int64 BE]
-// The store keeps no duplicates, so the window seqnum is always 0.
+// The store keeps no duplicates, so the window seqnum is always 0. The keys of windowed output topics
+// (WindowedSerdes, Kafka's TimeWindowedSerializer / SessionWindowedSerializer) use the same layouts, the
+// time-windowed one without the seqnum: [serialized key][window start: int64 BE].
 import type { Serde } from '../../serdes.js'
 
 export interface ChangelogKey<K> {
@@ -67,6 +69,24 @@ export function sessionChangelogKeyCodec<K>(serde: Serde<K>): ChangelogKeyCodec<
         end: readLong(bytes, n),
         start: readLong(bytes, n + 8),
       }
+    },
+  }
+}
+
+/** Kafka's TimeWindowedSerializer layout (WindowKeySchema.toBinary): the window key without its seqnum. */
+export function timeWindowedKeyCodec<K>(serde: Serde<K>, windowSizeMs: number): ChangelogKeyCodec<K> {
+  return {
+    encode(topic, key, start) {
+      const k = keyBytes(serde, topic, key)
+      const out = Buffer.allocUnsafe(k.length + 8)
+      k.copy(out, 0)
+      writeLong(out, start, k.length)
+      return out
+    },
+    decode(topic, bytes) {
+      const n = bytes.length - 8
+      const start = readLong(bytes, n)
+      return { key: serde.deserialize(topic, bytes.subarray(0, n)), start, end: start + windowSizeMs }
     },
   }
 }

@@ -1,9 +1,11 @@
 // The outermost layer of a window store: the WindowStore processors hold. It turns window starts into
 // (start, end = start + size) entries of the generic layers, times operations when metrics are on, and
 // registers a processor's flush listener with the cache, answering whether there is one.
+
 import type { EngineMetrics, StoreOperation } from '../../metrics.js'
 import { Window, Windowed } from '../../windows/window.js'
 import type { WindowStore } from '../../windows/window-store.js'
+import { EmitCloseMarker } from './emit-close-marker.js'
 import type { WindowCachingLayer } from './window-caching-layer.js'
 import type { TimedEntry, WindowFlushListener, WindowLayer } from './window-layer.js'
 
@@ -16,7 +18,17 @@ export class MeteredWindowStore<K, V> implements WindowStore<K, V> {
     private readonly cache: WindowCachingLayer<K, V> | undefined,
     readonly windowSizeMs: number,
     readonly retentionMs: number,
+    private readonly marker: EmitCloseMarker = new EmitCloseMarker(),
   ) {}
+
+  /**
+   * The aggregate processor's stream time and, for emit final, the close time it has emitted up to, as
+   * restored from the changelog (undefined: never set). Kept with the store so that they are logged and
+   * restored with it; see emit-close-marker.ts.
+   */
+  get processorMarker(): EmitCloseMarker {
+    return this.marker
+  }
 
   get name(): string {
     return this.inner.name

@@ -4,10 +4,15 @@ import type { ProcessorContext } from '../../processor.js'
 import { StreamRecord } from '../../stream-record.js'
 import type { LateReason } from '../lateness.js'
 
-/** The value of a record on the late-record output: the original value and why it was late. */
-export interface LateRecord<V> {
-  readonly value: V
-  readonly reason: LateReason
+/**
+ * The value of a record on the late-record output: the original value and why it was late. A class, so
+ * that the late-record node can tell these apart from the aggregate's results (both reach it).
+ */
+export class LateRecord<V> {
+  constructor(
+    readonly value: V,
+    readonly reason: LateReason,
+  ) {}
 }
 
 export class LateRecordOutput {
@@ -26,7 +31,7 @@ export class LateRecordOutput {
   ): void {
     this.#count++
     if (this.childName === undefined) return
-    const late: LateRecord<V> = { value: record.value, reason }
+    const late = new LateRecord(record.value, reason)
     context.forward(new StreamRecord(record.key, late, record.timestamp, record.headers), this.childName)
   }
 }

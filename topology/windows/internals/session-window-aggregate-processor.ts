@@ -57,6 +57,10 @@ export class SessionWindowAggregateProcessor<K, V, A> implements Processor<K, V,
         { subject: storeName },
       )
     }
+    // Restarted: see time-window-aggregate-processor.ts.
+    const marker = this.#store.processorMarker
+    if (marker.streamTime !== undefined) this.#streamTime = marker.streamTime
+    if (emit === 'on-window-close' && marker.closeTime !== undefined) this.#emittedBefore = marker.closeTime
     if (emit === 'on-window-update') {
       this.#cached = this.#store.setFlushListener((key, start, end, newValue, oldValue) =>
         context.forward(
@@ -71,7 +75,10 @@ export class SessionWindowAggregateProcessor<K, V, A> implements Processor<K, V,
     if (key === null || key === undefined || record.value === null || record.value === undefined) return
     const { windows, emit } = this.options
     const t = record.timestamp
-    if (t > this.#streamTime) this.#streamTime = t
+    if (t > this.#streamTime) {
+      this.#streamTime = t
+      this.#store.processorMarker.setStreamTime(t)
+    }
     const streamTime = this.#streamTime
     if (emit === 'on-window-close') this.#emitClosed(sessionCloseTime(windows, streamTime), record)
     const store = this.#store
@@ -118,5 +125,6 @@ export class SessionWindowAggregateProcessor<K, V, A> implements Processor<K, V,
       )
     }
     this.#emittedBefore = closeTime
+    this.#store.processorMarker.setCloseTime(closeTime)
   }
 }

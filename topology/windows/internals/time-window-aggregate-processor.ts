@@ -47,6 +47,12 @@ export class TimeWindowAggregateProcessor<K, V, A> implements Processor<K, V, Wi
   init(context: ProcessorContext<Windowed<K>, Change<A>>): void {
     this.#context = context
     this.#store = context.getStateStore<MeteredWindowStore<K, ValueAndTimestamp<A>>>(this.options.storeName)
+    // Restarted: stream time and what was emitted final come back from the store's changelog, so the
+    // same records are late and nothing is emitted twice.
+    const marker = this.#store.processorMarker
+    if (marker.streamTime !== undefined) this.#streamTime = marker.streamTime
+    if (this.options.emit === 'on-window-close' && marker.closeTime !== undefined)
+      this.#emittedUpTo = marker.closeTime
     if (this.options.emit === 'on-window-update') {
       this.#cached = this.#store.setFlushListener((key, start, end, newValue, oldValue, timestamp) =>
         context.forward(
@@ -65,7 +71,10 @@ export class TimeWindowAggregateProcessor<K, V, A> implements Processor<K, V, Wi
     if (key === null || key === undefined || record.value === null || record.value === undefined) return
     const { windows, emit } = this.options
     const timestamp = record.timestamp
-    if (timestamp > this.#streamTime) this.#streamTime = timestamp
+    if (timestamp > this.#streamTime) {
+      this.#streamTime = timestamp
+      this.#store.processorMarker.setStreamTime(timestamp)
+    }
     const streamTime = this.#streamTime
     if (emit === 'on-window-close') this.#emitClosed(streamTime - windows.graceMs, record)
     const decision = decideTimeWindows(windows, timestamp, streamTime)
@@ -118,5 +127,6 @@ export class TimeWindowAggregateProcessor<K, V, A> implements Processor<K, V, Wi
       }
     }
     this.#emittedUpTo = closeTime
+    this.#store.processorMarker.setCloseTime(closeTime)
   }
 }

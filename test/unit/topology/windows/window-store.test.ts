@@ -44,6 +44,7 @@ function env(cacheMaxBytes = 0) {
 
 function wspec(over: Partial<WindowStoreSpec> = {}): WindowStoreSpec {
   return {
+    kind: 'window',
     name: 'w',
     keySerde: str as never,
     valueSerde: long as never,
@@ -57,6 +58,7 @@ function wspec(over: Partial<WindowStoreSpec> = {}): WindowStoreSpec {
 
 function sspec(over: Partial<SessionStoreSpec> = {}): SessionStoreSpec {
   return {
+    kind: 'session',
     name: 's',
     keySerde: str as never,
     valueSerde: long as never,

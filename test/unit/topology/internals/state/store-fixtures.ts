@@ -31,6 +31,7 @@ export function storeEnv(
 
 export function storeSpec(over: Partial<StoreSpec> = {}): StoreSpec {
   return {
+    kind: 'key-value',
     name: 'counts',
     keySerde: str as never,
     valueSerde: long as never,
