@@ -9,8 +9,9 @@
 // magnitudes, not with the number of values: about 7,000 buckets for 1e-3 .. 1e9 at α = 0.001, so it
 // suits measurements (latencies, sizes), not values spanning the whole double range (1e-300 .. 1).
 //
-// The library's own merge ignores negative values and its protobuf serialization drops count, sum, min and
-// max (and needs an undeclared protobufjs), so merge and the serde are done here over its stores.
+// The library's own merge ignores negative values (and its stores' merge can lose a bin, see merge()),
+// and its protobuf serialization drops count, sum, min and max (and needs an undeclared protobufjs), so
+// merge and the serde are done here over its stores.
 // Sketches are values: add and merge return new sketches, so stores and caches can keep old aggregates.
 import { DDSketch } from '@datadog/sketches-js'
 import { TopologyError } from '../errors.js'
@@ -79,8 +80,10 @@ export class QuantileSketch {
       )
     }
     const next = this.#copy()
-    next.store.merge(b.store)
-    next.negativeStore.merge(b.negativeStore)
+    // Not DenseStore.merge: it extends its range with `secondKey || key`, so a store whose max key is 0
+    // (a value of magnitude ~1) is not grown to hold it and that value is lost. add() grows correctly.
+    fill(next.store, bins(b.store))
+    fill(next.negativeStore, bins(b.negativeStore))
     next.zeroCount += b.zeroCount
     next.count += b.count
     next.sum += b.sum

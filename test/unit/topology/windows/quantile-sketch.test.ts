@@ -74,6 +74,19 @@ describe('quantileSketch', () => {
     )
   })
 
+  it('merge keeps a value whose bucket key is 0 (DenseStore.merge drops it; found by the property above)', () => {
+    // Seed 1144025451: -0.904... falls in bucket key 0 of the negative store at α = 0.05.
+    const a = [-0.000001, 0]
+    const b = [-0.9047619047619048, -0.000001, 0]
+    const merged = quantileSketch<string>({ relativeAccuracy: 0.05 }).merger(
+      'k',
+      build(0.05, a),
+      build(0.05, b),
+    )
+    expectWithin(0.05, merged, [...a, ...b])
+    expect(quantiles(merged, QS)).toEqual(quantiles(build(0.05, [...a, ...b]), QS))
+  })
+
   it('round-trips through its serde with the same quantiles, count, sum, min and max (property)', () => {
     fc.assert(
       fc.property(arbAlpha, fc.array(arbValue, { maxLength: 200 }), (alpha, values) => {
