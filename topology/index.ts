@@ -49,6 +49,7 @@ export type {
 } from './record-handlers.js'
 export { type Serde, Serdes } from './serdes.js'
 export { SessionWindowedKStream } from './session-windowed-kstream.js'
+export { SlidingWindowedKStream } from './sliding-windowed-kstream.js'
 export type { KeyValueStore, ReadOnlyKeyValueStore, StateStore } from './state-store.js'
 export { KeyValueStoreBuilder, Stores } from './stores.js'
 export { type Headers, type KeyValue, NO_HEADERS, StreamRecord } from './stream-record.js'

@@ -9,8 +9,10 @@ import { KTable } from './ktable.js'
 import { Materialized } from './materialized.js'
 import { type Serde, Serdes } from './serdes.js'
 import { SessionWindowedKStream } from './session-windowed-kstream.js'
+import { SlidingWindowedKStream } from './sliding-windowed-kstream.js'
 import { TimeWindowedKStream } from './time-windowed-kstream.js'
 import { SessionWindows } from './windows/session-windows.js'
+import { SlidingWindows } from './windows/sliding-windows.js'
 import { TimeWindows } from './windows/time-windows.js'
 
 export class KGroupedStream<K, V> {
@@ -52,17 +54,23 @@ export class KGroupedStream<K, V> {
     return this.#aggregate('KSTREAM-AGGREGATE', fold, materialized, undefined)
   }
 
-  /** Tumbling or hopping windows (TimeWindows), or sessions (SessionWindows), per key. */
+  /** Tumbling or hopping windows (TimeWindows), sliding windows (SlidingWindows) or sessions, per key. */
   windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>
+  windowedBy(windows: SlidingWindows): SlidingWindowedKStream<K, V>
   windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>
   windowedBy(
-    windows: TimeWindows | SessionWindows,
-  ): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    windows: TimeWindows | SlidingWindows | SessionWindows,
+  ): TimeWindowedKStream<K, V> | SlidingWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
     if (windows instanceof TimeWindows)
       return new TimeWindowedKStream(this.graph, this, this.keySerde, this.valueSerde, windows)
+    if (windows instanceof SlidingWindows)
+      return new SlidingWindowedKStream(this.graph, this, this.keySerde, this.valueSerde, windows)
     if (windows instanceof SessionWindows)
       return new SessionWindowedKStream(this.graph, this, this.keySerde, this.valueSerde, windows)
-    throw new TopologyError('INVALID_ARGUMENT', 'windowedBy() takes TimeWindows or SessionWindows')
+    throw new TopologyError(
+      'INVALID_ARGUMENT',
+      'windowedBy() takes TimeWindows, SlidingWindows or SessionWindows',
+    )
   }
 
   /**

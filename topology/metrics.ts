@@ -11,6 +11,11 @@ export interface EngineMetrics {
   recordsProcessed(taskId: string, count: number): void
   /** A record diverted by an exception handler ('dead-letter' or 'continue'), with the cause's code. */
   badRecord?(taskId: string, code: string, response: 'dead-letter' | 'continue'): void
+  /**
+   * A record a windowed aggregate dropped as too late (it changed no window), by the processor and its
+   * store: Kafka Streams' dropped-records sensor. Called whether or not lateRecords() keeps the record.
+   */
+  lateRecord?(taskId: string, processor: string, store: string): void
 }
 
 export const NO_METRICS: EngineMetrics = {
@@ -18,4 +23,5 @@ export const NO_METRICS: EngineMetrics = {
   storeOperation: () => {},
   recordsProcessed: () => {},
   badRecord: () => {},
+  lateRecord: () => {},
 }

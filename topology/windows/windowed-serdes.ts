@@ -25,9 +25,12 @@ function windowedSerde<K>(codec: ChangelogKeyCodec<K>): Serde<Windowed<K>> {
 }
 
 export const WindowedSerdes = {
-  /** Keys of tumbling or hopping window results; `windowSizeMs` restores each window's end. */
+  /**
+   * Keys of tumbling, hopping or sliding window results; `windowSizeMs` restores each window's end (the
+   * time difference for sliding windows, which may be 0, as Kafka's TimeWindowedSerde allows).
+   */
   timeWindowed<K>(keySerde: Serde<K>, windowSizeMs: number): Serde<Windowed<K>> {
-    return windowedSerde(timeWindowedKeyCodec(keySerde, requireMillis(windowSizeMs, 'windowSize', 1)))
+    return windowedSerde(timeWindowedKeyCodec(keySerde, requireMillis(windowSizeMs, 'windowSize', 0)))
   },
   /** Keys of session window results. */
   sessionWindowed<K>(keySerde: Serde<K>): Serde<Windowed<K>> {

@@ -2,6 +2,7 @@
 // forward() is a loop over an array (no "current node" bookkeeping) and a record forwarded later (from a
 // cache flush, a punctuation or an async completion) still goes to the right children.
 import { TopologyError } from '../../errors.js'
+import type { EngineMetrics } from '../../metrics.js'
 import type {
   Cancellable,
   Processor,
@@ -20,6 +21,8 @@ export interface TaskServices {
   readonly taskId: string
   readonly partition: number
   readonly recordContext: RecordContextHolder
+  /** The task's metrics sink (NO_METRICS when none was given). */
+  readonly metrics: EngineMetrics
   streamTime(): number
   systemTime(): number
   store(name: string): StateStore | undefined
@@ -39,6 +42,8 @@ export interface ProcessorNode {
 /** The context DSL processors get: the public one plus what async and pipe operators need. */
 export interface InternalProcessorContext<KOut, VOut> extends ProcessorContext<KOut, VOut> {
   readonly nodeName: string
+  /** The task's metrics, for counts a processor owns (late records). */
+  readonly metrics: EngineMetrics
   reportFault(error: unknown): void
   beginAsync(): void
   endAsync(): void
@@ -65,6 +70,10 @@ export class NodeContext<KOut, VOut> implements InternalProcessorContext<KOut, V
 
   get partition(): number {
     return this.task.partition
+  }
+
+  get metrics(): EngineMetrics {
+    return this.task.metrics
   }
 
   forward(record: StreamRecord<KOut, VOut>, childName?: string): void {

@@ -413,6 +413,7 @@ export class StreamTask {
       taskId: this.id,
       partition: options.partition,
       recordContext: this.#recordContext,
+      metrics: options.metrics ?? NO_METRICS,
       streamTime: () => this.#streamTime,
       systemTime: () => this.#clock(),
       store: (name) => this.#stores.get(name)?.store,

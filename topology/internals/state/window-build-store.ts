@@ -124,8 +124,9 @@ export function buildWindowStore<K, V>(
   spec: WindowStoreSpec,
   env: StoreEnvironment,
 ): BuiltWindowedStore<MeteredWindowStore<K, V>> {
-  if (!Number.isSafeInteger(spec.windowSizeMs) || spec.windowSizeMs <= 0) {
-    throw new TopologyError('INVALID_ARGUMENT', `store ${spec.name}: window size must be > 0 ms`, {
+  // Size 0 is a sliding window store of time difference 0 (windows [t, t]), which Kafka allows.
+  if (!Number.isSafeInteger(spec.windowSizeMs) || spec.windowSizeMs < 0) {
+    throw new TopologyError('INVALID_ARGUMENT', `store ${spec.name}: window size must be >= 0 ms`, {
       subject: spec.name,
     })
   }

@@ -22,8 +22,12 @@ export type ExpiryListener<K> = (key: K, start: number, end: number) => void
 export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
   readonly #byKey = new Map<KeyId, Entry<K, V>[]>()
   readonly #byEnd = new Map<number, Set<Entry<K, V>>>()
-  // Distinct ends present in #byEnd, ascending. Writes come mostly in end order, so inserts are appends.
+  // Distinct ends present in #byEnd, ascending, from #head on. Writes come mostly in end order, so inserts
+  // are appends. Expiry advances #head instead of splicing the front off (a memmove of the whole array
+  // per write when every record has its own end, as sessions do); the dead prefix is cut when it is
+  // more than half of the array.
   #ends: number[] = []
+  #head = 0
   #size = 0
   #observedEnd = Number.NEGATIVE_INFINITY
   #restoring = false
@@ -104,7 +108,11 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
   fetchByEnd(endFrom: number, endTo: number): TimedEntry<K, V>[] {
     const out: TimedEntry<K, V>[] = []
     const ends = this.#ends
-    for (let i = lowerBound(ends, endFrom); i < ends.length && (ends[i] as number) <= endTo; i++) {
+    for (
+      let i = lowerBound(ends, endFrom, this.#head);
+      i < ends.length && (ends[i] as number) <= endTo;
+      i++
+    ) {
       const bucket = this.#byEnd.get(ends[i] as number)
       if (bucket !== undefined) for (const entry of bucket) out.push(entry)
     }
@@ -121,6 +129,7 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
     this.#byKey.clear()
     this.#byEnd.clear()
     this.#ends = []
+    this.#head = 0
     this.#size = 0
   }
 
@@ -130,8 +139,9 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
       bucket = new Set()
       this.#byEnd.set(entry.end, bucket)
       const ends = this.#ends
-      if (ends.length === 0 || (ends[ends.length - 1] as number) < entry.end) ends.push(entry.end)
-      else ends.splice(lowerBound(ends, entry.end), 0, entry.end)
+      // Entries ending at or before the expired bound are never indexed, so the end lands after #head.
+      if (ends.length === this.#head || (ends[ends.length - 1] as number) < entry.end) ends.push(entry.end)
+      else ends.splice(lowerBound(ends, entry.end, this.#head), 0, entry.end)
     }
     bucket.add(entry)
   }
@@ -146,11 +156,13 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
 
   #expire(expiredUpTo: number): void {
     const ends = this.#ends
-    let n = 0
+    const head = this.#head
+    let n = head
     while (n < ends.length && (ends[n] as number) <= expiredUpTo) n++
-    if (n === 0) return
-    const removed = ends.splice(0, n)
-    for (const end of removed) {
+    if (n === head) return
+    this.#head = n
+    for (let i = head; i < n; i++) {
+      const end = ends[i] as number
       const bucket = this.#byEnd.get(end)
       this.#byEnd.delete(end)
       if (bucket === undefined) continue
@@ -165,11 +177,15 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
         if (!this.#restoring) this.onExpire?.(entry.key, entry.start, entry.end)
       }
     }
+    if (this.#head > 1024 && this.#head * 2 > ends.length) {
+      this.#ends = ends.slice(this.#head)
+      this.#head = 0
+    }
   }
 }
 
-function lowerBound(sorted: readonly number[], value: number): number {
-  let lo = 0
+function lowerBound(sorted: readonly number[], value: number, from: number): number {
+  let lo = from
   let hi = sorted.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1

@@ -1,5 +1,8 @@
 // Where windowed aggregates send records that changed no window: to a named child (the late-record
-// output) as a LateRecord carrying the reason, and always counted, never silently dropped.
+// output) as a LateRecord carrying the reason, and always counted, never silently dropped: here
+// (`count`) and in the task's EngineMetrics (`lateRecord`, by processor and store) when the context is a
+// task's node context; a bare ProcessorContext (a unit-test harness) has no metrics.
+import type { InternalProcessorContext } from '../../internals/runtime/node-context.js'
 import type { ProcessorContext } from '../../processor.js'
 import { StreamRecord } from '../../stream-record.js'
 import type { LateReason } from '../lateness.js'
@@ -18,7 +21,10 @@ export class LateRecord<V> {
 export class LateRecordOutput {
   #count = 0
 
-  constructor(private readonly childName: string | undefined) {}
+  constructor(
+    private readonly childName: string | undefined,
+    private readonly storeName: string,
+  ) {}
 
   get count(): number {
     return this.#count
@@ -30,6 +36,9 @@ export class LateRecordOutput {
     reason: LateReason,
   ): void {
     this.#count++
+    const node = context as Partial<Pick<InternalProcessorContext<unknown, unknown>, 'metrics' | 'nodeName'>>
+    if (node.metrics !== undefined && node.nodeName !== undefined)
+      node.metrics.lateRecord?.(context.taskId, node.nodeName, this.storeName)
     if (this.childName === undefined) return
     const late = new LateRecord(record.value, reason)
     context.forward(new StreamRecord(record.key, late, record.timestamp, record.headers), this.childName)

@@ -39,7 +39,7 @@ export class SessionWindowAggregateProcessor<K, V, A> implements Processor<K, V,
   readonly #late: LateRecordOutput
 
   constructor(private readonly options: SessionAggregateOptions<K, V, A>) {
-    this.#late = new LateRecordOutput(options.lateChildName)
+    this.#late = new LateRecordOutput(options.lateChildName, options.storeName)
   }
 
   get lateRecordCount(): number {

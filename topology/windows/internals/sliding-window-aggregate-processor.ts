@@ -61,7 +61,7 @@ export class SlidingWindowAggregateProcessor<K, V, A> implements Processor<K, V,
   readonly #late: LateRecordOutput
 
   constructor(private readonly options: SlidingAggregateOptions<K, V, A>) {
-    this.#late = new LateRecordOutput(options.lateChildName)
+    this.#late = new LateRecordOutput(options.lateChildName, options.storeName)
   }
 
   get lateRecordCount(): number {
@@ -87,6 +87,11 @@ export class SlidingWindowAggregateProcessor<K, V, A> implements Processor<K, V,
         { subject: storeName },
       )
     }
+    // Restarted: stream time and what was emitted final come back from the store's changelog (see
+    // emit-close-marker.ts), so the same records are late and no window is emitted twice.
+    const marker = this.#store.processorMarker
+    if (marker.streamTime !== undefined) this.#streamTime = marker.streamTime
+    if (emit === 'on-window-close' && marker.closeTime !== undefined) this.#emittedBefore = marker.closeTime
     if (emit === 'on-window-update') {
       this.#cached = this.#store.setFlushListener((key, start, end, newValue, oldValue, timestamp) =>
         context.forward(
@@ -105,7 +110,10 @@ export class SlidingWindowAggregateProcessor<K, V, A> implements Processor<K, V,
     if (key === null || key === undefined || record.value === null || record.value === undefined) return
     const { windows, emit } = this.options
     const t = record.timestamp
-    if (t > this.#streamTime) this.#streamTime = t
+    if (t > this.#streamTime) {
+      this.#streamTime = t
+      this.#store.processorMarker.setStreamTime(t)
+    }
     const streamTime = this.#streamTime
     const closeTime = slidingCloseTime(windows, streamTime)
     if (emit === 'on-window-close') this.#emitClosed(closeTime, record)
@@ -289,5 +297,6 @@ export class SlidingWindowAggregateProcessor<K, V, A> implements Processor<K, V,
       }
     }
     this.#emittedBefore = closeTime
+    this.#store.processorMarker.setCloseTime(closeTime)
   }
 }

@@ -37,7 +37,7 @@ export class TimeWindowAggregateProcessor<K, V, A> implements Processor<K, V, Wi
   readonly #late: LateRecordOutput
 
   constructor(private readonly options: WindowAggregateOptions<K, V, A>) {
-    this.#late = new LateRecordOutput(options.lateChildName)
+    this.#late = new LateRecordOutput(options.lateChildName, options.storeName)
   }
 
   get lateRecordCount(): number {
