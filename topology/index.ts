@@ -25,6 +25,7 @@ export type {
   AsyncOptions,
   Consumed,
   Grouped,
+  Joined,
   Named,
   Produced,
   Repartitioned,

@@ -15,14 +15,20 @@ import { PassThroughProcessor } from './internals/processors/pass-through-proces
 import { PeekProcessor } from './internals/processors/peek-processor.js'
 import { PipeProcessor, type RecordOperator } from './internals/processors/pipe-processor.js'
 import { SelectKeyProcessor } from './internals/processors/select-key-processor.js'
+import { JoinTimeTrackers } from './internals/processors/stream-join-time-tracker.js'
+import { StreamJoinWindowProcessor } from './internals/processors/stream-join-window-processor.js'
+import { StreamStreamJoinProcessor } from './internals/processors/stream-stream-join-processor.js'
+import { StreamTableJoinProcessor } from './internals/processors/stream-table-join-processor.js'
+import { listSerde, unmatchedSerde } from './internals/serde/join-buffer-serde.js'
 import { keyIdFunction } from './internals/state/key-id.js'
 import { KGroupedStream } from './kgrouped-stream.js'
 import { type KTable, materializeTable } from './ktable.js'
 import { Materialized } from './materialized.js'
-import type { AsyncOptions, Grouped, Named, Produced, Repartitioned } from './options.js'
+import type { AsyncOptions, Grouped, Joined, Named, Produced, Repartitioned } from './options.js'
 import type { ProcessorSupplier } from './processor.js'
 import type { Serde } from './serdes.js'
 import type { KeyValue, StreamRecord } from './stream-record.js'
+import { JoinWindows } from './windows/join-windows.js'
 
 type R<K, V> = StreamRecord<K, V>
 
@@ -209,6 +215,78 @@ export class KStream<K, V> {
     )
   }
 
+  /**
+   * Stream-table inner join: each record is joined with the table's current value for its key; a record
+   * without one (or with a null key or value) gives nothing, and table updates give nothing. After a key
+   * change the stream goes through a repartition topic first; its source topics and the table's must be
+   * co-partitioned (Topology.copartitionGroups()).
+   *
+   * Stream-stream inner join (with JoinWindows): each record is joined with every record of the other
+   * stream with the same key whose timestamp is within the window, whichever arrives second emitting.
+   */
+  join<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (value: V, tableValue: VT, key: K) => VR,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    windows: JoinWindows,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>
+  join<VO, VR>(
+    other: KTable<K, VO> | KStream<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    third?: JoinWindows | Joined<K, V, VO>,
+    fourth?: Joined<K, V, VO>,
+  ): KStream<K, VR> {
+    const j = joiner as (value: V | null, otherValue: VO | null, key: K) => VR
+    if (third instanceof JoinWindows)
+      return this.#joinStream(other as KStream<K, VO>, j, 'inner', third, fourth ?? {})
+    return this.#joinTable(other as KTable<K, VO>, j, false, third ?? {})
+  }
+
+  /**
+   * Stream-table left join: as join(), but a record without a table value is joined with null.
+   *
+   * Stream-stream left join (with JoinWindows): as join(), and a record of this stream that no record of
+   * the other matched is joined with null once its window has closed (after + grace past it, by stream
+   * time), never before: no spurious (value, null) result precedes a match.
+   */
+  leftJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (value: V, tableValue: VT | null, key: K) => VR,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>
+  leftJoin<VO, VR>(
+    other: KTable<K, VO> | KStream<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    third?: JoinWindows | Joined<K, V, VO>,
+    fourth?: Joined<K, V, VO>,
+  ): KStream<K, VR> {
+    const j = joiner as (value: V | null, otherValue: VO | null, key: K) => VR
+    if (third instanceof JoinWindows)
+      return this.#joinStream(other as KStream<K, VO>, j, 'left', third, fourth ?? {})
+    return this.#joinTable(other as KTable<K, VO>, j, true, third ?? {})
+  }
+
+  /** Stream-stream outer join: as leftJoin(), for unmatched records of either stream. */
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    joined: Joined<K, V, VO> = {},
+  ): KStream<K, VR> {
+    return this.#joinStream(other, joiner, 'outer', windows, joined)
+  }
+
   groupByKey(grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {
     return new KGroupedStream<K, V>(
       this.graph,
@@ -223,6 +301,164 @@ export class KStream<K, V> {
   /** selectKey(selector) then groupByKey(): always through a repartition topic. */
   groupBy<K2>(selector: (key: K, value: V) => K2, grouped: Grouped<K2, V> = {}): KGroupedStream<K2, V> {
     return this.selectKey(selector).groupByKey(grouped)
+  }
+
+  // Kafka Streams' layout: per side a KSTREAM-WINDOWED node keeping the side's records in its window
+  // store, then the side's join node reading the other side's store; a KSTREAM-MERGE of both. Left and
+  // outer joins share an outer store where unmatched records wait for their window to close.
+  #joinStream<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    kind: 'inner' | 'left' | 'outer',
+    windows: JoinWindows,
+    joined: Joined<K, V, VO>,
+  ): KStream<K, VR> {
+    const graph = this.graph
+    const base = joined.name
+    const named = (suffix: string): string | undefined =>
+      base === undefined ? undefined : `${base}-${suffix}`
+    const keySerde = joined.keySerde ?? this.keySerde ?? other.keySerde
+    const thisValueSerde = joined.valueSerde ?? this.valueSerde
+    const otherValueSerde = joined.otherValueSerde ?? other.valueSerde
+    const hint = 'pass the serdes as join(other, joiner, windows, { keySerde, valueSerde, otherValueSerde })'
+    const side = (
+      stream: KStream<K, unknown>,
+      suffix: string,
+      valueSerde: Serde<unknown> | undefined,
+    ): string =>
+      stream.repartitionRequired
+        ? graph.addRepartition(stream.nodeName, named(suffix) ?? graph.name(undefined, 'KSTREAM-JOIN'), {
+            keySerde: keySerde as Serde<unknown> | undefined,
+            valueSerde,
+            hint: `the key changed before the join, so records go through a repartition topic: ${hint}`,
+          })
+        : stream.nodeName
+    const thisParent = side(this as KStream<K, unknown>, 'left', thisValueSerde as Serde<unknown> | undefined)
+    const otherParent = side(
+      other as KStream<K, unknown>,
+      'right',
+      otherValueSerde as Serde<unknown> | undefined,
+    )
+
+    const thisWindowed = graph.name(named('this-windowed'), 'KSTREAM-WINDOWED')
+    const otherWindowed = graph.name(named('other-windowed'), 'KSTREAM-WINDOWED')
+    const thisJoin = graph.name(
+      named('this-join'),
+      kind === 'outer' ? 'KSTREAM-OUTERTHIS' : 'KSTREAM-JOINTHIS',
+    )
+    const otherJoin = graph.name(
+      named('other-join'),
+      kind === 'inner' ? 'KSTREAM-JOINOTHER' : 'KSTREAM-OUTEROTHER',
+    )
+    const thisStore = `${thisJoin}-store`
+    const otherStore = `${otherJoin}-store`
+    const outerStore =
+      kind === 'inner'
+        ? undefined
+        : `${named('outer-shared-join') ?? graph.name(undefined, 'KSTREAM-OUTERSHARED')}-store`
+    const sideStore = (name: string, valueSerde: Serde<unknown> | undefined): void =>
+      graph.addStore({
+        kind: 'window',
+        name,
+        keySerde: keySerde as Serde<unknown> | undefined,
+        valueSerde: valueSerde && (listSerde(valueSerde) as Serde<unknown>),
+        wrapValueSerde: (serde) => listSerde(serde) as Serde<unknown>,
+        cachingEnabled: false,
+        loggingEnabled: true,
+        windowSizeMs: windows.sizeMs,
+        retentionMs: windows.retentionMs,
+        hint,
+      })
+    sideStore(thisStore, thisValueSerde as Serde<unknown> | undefined)
+    sideStore(otherStore, otherValueSerde as Serde<unknown> | undefined)
+    if (outerStore !== undefined) {
+      graph.addStore({
+        kind: 'window',
+        name: outerStore,
+        keySerde: keySerde as Serde<unknown> | undefined,
+        valueSerde:
+          thisValueSerde &&
+          otherValueSerde &&
+          (unmatchedSerde(thisValueSerde, otherValueSerde) as Serde<unknown>),
+        wrapValueSerde: (serde) =>
+          unmatchedSerde(thisValueSerde ?? serde, otherValueSerde ?? serde) as Serde<unknown>,
+        cachingEnabled: false,
+        loggingEnabled: true,
+        // Records leave it when emitted or matched, never by retention.
+        windowSizeMs: 0,
+        retentionMs: Number.MAX_SAFE_INTEGER,
+        hint,
+      })
+    }
+    graph.addProcessor(
+      thisWindowed,
+      () => new StreamJoinWindowProcessor<K, V>(thisStore),
+      [thisParent],
+      [thisStore],
+    )
+    graph.addProcessor(
+      otherWindowed,
+      () => new StreamJoinWindowProcessor<K, VO>(otherStore),
+      [otherParent],
+      [otherStore],
+    )
+    const timeTrackers = new JoinTimeTrackers()
+    const shared = outerStore === undefined ? [] : [outerStore]
+    const processor = (isLeftSide: boolean, outer: boolean, otherStoreName: string) => () =>
+      new StreamStreamJoinProcessor<K, V, VO, VR>({
+        isLeftSide,
+        windows,
+        otherStoreName,
+        outerStoreName: outerStore,
+        outer,
+        joiner,
+        timeTrackers,
+      })
+    graph.addProcessor(
+      thisJoin,
+      processor(true, kind !== 'inner', otherStore),
+      [thisWindowed],
+      [otherStore, ...shared],
+    )
+    graph.addProcessor(
+      otherJoin,
+      processor(false, kind === 'outer', thisStore),
+      [otherWindowed],
+      [thisStore, ...shared],
+    )
+    const merge = graph.name(named('merge'), 'KSTREAM-MERGE')
+    graph.addProcessor(merge, () => new PassThroughProcessor<K, VR>(), [thisJoin, otherJoin])
+    graph.copartition([thisParent, otherParent])
+    return new KStream<K, VR>(graph, merge, keySerde, undefined, false)
+  }
+
+  #joinTable<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (value: V, tableValue: VT | null, key: K) => VR,
+    leftJoin: boolean,
+    joined: Joined<K, V, VT>,
+  ): KStream<K, VR> {
+    const graph = this.graph
+    const keySerde = joined.keySerde ?? this.keySerde ?? table.keySerde
+    let parent = this.nodeName
+    if (this.repartitionRequired) {
+      const base = joined.name === undefined ? graph.name(undefined, 'KSTREAM-JOIN') : `${joined.name}-left`
+      parent = graph.addRepartition(parent, base, {
+        keySerde: keySerde as Serde<unknown> | undefined,
+        valueSerde: (joined.valueSerde ?? this.valueSerde) as Serde<unknown> | undefined,
+        hint: 'the key changed before the join, so records go through a repartition topic: pass the serdes as join(table, joiner, { keySerde, valueSerde })',
+      })
+    }
+    const getter = table.valueGetterSupplier
+    const name = graph.name(joined.name, leftJoin ? 'KSTREAM-LEFTJOIN' : 'KSTREAM-JOIN')
+    graph.addProcessor(
+      name,
+      () => new StreamTableJoinProcessor<K, V, VT, VR>(getter, joiner, leftJoin),
+      [parent],
+      getter.storeNames,
+    )
+    graph.copartition([parent, table.nodeName])
+    return new KStream<K, VR>(graph, name, keySerde, undefined, false)
   }
 
   #add<KO, VO>(named: Named | undefined, prefix: string, supplier: ProcessorSupplier<K, V, KO, VO>): string {

@@ -1,13 +1,28 @@
 // KTable: a changelog stream seen as a table (latest value per key). Its nodes forward Change values (new
-// and old), which is what lets a re-grouped aggregate subtract a row from the group it left.
+// and old), which is what lets a re-grouped aggregate subtract a row from the group it left. Each table
+// also has a value getter (read by key, for joins): its store, or computed from its parents' getters.
 import type { Change } from './change.js'
+import { TopologyError } from './errors.js'
 import type { GraphBuilder } from './internals/graph/graph-builder.js'
+import { PassThroughProcessor } from './internals/processors/pass-through-processor.js'
 import { TableFilterProcessor } from './internals/processors/table-filter-processor.js'
 import { TableGroupByProcessor } from './internals/processors/table-group-by-processor.js'
 import { TableMapValuesProcessor } from './internals/processors/table-map-values-processor.js'
 import { TableMaterializeProcessor } from './internals/processors/table-materialize-processor.js'
 import { TableSourceProcessor } from './internals/processors/table-source-processor.js'
+import {
+  type JoinPreserve,
+  TableTableJoinProcessor,
+} from './internals/processors/table-table-join-processor.js'
 import { TableToStreamProcessor } from './internals/processors/table-to-stream-processor.js'
+import {
+  filterValueGetter,
+  joinValueGetter,
+  mapValuesValueGetter,
+  storeValueGetter,
+  type TableJoinKind,
+  type TableValueGetterSupplier,
+} from './internals/table/table-value-getter.js'
 import { KGroupedTable } from './kgrouped-table.js'
 import { KStream } from './kstream.js'
 import { Materialized } from './materialized.js'
@@ -26,6 +41,9 @@ function split<K, V>(
 }
 
 export class KTable<K, V> {
+  /** @internal How a join reads this table by key; its stores are connected to the joining processor. */
+  readonly valueGetterSupplier: TableValueGetterSupplier<K, V>
+
   /** @internal */
   constructor(
     private readonly graph: GraphBuilder,
@@ -34,7 +52,16 @@ export class KTable<K, V> {
     readonly queryableStoreName: string | undefined,
     /** @internal */ readonly keySerde: Serde<K> | undefined,
     /** @internal */ readonly valueSerde: Serde<V> | undefined,
-  ) {}
+    /** @internal Required when the table has no store of its own. */
+    valueGetterSupplier?: TableValueGetterSupplier<K, V>,
+  ) {
+    if (valueGetterSupplier === undefined && queryableStoreName === undefined)
+      throw new TopologyError(
+        'INVALID_ARGUMENT',
+        `KTable ${nodeName}: a table without a store needs a value getter`,
+      )
+    this.valueGetterSupplier = valueGetterSupplier ?? storeValueGetter<K, V>(queryableStoreName as string)
+  }
 
   /** With a Materialized, the filtered table gets its own store (queryable, cached, logged). */
   filter(
@@ -62,7 +89,43 @@ export class KTable<K, V> {
     const name = this.graph.name(n?.name, 'KTABLE-MAPVALUES')
     this.graph.addProcessor(name, () => new TableMapValuesProcessor<K, V, V2>(mapper), [this.nodeName])
     if (m !== undefined) return materializeTable(this.graph, name, m, this.keySerde, undefined, 'change')
-    return new KTable<K, V2>(this.graph, name, undefined, this.keySerde, undefined)
+    const getter = mapValuesValueGetter(this.valueGetterSupplier, mapper)
+    return new KTable<K, V2>(this.graph, name, undefined, this.keySerde, undefined, getter)
+  }
+
+  /**
+   * Inner join on the key: a row exists while both tables have one. Each side's update looks up the
+   * other side's current value; the result forwards the new and the old joined value.
+   */
+  join<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    named?: NamedOrMaterialized<K, VR>,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR> {
+    const j = joiner as (value: V | null, otherValue: VO | null, key: K) => VR
+    return this.#join(other, 'inner', j, ...split(named, materialized))
+  }
+
+  /** Left join: every row of this table, joined with the other's value or null. */
+  leftJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    named?: NamedOrMaterialized<K, VR>,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR> {
+    const j = joiner as (value: V | null, otherValue: VO | null, key: K) => VR
+    return this.#join(other, 'left', j, ...split(named, materialized))
+  }
+
+  /** Outer join: a row while either table has one, the missing side null. */
+  outerJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    named?: NamedOrMaterialized<K, VR>,
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR> {
+    return this.#join(other, 'outer', joiner, ...split(named, materialized))
   }
 
   /** The table's updates as a stream; a deleted key comes as a null value (a tombstone). */
@@ -103,7 +166,48 @@ export class KTable<K, V> {
     this.graph.addProcessor(name, () => new TableFilterProcessor<K, V>(predicate, negate), [this.nodeName])
     if (materialized !== undefined)
       return materializeTable(this.graph, name, materialized, this.keySerde, this.valueSerde, 'change')
-    return new KTable<K, V>(this.graph, name, undefined, this.keySerde, this.valueSerde)
+    const getter = filterValueGetter(this.valueGetterSupplier, predicate, negate)
+    return new KTable<K, V>(this.graph, name, undefined, this.keySerde, this.valueSerde, getter)
+  }
+
+  // Kafka Streams' layout: KTABLE-JOINTHIS and KTABLE-JOINOTHER, one per side, each connected to the
+  // other side's stores, merged by KTABLE-MERGE (named `<name>-join-this`, `-join-other`, `<name>`).
+  #join<VO, VR>(
+    other: KTable<K, VO>,
+    kind: TableJoinKind,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    named: Named | undefined,
+    materialized: Materialized<K, VR> | undefined,
+  ): KTable<K, VR> {
+    const graph = this.graph
+    const base = named?.name
+    const [thisPreserve, otherPreserve]: [JoinPreserve, JoinPreserve] =
+      kind === 'inner' ? ['none', 'none'] : kind === 'left' ? ['this', 'other'] : ['both', 'both']
+    const thisGetter = this.valueGetterSupplier
+    const otherGetter = other.valueGetterSupplier
+    const thisName = graph.name(base === undefined ? undefined : `${base}-join-this`, 'KTABLE-JOINTHIS')
+    graph.addProcessor(
+      thisName,
+      () => new TableTableJoinProcessor<K, V, VO, VR>(otherGetter, thisPreserve, joiner),
+      [this.nodeName],
+      otherGetter.storeNames,
+    )
+    const otherName = graph.name(base === undefined ? undefined : `${base}-join-other`, 'KTABLE-JOINOTHER')
+    graph.addProcessor(
+      otherName,
+      () =>
+        new TableTableJoinProcessor<K, VO, V, VR>(thisGetter, otherPreserve, (o, t, k) => joiner(t, o, k)),
+      [other.nodeName],
+      thisGetter.storeNames,
+    )
+    const merge = graph.name(base, 'KTABLE-MERGE')
+    graph.addProcessor(merge, () => new PassThroughProcessor<K, Change<VR>>(), [thisName, otherName])
+    graph.copartition([this.nodeName, other.nodeName])
+    const keySerde = this.keySerde ?? other.keySerde
+    if (materialized !== undefined)
+      return materializeTable(graph, merge, materialized, keySerde, undefined, 'change')
+    const getter = joinValueGetter(thisGetter, otherGetter, kind, joiner)
+    return new KTable<K, VR>(graph, merge, undefined, keySerde, undefined, getter)
   }
 }
 

@@ -16,6 +16,8 @@ export interface EngineMetrics {
    * store: Kafka Streams' dropped-records sensor. Called whether or not lateRecords() keeps the record.
    */
   lateRecord?(taskId: string, processor: string, store: string): void
+  /** A record a join dropped because its key or value was null (Kafka Streams' dropped-records sensor). */
+  droppedRecord?(taskId: string, processor: string, reason: 'null-key' | 'null-value'): void
 }
 
 export const NO_METRICS: EngineMetrics = {
@@ -24,4 +26,5 @@ export const NO_METRICS: EngineMetrics = {
   recordsProcessed: () => {},
   badRecord: () => {},
   lateRecord: () => {},
+  droppedRecord: () => {},
 }

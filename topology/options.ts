@@ -35,3 +35,14 @@ export interface AsyncOptions extends Named {
   /** Records of different keys in flight at once in one task; records of one key run one at a time. */
   readonly concurrency: number
 }
+
+/**
+ * How a join reads its inputs (Kafka Streams' Joined): `name` names the join node and, when the stream's
+ * key changed before the join, its repartition topic (`<name>-left-repartition`); the serdes are those
+ * of that repartition topic.
+ */
+export interface Joined<K, V, VO> extends SerdeOptions<K, V> {
+  readonly name?: string
+  /** The other side's value serde (used by stream-stream joins' stores). */
+  readonly otherValueSerde?: Serde<VO>
+}

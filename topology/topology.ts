@@ -44,6 +44,19 @@ export class Topology {
     return this.graph.repartitionTopics.map((t) => repartitionTopicName(applicationId, t))
   }
 
+  /**
+   * Groups of source topics that must have the same number of partitions because a join reads them
+   * together (Kafka Streams' copartitionGroups()): the runtime checks them at start. Repartition topics
+   * are named as repartitionTopics() names them (prefixed with the application id, when given).
+   */
+  copartitionGroups(applicationId?: string): string[][] {
+    return this.graph.copartitionGroups.map((group) =>
+      group.map((t) =>
+        t.internal && applicationId !== undefined ? repartitionTopicName(applicationId, t.topic) : t.topic,
+      ),
+    )
+  }
+
   /** The changelog topics the runtime must create, compacted, one per logged store (any kind). */
   changelogTopics(applicationId: string): string[] {
     return this.changelogTopicConfigs(applicationId).map((t) => t.topic)

@@ -3,6 +3,7 @@
 export { EmitStrategy } from './emit-strategy.js'
 export { LateRecord } from './internals/late-records.js'
 export type { ValueAndTimestamp } from './internals/value-and-timestamp.js'
+export { JoinWindows } from './join-windows.js'
 export {
   decideTimeWindows,
   isSessionClosed,

@@ -4,7 +4,7 @@
 import { TopologyBuildError, TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
 import type { GraphBuilder, PendingNode, PendingSerdes } from './graph-builder.js'
-import type { NodeSpec, StoreSpec, SubtopologySpec, TopologyGraph } from './topology-graph.js'
+import type { NodeSpec, SourceTopicRef, StoreSpec, SubtopologySpec, TopologyGraph } from './topology-graph.js'
 
 export interface BuildDefaults {
   readonly defaultKeySerde?: Serde<unknown> | undefined
@@ -120,7 +120,49 @@ export function buildTopologyGraph(graph: GraphBuilder, defaults: BuildDefaults)
     stores,
     subtopologies: splitSubtopologies(graph.nodes),
     repartitionTopics: graph.nodes.filter((n) => n.kind === 'source' && n.internal).flatMap((n) => n.topics),
+    copartitionGroups: copartitionGroups(graph.nodes, graph.copartitions),
   }
+}
+
+/**
+ * The source topics upstream of each group of join inputs (walking parents up to the nearest sources,
+ * repartition sources included), groups sharing a topic merged: Kafka Streams' copartitionGroups().
+ */
+function copartitionGroups(
+  nodes: readonly PendingNode[],
+  groups: readonly (readonly string[])[],
+): SourceTopicRef[][] {
+  const byName = new Map(nodes.map((n) => [n.name, n]))
+  const sourcesOf = (start: readonly string[]): PendingNode[] => {
+    const seen = new Set<string>()
+    const found: PendingNode[] = []
+    const stack = [...start]
+    while (stack.length > 0) {
+      const node = byName.get(stack.pop() as string)
+      if (node === undefined || seen.has(node.name)) continue
+      seen.add(node.name)
+      if (node.kind === 'source') found.push(node)
+      else stack.push(...node.parents)
+    }
+    return found
+  }
+  const merged: Map<string, SourceTopicRef>[] = []
+  for (const group of groups) {
+    const topics = new Map<string, SourceTopicRef>()
+    for (const source of sourcesOf(group))
+      for (const topic of source.topics) topics.set(topic, { topic, internal: source.internal })
+    for (let i = merged.length - 1; i >= 0; i--) {
+      const other = merged[i] as Map<string, SourceTopicRef>
+      if ([...other.keys()].some((t) => topics.has(t))) {
+        for (const [t, ref] of other) topics.set(t, ref)
+        merged.splice(i, 1)
+      }
+    }
+    if (topics.size > 1) merged.push(topics)
+  }
+  return merged.map((g) =>
+    [...g.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0)),
+  )
 }
 
 function nodeSpec(

@@ -48,6 +48,8 @@ export class GraphBuilder {
   readonly nodes: PendingNode[] = []
   readonly stores: PendingStore[] = []
   readonly problems: TopologyError[] = []
+  /** Nodes whose upstream source topics must be co-partitioned (each join's two inputs). */
+  readonly copartitions: (readonly string[])[] = []
   #counter = 0
 
   /** A user-given name (validated) or the next generated one with this prefix. */
@@ -116,6 +118,11 @@ export class GraphBuilder {
     const topic = `${base}-repartition`
     this.addSink(`${base}-repartition-sink`, topic, true, parent, serdes)
     return this.addSource(`${base}-repartition-source`, [topic], true, serdes)
+  }
+
+  /** The source topics upstream of these nodes must have as many partitions (checked at start). */
+  copartition(nodeNames: readonly string[]): void {
+    this.copartitions.push([...nodeNames])
   }
 
   problem(error: TopologyError): void {

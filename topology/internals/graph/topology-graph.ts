@@ -60,7 +60,7 @@ export interface SubtopologySpec {
   /** Node names in topological (creation) order. */
   readonly nodes: readonly string[]
   /** Topic name as written in the DSL, with whether it is internal. */
-  readonly sourceTopics: readonly { readonly topic: string; readonly internal: boolean }[]
+  readonly sourceTopics: readonly SourceTopicRef[]
   /** Stores in the order of the first node that uses them, which is the order caches flush in. */
   readonly stores: readonly string[]
 }
@@ -71,4 +71,11 @@ export interface TopologyGraph {
   readonly subtopologies: readonly SubtopologySpec[]
   /** Unprefixed names of the repartition topics (`...-repartition`). */
   readonly repartitionTopics: readonly string[]
+  /** Source topics that must have the same partition count (joins), overlapping groups merged. */
+  readonly copartitionGroups: readonly (readonly SourceTopicRef[])[]
+}
+
+export interface SourceTopicRef {
+  readonly topic: string
+  readonly internal: boolean
 }
