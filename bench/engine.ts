@@ -5,18 +5,10 @@
 // written as RxJS operators in pipe(), and with 1% of records that fail to deserialize (dead-lettered).
 // All in one run so that ratios hold on a loaded machine.
 // Run: `npx tsx bench/engine.ts [--records 1000000] [--only <case text>] [--json]`.
-import { cpus, loadavg, totalmem } from 'node:os'
 import { filter, map } from 'rxjs'
 import { NO_HEADERS, Serdes, StreamsBuilder, type Topology, TopologyTestDriver } from '../topology/index.js'
 import type { InputRecord } from '../topology/internals/runtime/input-record.js'
-import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
-import { StreamTask } from '../topology/internals/runtime/stream-task.js'
-
-const argv = process.argv
-const RECORDS = Number(argv[argv.indexOf('--records') + 1]) || 1_000_000
-const KEYS = 10_000
-const COMMIT_EVERY = 10_000
-const BATCH = 5_000
+import { benchmark, COMMIT_EVERY, KEYS, RECORDS, rate, viaTask } from './harness.js'
 
 const str = Serdes.String()
 const num = Serdes.Number()
@@ -79,37 +71,6 @@ function countTopology(): Topology {
   return b.build()
 }
 
-function rate(work: () => void): number {
-  const start = performance.now()
-  work()
-  return RECORDS / ((performance.now() - start) / 1000)
-}
-
-function viaTask(topology: Topology, records: InputRecord[]): number {
-  const task = new StreamTask({
-    graph: topology.graph,
-    subtopology: 0,
-    partition: 0,
-    applicationId: 'bench',
-    collector: NO_OP_COLLECTOR,
-  })
-  task.initializeStores()
-  task.completeRestoration()
-  return rate(() => {
-    let sinceCommit = 0
-    for (let i = 0; i < records.length; i += BATCH) {
-      task.addRecords('in', 0, records.slice(i, i + BATCH))
-      sinceCommit += task.process()
-      if (sinceCommit >= COMMIT_EVERY) {
-        task.prepareCommit()
-        task.postCommit()
-        sinceCommit = 0
-      }
-    }
-    task.prepareCommit()
-  })
-}
-
 function viaDriver(topology: Topology, autoCommit: boolean): number {
   const driver = new TopologyTestDriver(topology, { autoCommit })
   const input = driver.createInputTopic('in', str, num)
@@ -162,20 +123,9 @@ function handCount(records: InputRecord[]): number {
   })
 }
 
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')
-const header = `node ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, load ${load()}, ${RECORDS.toLocaleString('en')} records, ${KEYS.toLocaleString('en')} keys`
 const records = inputs()
-const rows: { case: string; recordsPerSecond: number }[] = []
-// `--only <text>` runs the cases whose name contains the text (for profiling one path).
-const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined
-const run = (name: string, work: () => number) => {
-  if (only !== undefined && !name.includes(only)) return
-  work() // warm-up round, discarded
-  rows.push({ case: name, recordsPerSecond: Math.max(work(), work()) })
-}
+const bench = benchmark(`${RECORDS.toLocaleString('en')} records, ${KEYS.toLocaleString('en')} keys`)
+const run = bench.run
 
 run('(a) stateless: hand loop (ceiling)', () => handStateless(records))
 run('(a) stateless: StreamTask, no-op collector', () => viaTask(statelessTopology(), records))
@@ -189,16 +139,4 @@ run('(b) count/key: StreamTask, no-op collector', () => viaTask(countTopology(),
 run('(b) count/key: test driver, commit per 10k', () => viaDriver(countTopology(), false))
 run('(b) count/key: test driver, commit per record', () => viaDriver(countTopology(), true))
 
-if (argv.includes('--json')) {
-  console.log(JSON.stringify({ header, rows }, null, 2))
-} else {
-  console.log(header)
-  for (const row of rows) {
-    const base = rows.find((r) => r.case.startsWith(row.case.slice(0, 4)) && r.case.includes('hand loop'))
-    const ratio = base ? (row.recordsPerSecond / base.recordsPerSecond).toFixed(2) : '-'
-    console.log(
-      `  ${row.case.padEnd(50)} ${Math.round(row.recordsPerSecond).toLocaleString('en').padStart(12)} rec/s  x${ratio}`,
-    )
-  }
-  console.log(`load at end ${load()} (checksum ${sink})`)
-}
+bench.print(sink)

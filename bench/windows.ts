@@ -5,7 +5,6 @@
 // with a no-op collector, beside a hand-written loop doing the same counting in Maps (the ceiling), all
 // in one run so that ratios hold on a loaded machine.
 // Run: `npx tsx bench/windows.ts [--records 1000000] [--only <case text>] [--json]`.
-import { cpus, loadavg, totalmem } from 'node:os'
 import {
   NO_HEADERS,
   Serdes,
@@ -17,14 +16,8 @@ import {
   WindowedSerdes,
 } from '../topology/index.js'
 import type { InputRecord } from '../topology/internals/runtime/input-record.js'
-import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
-import { StreamTask } from '../topology/internals/runtime/stream-task.js'
+import { benchmark, COMMIT_EVERY, KEYS, RECORDS, rate, viaTask } from './harness.js'
 
-const argv = process.argv
-const RECORDS = Number(argv[argv.indexOf('--records') + 1]) || 1_000_000
-const KEYS = 10_000
-const COMMIT_EVERY = 10_000
-const BATCH = 5_000
 const MINUTE = 60_000
 const SPAN_MS = 6 * 60 * MINUTE
 const DISORDER_MS = 2_000
@@ -94,37 +87,6 @@ function sessionTopology(): Topology {
     .toStream()
     .to('out', { keySerde: WindowedSerdes.sessionWindowed(str), valueSerde: long })
   return b.build()
-}
-
-function rate(work: () => void): number {
-  const start = performance.now()
-  work()
-  return RECORDS / ((performance.now() - start) / 1000)
-}
-
-function viaTask(topology: Topology, records: InputRecord[]): number {
-  const task = new StreamTask({
-    graph: topology.graph,
-    subtopology: 0,
-    partition: 0,
-    applicationId: 'bench',
-    collector: NO_OP_COLLECTOR,
-  })
-  task.initializeStores()
-  task.completeRestoration()
-  return rate(() => {
-    let sinceCommit = 0
-    for (let i = 0; i < records.length; i += BATCH) {
-      task.addRecords('in', 0, records.slice(i, i + BATCH))
-      sinceCommit += task.process()
-      if (sinceCommit >= COMMIT_EVERY) {
-        task.prepareCommit()
-        task.postCommit()
-        sinceCommit = 0
-      }
-    }
-    task.prepareCommit()
-  })
 }
 
 function viaDriver(topology: Topology): number {
@@ -236,20 +198,11 @@ function handSession(records: InputRecord[]): number {
   })
 }
 
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')
-const header = `node ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, load ${load()}, ${RECORDS.toLocaleString('en')} records over 6 h of event time, ${KEYS.toLocaleString('en')} keys`
 const records = inputs()
-const rows: { case: string; recordsPerSecond: number }[] = []
-// `--only <text>` runs the cases whose name contains the text (for profiling one path).
-const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined
-const run = (name: string, work: () => number) => {
-  if (only !== undefined && !name.includes(only)) return
-  work() // warm-up round, discarded
-  rows.push({ case: name, recordsPerSecond: Math.max(work(), work()) })
-}
+const bench = benchmark(
+  `${RECORDS.toLocaleString('en')} records over 6 h of event time, ${KEYS.toLocaleString('en')} keys`,
+)
+const run = bench.run
 
 run('(h) hopping 5m/1m: hand loop (ceiling)', () => handHopping(records))
 run('(h) hopping 5m/1m: StreamTask, no-op collector', () => viaTask(hoppingTopology(), records))
@@ -258,16 +211,4 @@ run('(s) session 5m: hand loop (ceiling)', () => handSession(records))
 run('(s) session 5m: StreamTask, no-op collector', () => viaTask(sessionTopology(), records))
 run('(s) session 5m: test driver, commit per 10k', () => viaDriver(sessionTopology()))
 
-if (argv.includes('--json')) {
-  console.log(JSON.stringify({ header, rows }, null, 2))
-} else {
-  console.log(header)
-  for (const row of rows) {
-    const base = rows.find((r) => r.case.startsWith(row.case.slice(0, 4)) && r.case.includes('hand loop'))
-    const ratio = base ? (row.recordsPerSecond / base.recordsPerSecond).toFixed(2) : '-'
-    console.log(
-      `  ${row.case.padEnd(50)} ${Math.round(row.recordsPerSecond).toLocaleString('en').padStart(12)} rec/s  x${ratio}`,
-    )
-  }
-  console.log(`load at end ${load()} (checksum ${sink})`)
-}
+bench.print(sink)
