@@ -1,0 +1,123 @@
+// Oracle for test/integration/window-oracle.test.ts: runs windowed counts through Kafka Streams' own
+// TopologyTestDriver (kafka-streams-test-utils 4.4.0) and prints every output record.
+//
+// Input (stdin), many cases per run so one JVM serves the whole test:
+//   CASE <tumbling|hopping|session> <sizeOrGapMs> <advanceMs> <graceMs> <update|final> <retentionMs, 0 = default>
+//   R <key> <timestampMs>          (one per input record, in pipe order; keys have no whitespace)
+//   END
+// Output (stdout), per case:
+//   CASE <n>
+//   O <inputIndex> <key> <windowStart> <windowEnd> <count|null> <outputTimestamp>
+//   END
+// A fresh driver per case; caching disabled so every update is emitted; the emit-final check interval
+// (an internal, wall-clock config) set to 0 so final results are emitted as soon as stream time closes a window.
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.EmitStrategy;
+import org.apache.kafka.streams.kstream.KGroupedStream;
+import org.apache.kafka.streams.kstream.KTable;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.SessionWindows;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.Windowed;
+import org.apache.kafka.streams.processor.StateStore;
+import org.apache.kafka.streams.test.TestRecord;
+
+public class WindowOracle {
+  public static void main(String[] args) throws Exception {
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+    PrintWriter out = new PrintWriter(System.out);
+    String[] spec = null;
+    List<String[]> records = new ArrayList<>();
+    int n = 0;
+    for (String line; (line = in.readLine()) != null; ) {
+      line = line.trim();
+      if (line.isEmpty()) continue;
+      String[] f = line.split("\\s+");
+      switch (f[0]) {
+        case "CASE" -> { spec = f; records.clear(); }
+        case "R" -> records.add(f);
+        case "END" -> { runCase(n++, spec, records, out); out.flush(); }
+        default -> throw new IllegalArgumentException("bad line: " + line);
+      }
+    }
+    out.flush();
+  }
+
+  static <S extends StateStore> Materialized<String, Long, S> materialized(long retentionMs) {
+    Materialized<String, Long, S> m = Materialized.with(Serdes.String(), Serdes.Long());
+    return retentionMs > 0 ? m.withRetention(Duration.ofMillis(retentionMs)) : m;
+  }
+
+  static void runCase(int n, String[] spec, List<String[]> records, PrintWriter out) {
+    String kind = spec[1];
+    long size = Long.parseLong(spec[2]);
+    long advance = Long.parseLong(spec[3]);
+    long grace = Long.parseLong(spec[4]);
+    boolean fin = spec[5].equals("final");
+    long retention = Long.parseLong(spec[6]);
+    EmitStrategy emit = fin ? EmitStrategy.onWindowClose() : EmitStrategy.onWindowUpdate();
+
+    StreamsBuilder b = new StreamsBuilder();
+    KGroupedStream<String, String> grouped =
+        b.stream("in", Consumed.with(Serdes.String(), Serdes.String())).groupByKey();
+    KTable<Windowed<String>, Long> counts;
+    if (kind.equals("session")) {
+      counts = grouped
+          .windowedBy(SessionWindows.ofInactivityGapAndGrace(Duration.ofMillis(size), Duration.ofMillis(grace)))
+          .emitStrategy(emit)
+          .count(materialized(retention));
+    } else {
+      counts = grouped
+          .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMillis(size), Duration.ofMillis(grace))
+              .advanceBy(Duration.ofMillis(advance)))
+          .emitStrategy(emit)
+          .count(materialized(retention));
+    }
+    counts.toStream()
+        .map((wk, v) -> KeyValue.pair(wk.key() + " " + wk.window().start() + " " + wk.window().end(), v))
+        .to("out", Produced.with(Serdes.String(), Serdes.Long()));
+
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "window-oracle");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    props.put(StreamsConfig.STATE_DIR_CONFIG,
+        System.getProperty("java.io.tmpdir") + "/window-oracle-" + ProcessHandle.current().pid());
+    // StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_WINDOWED_AGGREGATION: emit-final checks for
+    // closed windows at most once per this much wall-clock time (default 1000 ms); 0 = on every record.
+    props.put("__emit.interval.ms.kstreams.windowed.aggregation__", 0L);
+
+    out.println("CASE " + n);
+    try (TopologyTestDriver driver = new TopologyTestDriver(b.build(), props, Instant.ofEpochMilli(0))) {
+      TestInputTopic<String, String> input =
+          driver.createInputTopic("in", Serdes.String().serializer(), Serdes.String().serializer());
+      TestOutputTopic<String, Long> output =
+          driver.createOutputTopic("out", Serdes.String().deserializer(), Serdes.Long().deserializer());
+      for (int i = 0; i < records.size(); i++) {
+        String[] r = records.get(i);
+        input.pipeInput(r[1], "v", Long.parseLong(r[2]));
+        for (TestRecord<String, Long> o : output.readRecordsToList()) {
+          out.println("O " + i + " " + o.key() + " " + (o.value() == null ? "null" : o.value()) + " "
+              + o.timestamp());
+        }
+      }
+    }
+    out.println("END");
+  }
+}
