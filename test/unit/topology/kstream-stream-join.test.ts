@@ -6,14 +6,11 @@ import { describe, expect, it } from 'vitest'
 import {
   JoinWindows,
   type KStream,
-  Serdes,
   StreamsBuilder,
   TopologyError,
   TopologyTestDriver,
 } from '../../../topology/index.js'
-
-const str = Serdes.String()
-const show = (l: string | null, r: string | null): string => `[${l}, ${r}]`
+import { joinTopics, runDocsTable, show, str } from './join-fixtures.js'
 
 type Kind = 'join' | 'leftJoin' | 'outerJoin'
 
@@ -29,31 +26,8 @@ function joinDriver(kind: Kind, windows: JoinWindows) {
         : left.outerJoin(right, (l, r) => show(l, r), windows)
   joined.to('out', { keySerde: str, valueSerde: str })
   const driver = new TopologyTestDriver(b.build())
-  return {
-    driver,
-    left: driver.createInputTopic('left', str, str),
-    right: driver.createInputTopic('right', str, str),
-    out: driver.createOutputTopic('out', str, str),
-  }
+  return joinTopics(driver)
 }
-
-const DOCS_INPUT: [number, 'L' | 'R', string | null][] = [
-  [1, 'L', null],
-  [2, 'R', null],
-  [3, 'L', 'A'],
-  [4, 'R', 'a'],
-  [5, 'L', 'B'],
-  [6, 'R', 'b'],
-  [7, 'L', null],
-  [8, 'R', null],
-  [9, 'L', 'C'],
-  [10, 'R', 'c'],
-  [11, 'R', null],
-  [12, 'L', null],
-  [13, 'R', null],
-  [14, 'R', 'd'],
-  [15, 'L', 'D'],
-]
 
 // The docs' inner-join column; every record falls in one window.
 const DOCS_INNER: [number, string][] = [
@@ -75,19 +49,17 @@ const DOCS_INNER: [number, string][] = [
   [15, '[D, d]'],
 ]
 
-function runDocsTable(kind: Kind): [number, string | null][] {
-  const { left, right, out } = joinDriver(kind, JoinWindows.ofTimeDifferenceWithNoGrace(100))
-  for (const [ts, side, value] of DOCS_INPUT) (side === 'L' ? left : right).pipeInput('k', value, ts)
-  return out.readRecordsToList().map((r) => [r.timestamp, r.value])
+function docsTable(kind: Kind): [number, string | null][] {
+  return runDocsTable(joinDriver(kind, JoinWindows.ofTimeDifferenceWithNoGrace(100)))
 }
 
 describe('KStream-KStream join', () => {
-  it('inner join: the docs table', () => expect(runDocsTable('join')).toEqual(DOCS_INNER))
+  it('inner join: the docs table', () => expect(docsTable('join')).toEqual(DOCS_INNER))
 
   it('left and outer joins: the docs table without the [A, null] the docs show at 3 (Kafka >= 3.1)', () => {
     // A matched a at 4 inside its window, so the fixed join never emits [A, null].
-    expect(runDocsTable('leftJoin')).toEqual(DOCS_INNER)
-    expect(runDocsTable('outerJoin')).toEqual(DOCS_INNER)
+    expect(docsTable('leftJoin')).toEqual(DOCS_INNER)
+    expect(docsTable('outerJoin')).toEqual(DOCS_INNER)
   })
 
   it('left join: an unmatched record is joined with null once after + grace has passed it', () => {

@@ -9,13 +9,10 @@ import {
   type KStream,
   type KTable,
   Materialized,
-  Serdes,
   StreamsBuilder,
   TopologyTestDriver,
 } from '../../../topology/index.js'
-
-const str = Serdes.String()
-const show = (l: string | null, r: string | null): string => `[${l}, ${r}]`
+import { joinTopics, runDocsTable, show, str } from './join-fixtures.js'
 
 type JoinKind = 'join' | 'leftJoin'
 
@@ -27,49 +24,23 @@ function joinDriver(kind: JoinKind, metrics?: EngineMetrics) {
     kind === 'join' ? stream.join(table, (v, t) => show(v, t)) : stream.leftJoin(table, (v, t) => show(v, t))
   joined.to('out', { keySerde: str, valueSerde: str })
   const driver = new TopologyTestDriver(b.build(), metrics === undefined ? {} : { metrics })
-  return {
-    driver,
-    left: driver.createInputTopic('left', str, str),
-    right: driver.createInputTopic('right', str, str),
-    out: driver.createOutputTopic('out', str, str),
-  }
+  return joinTopics(driver)
 }
 
-// The docs' table: one key, records in timestamp order; `L` on the stream, `R` on the table.
-const DOCS_INPUT: [number, 'L' | 'R', string | null][] = [
-  [1, 'L', null],
-  [2, 'R', null],
-  [3, 'L', 'A'],
-  [4, 'R', 'a'],
-  [5, 'L', 'B'],
-  [6, 'R', 'b'],
-  [7, 'L', null],
-  [8, 'R', null],
-  [9, 'L', 'C'],
-  [10, 'R', 'c'],
-  [11, 'R', null],
-  [12, 'L', null],
-  [13, 'R', null],
-  [14, 'R', 'd'],
-  [15, 'L', 'D'],
-]
-
-function runDocsTable(kind: JoinKind): [number, string | null][] {
-  const { left, right, out } = joinDriver(kind)
-  for (const [ts, side, value] of DOCS_INPUT) (side === 'L' ? left : right).pipeInput('k', value, ts)
-  return out.readRecordsToList().map((r) => [r.timestamp, r.value])
+function docsTable(kind: JoinKind): [number, string | null][] {
+  return runDocsTable(joinDriver(kind))
 }
 
 describe('KStream-KTable join', () => {
   it('inner join: the docs table (only stream records with a table value emit)', () => {
-    expect(runDocsTable('join')).toEqual([
+    expect(docsTable('join')).toEqual([
       [5, '[B, a]'],
       [15, '[D, d]'],
     ])
   })
 
   it('left join: the docs table (every non-null stream record emits, null when no table value)', () => {
-    expect(runDocsTable('leftJoin')).toEqual([
+    expect(docsTable('leftJoin')).toEqual([
       [3, '[A, null]'],
       [5, '[B, a]'],
       [9, '[C, null]'],

@@ -4,9 +4,7 @@
 // forwards new and old joined values, and an inner join sends a tombstone only for a result that existed.
 import { describe, expect, it } from 'vitest'
 import { Materialized, Serdes, StreamsBuilder, TopologyTestDriver } from '../../../topology/index.js'
-
-const str = Serdes.String()
-const show = (l: string | null, r: string | null): string => `[${l}, ${r}]`
+import { joinTopics, runDocsTable, show, str } from './join-fixtures.js'
 
 type Kind = 'join' | 'leftJoin' | 'outerJoin'
 
@@ -23,36 +21,11 @@ function tablesDriver(kind: Kind, materialize = false) {
         : left.outerJoin(right, (l, r) => show(l, r), m)
   joined.toStream().to('out', { keySerde: str, valueSerde: str })
   const driver = new TopologyTestDriver(b.build())
-  return {
-    driver,
-    left: driver.createInputTopic('left', str, str),
-    right: driver.createInputTopic('right', str, str),
-    out: driver.createOutputTopic('out', str, str),
-  }
+  return joinTopics(driver)
 }
 
-const DOCS_INPUT: [number, 'L' | 'R', string | null][] = [
-  [1, 'L', null],
-  [2, 'R', null],
-  [3, 'L', 'A'],
-  [4, 'R', 'a'],
-  [5, 'L', 'B'],
-  [6, 'R', 'b'],
-  [7, 'L', null],
-  [8, 'R', null],
-  [9, 'L', 'C'],
-  [10, 'R', 'c'],
-  [11, 'R', null],
-  [12, 'L', null],
-  [13, 'R', null],
-  [14, 'R', 'd'],
-  [15, 'L', 'D'],
-]
-
-function runDocsTable(kind: Kind, materialize = false): [number, string | null][] {
-  const { left, right, out } = tablesDriver(kind, materialize)
-  for (const [ts, side, value] of DOCS_INPUT) (side === 'L' ? left : right).pipeInput('k', value, ts)
-  return out.readRecordsToList().map((r) => [r.timestamp, r.value])
+function docsTable(kind: Kind, materialize = false): [number, string | null][] {
+  return runDocsTable(tablesDriver(kind, materialize))
 }
 
 // The docs' expected columns, by timestamp (null: a tombstone).
@@ -93,12 +66,12 @@ const OUTER: [number, string | null][] = [
 ]
 
 describe('KTable-KTable join', () => {
-  it('inner join: the docs table', () => expect(runDocsTable('join')).toEqual(INNER))
-  it('left join: the docs table', () => expect(runDocsTable('leftJoin')).toEqual(LEFT))
-  it('outer join: the docs table', () => expect(runDocsTable('outerJoin')).toEqual(OUTER))
+  it('inner join: the docs table', () => expect(docsTable('join')).toEqual(INNER))
+  it('left join: the docs table', () => expect(docsTable('leftJoin')).toEqual(LEFT))
+  it('outer join: the docs table', () => expect(docsTable('outerJoin')).toEqual(OUTER))
 
   it('a materialized result gives the same updates and holds the current join', () => {
-    expect(runDocsTable('outerJoin', true)).toEqual(OUTER)
+    expect(docsTable('outerJoin', true)).toEqual(OUTER)
     const { driver, left, right } = tablesDriver('join', true)
     left.pipeInput('x', 'A')
     right.pipeInput('x', 'a')
