@@ -31,6 +31,7 @@ import { Window, Windowed } from '../window.js'
 import type { EmitStrategy } from './emit-strategy.js'
 import { LateRecordOutput } from './late-records.js'
 import type { ValueAndTimestamp } from './value-and-timestamp.js'
+import { windowChangeForwarder } from './window-change-forwarder.js'
 
 export interface SlidingAggregateOptions<K, V, A> {
   readonly storeName: string
@@ -93,15 +94,7 @@ export class SlidingWindowAggregateProcessor<K, V, A> implements Processor<K, V,
     if (marker.streamTime !== undefined) this.#streamTime = marker.streamTime
     if (emit === 'on-window-close' && marker.closeTime !== undefined) this.#emittedBefore = marker.closeTime
     if (emit === 'on-window-update') {
-      this.#cached = this.#store.setFlushListener((key, start, end, newValue, oldValue, timestamp) =>
-        context.forward(
-          new StreamRecord(
-            new Windowed(key, new Window(start, end)),
-            new Change(newValue?.value ?? null, oldValue?.value ?? null),
-            newValue?.timestamp ?? timestamp,
-          ),
-        ),
-      )
+      this.#cached = this.#store.setFlushListener(windowChangeForwarder(context))
     }
   }
 

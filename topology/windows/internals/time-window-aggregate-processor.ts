@@ -12,10 +12,11 @@ import type { Processor, ProcessorContext } from '../../processor.js'
 import { StreamRecord } from '../../stream-record.js'
 import { decideTimeWindows } from '../lateness.js'
 import type { TimeWindows } from '../time-windows.js'
-import { Window, Windowed } from '../window.js'
+import { Windowed } from '../window.js'
 import type { EmitStrategy } from './emit-strategy.js'
 import { LateRecordOutput } from './late-records.js'
 import type { ValueAndTimestamp } from './value-and-timestamp.js'
+import { windowChangeForwarder } from './window-change-forwarder.js'
 
 export interface WindowAggregateOptions<K, V, A> {
   readonly storeName: string
@@ -54,15 +55,7 @@ export class TimeWindowAggregateProcessor<K, V, A> implements Processor<K, V, Wi
     if (this.options.emit === 'on-window-close' && marker.closeTime !== undefined)
       this.#emittedUpTo = marker.closeTime
     if (this.options.emit === 'on-window-update') {
-      this.#cached = this.#store.setFlushListener((key, start, end, newValue, oldValue, timestamp) =>
-        context.forward(
-          new StreamRecord(
-            new Windowed(key, new Window(start, end)),
-            new Change(newValue?.value ?? null, oldValue?.value ?? null),
-            newValue?.timestamp ?? timestamp,
-          ),
-        ),
-      )
+      this.#cached = this.#store.setFlushListener(windowChangeForwarder(context))
     }
   }
 
