@@ -60,6 +60,34 @@ export const topologyErrorCodes = {
     retryable: false,
     doc: 'The test driver was given records for a topic no source of the topology reads.',
   },
+  INVALID_CONFIG: {
+    retryable: false,
+    doc: 'A KafkaStreams configuration value is missing or bad; the message names the setting and the fix.',
+  },
+  STATE_DIR_LOCKED: {
+    retryable: false,
+    doc: 'Another live process holds the state directory of this application: give each instance its own stateDir.',
+  },
+  MISSING_SOURCE_TOPIC: {
+    retryable: false,
+    doc: 'A source topic of the topology does not exist on the cluster; create it (agent-party provision) before starting.',
+  },
+  COPARTITIONING_MISMATCH: {
+    retryable: false,
+    doc: 'Topics a join reads together have different partition counts; repartition one side or recreate the topic.',
+  },
+  TASK_MIGRATED: {
+    retryable: true,
+    doc: 'The group moved on (rebalance, fenced generation) while a commit was in progress: the uncommitted work was aborted and the tasks are rebuilt from their changelogs.',
+  },
+  PRODUCER_FENCED: {
+    retryable: false,
+    doc: 'Another process started with the same instance id (transactional id) and fenced this one, which stops.',
+  },
+  COMMIT_FAILED: {
+    retryable: true,
+    doc: 'A transaction or offset commit failed; the uncommitted work was aborted and the tasks resume from the last commit.',
+  },
 } as const satisfies Record<string, { retryable: boolean; doc: string }>
 
 export type TopologyErrorCode = keyof typeof topologyErrorCodes

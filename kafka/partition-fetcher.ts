@@ -1,0 +1,279 @@
+// Batch fetching from explicit partition positions, outside any consumer-group stream: the runtime's
+// main loop and its changelog restore both need whole fetch responses (to decode and process a batch at
+// once), their own offsets (never the client's stream position, which a rebalance rewinds), and the
+// partition's high watermark and last stable offset (restore ends there). One Fetch request per leader
+// broker, concurrently; control batches skipped; aborted records already filtered by the client under
+// read_committed; records before the requested offset (a batch starts earlier) dropped.
+import {
+  type Consumer,
+  FetchIsolationLevels,
+  ListOffsetTimestamps,
+  protocolErrors,
+  type RecordsBatch,
+} from '@platformatic/kafka'
+
+/** A record as fetched: bytes, headers and its place in the log (numbers: offsets stay below 2^53). */
+export interface FetchedRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  readonly timestamp: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: ReadonlyMap<string, Buffer>
+}
+
+export interface FetchedPartition {
+  readonly topic: string
+  readonly partition: number
+  /** The records at or after the requested offset, in offset order (possibly none). */
+  readonly records: FetchedRecord[]
+  /** Where the next fetch of this partition starts. */
+  readonly nextOffset: number
+  readonly highWatermark: number
+  /** The end a read_committed reader can reach now. */
+  readonly lastStableOffset: number
+}
+
+export interface PartitionPosition {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+}
+
+export type OffsetResetPolicy = 'earliest' | 'latest' | 'none'
+
+export interface PartitionFetcherOptions {
+  readonly isolation: 'read_committed' | 'read_uncommitted'
+  /** How long the broker may wait for minBytes. Default 100 ms. */
+  readonly maxWaitMs?: number
+  readonly maxBytes?: number
+  readonly maxBytesPerPartition?: number
+  /** Where to go when a position fell out of the log (retention, DeleteRecords). Default earliest. */
+  readonly offsetReset?: OffsetResetPolicy
+}
+
+export class OffsetOutOfRangeError extends Error {
+  readonly code = 'OFFSET_OUT_OF_RANGE'
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+  ) {
+    super(`offset ${offset} of ${topic}-${partition} is out of range and the reset policy is 'none'`)
+    this.name = 'OffsetOutOfRangeError'
+  }
+}
+
+const IS_CONTROL = 0x20
+const OFFSET_OUT_OF_RANGE = protocolErrors.OFFSET_OUT_OF_RANGE?.code ?? 1
+const NO_HEADERS: ReadonlyMap<string, Buffer> = new Map()
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
+
+export class PartitionFetcher {
+  readonly #consumer: Consumer
+  readonly #options: PartitionFetcherOptions
+  readonly #isolation: number
+
+  constructor(consumer: Consumer, options: PartitionFetcherOptions) {
+    this.#consumer = consumer
+    this.#options = options
+    this.#isolation =
+      options.isolation === 'read_committed'
+        ? FetchIsolationLevels.READ_COMMITTED
+        : FetchIsolationLevels.READ_UNCOMMITTED
+  }
+
+  /**
+   * One fetch round over `positions`. A position out of range is moved by the reset policy and reported
+   * with no records (its nextOffset is the new position); the caller keeps nextOffset for the next round.
+   */
+  async fetch(positions: readonly PartitionPosition[]): Promise<FetchedPartition[]> {
+    if (positions.length === 0) return []
+    const topics = [...new Set(positions.map((p) => p.topic))]
+    const metadata = await this.#consumer.metadata({ topics: [...topics] })
+    const byNode = new Map<number, PartitionPosition[]>()
+    for (const position of positions) {
+      const topic = metadata.topics.get(position.topic)
+      const leader = topic?.partitions[position.partition]?.leader
+      if (topic === undefined || leader === undefined) {
+        throw new Error(`no metadata for ${position.topic}-${position.partition}: does the topic exist?`)
+      }
+      const list = byNode.get(leader) ?? byNode.set(leader, []).get(leader)
+      list?.push(position)
+    }
+    const results = await Promise.all(
+      [...byNode].map(([node, list]) => this.#fetchFromNode(node, list, metadata)),
+    )
+    return results.flat()
+  }
+
+  async #fetchFromNode(
+    node: number,
+    positions: readonly PartitionPosition[],
+    metadata: Awaited<ReturnType<Consumer['metadata']>>,
+  ): Promise<FetchedPartition[]> {
+    const byId = new Map<string, string>()
+    const requestTopics = new Map<string, { topicId: string; partitions: object[] }>()
+    const requested = new Map<string, number>()
+    for (const p of positions) {
+      const topic = metadata.topics.get(p.topic)
+      if (topic === undefined) throw new Error(`no metadata for ${p.topic}`)
+      byId.set(topic.id, p.topic)
+      const entry =
+        requestTopics.get(p.topic) ??
+        requestTopics.set(p.topic, { topicId: topic.id, partitions: [] }).get(p.topic)
+      entry?.partitions.push({
+        partition: p.partition,
+        fetchOffset: BigInt(p.offset),
+        partitionMaxBytes: this.#options.maxBytesPerPartition ?? 8 * 1024 * 1024,
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1,
+      })
+      requested.set(partitionKey(p.topic, p.partition), p.offset)
+    }
+    let response: Awaited<ReturnType<Consumer['fetch']>>
+    try {
+      response = await this.#consumer.fetch({
+        node,
+        topics: [...requestTopics.values()] as never,
+        isolationLevel: this.#isolation,
+        maxWaitTime: this.#options.maxWaitMs ?? 100,
+        minBytes: 1,
+        maxBytes: this.#options.maxBytes ?? 32 * 1024 * 1024,
+      })
+    } catch (error) {
+      return this.#recoverOutOfRange(error, byId, positions)
+    }
+    const out: FetchedPartition[] = []
+    for (const topicResponse of response.responses) {
+      const topic = byId.get(topicResponse.topicId) ?? topicResponse.topicId
+      for (const p of topicResponse.partitions) {
+        const from = requested.get(partitionKey(topic, p.partitionIndex))
+        if (from === undefined) continue
+        out.push(decodePartition(topic, p.partitionIndex, from, p.records ?? [], p))
+      }
+    }
+    return out
+  }
+
+  // The client reports a partition error as an error of the whole request, with the response attached.
+  async #recoverOutOfRange(
+    error: unknown,
+    byId: ReadonlyMap<string, string>,
+    positions: readonly PartitionPosition[],
+  ): Promise<FetchedPartition[]> {
+    const response = (error as { response?: Awaited<ReturnType<Consumer['fetch']>> }).response
+    const outOfRange: PartitionPosition[] = []
+    if (response !== undefined) {
+      for (const topicResponse of response.responses) {
+        const topic = byId.get(topicResponse.topicId) ?? topicResponse.topicId
+        for (const p of topicResponse.partitions) {
+          if (p.errorCode === 0) continue
+          if (p.errorCode !== OFFSET_OUT_OF_RANGE) throw error
+          const position = positions.find((q) => q.topic === topic && q.partition === p.partitionIndex)
+          if (position !== undefined) outOfRange.push(position)
+        }
+      }
+    }
+    if (outOfRange.length === 0) throw error
+    const policy = this.#options.offsetReset ?? 'earliest'
+    if (policy === 'none') {
+      const first = outOfRange[0] as PartitionPosition
+      throw new OffsetOutOfRangeError(first.topic, first.partition, first.offset)
+    }
+    const reset = await listOffsets(this.#consumer, outOfRange, policy, this.#isolation)
+    // Partitions that had no error come again in the next round: report no records for them.
+    return positions.map((p) => {
+      const moved = reset.get(partitionKey(p.topic, p.partition))
+      return {
+        topic: p.topic,
+        partition: p.partition,
+        records: [],
+        nextOffset: moved ?? p.offset,
+        highWatermark: -1,
+        lastStableOffset: -1,
+      }
+    })
+  }
+}
+
+function decodePartition(
+  topic: string,
+  partition: number,
+  from: number,
+  batches: readonly RecordsBatch[],
+  p: { highWatermark: bigint; lastStableOffset: bigint },
+): FetchedPartition {
+  const records: FetchedRecord[] = []
+  let nextOffset = from
+  for (const batch of batches) {
+    const first = Number(batch.firstOffset)
+    const last = first + batch.lastOffsetDelta
+    if (last + 1 > nextOffset) nextOffset = last + 1
+    if ((batch.attributes & IS_CONTROL) !== 0) continue
+    const firstTimestamp = Number(batch.firstTimestamp)
+    for (const record of batch.records) {
+      const offset = first + record.offsetDelta
+      if (offset < from) continue
+      records.push({
+        topic,
+        partition,
+        offset,
+        timestamp: firstTimestamp + Number(record.timestampDelta),
+        key: record.key,
+        value: record.value,
+        headers: record.headers.length === 0 ? NO_HEADERS : decodeHeaders(record.headers),
+      })
+    }
+  }
+  return {
+    topic,
+    partition,
+    records,
+    nextOffset,
+    highWatermark: Number(p.highWatermark),
+    lastStableOffset: Number(p.lastStableOffset),
+  }
+}
+
+function decodeHeaders(headers: readonly [Buffer | null, Buffer | null][]): ReadonlyMap<string, Buffer> {
+  const out = new Map<string, Buffer>()
+  for (const [k, v] of headers) if (k !== null) out.set(k.toString(), v ?? Buffer.alloc(0))
+  return out
+}
+
+/**
+ * Offsets of partitions by policy: earliest (log start), latest (high watermark, or the last stable
+ * offset under read_committed, which is where a restore ends).
+ */
+export async function listOffsets(
+  consumer: Consumer,
+  partitions: readonly { topic: string; partition: number }[],
+  policy: 'earliest' | 'latest',
+  isolationLevel: number = FetchIsolationLevels.READ_COMMITTED,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  if (partitions.length === 0) return out
+  const byTopic: Record<string, number[]> = {}
+  for (const p of partitions) {
+    const list = byTopic[p.topic] ?? []
+    list.push(p.partition)
+    byTopic[p.topic] = list
+  }
+  const offsets = await consumer.listOffsets({
+    topics: Object.keys(byTopic),
+    partitions: byTopic,
+    timestamp: policy === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST,
+    isolationLevel,
+  })
+  for (const p of partitions) {
+    const value = offsets.get(p.topic)?.[p.partition]
+    if (value === undefined) throw new Error(`no ${policy} offset listed for ${p.topic}-${p.partition}`)
+    out.set(partitionKey(p.topic, p.partition), Number(value))
+  }
+  return out
+}

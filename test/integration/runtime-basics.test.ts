@@ -1,0 +1,137 @@
+// KafkaStreams on the real broker, one instance in this process: a windowed count and sum comes out
+// exactly as a naive reading of the input says (read_committed), undecodable records go to the
+// dead-letter topic with their reason, and a restarted instance restores its state and goes on.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
+import { KafkaStreams } from '../../topology/runtime/index.js'
+import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { stackConfig, testPrefix } from '../support/stack-env.js'
+import {
+  closingRecords,
+  createKeptTopics,
+  produceTokenEvents,
+  referenceWindows,
+  tokenEvents,
+} from '../support/token-events.js'
+import { countSumSerde, tokenWindowsTopology, WINDOW_MS } from '../support/token-windows-app.js'
+
+const prefix = testPrefix(import.meta.url)
+const config = stackConfig()
+const input = `${prefix}-tokens`
+const output = `${prefix}-windows`
+const PARTITIONS = 4
+
+beforeAll(() => createKeptTopics(config, [input, output], PARTITIONS))
+afterAll(() =>
+  deleteTestTopics(config, [input, output, `${prefix}-app-dlq`, `${prefix}-app-token-windows-changelog`]),
+)
+
+function decodeWindows(
+  records: { key: Buffer | undefined; value: Buffer | undefined }[],
+): Map<string, { count: number; sum: number }> {
+  const out = new Map<string, { count: number; sum: number }>()
+  for (const r of records) {
+    const key = r.key as Buffer
+    const id = `${key.subarray(0, key.length - 8).toString()}@${Number(key.readBigInt64BE(key.length - 8))}`
+    if (out.has(id)) throw new Error(`window ${id} emitted twice`)
+    out.set(id, countSumSerde.deserialize('', r.value as Buffer))
+  }
+  return out
+}
+
+function streams(appId: string, stateDir: string): KafkaStreams {
+  return new KafkaStreams(tokenWindowsTopology(input, output, true), {
+    applicationId: appId,
+    bootstrapServers: config.kafka.bootstrapServers,
+    stateDir,
+    sessionTimeoutMs: 6000,
+    heartbeatIntervalMs: 500,
+    rebalanceTimeoutMs: 10_000,
+  })
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe('KafkaStreams (exactly-once, one instance)', () => {
+  it('emits each window once with the exact count and sum, dead-letters bad bytes, and survives a restart', async () => {
+    const appId = `${prefix}-app`
+    const stateDir = mkdtempSync(join(tmpdir(), 'streams-'))
+    const first = tokenEvents(20_000, 200, 7)
+    const poison = {
+      key: 'agent-poison',
+      value: Buffer.from([1, 2, 3]),
+      timestamp: first[100]?.timestamp as number,
+    }
+    await produceTokenEvents(config, input, first.slice(0, 10_000), [poison])
+
+    const a = streams(appId, stateDir)
+    await a.start()
+    await waitFor(() => a.ready)
+    expect(a.status().tasks).toEqual(['0_0', '0_1', '0_2', '0_3'])
+    // Let it process the first half, then stop it cleanly: its state must come back from the changelog.
+    await new Promise((r) => setTimeout(r, 3000))
+    await a.close()
+    expect(a.state).toBe('NOT_RUNNING')
+
+    const last = (first.at(-1)?.timestamp as number) + 1
+    await produceTokenEvents(config, input, first.slice(10_000), closingRecords(PARTITIONS, last))
+    const b = streams(appId, stateDir)
+    await b.start()
+    try {
+      const expected = referenceWindows(first, WINDOW_MS)
+      let got = new Map<string, { count: number; sum: number }>()
+      await waitFor(async () => {
+        got = decodeWindows(
+          await readTopicRaw(config, output, {
+            expected: expected.size,
+            isolation: 'read_committed',
+            quietMs: 500,
+          }),
+        )
+        return got.size >= expected.size
+      }, 60_000)
+      expect(got.size).toBe(expected.size)
+      expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected))
+
+      const dead = await readTopicRaw(config, `${appId}-dlq`, { expected: 1, isolation: 'read_committed' })
+      expect(dead).toHaveLength(1)
+      expect(dead[0]?.value).toEqual(poison.value)
+      const headers = readDeadLetterHeaders(dead[0]?.headers as Map<Buffer, Buffer>)
+      expect(headers['dead-letter.code']).toBe('DESERIALIZATION_FAILED')
+      expect(headers['dead-letter.source.topic']).toBe(input)
+      expect(headers['dead-letter.reason']).toMatch(/.+/)
+    } finally {
+      await b.close()
+    }
+  })
+
+  it('refuses a second instance on the same state directory, naming the holder', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'streams-'))
+    const a = streams(`${prefix}-lock`, stateDir)
+    await a.start()
+    try {
+      const b = streams(`${prefix}-lock`, stateDir)
+      await expect(b.start()).rejects.toThrow(/STATE_DIR_LOCKED.*locked by process/)
+    } finally {
+      await a.close()
+    }
+  })
+
+  it('refuses to start when a source topic is missing, naming it', async () => {
+    const s = new KafkaStreams(tokenWindowsTopology(`${prefix}-absent`, output, true), {
+      applicationId: `${prefix}-missing`,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+    })
+    await expect(s.start()).rejects.toThrow(new RegExp(`MISSING_SOURCE_TOPIC.*${prefix}-absent`))
+  })
+})

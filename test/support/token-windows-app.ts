@@ -1,0 +1,103 @@
+// The topology the runtime's integration and chaos tests run: a per-key count and sum of tokens in
+// tumbling windows (the runtime issue's workload), emitted once per window (emit final) or on every
+// update, keyed as Kafka Streams' time-windowed key, valued as 8-byte count then 8-byte sum. Run as a
+// script it is one instance of the application, configured by environment variables, that runs until
+// SIGTERM (a clean close) or SIGKILL (a crash).
+import {
+  EmitStrategy,
+  Materialized,
+  type Serde,
+  Serdes,
+  StreamsBuilder,
+  TimeWindows,
+  type Topology,
+  WindowedSerdes,
+} from '../../topology/index.js'
+import { KafkaStreams } from '../../topology/runtime/index.js'
+
+export interface CountSum {
+  count: number
+  sum: number
+}
+
+export const countSumSerde: Serde<CountSum> = {
+  serialize: (_topic, value) => {
+    const out = Buffer.alloc(16)
+    out.writeBigInt64BE(BigInt(value.count), 0)
+    out.writeBigInt64BE(BigInt(value.sum), 8)
+    return out
+  },
+  deserialize: (_topic, bytes) => ({
+    count: Number(bytes.readBigInt64BE(0)),
+    sum: Number(bytes.readBigInt64BE(8)),
+  }),
+}
+
+export const WINDOW_MS = 60_000
+export const GRACE_MS = 30_000
+
+export function tokenWindowsTopology(input: string, output: string, emitFinal: boolean): Topology {
+  const str = Serdes.String()
+  const builder = new StreamsBuilder()
+  builder
+    .stream<string, number>(input, { keySerde: str, valueSerde: Serdes.Long() })
+    .groupByKey()
+    .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW_MS, GRACE_MS))
+    .emitStrategy(emitFinal ? EmitStrategy.onWindowClose() : EmitStrategy.onWindowUpdate())
+    .aggregate<CountSum>(
+      () => ({ count: 0, sum: 0 }),
+      (_key, tokens, agg) => ({ count: agg.count + 1, sum: agg.sum + tokens }),
+      Materialized.as<string, CountSum>('token-windows').withValueSerde(countSumSerde),
+    )
+    .toStream()
+    .to(output, { keySerde: WindowedSerdes.timeWindowed(str, WINDOW_MS), valueSerde: countSumSerde })
+  return builder.build()
+}
+
+async function main(): Promise<void> {
+  const env = process.env
+  const required = (name: string): string => {
+    const value = env[name]
+    if (value === undefined || value === '') throw new Error(`${name} is required`)
+    return value
+  }
+  const topology = tokenWindowsTopology(
+    required('APP_INPUT'),
+    required('APP_OUTPUT'),
+    env.APP_EMIT !== 'update',
+  )
+  const streams = new KafkaStreams(topology, {
+    applicationId: required('APP_ID'),
+    bootstrapServers: required('APP_BOOTSTRAP').split(','),
+    stateDir: required('APP_STATE_DIR'),
+    ...(env.APP_INSTANCE_ID ? { instanceId: env.APP_INSTANCE_ID } : {}),
+    processingGuarantee: env.APP_GUARANTEE === 'at_least_once' ? 'at_least_once' : 'exactly_once',
+    sessionTimeoutMs: Number(env.APP_SESSION_TIMEOUT_MS ?? 6000),
+    heartbeatIntervalMs: 500,
+    rebalanceTimeoutMs: Number(env.APP_REBALANCE_TIMEOUT_MS ?? 10_000),
+    transactionTimeoutMs: Number(env.APP_TRANSACTION_TIMEOUT_MS ?? 5000),
+    commitIntervalMs: Number(env.APP_COMMIT_INTERVAL_MS ?? 100),
+  })
+  streams.on('state', (state: string) => process.stdout.write(`state ${state}\n`))
+  streams.on('error', (error: unknown) => {
+    process.stderr.write(`error ${String(error)}\n`)
+    process.exit(3)
+  })
+  process.on('SIGTERM', () => {
+    streams.close({ timeoutMs: 10_000 }).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  })
+  await streams.start()
+  setInterval(() => {
+    process.stdout.write(`tasks ${JSON.stringify(streams.status().tasks)}\n`)
+  }, 1000)
+}
+
+if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop() as string)) {
+  main().catch((error) => {
+    process.stderr.write(`fatal ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exit(2)
+  })
+}

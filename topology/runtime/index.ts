@@ -1,0 +1,13 @@
+// The Kafka runtime of the engine: KafkaStreams and what configures and observes it.
+
+export { planTopology, type TopologyLayout } from './internal-topics.js'
+export { KafkaStreams, type StreamsState, type StreamsStatus } from './kafka-streams.js'
+export { NO_RUNTIME_METRICS, type RuntimeMetrics } from './runtime-metrics.js'
+export type { ProcessingGuarantee, StreamsConfig } from './streams-config.js'
+export {
+  allTasks,
+  assignTasks,
+  coPartitioningAssigner,
+  taskPartitions,
+  tasksOfAssignment,
+} from './task-assignor.js'

@@ -1,0 +1,169 @@
+// What a topology needs on the cluster before it can run: its source topics present, the topics a join
+// reads together with equal partition counts, and its internal topics created with the right settings
+// (Kafka Streams' InternalTopicManager): changelogs compacted with one partition per task; repartition
+// topics with infinite retention (the runtime purges them up to the committed offset) and as many
+// partitions as the sub-topology that writes them reads, or as the topics they are joined with.
+import type { Admin } from '@platformatic/kafka'
+import { ensureTopics, type TopicSpec } from '../../kafka/topics.js'
+import { TopologyError } from '../errors.js'
+import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
+import type { TopologyGraph } from '../internals/graph/topology-graph.js'
+import type { SubtopologyPartitions } from './task-assignor.js'
+
+export interface TopologyLayout {
+  /** Each sub-topology with the full names of its source topics. */
+  readonly subtopologies: readonly SubtopologyPartitions[]
+  /** Partition count of every source topic, internal ones included. */
+  readonly partitions: ReadonlyMap<string, number>
+  /** The internal topics to create, with their specs. */
+  readonly internalTopics: readonly TopicSpec[]
+  /** Full names of the repartition topics (purged up to the committed offset). */
+  readonly repartitionTopics: readonly string[]
+}
+
+function fullName(applicationId: string, ref: { topic: string; internal: boolean }): string {
+  return ref.internal ? repartitionTopicName(applicationId, ref.topic) : ref.topic
+}
+
+/**
+ * Works out the partition counts of the internal topics from those of the user's topics (`existing`:
+ * topic -> partition count, as the cluster has them) and checks co-partitioning. Pure.
+ */
+export function planTopology(
+  graph: TopologyGraph,
+  applicationId: string,
+  existing: ReadonlyMap<string, number>,
+): TopologyLayout {
+  const subtopologies = graph.subtopologies.map((s) => ({
+    id: s.id,
+    topics: s.sourceTopics.map((t) => fullName(applicationId, t)),
+  }))
+  const missing = graph.subtopologies
+    .flatMap((s) => s.sourceTopics)
+    .filter((t) => !t.internal && !existing.has(t.topic))
+    .map((t) => t.topic)
+  if (missing.length > 0) {
+    throw new TopologyError(
+      'MISSING_SOURCE_TOPIC',
+      `source topic(s) ${[...new Set(missing)].join(', ')} do not exist: create them before starting ` +
+        '(for the Agent Party topics: agent-party provision)',
+      { subject: missing[0] },
+    )
+  }
+  const partitions = new Map<string, number>()
+  for (const s of graph.subtopologies) {
+    for (const t of s.sourceTopics) if (!t.internal) partitions.set(t.topic, existing.get(t.topic) as number)
+  }
+  // Which sub-topology writes each repartition topic.
+  const writer = new Map<string, number>()
+  for (const s of graph.subtopologies) {
+    for (const name of s.nodes) {
+      const node = graph.nodes.get(name)
+      if (node?.kind === 'sink' && node.internal) writer.set(node.topic, s.id)
+    }
+  }
+  const resolving = new Set<string>()
+  const repartitionCount = (topic: string): number => {
+    const full = repartitionTopicName(applicationId, topic)
+    const known = partitions.get(full)
+    if (known !== undefined) return known
+    if (resolving.has(topic)) return 1
+    resolving.add(topic)
+    const sub = graph.subtopologies.find((s) => s.id === writer.get(topic))
+    const upstream = (sub?.sourceTopics ?? []).map((t) =>
+      t.internal ? repartitionCount(t.topic) : (partitions.get(t.topic) ?? 1),
+    )
+    const count = Math.max(1, ...upstream)
+    partitions.set(full, count)
+    return count
+  }
+  // Co-partitioned groups first: their repartition topics take the count of the user topics they join.
+  for (const group of graph.copartitionGroups) {
+    const external = group.filter((t) => !t.internal).map((t) => partitions.get(t.topic) ?? 1)
+    const internal = group.filter((t) => t.internal)
+    if (internal.length === 0) continue
+    const count =
+      external.length > 0
+        ? Math.max(...external)
+        : Math.max(...internal.map((t) => repartitionCount(t.topic)))
+    for (const t of internal) partitions.set(repartitionTopicName(applicationId, t.topic), count)
+  }
+  for (const topic of graph.repartitionTopics) repartitionCount(topic)
+  for (const group of graph.copartitionGroups) {
+    const counts = group.map((t) => ({
+      topic: fullName(applicationId, t),
+      count: partitions.get(fullName(applicationId, t)),
+    }))
+    if (new Set(counts.map((c) => c.count)).size > 1) {
+      throw new TopologyError(
+        'COPARTITIONING_MISMATCH',
+        `topics joined together must have the same number of partitions, but ${counts
+          .map((c) => `${c.topic} has ${c.count}`)
+          .join(', ')}: repartition one side (KStream.repartition()) or recreate the topic`,
+        { subject: counts[0]?.topic },
+      )
+    }
+  }
+  const taskCount = (subId: number): number => {
+    const sub = subtopologies.find((s) => s.id === subId)
+    return Math.max(1, ...(sub?.topics ?? []).map((t) => partitions.get(t) ?? 1))
+  }
+  const internalTopics: TopicSpec[] = []
+  for (const topic of graph.repartitionTopics) {
+    const full = repartitionTopicName(applicationId, topic)
+    internalTopics.push({
+      name: full,
+      partitions: partitions.get(full) ?? 1,
+      configs: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+    })
+  }
+  for (const s of graph.subtopologies) {
+    for (const store of s.stores) {
+      const spec = graph.stores.get(store)
+      if (spec?.loggingEnabled !== true) continue
+      internalTopics.push({
+        name: changelogTopicName(applicationId, store),
+        partitions: taskCount(s.id),
+        configs: { 'cleanup.policy': 'compact' },
+      })
+    }
+  }
+  return {
+    subtopologies,
+    partitions,
+    internalTopics,
+    repartitionTopics: graph.repartitionTopics.map((t) => repartitionTopicName(applicationId, t)),
+  }
+}
+
+/** Reads the user topics' partition counts, plans, and creates (or checks) the internal topics. */
+export async function prepareTopics(
+  admin: Admin,
+  graph: TopologyGraph,
+  applicationId: string,
+  replicationFactor: number,
+  deadLetterTopic: string,
+): Promise<TopologyLayout> {
+  const userTopics = [
+    ...new Set(
+      graph.subtopologies.flatMap((s) => s.sourceTopics.filter((t) => !t.internal).map((t) => t.topic)),
+    ),
+  ]
+  const present = new Set(await admin.listTopics())
+  const existing = new Map<string, number>()
+  const found = userTopics.filter((t) => present.has(t))
+  if (found.length > 0) {
+    const metadata = await admin.metadata({ topics: [...found], forceUpdate: true })
+    for (const t of found) {
+      const count = metadata.topics.get(t)?.partitionsCount
+      if (count !== undefined) existing.set(t, count)
+    }
+  }
+  const layout = planTopology(graph, applicationId, existing)
+  await ensureTopics(
+    admin,
+    [...layout.internalTopics, { name: deadLetterTopic, partitions: 1, configs: {} }],
+    replicationFactor,
+  )
+  return layout
+}

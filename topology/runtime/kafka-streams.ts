@@ -1,0 +1,797 @@
+// Runs a topology on a Kafka cluster: Kafka Streams' KafkaStreams for this engine.
+//
+// One loop per instance, never two awaits racing over the tasks: fetch (whole responses, from positions
+// the runtime keeps), hand records to the tasks, process synchronously, and every commit interval put
+// the output, changelog and dead-letter records and the consumed offsets in one transaction. Group
+// membership is the client's classic protocol with the project's co-partitioning assignor; before each
+// join (the client's protocolsMetadata hook, called before every JoinGroup) the loop commits and
+// suspends its tasks, which is the eager protocol's onPartitionsRevoked: the next owner of a task starts
+// from a committed offset and a changelog that holds everything before it. Any failed commit aborts the
+// transaction and rebuilds every task from its changelog and the committed offsets, so nothing done
+// after the last commit survives: that is what makes a crash at any instant invisible in the output.
+import { EventEmitter } from 'node:events'
+import { type Consumer, FetchIsolationLevels, type GroupAssignment, type Producer } from '@platformatic/kafka'
+import {
+  createAdmin,
+  createConsumer,
+  createProducer,
+  createTransactionalProducer,
+} from '../../kafka/clients.js'
+import { deadLetterRecord } from '../../kafka/dead-letter.js'
+import {
+  listOffsets,
+  PartitionFetcher,
+  type PartitionPosition,
+  partitionKey,
+} from '../../kafka/partition-fetcher.js'
+import { isTopologyError, TopologyError } from '../errors.js'
+import type { InputRecord } from '../internals/runtime/input-record.js'
+import { BufferingRecordCollector, type ProducerRecord } from '../internals/runtime/record-collector.js'
+import { StreamTask, type TopicPartitionOffset } from '../internals/runtime/stream-task.js'
+import type { Topology } from '../topology.js'
+import {
+  AtLeastOnceCommitter,
+  type Committer,
+  type OutgoingRecord,
+  TransactionalCommitter,
+} from './committer.js'
+import { prepareTopics, type TopologyLayout } from './internal-topics.js'
+import { NO_RUNTIME_METRICS, type RuntimeMetrics } from './runtime-metrics.js'
+import { lockStateDirectory, type StateDirectoryLock } from './state-directory.js'
+import { type ResolvedStreamsConfig, resolveStreamsConfig, type StreamsConfig } from './streams-config.js'
+import {
+  coPartitioningAssigner,
+  encodeSubscriptionInfo,
+  parseTaskId,
+  tasksOfAssignment,
+} from './task-assignor.js'
+
+export type StreamsState =
+  | 'CREATED'
+  | 'STARTING'
+  | 'REBALANCING'
+  | 'RUNNING'
+  | 'PENDING_SHUTDOWN'
+  | 'NOT_RUNNING'
+  | 'ERROR'
+
+interface TaskEntry {
+  readonly id: string
+  readonly task: StreamTask
+  /** Next offset to fetch, per source partition (ahead of what the task processed). */
+  readonly fetchPositions: Map<string, PartitionPosition>
+  /** Source partitions read by this task. */
+  readonly sources: { topic: string; partition: number }[]
+  /** Last committed offset per source partition, to commit only what moved. */
+  readonly committed: Map<string, number>
+  /** Every store restored: only such a task may be kept across a rebalance. */
+  restored: boolean
+}
+
+/** Which tasks this instance runs, for health checks and tests. */
+export interface StreamsStatus {
+  readonly state: StreamsState
+  readonly instanceId: string | undefined
+  readonly tasks: readonly string[]
+  readonly restoring: boolean
+  readonly generationId: number
+}
+
+const PROTOCOL = { name: 'agent-party-streams', version: 1 }
+
+export class KafkaStreams extends EventEmitter {
+  readonly #topology: Topology
+  readonly #config: ResolvedStreamsConfig
+  readonly #metrics: RuntimeMetrics
+  #state: StreamsState = 'CREATED'
+  #lock: StateDirectoryLock | undefined
+  #consumer: Consumer | undefined
+  #producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined
+  #committer: Committer | undefined
+  #fetcher: PartitionFetcher | undefined
+  #layout: TopologyLayout | undefined
+  readonly #tasks = new Map<string, TaskEntry>()
+  readonly #collector = new BufferingRecordCollector()
+  #loop: Promise<void> | undefined
+  #stopping = false
+  #restoring = false
+  /** Set by the pre-join hook: the loop commits, suspends its tasks and resolves it. */
+  #revocation: { resolve: () => void; reject: (error: unknown) => void; promise: Promise<void> } | undefined
+  /** Set by the join event: the tasks the new generation gives this instance. */
+  #pendingAssignment: { generationId: number; tasks: string[]; rebuild?: boolean } | undefined
+  #generationId = -1
+  #lastCommit = 0
+  #lastPurge = 0
+  #rebalanceStartedAt = 0
+  #fatal: unknown
+
+  constructor(topology: Topology, config: StreamsConfig) {
+    super()
+    this.#topology = topology
+    this.#config = resolveStreamsConfig(config)
+    this.#metrics = this.#config.metrics ?? NO_RUNTIME_METRICS
+  }
+
+  get state(): StreamsState {
+    return this.#state
+  }
+
+  get applicationId(): string {
+    return this.#config.applicationId
+  }
+
+  status(): StreamsStatus {
+    return {
+      state: this.#state,
+      instanceId: this.#lock?.instanceId,
+      tasks: [...this.#tasks.keys()],
+      restoring: this.#restoring,
+      generationId: this.#generationId,
+    }
+  }
+
+  /** True once the instance runs its tasks with every store restored (the `/ready` probe). */
+  get ready(): boolean {
+    return this.#state === 'RUNNING' && !this.#restoring
+  }
+
+  /**
+   * Locks the state directory, checks the source topics and co-partitioning, creates the internal topics,
+   * joins the group and starts the processing loop. Resolves once the instance is a group member; the
+   * `state` event tells when it runs.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'CREATED') {
+      throw new TopologyError('ILLEGAL_STATE_TRANSITION', `start() called in state ${this.#state}`)
+    }
+    this.#setState('STARTING')
+    const config = this.#config
+    try {
+      this.#lock = lockStateDirectory(config.stateDir, config.applicationId, config.instanceId)
+      const kafka = {
+        bootstrapServers: [...config.bootstrapServers],
+        clientId: config.clientId,
+        replicationFactor: config.replicationFactor,
+      }
+      const admin = createAdmin(kafka, 'streams-admin')
+      try {
+        this.#layout = await prepareTopics(
+          admin,
+          this.#topology.graph,
+          config.applicationId,
+          config.replicationFactor,
+          config.deadLetterTopic,
+        )
+      } finally {
+        await admin.close()
+      }
+      const instanceId = this.#lock.instanceId
+      const exactlyOnce = config.processingGuarantee === 'exactly_once'
+      const isolationLevel = exactlyOnce
+        ? FetchIsolationLevels.READ_COMMITTED
+        : FetchIsolationLevels.READ_UNCOMMITTED
+      const layout = this.#layout
+      this.#consumer = createConsumer(kafka, config.applicationId, {
+        clientId: `${config.clientId}-${instanceId}-consumer`,
+        groupInstanceId: instanceId,
+        sessionTimeout: config.sessionTimeoutMs,
+        heartbeatInterval: config.heartbeatIntervalMs,
+        rebalanceTimeout: config.rebalanceTimeoutMs,
+        isolationLevel,
+        autocommit: false,
+        protocols: [PROTOCOL],
+        partitionAssigner: coPartitioningAssigner(layout.subtopologies),
+        protocolsMetadata: () => this.#beforeJoin(),
+      } as never)
+      this.#fetcher = new PartitionFetcher(this.#consumer, {
+        isolation: exactlyOnce ? 'read_committed' : 'read_uncommitted',
+        maxWaitMs: 100,
+        offsetReset: config.autoOffsetReset,
+      })
+      this.#producer = exactlyOnce
+        ? createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
+            kafka,
+            `${config.applicationId}-${instanceId}`,
+            { clientId: `${config.clientId}-${instanceId}-producer`, timeout: config.transactionTimeoutMs },
+          )
+        : createProducer<Buffer, Buffer, Buffer, Buffer>(kafka, {
+            clientId: `${config.clientId}-${instanceId}-producer`,
+          })
+      this.#committer = exactlyOnce
+        ? new TransactionalCommitter(this.#producer, this.#consumer)
+        : new AtLeastOnceCommitter(this.#producer, this.#consumer)
+      this.#consumer.on('consumer:group:join', (payload) => {
+        this.#pendingAssignment = {
+          generationId: payload.generationId ?? -1,
+          tasks: tasksOfAssignment(payload.assignments ?? [], layout.subtopologies),
+        }
+      })
+      for (const sub of layout.subtopologies)
+        for (const topic of sub.topics) this.#consumer.topics.track(topic)
+      this.#setState('REBALANCING')
+      this.#rebalanceStartedAt = Date.now()
+      await this.#consumer.joinGroup({})
+    } catch (error) {
+      await this.#shutdownClients()
+      this.#setState('ERROR')
+      throw error
+    }
+    this.#loop = this.#run().catch((error) => this.#fail(error))
+  }
+
+  /**
+   * Commits, leaves the group (a static member is removed explicitly, so its partitions move at once)
+   * and closes. Bounded by `timeoutMs`: past it the clients are closed anyway; what was not committed is
+   * redone by the next owner.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#state === 'NOT_RUNNING' || this.#state === 'PENDING_SHUTDOWN') return
+    const wasRunning = this.#loop !== undefined
+    this.#setState('PENDING_SHUTDOWN')
+    this.#stopping = true
+    const timeout = options.timeoutMs ?? 30_000
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeout)
+    })
+    try {
+      if (wasRunning) await Promise.race([this.#loop, deadline])
+      if (this.#fatal === undefined && wasRunning) {
+        await Promise.race([this.#commitAll('shutdown').catch(() => {}), deadline])
+      }
+      for (const entry of this.#tasks.values()) this.#closeTask(entry)
+      this.#tasks.clear()
+      await Promise.race([this.#leaveGroup(), deadline])
+    } finally {
+      clearTimeout(timer)
+      await this.#shutdownClients()
+      this.#setState(this.#fatal === undefined ? 'NOT_RUNNING' : 'ERROR')
+    }
+  }
+
+  #setState(state: StreamsState): void {
+    if (this.#state === state) return
+    const previous = this.#state
+    this.#state = state
+    this.#config.logger?.info({ state, previous }, 'streams state')
+    this.emit('state', state, previous)
+  }
+
+  async #leaveGroup(): Promise<void> {
+    const consumer = this.#consumer
+    if (consumer === undefined || consumer.memberId === null) return
+    // A static member's LeaveGroup does not remove it (KIP-345): remove it by instance id.
+    const admin = createAdmin(
+      {
+        bootstrapServers: [...this.#config.bootstrapServers],
+        clientId: this.#config.clientId,
+        replicationFactor: 1,
+      },
+      'streams-leave',
+    )
+    try {
+      await new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve()))
+      await admin
+        .removeMembersFromConsumerGroup({
+          groupId: this.#config.applicationId,
+          members: [{ groupInstanceId: this.#lock?.instanceId ?? '' }],
+        } as never)
+        .catch(() => {})
+    } finally {
+      await admin.close()
+    }
+  }
+
+  async #shutdownClients(): Promise<void> {
+    await this.#committer?.close().catch(() => {})
+    await this.#consumer?.close(true).catch(() => {})
+    this.#lock?.release()
+  }
+
+  #fail(error: unknown): void {
+    this.#fatal = error
+    this.#config.logger?.error({ err: error }, 'streams failed')
+    this.#stopping = true
+    this.#revocation?.reject(error)
+    this.#setState('ERROR')
+    this.emit('error', error)
+  }
+
+  // ---- group membership --------------------------------------------------------------------------
+
+  // Called by the client before every JoinGroup: stop, commit, suspend; then say what we ran.
+  async #beforeJoin(): Promise<Buffer> {
+    if (this.#loop !== undefined && !this.#stopping && this.#tasks.size > 0) {
+      let resolve!: () => void
+      let reject!: (error: unknown) => void
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      this.#revocation = { resolve, reject, promise }
+      await promise.catch(() => {})
+    }
+    return encodeSubscriptionInfo({
+      instanceId: this.#lock?.instanceId ?? '',
+      tasks: [...this.#tasks.keys()],
+    })
+  }
+
+  async #handleRevocation(): Promise<void> {
+    const revocation = this.#revocation
+    if (revocation === undefined) return
+    this.#revocation = undefined
+    this.#rebalanceStartedAt = Date.now()
+    this.#setState('REBALANCING')
+    try {
+      await this.#commitAll('rebalance')
+      for (const entry of this.#tasks.values()) {
+        if (entry.task.state === 'RUNNING' || entry.task.state === 'RESTORING') entry.task.suspend()
+      }
+    } catch (error) {
+      // The commit failed (the group moved on): nothing after the last commit may survive.
+      if (isFatal(error)) {
+        revocation.reject(error)
+        throw error
+      }
+      this.#closeAllDirty(error, false)
+      await this.#renewProducer()
+    }
+    revocation.resolve()
+  }
+
+  async #applyAssignment(): Promise<void> {
+    const assignment = this.#pendingAssignment
+    if (assignment === undefined) return
+    this.#pendingAssignment = undefined
+    // A task kept across a rebalance must not have had another owner meanwhile: in the classic
+    // protocol that holds when this generation directly follows the one it ran in.
+    const contiguous = assignment.rebuild !== true && assignment.generationId === this.#generationId + 1
+    if (assignment.rebuild !== true) this.#generationId = assignment.generationId
+    const wanted = new Set(assignment.tasks)
+    for (const [id, entry] of this.#tasks) {
+      const keep = wanted.has(id) && contiguous && entry.restored && entry.task.state === 'SUSPENDED'
+      if (!keep) {
+        this.#closeTask(entry)
+        this.#tasks.delete(id)
+      }
+    }
+    const created: TaskEntry[] = []
+    for (const id of assignment.tasks) {
+      const existing = this.#tasks.get(id)
+      if (existing !== undefined) {
+        if (existing.task.state === 'SUSPENDED') existing.task.resume()
+        existing.task.completeRestoration()
+        continue
+      }
+      const entry = this.#createTask(id)
+      this.#tasks.set(id, entry)
+      created.push(entry)
+    }
+    this.#metrics.tasks(this.#tasks.size)
+    if (created.length > 0) await this.#initializeTasks(created)
+    this.#lastCommit = Date.now()
+    this.#metrics.rebalance(Date.now() - this.#rebalanceStartedAt)
+    this.#config.logger?.info(
+      { generationId: this.#generationId, tasks: [...this.#tasks.keys()], created: created.map((e) => e.id) },
+      'assignment applied',
+    )
+    if (this.#revocation === undefined && this.#pendingAssignment === undefined) this.#setState('RUNNING')
+  }
+
+  #createTask(id: string): TaskEntry {
+    const { subtopology, partition } = parseTaskId(id)
+    const config = this.#config
+    const task = new StreamTask({
+      graph: this.#topology.graph,
+      subtopology,
+      partition,
+      applicationId: config.applicationId,
+      collector: this.#collector,
+      cacheMaxBytes: config.cacheMaxBytes,
+      maxTaskIdleMs: config.maxTaskIdleMs,
+      ...(config.engineMetrics === undefined ? {} : { metrics: config.engineMetrics }),
+      ...(config.deserializationExceptionHandler === undefined
+        ? {}
+        : { deserializationExceptionHandler: config.deserializationExceptionHandler }),
+      ...(config.processingExceptionHandler === undefined
+        ? {}
+        : { processingExceptionHandler: config.processingExceptionHandler }),
+    })
+    const layout = this.#layout as TopologyLayout
+    const sources = task
+      .sourceTopics()
+      .filter((topic) => partition < (layout.partitions.get(topic) ?? 0))
+      .map((topic) => ({ topic, partition }))
+    return { id, task, fetchPositions: new Map(), sources, committed: new Map(), restored: false }
+  }
+
+  // Restore every store of the new tasks from its changelog, then position their sources at the
+  // committed offsets (or the reset policy's).
+  async #initializeTasks(entries: TaskEntry[]): Promise<void> {
+    const consumer = this.#consumer as Consumer
+    const fetcher = this.#fetcher as PartitionFetcher
+    this.#restoring = true
+    try {
+      const changelogs: { entry: TaskEntry; store: string; topic: string; partition: number }[] = []
+      for (const entry of entries) {
+        for (const c of entry.task.initializeStores()) changelogs.push({ entry, ...c })
+      }
+      if (changelogs.length > 0) {
+        const isolation =
+          this.#config.processingGuarantee === 'exactly_once'
+            ? FetchIsolationLevels.READ_COMMITTED
+            : FetchIsolationLevels.READ_UNCOMMITTED
+        const starts = await listOffsets(consumer, changelogs, 'earliest', isolation)
+        const ends = await listOffsets(consumer, changelogs, 'latest', isolation)
+        const started = Date.now()
+        const pending = new Map<
+          string,
+          { entry: TaskEntry; store: string; position: PartitionPosition; end: number; count: number }
+        >()
+        for (const c of changelogs) {
+          const key = partitionKey(c.topic, c.partition)
+          const start = starts.get(key) ?? 0
+          const end = ends.get(key) ?? 0
+          if (end > start) {
+            pending.set(key, {
+              entry: c.entry,
+              store: c.store,
+              position: { topic: c.topic, partition: c.partition, offset: start },
+              end,
+              count: 0,
+            })
+          }
+        }
+        while (pending.size > 0) {
+          // A rebalance or a shutdown while restoring: leave these tasks unrestored (never kept).
+          if (this.#stopping || this.#revocation !== undefined) return
+          const fetched = await fetcher.fetch([...pending.values()].map((p) => p.position))
+          for (const batch of fetched) {
+            const key = partitionKey(batch.topic, batch.partition)
+            const p = pending.get(key)
+            if (p === undefined) continue
+            const records = batch.records.filter((r) => r.offset < p.end)
+            p.count += p.entry.task.restore(p.store, records)
+            p.position = { topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }
+            if (batch.nextOffset >= p.end) {
+              pending.delete(key)
+              this.#metrics.restored(p.store, p.count, Date.now() - started)
+            }
+          }
+        }
+      }
+      await this.#positionSources(entries)
+      for (const entry of entries) {
+        entry.task.completeRestoration()
+        entry.restored = true
+      }
+    } finally {
+      this.#restoring = false
+    }
+  }
+
+  async #positionSources(entries: TaskEntry[]): Promise<void> {
+    const consumer = this.#consumer as Consumer
+    const sources = entries.flatMap((e) => e.sources)
+    if (sources.length === 0) return
+    const byTopic = new Map<string, number[]>()
+    for (const s of sources)
+      (byTopic.get(s.topic) ?? byTopic.set(s.topic, []).get(s.topic))?.push(s.partition)
+    const committed = await consumer.listCommittedOffsets({
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    })
+    const missing = sources.filter((s) => (committed.get(s.topic)?.[s.partition] ?? -1n) < 0n)
+    const reset = await listOffsets(consumer, missing, this.#config.autoOffsetReset)
+    for (const entry of entries) {
+      for (const s of entry.sources) {
+        const key = partitionKey(s.topic, s.partition)
+        const offset = committed.get(s.topic)?.[s.partition] ?? -1n
+        const start = offset >= 0n ? Number(offset) : (reset.get(key) ?? 0)
+        entry.fetchPositions.set(key, { topic: s.topic, partition: s.partition, offset: start })
+        entry.committed.set(key, start)
+      }
+    }
+  }
+
+  #closeTask(entry: TaskEntry): void {
+    const task = entry.task
+    try {
+      if (task.state === 'RUNNING' || task.state === 'RESTORING') task.suspend()
+      if (task.state !== 'CLOSED') task.close()
+    } catch (error) {
+      this.#config.logger?.warn({ err: error, task: entry.id }, 'closing a task failed')
+    }
+  }
+
+  // After a failed commit: drop every task and what it produced since the last commit.
+  #closeAllDirty(cause: unknown, rebuild = true): void {
+    this.#config.logger?.warn({ err: cause }, 'commit failed: rebuilding every task from the last commit')
+    for (const entry of this.#tasks.values()) this.#closeTask(entry)
+    const ids = [...this.#tasks.keys()]
+    this.#tasks.clear()
+    this.#collector.drain()
+    this.#collector.drainDeadLetters()
+    // Recreate the same tasks at once, unless a rebalance is about to decide.
+    if (rebuild && this.#pendingAssignment === undefined && this.#revocation === undefined) {
+      this.#pendingAssignment = { generationId: this.#generationId, tasks: ids, rebuild: true }
+    }
+  }
+
+  // ---- the loop ----------------------------------------------------------------------------------
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      if (this.#revocation !== undefined) await this.#handleRevocation()
+      if (this.#pendingAssignment !== undefined) {
+        if (this.#revocation !== undefined) continue
+        try {
+          await this.#applyAssignment()
+        } catch (error) {
+          if (this.#stopping) return
+          this.#config.logger?.warn({ err: error }, 'task initialization failed; retrying')
+          await sleep(500)
+          this.#retryAssignment()
+        }
+        continue
+      }
+      if (this.#state !== 'RUNNING' || this.#tasks.size === 0) {
+        await sleep(20)
+        continue
+      }
+      await this.#step()
+    }
+  }
+
+  #retryAssignment(): void {
+    const ids = [...this.#tasks.keys()]
+    for (const entry of this.#tasks.values()) this.#closeTask(entry)
+    this.#tasks.clear()
+    this.#collector.drain()
+    this.#collector.drainDeadLetters()
+    this.#pendingAssignment = { generationId: this.#generationId, tasks: ids, rebuild: true }
+  }
+
+  async #step(): Promise<void> {
+    const fetcher = this.#fetcher as PartitionFetcher
+    const positions: PartitionPosition[] = []
+    const owner = new Map<string, TaskEntry>()
+    const limit = this.#config.maxBufferedRecordsPerPartition
+    for (const entry of this.#tasks.values()) {
+      if (entry.task.bufferedRecords >= limit * Math.max(1, entry.sources.length)) continue
+      for (const [key, position] of entry.fetchPositions) {
+        positions.push(position)
+        owner.set(key, entry)
+      }
+    }
+    if (positions.length > 0) {
+      const fetched = await fetcher.fetch(positions)
+      for (const batch of fetched) {
+        const key = partitionKey(batch.topic, batch.partition)
+        const entry = owner.get(key)
+        // The tasks may have changed while the fetch was in flight.
+        if (entry === undefined || this.#tasks.get(entry.id) !== entry || entry.task.state !== 'RUNNING')
+          continue
+        const position = entry.fetchPositions.get(key)
+        if (position === undefined) continue
+        if (batch.records.length > 0)
+          entry.task.addRecords(batch.topic, batch.partition, batch.records as InputRecord[])
+        entry.fetchPositions.set(key, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: batch.nextOffset,
+        })
+        if (batch.highWatermark >= 0) {
+          this.#metrics.partitionLag(
+            batch.topic,
+            batch.partition,
+            Math.max(0, batch.highWatermark - batch.nextOffset),
+          )
+        }
+      }
+    } else {
+      await sleep(5)
+    }
+    try {
+      for (const entry of this.#tasks.values()) {
+        if (entry.task.state !== 'RUNNING') continue
+        entry.task.process()
+        entry.task.punctuateWallClock()
+      }
+    } catch (error) {
+      // A retryable fault (an async operator's rejection) restarts the tasks from the last commit.
+      if (!(isTopologyError(error) && error.retryable)) throw error
+      this.#closeAllDirty(error)
+      return
+    }
+    const now = Date.now()
+    if (now - this.#lastCommit >= this.#config.commitIntervalMs) {
+      try {
+        await this.#commitAll('interval')
+      } catch (error) {
+        if (isFatal(error)) throw error
+        this.#closeAllDirty(error)
+        await this.#renewProducer()
+      }
+    }
+    if (now - this.#lastPurge >= this.#config.repartitionPurgeIntervalMs) {
+      this.#lastPurge = now
+      await this.#purgeRepartitionTopics().catch((error) =>
+        this.#config.logger?.warn({ err: error }, 'purging repartition topics failed'),
+      )
+    }
+  }
+
+  async #commitAll(reason: string): Promise<void> {
+    const committer = this.#committer
+    if (committer === undefined) return
+    const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING')
+    const offsets: TopicPartitionOffset[] = []
+    const consumedByTopic = new Map<string, number>()
+    let processed = 0
+    for (const entry of running) {
+      const bundle = await entry.task.commitWhenIdle()
+      processed += bundle.recordsProcessed
+      for (const o of bundle.offsets) {
+        const key = partitionKey(o.topic, o.partition)
+        if (entry.committed.get(key) === o.offset) continue
+        consumedByTopic.set(
+          o.topic,
+          (consumedByTopic.get(o.topic) ?? 0) + o.offset - (entry.committed.get(key) ?? o.offset),
+        )
+        offsets.push(o)
+      }
+    }
+    const records = this.#collector.drain().map(toOutgoing)
+    for (const letter of this.#collector.drainDeadLetters()) {
+      this.#metrics.deadLetter(letter.cause.code)
+      records.push(
+        deadLetterRecord(
+          this.#config.deadLetterTopic,
+          {
+            topic: letter.record.topic,
+            partition: letter.record.partition,
+            offset: BigInt(letter.record.offset),
+            key: letter.record.key,
+            value: letter.record.value,
+            timestamp: BigInt(letter.record.timestamp),
+            headers: letter.record.headers,
+          },
+          {
+            code: letter.cause.code,
+            reason: letter.cause.reason,
+            ...(letter.cause.details === undefined ? {} : { details: letter.cause.details }),
+          },
+        ),
+      )
+    }
+    this.#lastCommit = Date.now()
+    if (records.length === 0 && offsets.length === 0) return
+    const started = Date.now()
+    try {
+      await committer.commit(records, offsets)
+    } catch (error) {
+      this.#metrics.transactionAborted(classifyCommitError(error))
+      throw wrapCommitError(error, reason)
+    }
+    for (const entry of running) {
+      entry.task.postCommit()
+      for (const o of offsets) {
+        const key = partitionKey(o.topic, o.partition)
+        if (entry.committed.has(key)) entry.committed.set(key, o.offset)
+      }
+    }
+    for (const [topic, count] of consumedByTopic) this.#metrics.recordsConsumed(topic, count)
+    this.#metrics.commit(Date.now() - started, records.length)
+    void processed
+  }
+
+  // After a failed commit the producer may hold a half-finished transaction: a new producer with the
+  // same transactional id aborts it and bumps the epoch.
+  async #renewProducer(): Promise<void> {
+    if (this.#config.processingGuarantee !== 'exactly_once') return
+    const instanceId = this.#lock?.instanceId ?? ''
+    await this.#committer?.close().catch(() => {})
+    const config = this.#config
+    this.#producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
+      { bootstrapServers: [...config.bootstrapServers], clientId: config.clientId, replicationFactor: 1 },
+      `${config.applicationId}-${instanceId}`,
+      { clientId: `${config.clientId}-${instanceId}-producer`, timeout: config.transactionTimeoutMs },
+    )
+    this.#committer = new TransactionalCommitter(this.#producer, this.#consumer as Consumer)
+  }
+
+  // Kafka Streams deletes what every consumer of a repartition topic has committed past.
+  async #purgeRepartitionTopics(): Promise<void> {
+    const layout = this.#layout
+    if (layout === undefined || layout.repartitionTopics.length === 0) return
+    const targets: { topic: string; partition: number; offset: number }[] = []
+    for (const entry of this.#tasks.values()) {
+      for (const [key, offset] of entry.committed) {
+        const topic = key.slice(0, key.lastIndexOf('\u0000'))
+        if (!layout.repartitionTopics.includes(topic)) continue
+        targets.push({ topic, partition: Number(key.slice(key.lastIndexOf('\u0000') + 1)), offset })
+      }
+    }
+    if (targets.length === 0) return
+    const admin = createAdmin(
+      {
+        bootstrapServers: [...this.#config.bootstrapServers],
+        clientId: this.#config.clientId,
+        replicationFactor: 1,
+      },
+      'streams-purge',
+    )
+    try {
+      const byTopic = new Map<string, { partition: number; offset: bigint }[]>()
+      for (const t of targets) {
+        ;(byTopic.get(t.topic) ?? byTopic.set(t.topic, []).get(t.topic))?.push({
+          partition: t.partition,
+          offset: BigInt(t.offset),
+        })
+      }
+      await admin.deleteRecords({
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      } as never)
+    } finally {
+      await admin.close()
+    }
+  }
+}
+
+function toOutgoing(record: ProducerRecord): OutgoingRecord {
+  const out: OutgoingRecord = { topic: record.topic, timestamp: BigInt(record.timestamp) }
+  if (record.key !== null) out.key = record.key
+  if (record.value !== null) out.value = record.value
+  if (record.partition !== undefined) out.partition = record.partition
+  if (record.headers.size > 0) {
+    const headers = new Map<Buffer, Buffer>()
+    for (const [k, v] of record.headers) headers.set(Buffer.from(k), v)
+    out.headers = headers
+  }
+  return out
+}
+
+function errorText(error: unknown): string {
+  const parts: string[] = []
+  let current: unknown = error
+  for (let depth = 0; current !== undefined && depth < 5; depth++) {
+    parts.push(String((current as Error)?.message ?? current))
+    const nested = (current as { errors?: unknown[] }).errors
+    if (Array.isArray(nested)) for (const e of nested) parts.push(String((e as Error)?.message ?? e))
+    current = (current as { cause?: unknown }).cause
+  }
+  return parts.join(' | ')
+}
+
+function classifyCommitError(error: unknown): string {
+  const text = errorText(error)
+  if (/PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|TRANSACTIONAL_ID_AUTHORIZATION/i.test(text))
+    return 'PRODUCER_FENCED'
+  if (/ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|FENCED_INSTANCE_ID|REBALANCE_IN_PROGRESS/i.test(text))
+    return 'TASK_MIGRATED'
+  return 'COMMIT_FAILED'
+}
+
+function wrapCommitError(error: unknown, reason: string): TopologyError {
+  const code = classifyCommitError(error)
+  return new TopologyError(code as 'COMMIT_FAILED', `${reason} commit failed: ${errorText(error)}`, {
+    cause: error,
+  })
+}
+
+function isFatal(error: unknown): boolean {
+  return (
+    isTopologyError(error, 'PRODUCER_FENCED') ||
+    (isTopologyError(error) &&
+      !error.retryable &&
+      error.code !== 'COMMIT_FAILED' &&
+      error.code !== 'TASK_MIGRATED')
+  )
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+export type { GroupAssignment }

@@ -1,0 +1,32 @@
+// The runtime's metrics hooks. The engine never imports prom-client: config/metrics.ts defines every
+// Prometheus metric once and adapts to this interface (see streamsMetrics there).
+
+export interface RuntimeMetrics {
+  /** Records read from a source topic and processed, counted at each commit. */
+  recordsConsumed(topic: string, count: number): void
+  /** One commit (transaction or offset commit) and how long it took. */
+  commit(durationMs: number, records: number): void
+  /** A transaction aborted, with why (TASK_MIGRATED, COMMIT_FAILED, ...). */
+  transactionAborted(reason: string): void
+  /** A store restored from its changelog on assignment. */
+  restored(store: string, records: number, durationMs: number): void
+  /** A record sent to the dead-letter topic, with its error code. */
+  deadLetter(code: string): void
+  /** The tasks this instance runs now. */
+  tasks(count: number): void
+  /** Lag (records) of one input partition this instance owns: log end minus next offset to process. */
+  partitionLag(topic: string, partition: number, lag: number): void
+  /** A completed rebalance and how long processing stopped for it. */
+  rebalance(pauseMs: number): void
+}
+
+export const NO_RUNTIME_METRICS: RuntimeMetrics = {
+  recordsConsumed: () => {},
+  commit: () => {},
+  transactionAborted: () => {},
+  restored: () => {},
+  deadLetter: () => {},
+  tasks: () => {},
+  partitionLag: () => {},
+  rebalance: () => {},
+}

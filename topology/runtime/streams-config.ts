@@ -1,0 +1,160 @@
+// The configuration of a KafkaStreams instance, with Kafka Streams' names and defaults where they
+// apply, validated at construction: each bad value fails with INVALID_CONFIG naming the setting, what
+// was given and what is expected.
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { TopologyError } from '../errors.js'
+import type { EngineMetrics } from '../metrics.js'
+import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../record-handlers.js'
+import type { RuntimeMetrics } from './runtime-metrics.js'
+
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
+
+export interface StreamsConfig {
+  /** The consumer group id and the prefix of every internal topic. */
+  readonly applicationId: string
+  readonly bootstrapServers: readonly string[]
+  /** Default `exactly_once`: output, changelog records and offsets commit in one transaction. */
+  readonly processingGuarantee?: ProcessingGuarantee
+  /** How often tasks commit. Default 100 ms. */
+  readonly commitIntervalMs?: number
+  /** Holds each instance's identity and lock. Default `<os tmpdir>/agent-party-streams`. */
+  readonly stateDir?: string
+  /**
+   * A stable identity for this instance (a Kubernetes pod name): the group instance id (static
+   * membership) and the transactional id derive from it. Default: an id kept in the state directory.
+   */
+  readonly instanceId?: string
+  /** Replication factor of the internal topics. Default 1 (a single local broker). */
+  readonly replicationFactor?: number
+  /** Default 10 s: how long the group waits for a silent instance. */
+  readonly sessionTimeoutMs?: number
+  /** Default 1 s. */
+  readonly heartbeatIntervalMs?: number
+  /** Default 30 s: how long a rebalance waits for members to rejoin. */
+  readonly rebalanceTimeoutMs?: number
+  /** Default 10 s (Kafka Streams' exactly-once default): an open transaction older than this is aborted. */
+  readonly transactionTimeoutMs?: number
+  /** Records buffered per input partition before fetching pauses for it. Default 1,000 (Kafka Streams'). */
+  readonly maxBufferedRecordsPerPartition?: number
+  /** Byte budget of each task's record caches. Default 10 MiB. */
+  readonly cacheMaxBytes?: number
+  /** Default 0. */
+  readonly maxTaskIdleMs?: number
+  readonly deserializationExceptionHandler?: DeserializationExceptionHandler
+  readonly processingExceptionHandler?: ProcessingExceptionHandler
+  /** Where dead letters go. Default `<applicationId>-dlq`. */
+  readonly deadLetterTopic?: string
+  /** Where the repartition topics are purged up to the committed offset. Default 30 s. */
+  readonly repartitionPurgeIntervalMs?: number
+  /** When there is no committed offset. Default earliest (Kafka Streams' default). */
+  readonly autoOffsetReset?: 'earliest' | 'latest'
+  readonly clientId?: string
+  readonly logger?: Logger
+  /** Store-level hooks of the engine. */
+  readonly engineMetrics?: EngineMetrics
+  /** Runtime hooks (prom-client in config/metrics.ts adapts to them). */
+  readonly metrics?: RuntimeMetrics
+}
+
+export interface ResolvedStreamsConfig
+  extends Required<
+    Omit<
+      StreamsConfig,
+      | 'instanceId'
+      | 'logger'
+      | 'engineMetrics'
+      | 'metrics'
+      | 'deserializationExceptionHandler'
+      | 'processingExceptionHandler'
+    >
+  > {
+  readonly instanceId: string | undefined
+  readonly logger: Logger | undefined
+  readonly engineMetrics: EngineMetrics | undefined
+  readonly metrics: RuntimeMetrics | undefined
+  readonly deserializationExceptionHandler: DeserializationExceptionHandler | undefined
+  readonly processingExceptionHandler: ProcessingExceptionHandler | undefined
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,200}$/
+
+function invalid(setting: string, given: unknown, expected: string): never {
+  throw new TopologyError(
+    'INVALID_CONFIG',
+    `${setting}: got ${JSON.stringify(given)}, expected ${expected}`,
+    {
+      subject: setting,
+    },
+  )
+}
+
+function positiveInteger(setting: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < min) invalid(setting, value, `an integer >= ${min}`)
+  return value
+}
+
+export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConfig {
+  if (typeof config.applicationId !== 'string' || !NAME.test(config.applicationId)) {
+    invalid('applicationId', config.applicationId, "1-200 characters of letters, digits, '.', '_' or '-'")
+  }
+  if (!Array.isArray(config.bootstrapServers) || config.bootstrapServers.length === 0) {
+    invalid('bootstrapServers', config.bootstrapServers, 'a non-empty list of host:port')
+  }
+  for (const server of config.bootstrapServers) {
+    if (!/^[^:\s]+:\d{1,5}$/.test(server)) invalid('bootstrapServers', server, 'host:port')
+  }
+  const guarantee = config.processingGuarantee ?? 'exactly_once'
+  if (guarantee !== 'exactly_once' && guarantee !== 'at_least_once') {
+    invalid('processingGuarantee', guarantee, "'exactly_once' or 'at_least_once'")
+  }
+  if (config.instanceId !== undefined && !NAME.test(config.instanceId)) {
+    invalid('instanceId', config.instanceId, "1-200 characters of letters, digits, '.', '_' or '-'")
+  }
+  const sessionTimeoutMs = positiveInteger('sessionTimeoutMs', config.sessionTimeoutMs, 10_000, 1000)
+  const heartbeatIntervalMs = positiveInteger('heartbeatIntervalMs', config.heartbeatIntervalMs, 1000)
+  if (heartbeatIntervalMs >= sessionTimeoutMs) {
+    invalid('heartbeatIntervalMs', heartbeatIntervalMs, `less than sessionTimeoutMs (${sessionTimeoutMs})`)
+  }
+  const rebalanceTimeoutMs = positiveInteger('rebalanceTimeoutMs', config.rebalanceTimeoutMs, 30_000)
+  if (rebalanceTimeoutMs < sessionTimeoutMs) {
+    invalid('rebalanceTimeoutMs', rebalanceTimeoutMs, `at least sessionTimeoutMs (${sessionTimeoutMs})`)
+  }
+  const reset = config.autoOffsetReset ?? 'earliest'
+  if (reset !== 'earliest' && reset !== 'latest') invalid('autoOffsetReset', reset, "'earliest' or 'latest'")
+  return {
+    applicationId: config.applicationId,
+    bootstrapServers: [...config.bootstrapServers],
+    processingGuarantee: guarantee,
+    commitIntervalMs: positiveInteger('commitIntervalMs', config.commitIntervalMs, 100),
+    stateDir: config.stateDir ?? join(tmpdir(), 'agent-party-streams'),
+    instanceId: config.instanceId,
+    replicationFactor: positiveInteger('replicationFactor', config.replicationFactor, 1),
+    sessionTimeoutMs,
+    heartbeatIntervalMs,
+    rebalanceTimeoutMs,
+    transactionTimeoutMs: positiveInteger('transactionTimeoutMs', config.transactionTimeoutMs, 10_000, 1000),
+    maxBufferedRecordsPerPartition: positiveInteger(
+      'maxBufferedRecordsPerPartition',
+      config.maxBufferedRecordsPerPartition,
+      1000,
+    ),
+    cacheMaxBytes: positiveInteger('cacheMaxBytes', config.cacheMaxBytes, 10 * 1024 * 1024, 0),
+    maxTaskIdleMs: positiveInteger('maxTaskIdleMs', config.maxTaskIdleMs, 0, 0),
+    deserializationExceptionHandler: config.deserializationExceptionHandler,
+    processingExceptionHandler: config.processingExceptionHandler,
+    deadLetterTopic: config.deadLetterTopic ?? `${config.applicationId}-dlq`,
+    repartitionPurgeIntervalMs: positiveInteger(
+      'repartitionPurgeIntervalMs',
+      config.repartitionPurgeIntervalMs,
+      30_000,
+    ),
+    autoOffsetReset: reset,
+    clientId: config.clientId ?? config.applicationId,
+    logger: config.logger,
+    engineMetrics: config.engineMetrics,
+    metrics: config.metrics,
+  }
+}
