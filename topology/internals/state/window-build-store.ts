@@ -45,6 +45,8 @@ export interface BuiltWindowedStore<S> {
   hasDirtyEntries(): boolean
 }
 
+const EMPTY_KEY = Buffer.alloc(0)
+
 interface Layers<K, V> {
   readonly top: WindowLayer<K, V>
   readonly cache: WindowCachingLayer<K, V> | undefined
@@ -70,8 +72,12 @@ function assemble<K, V>(
   const changelogTopic = spec.loggingEnabled ? changelogTopicName(env.applicationId, spec.name) : undefined
   const keySerde = spec.keySerde as Serde<K> | undefined
   const valueSerde = spec.valueSerde as Serde<V> | undefined
-  const keyId = keyIdFunction<K>(keySerde, changelogTopic ?? spec.name)
-  const memory = new WindowInMemoryLayer<K, V>(spec.name, keyId, retentionMs)
+  const keyTopic = changelogTopic ?? spec.name
+  const keyId = keyIdFunction<K>(keySerde, keyTopic)
+  // Reads by time order keys by their serialized bytes, as Kafka Streams' stores do (window-layer.ts).
+  const keyBytes =
+    keySerde === undefined ? undefined : (key: K) => keySerde.serialize(keyTopic, key) ?? EMPTY_KEY
+  const memory = new WindowInMemoryLayer<K, V>(spec.name, keyId, retentionMs, keyBytes)
   let top: WindowLayer<K, V> = memory
   let codec: ChangelogKeyCodec<K> | undefined
   const marker = new EmitCloseMarker()
@@ -86,10 +92,17 @@ function assemble<K, V>(
   }
   let cache: WindowCachingLayer<K, V> | undefined
   if (spec.cachingEnabled && env.cacheMaxBytes > 0) {
-    cache = new WindowCachingLayer<K, V>(top, keyId, env, env.cacheMaxBytes, {
-      ms: retentionMs,
-      innerObservedEnd: () => memory.observedEnd,
-    })
+    cache = new WindowCachingLayer<K, V>(
+      top,
+      keyId,
+      env,
+      env.cacheMaxBytes,
+      {
+        ms: retentionMs,
+        innerObservedEnd: () => memory.observedEnd,
+      },
+      keyBytes,
+    )
     top = cache
   }
   return {

@@ -14,6 +14,8 @@ import { estimateSize } from './size-estimate.js'
 import type { StoreEnvironment } from './store-environment.js'
 import {
   compareEntries,
+  type KeyBytesOf,
+  sortByTime,
   type TimedEntry,
   type WindowFlushListener,
   type WindowLayer,
@@ -43,6 +45,7 @@ export class WindowCachingLayer<K, V> implements WindowLayer<K, V> {
     private readonly env: StoreEnvironment,
     private readonly maxBytes: number,
     private readonly retention: { readonly ms: number; readonly innerObservedEnd: () => number },
+    private readonly keyBytes?: KeyBytesOf<K>,
   ) {}
 
   /** Entries with end at or below this have expired. */
@@ -128,7 +131,7 @@ export class WindowCachingLayer<K, V> implements WindowLayer<K, V> {
     }
     for (const e of dirty)
       if (e.value !== null) out.push({ key: e.key, start: e.start, end: e.end, value: e.value })
-    return out.sort((a, b) => a.end - b.end || a.start - b.start)
+    return sortByTime(out, this.keyBytes)
   }
 
   approximateNumEntries(): number {

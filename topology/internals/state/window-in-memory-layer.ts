@@ -5,7 +5,7 @@
 // and each removal is told to `onExpire`, which the change-logging layer turns into a tombstone. Restore
 // expires silently: the changelog already holds those tombstones.
 import type { KeyId, KeyIdOf } from './key-id.js'
-import type { TimedEntry, WindowLayer } from './window-layer.js'
+import { type KeyBytesOf, sortByTime, type TimedEntry, type WindowLayer } from './window-layer.js'
 
 class Entry<K, V> implements TimedEntry<K, V> {
   constructor(
@@ -37,6 +37,7 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
     readonly name: string,
     private readonly keyId: KeyIdOf<K>,
     readonly retentionMs: number,
+    private readonly keyBytes?: KeyBytesOf<K>,
   ) {}
 
   get observedEnd(): number {
@@ -116,7 +117,7 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
       const bucket = this.#byEnd.get(ends[i] as number)
       if (bucket !== undefined) for (const entry of bucket) out.push(entry)
     }
-    return out
+    return sortByTime(out, this.keyBytes)
   }
 
   approximateNumEntries(): number {

@@ -17,7 +17,10 @@ export interface WindowLayer<K, V> {
   put(key: K, start: number, end: number, value: V | null): boolean
   /** Every entry of one key, ascending by start then end. */
   fetchKey(key: K): TimedEntry<K, V>[]
-  /** Every entry whose end is in [endFrom, endTo], ascending by end. */
+  /**
+   * Every entry whose end is in [endFrom, endTo], in the order of Kafka Streams' time-ordered stores
+   * (what its emit-final iterates): by end, then start, then the serialized key (see sortByTime).
+   */
   fetchByEnd(endFrom: number, endTo: number): TimedEntry<K, V>[]
   approximateNumEntries(): number
   /** Moves the largest end observed, as a write with that end would, expiring what falls out of retention. */
@@ -38,4 +41,45 @@ export type WindowFlushListener<K, V> = (
 
 export function compareEntries(a: TimedEntry<unknown, unknown>, b: TimedEntry<unknown, unknown>): number {
   return a.start - b.start || a.end - b.end
+}
+
+/** A key as the store's key serde writes it: what Kafka Streams' byte-ordered stores sort keys by. */
+export type KeyBytesOf<K> = (key: K) => Buffer
+
+function compareTime(a: TimedEntry<unknown, unknown>, b: TimedEntry<unknown, unknown>): number {
+  return a.end - b.end || a.start - b.start
+}
+
+/**
+ * Sorts entries (in place) as Kafka Streams iterates its time-ordered stores: window stores are keyed
+ * [start][serialized key][seqnum] (PrefixedWindowKeySchemas.TimeFirstWindowKeySchema), session stores
+ * [end][start][serialized key] (PrefixedSessionKeySchemas.TimeFirstSessionKeySchema), both compared as
+ * unsigned bytes. A window store's windows all have one size, so by end, then start, then the key's bytes
+ * is both orders. (The seqnum after a window key never changes the order of two keys: of a key and its
+ * own prefix the shorter still comes first.) Without a key serde, entries of one time keep their order.
+ */
+export function sortByTime<K, V>(
+  entries: TimedEntry<K, V>[],
+  keyBytes: KeyBytesOf<K> | undefined,
+): TimedEntry<K, V>[] {
+  let sorted = true
+  for (let i = 1; i < entries.length; i++) {
+    const c = compareTime(entries[i - 1] as TimedEntry<K, V>, entries[i] as TimedEntry<K, V>)
+    if (c > 0 || (c === 0 && keyBytes !== undefined)) {
+      sorted = false
+      break
+    }
+  }
+  if (sorted) return entries
+  if (keyBytes === undefined) return entries.sort(compareTime) // stable
+  const bytes = new Map<TimedEntry<K, V>, Buffer>()
+  const bytesOf = (e: TimedEntry<K, V>): Buffer => {
+    let b = bytes.get(e)
+    if (b === undefined) {
+      b = keyBytes(e.key)
+      bytes.set(e, b)
+    }
+    return b
+  }
+  return entries.sort((a, b) => compareTime(a, b) || Buffer.compare(bytesOf(a), bytesOf(b)))
 }

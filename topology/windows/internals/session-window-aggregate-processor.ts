@@ -116,7 +116,8 @@ export class SessionWindowAggregateProcessor<K, V, A> implements Processor<K, V,
       )
   }
 
-  // Sessions with end in [emittedBefore, closeTime), stamped with their end.
+  // Sessions with end in [emittedBefore, closeTime), stamped with their end, by end, then start, then
+  // serialized key (Kafka's time-ordered session store, [end][start][key]).
   #emitClosed(closeTime: number, trigger: StreamRecord<K, V>): void {
     if (closeTime <= this.#emittedBefore) return
     for (const [session, agg] of this.#store.findSessionsByEnd(this.#emittedBefore, closeTime - 1)) {

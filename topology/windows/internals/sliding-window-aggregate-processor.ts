@@ -276,8 +276,8 @@ export class SlidingWindowAggregateProcessor<K, V, A> implements Processor<K, V,
     )
   }
 
-  // Windows with end in [emittedBefore, closeTime), by end then key, with the headers of the record that
-  // closed them (Kafka's fetchAndEmit over starts [lastClose - td, closeTime - td - 1]).
+  // Windows with end in [emittedBefore, closeTime), by start then serialized key, with the headers of the
+  // record that closed them (Kafka's fetchAndEmit over starts [lastClose - td, closeTime - td - 1]).
   #emitClosed(closeTime: number, trigger: StreamRecord<K, V>): void {
     if (closeTime <= this.#emittedBefore) return
     const td = this.options.windows.timeDifferenceMs

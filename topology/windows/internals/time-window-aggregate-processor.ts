@@ -100,8 +100,8 @@ export class TimeWindowAggregateProcessor<K, V, A> implements Processor<K, V, Wi
     }
   }
 
-  // Windows with end in (emittedUpTo, closeTime], by end then key insertion order, with the headers of the
-  // record that closed them (as Kafka Streams' fetchAndEmit).
+  // Windows with end in (emittedUpTo, closeTime], by start then serialized key (the order of Kafka's
+  // time-ordered window store), with the headers of the record that closed them (as its fetchAndEmit).
   #emitClosed(closeTime: number, trigger: StreamRecord<K, V>): void {
     if (closeTime <= this.#emittedUpTo) return
     const { sizeMs, advanceMs } = this.options.windows

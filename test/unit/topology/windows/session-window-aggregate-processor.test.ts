@@ -126,6 +126,20 @@ describe('SessionWindowAggregateProcessor', () => {
     expect(sessions(0)).toEqual(['b@1-1=1', 'a@3-3=1'])
   })
 
+  // As Kafka Streams, which iterates its time-ordered session store ([end][start][serialized key]).
+  it('emits the sessions one record closes by end, then start, then serialized key', () => {
+    const { h } = setup(SessionWindows.ofInactivityGapAndGrace(2, 0), 'on-window-close')
+    h.pipe('c', 1, 1).pipe('b', 1, 1).pipe('a', 1, 0).pipe('a', 1, 1).pipe('d', 1, 0)
+    expect(h.drain()).toEqual([])
+    h.pipe('z', 1, 100)
+    expect(h.drain().map(row)).toEqual([
+      ['d', 0, 0, 1, null],
+      ['a', 0, 1, 2, null],
+      ['b', 1, 1, 1, null],
+      ['c', 1, 1, 1, null],
+    ])
+  })
+
   it('refuses emit-final on a store whose retention is not above gap + grace', () => {
     expect(() => setup(SessionWindows.ofInactivityGapAndGrace(5, 3), 'on-window-close', 0, 8)).toThrow(
       /retention above/,

@@ -134,6 +134,22 @@ describe('TimeWindowAggregateProcessor', () => {
     ])
   })
 
+  // As Kafka Streams, which iterates its time-ordered store ([start][serialized key][seqnum]).
+  it('emits the windows one record closes by start, then serialized key', () => {
+    const { h } = setup(TimeWindows.ofSizeAndGrace(10, 0).advanceBy(5), 'on-window-close')
+    h.pipe('b', 1, 1).pipe('a', 1, 6).pipe('c', 1, 2).pipe('ab', 1, 7)
+    expect(h.drain()).toEqual([])
+    h.pipe('z', 1, 30)
+    expect(h.drain().map((f) => [f.record.key.key, f.record.key.window.start])).toEqual([
+      ['a', 0],
+      ['ab', 0],
+      ['b', 0],
+      ['c', 0],
+      ['a', 5],
+      ['ab', 5],
+    ])
+  })
+
   const arbRecords = fc.array(
     fc.tuple(
       fc.constantFrom('a', 'b', 'c'),

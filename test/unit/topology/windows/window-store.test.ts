@@ -147,6 +147,38 @@ describe('window store', () => {
     ])
   })
 
+  // Kafka Streams' emit-final iterates its time-ordered window store, keyed [start][serialized key][seqnum]:
+  // windows read together come out by start, then by the key's bytes (unsigned), not by JS string order.
+  it('fetchAll and all() order by start, then serialized key bytes, with the cache on or off', () => {
+    const fw = '\uFF5E' // UTF-8 ef bd 9e
+    const emoji = '\u{1F600}' // UTF-8 f0 9f 98 80, but before fw in UTF-16 (d83d)
+    for (const cache of [0, 1 << 20]) {
+      const { env: e } = env(cache)
+      const { store } = buildWindowStore<string, number>(
+        wspec({ retentionMs: 1000, cachingEnabled: cache > 0 }),
+        e,
+      )
+      store.put('b', 1, 10)
+      store.put(emoji, 2, 10)
+      store.put('a', 3, 0)
+      store.put(fw, 4, 10)
+      store.put('ab', 5, 10)
+      store.flush()
+      store.put('aa', 6, 10) // dirty in the cache, when there is one
+      store.put('b', 7, 10)
+      const expected = [
+        ['a', 0, 3],
+        ['aa', 10, 6],
+        ['ab', 10, 5],
+        ['b', 10, 7],
+        [fw, 10, 4],
+        [emoji, 10, 2],
+      ]
+      expect(store.fetchAll(0, 10).map(([w, v]) => [w.key, w.window.start, v])).toEqual(expected)
+      expect(store.all().map(([w, v]) => [w.key, w.window.start, v])).toEqual(expected)
+    }
+  })
+
   it('restores from its changelog to the same contents, whatever the order of writes (property)', () => {
     fc.assert(
       fc.property(
@@ -256,6 +288,37 @@ describe('session store', () => {
       ['a', 10, 12, 2],
       ['c', 20, 20, 4],
     ])
+  })
+
+  // Kafka's emit-final for sessions iterates its time-ordered session store, keyed
+  // [end][start][serialized key] (PrefixedSessionKeySchemas.TimeFirstSessionKeySchema).
+  it('findSessionsByEnd and all() order by end, then start, then serialized key bytes, cache on or off', () => {
+    for (const cache of [0, 1 << 20]) {
+      const { env: e } = env(cache)
+      const { store } = buildSessionStore<string, number>(
+        sspec({ retentionMs: 100, cachingEnabled: cache > 0 }),
+        e,
+      )
+      store.put('b', new Window(2, 5), 1)
+      store.put('a', new Window(3, 5), 2)
+      store.flush()
+      store.put('c', new Window(2, 5), 3)
+      store.put('ab', new Window(2, 5), 4)
+      store.put('a', new Window(1, 1), 5)
+      store.put('z', new Window(0, 0), 6)
+      const expected = [
+        ['z', 0, 0, 6],
+        ['a', 1, 1, 5],
+        ['ab', 2, 5, 4],
+        ['b', 2, 5, 1],
+        ['c', 2, 5, 3],
+        ['a', 3, 5, 2],
+      ]
+      const rows = (list: ReturnType<typeof store.all>) =>
+        list.map(([w, v]) => [w.key, w.window.start, w.window.end, v])
+      expect(rows(store.findSessionsByEnd(0, 5))).toEqual(expected)
+      expect(rows(store.all())).toEqual(expected)
+    }
   })
 
   it('removing a session writes a tombstone; the cache overlays removals on reads', () => {
