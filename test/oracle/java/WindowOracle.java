@@ -2,7 +2,8 @@
 // TopologyTestDriver (kafka-streams-test-utils 4.4.0) and prints every output record.
 //
 // Input (stdin), many cases per run so one JVM serves the whole test:
-//   CASE <tumbling|hopping|session> <sizeOrGapMs> <advanceMs> <graceMs> <update|final> <retentionMs, 0 = default>
+//   CASE <tumbling|hopping|sliding|session> <sizeOrGapMs> <advanceMs> <graceMs> <update|final> <retentionMs, 0 = default>
+//   (sizeOrGapMs is the window size, a sliding window's time difference, or a session's inactivity gap)
 //   R <key> <timestampMs>          (one per input record, in pipe order; keys have no whitespace)
 //   END
 // Output (stdout), per case:
@@ -33,6 +34,7 @@ import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.SessionWindows;
+import org.apache.kafka.streams.kstream.SlidingWindows;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.processor.StateStore;
@@ -80,6 +82,11 @@ public class WindowOracle {
     if (kind.equals("session")) {
       counts = grouped
           .windowedBy(SessionWindows.ofInactivityGapAndGrace(Duration.ofMillis(size), Duration.ofMillis(grace)))
+          .emitStrategy(emit)
+          .count(materialized(retention));
+    } else if (kind.equals("sliding")) {
+      counts = grouped
+          .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(Duration.ofMillis(size), Duration.ofMillis(grace)))
           .emitStrategy(emit)
           .count(materialized(retention));
     } else {
