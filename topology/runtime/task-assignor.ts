@@ -73,7 +73,7 @@ export function assignTasks(
   if (sorted.length === 0) return out
   const base = Math.floor(tasks.length / sorted.length)
   let extra = tasks.length % sorted.length
-  // Capacity: the first `extra` members that claim one more get ⌈n/m⌉, the others ⌊n/m⌋.
+  // Capacity: the first `extra` members that claim one more get ⌈n/m⌉ (one more at most), the others ⌊n/m⌋.
   const capacity = new Map(sorted.map((m) => [m.memberId, base]))
   const wanted = new Set(tasks)
   const taken = new Set<string>()
@@ -88,7 +88,7 @@ export function assignTasks(
       const held = out.get(m.memberId)?.length ?? 0
       const cap = capacity.get(m.memberId) ?? 0
       if (held < cap) grant(m.memberId, task)
-      else if (held === cap && extra > 0) {
+      else if (held === cap && cap === base && extra > 0) {
         capacity.set(m.memberId, cap + 1)
         extra--
         grant(m.memberId, task)
@@ -102,7 +102,7 @@ export function assignTasks(
     for (const m of sorted) {
       const held = out.get(m.memberId)?.length ?? 0
       const cap = capacity.get(m.memberId) ?? 0
-      const room = held < cap || (held === cap && extra > 0)
+      const room = held < cap || (held === cap && cap === base && extra > 0)
       if (!room) continue
       if (best === undefined || held < (out.get(best)?.length ?? 0)) best = m.memberId
     }

@@ -1,0 +1,218 @@
+// The one metrics module: every Prometheus metric of the project is defined here, once per registry
+// (prom-client refuses a name registered twice, and roles may share a process), and adapted to the
+// engine's hook interfaces (topology/runtime/runtime-metrics.ts, topology/metrics.ts), which never
+// import prom-client. Names carry the project's prefix; `kafka_consumergroup_lag*` belongs to the API's
+// lag exporter alone and is never defined here. Labels stay bounded: topics, partitions of this
+// application's inputs, store and processor names, error codes; never task ids or record keys.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { EngineMetrics, StoreOperation } from '../topology/metrics.js'
+import type { RuntimeMetrics } from '../topology/runtime/runtime-metrics.js'
+
+export { Registry }
+
+export const METRIC_PREFIX = 'agent_party_streams_'
+
+export interface MetricsOptions {
+  /** Node process metrics (process_cpu_seconds_total, nodejs_heap_size_used_bytes, ...). Default false. */
+  readonly defaultMetrics?: boolean
+  /**
+   * Time every state store operation (`engine.enabled`): one clock read and one histogram observation
+   * per get/put/delete. Default false.
+   */
+  readonly storeOperations?: boolean
+}
+
+export interface Metrics {
+  readonly registry: Registry
+  /** For `StreamsConfig.metrics`. */
+  readonly streams: RuntimeMetrics
+  /** For `StreamsConfig.engineMetrics` (and the test driver's `metrics`). */
+  readonly engine: EngineMetrics
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+const RESTORE_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
+const STORE_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5]
+
+/** The instruments, created once per registry. */
+class Instruments {
+  readonly recordsConsumed: Counter<'topic'>
+  readonly recordsProcessed: Counter
+  readonly commitDuration: Histogram
+  readonly commits: Counter
+  readonly commitRecords: Counter
+  readonly transactionsAborted: Counter<'reason'>
+  readonly restoreDuration: Histogram<'store'>
+  readonly restoredRecords: Counter<'store'>
+  readonly deadLetters: Counter<'code'>
+  readonly lateRecords: Counter<'processor' | 'store'>
+  readonly droppedRecords: Counter<'processor' | 'reason'>
+  readonly badRecords: Counter<'code' | 'response'>
+  readonly tasks: Gauge
+  readonly partitionLag: Gauge<'topic' | 'partition'>
+  readonly rebalancePause: Histogram
+  readonly storeOperation: Histogram<'store' | 'operation'>
+  defaultMetrics = false
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry]
+    const name = (n: string) => `${METRIC_PREFIX}${n}`
+    this.recordsConsumed = new Counter({
+      name: name('records_consumed_total'),
+      help: 'Records read from a source topic and processed, counted when their offsets commit.',
+      labelNames: ['topic'],
+      registers,
+    })
+    this.recordsProcessed = new Counter({
+      name: name('records_processed_total'),
+      help: 'Records the tasks of this instance processed.',
+      registers,
+    })
+    this.commitDuration = new Histogram({
+      name: name('commit_duration_seconds'),
+      help: 'Duration of one commit (a transaction, or an offset commit with at_least_once).',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.commits = new Counter({
+      name: name('commits_total'),
+      help: 'Successful commits.',
+      registers,
+    })
+    this.commitRecords = new Counter({
+      name: name('committed_records_total'),
+      help: 'Records (output, changelog, dead letters) written by successful commits.',
+      registers,
+    })
+    this.transactionsAborted = new Counter({
+      name: name('transactions_aborted_total'),
+      help: 'Commits that failed and were aborted, by reason (PRODUCER_FENCED, TASK_MIGRATED, COMMIT_FAILED).',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.restoreDuration = new Histogram({
+      name: name('restore_duration_seconds'),
+      help: 'Time to restore a store of a task from its changelog on assignment.',
+      labelNames: ['store'],
+      buckets: RESTORE_BUCKETS,
+      registers,
+    })
+    this.restoredRecords = new Counter({
+      name: name('restored_records_total'),
+      help: 'Changelog records replayed into a store on assignment.',
+      labelNames: ['store'],
+      registers,
+    })
+    this.deadLetters = new Counter({
+      name: name('dead_letters_total'),
+      help: 'Records sent to the dead-letter topic, by error code.',
+      labelNames: ['code'],
+      registers,
+    })
+    this.lateRecords = new Counter({
+      name: name('late_records_total'),
+      help: 'Records a windowed aggregate dropped as too late (past the window close), by processor and store.',
+      labelNames: ['processor', 'store'],
+      registers,
+    })
+    this.droppedRecords = new Counter({
+      name: name('dropped_records_total'),
+      help: 'Records a join dropped for a null key or value, by processor and reason.',
+      labelNames: ['processor', 'reason'],
+      registers,
+    })
+    this.badRecords = new Counter({
+      name: name('bad_records_total'),
+      help: 'Records an exception handler diverted, by error code and response (dead-letter or continue).',
+      labelNames: ['code', 'response'],
+      registers,
+    })
+    this.tasks = new Gauge({
+      name: name('tasks'),
+      help: 'Tasks this instance runs.',
+      registers,
+    })
+    this.partitionLag = new Gauge({
+      name: name('partition_lag'),
+      help:
+        'Records behind the log end of each input partition this instance owns, as of its last fetch ' +
+        '(cleared at each rebalance).',
+      labelNames: ['topic', 'partition'],
+      registers,
+    })
+    this.rebalancePause = new Histogram({
+      name: name('rebalance_pause_seconds'),
+      help: 'How long processing stopped for a rebalance.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    })
+    this.storeOperation = new Histogram({
+      name: name('store_operation_duration_seconds'),
+      help: 'Duration of state store operations (only when store operation timing is enabled).',
+      labelNames: ['store', 'operation'],
+      buckets: STORE_BUCKETS,
+      registers,
+    })
+  }
+}
+
+// A registry holds one set of instruments: a second createMetrics on it shares them instead of failing.
+const byRegistry = new WeakMap<Registry, Instruments>()
+
+/**
+ * Defines the project's metrics on `registry` (once: later calls with the same registry reuse them) and
+ * returns adapters for the engine's hooks.
+ */
+export function createMetrics(registry: Registry = new Registry(), options: MetricsOptions = {}): Metrics {
+  let m = byRegistry.get(registry)
+  if (m === undefined) {
+    m = new Instruments(registry)
+    byRegistry.set(registry, m)
+  }
+  if (options.defaultMetrics === true && !m.defaultMetrics) {
+    collectDefaultMetrics({ register: registry })
+    m.defaultMetrics = true
+  }
+  return { registry, streams: streamsMetrics(m), engine: engineMetrics(m, options.storeOperations === true) }
+}
+
+function streamsMetrics(m: Instruments): RuntimeMetrics {
+  return {
+    recordsConsumed: (topic, count) => {
+      if (count > 0) m.recordsConsumed.inc({ topic }, count)
+    },
+    commit: (durationMs, records) => {
+      m.commitDuration.observe(durationMs / 1000)
+      m.commits.inc()
+      if (records > 0) m.commitRecords.inc(records)
+    },
+    transactionAborted: (reason) => m.transactionsAborted.inc({ reason }),
+    restored: (store, records, durationMs) => {
+      m.restoreDuration.observe({ store }, durationMs / 1000)
+      m.restoredRecords.inc({ store }, Math.max(0, records))
+    },
+    deadLetter: (code) => m.deadLetters.inc({ code }),
+    tasks: (count) => m.tasks.set(count),
+    partitionLag: (topic, partition, lag) => m.partitionLag.set({ topic, partition: String(partition) }, lag),
+    rebalance: (pauseMs) => {
+      m.rebalancePause.observe(pauseMs / 1000)
+      // The assignment changed: partitions this instance no longer owns must not keep a stale lag.
+      m.partitionLag.reset()
+    },
+  }
+}
+
+function engineMetrics(m: Instruments, enabled: boolean): EngineMetrics {
+  return {
+    enabled,
+    storeOperation: (store: string, operation: StoreOperation, durationMs: number) => {
+      if (enabled) m.storeOperation.observe({ store, operation }, durationMs / 1000)
+    },
+    recordsProcessed: (_taskId, count) => {
+      if (count > 0) m.recordsProcessed.inc(count)
+    },
+    badRecord: (_taskId, code, response) => m.badRecords.inc({ code, response }),
+    lateRecord: (_taskId, processor, store) => m.lateRecords.inc({ processor, store }),
+    droppedRecord: (_taskId, processor, reason) => m.droppedRecords.inc({ processor, reason }),
+  }
+}

@@ -1,0 +1,151 @@
+// resolveStreamsConfig: Kafka Streams' defaults where they apply, and INVALID_CONFIG naming the setting
+// for each bad value.
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { TopologyError } from '../../../topology/errors.js'
+import { resolveStreamsConfig, type StreamsConfig } from '../../../topology/runtime/streams-config.js'
+
+const base: StreamsConfig = { applicationId: 'agent-party', bootstrapServers: ['localhost:9092'] }
+
+function rejection(config: Partial<StreamsConfig> | Record<string, unknown>): TopologyError {
+  try {
+    resolveStreamsConfig({ ...base, ...config } as StreamsConfig)
+  } catch (error) {
+    return error as TopologyError
+  }
+  throw new Error(`accepted ${JSON.stringify(config)}`)
+}
+
+describe('resolveStreamsConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(resolveStreamsConfig(base)).toMatchObject({
+      applicationId: 'agent-party',
+      bootstrapServers: ['localhost:9092'],
+      processingGuarantee: 'exactly_once',
+      commitIntervalMs: 100,
+      stateDir: join(tmpdir(), 'agent-party-streams'),
+      instanceId: undefined,
+      replicationFactor: 1,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1000,
+      rebalanceTimeoutMs: 30_000,
+      transactionTimeoutMs: 10_000,
+      maxBufferedRecordsPerPartition: 1000,
+      cacheMaxBytes: 10 * 1024 * 1024,
+      maxTaskIdleMs: 0,
+      deadLetterTopic: 'agent-party-dlq',
+      repartitionPurgeIntervalMs: 30_000,
+      autoOffsetReset: 'earliest',
+      clientId: 'agent-party',
+      logger: undefined,
+      metrics: undefined,
+      engineMetrics: undefined,
+      deserializationExceptionHandler: undefined,
+      processingExceptionHandler: undefined,
+    })
+  })
+
+  it('keeps given values and copies the server list', () => {
+    const servers = ['a:1', 'b.example.com:9093']
+    const resolved = resolveStreamsConfig({
+      ...base,
+      bootstrapServers: servers,
+      processingGuarantee: 'at_least_once',
+      commitIntervalMs: 30_000,
+      stateDir: '/var/lib/streams',
+      instanceId: 'pod-0',
+      replicationFactor: 3,
+      sessionTimeoutMs: 45_000,
+      heartbeatIntervalMs: 3000,
+      rebalanceTimeoutMs: 60_000,
+      transactionTimeoutMs: 60_000,
+      maxBufferedRecordsPerPartition: 5,
+      cacheMaxBytes: 0,
+      maxTaskIdleMs: 10,
+      deadLetterTopic: 'dead',
+      repartitionPurgeIntervalMs: 1,
+      autoOffsetReset: 'latest',
+      clientId: 'me',
+    })
+    expect(resolved).toMatchObject({
+      processingGuarantee: 'at_least_once',
+      commitIntervalMs: 30_000,
+      stateDir: '/var/lib/streams',
+      instanceId: 'pod-0',
+      replicationFactor: 3,
+      sessionTimeoutMs: 45_000,
+      heartbeatIntervalMs: 3000,
+      rebalanceTimeoutMs: 60_000,
+      transactionTimeoutMs: 60_000,
+      maxBufferedRecordsPerPartition: 5,
+      cacheMaxBytes: 0,
+      maxTaskIdleMs: 10,
+      deadLetterTopic: 'dead',
+      repartitionPurgeIntervalMs: 1,
+      autoOffsetReset: 'latest',
+      clientId: 'me',
+    })
+    expect(resolved.bootstrapServers).toEqual(servers)
+    expect(resolved.bootstrapServers).not.toBe(servers)
+  })
+
+  const bad: [string, Record<string, unknown>][] = [
+    ['applicationId', { applicationId: '' }],
+    ['applicationId', { applicationId: 'has space' }],
+    ['applicationId', { applicationId: 'a/b' }],
+    ['applicationId', { applicationId: 'x'.repeat(201) }],
+    ['applicationId', { applicationId: 42 }],
+    ['applicationId', { applicationId: undefined }],
+    ['bootstrapServers', { bootstrapServers: [] }],
+    ['bootstrapServers', { bootstrapServers: 'localhost:9092' }],
+    ['bootstrapServers', { bootstrapServers: ['localhost'] }],
+    ['bootstrapServers', { bootstrapServers: ['localhost:port'] }],
+    ['bootstrapServers', { bootstrapServers: ['localhost:9092', 'host:123456'] }],
+    ['processingGuarantee', { processingGuarantee: 'exactly_once_v2' }],
+    ['instanceId', { instanceId: '' }],
+    ['instanceId', { instanceId: 'pod 0' }],
+    ['commitIntervalMs', { commitIntervalMs: 0 }],
+    ['commitIntervalMs', { commitIntervalMs: 1.5 }],
+    ['commitIntervalMs', { commitIntervalMs: Number.NaN }],
+    ['commitIntervalMs', { commitIntervalMs: '100' }],
+    ['replicationFactor', { replicationFactor: 0 }],
+    ['sessionTimeoutMs', { sessionTimeoutMs: 999 }],
+    ['heartbeatIntervalMs', { heartbeatIntervalMs: 0 }],
+    ['heartbeatIntervalMs', { heartbeatIntervalMs: 10_000 }],
+    ['heartbeatIntervalMs', { sessionTimeoutMs: 5000, heartbeatIntervalMs: 6000 }],
+    ['rebalanceTimeoutMs', { rebalanceTimeoutMs: 9999 }],
+    ['rebalanceTimeoutMs', { sessionTimeoutMs: 60_000 }],
+    ['transactionTimeoutMs', { transactionTimeoutMs: 999 }],
+    ['maxBufferedRecordsPerPartition', { maxBufferedRecordsPerPartition: 0 }],
+    ['cacheMaxBytes', { cacheMaxBytes: -1 }],
+    ['maxTaskIdleMs', { maxTaskIdleMs: -1 }],
+    ['repartitionPurgeIntervalMs', { repartitionPurgeIntervalMs: 0 }],
+    ['autoOffsetReset', { autoOffsetReset: 'none' }],
+  ]
+
+  it.each(bad)('INVALID_CONFIG naming %s for %j', (setting, config) => {
+    const error = rejection(config)
+    expect(error.name).toBe('TopologyError')
+    expect(error.code).toBe('INVALID_CONFIG')
+    expect(error.subject).toBe(setting)
+    expect(error.message).toMatch(new RegExp(`^INVALID_CONFIG: ${setting}: got .*, expected `))
+    expect(error.retryable).toBe(false)
+  })
+
+  it('accepts the limits', () => {
+    expect(() =>
+      resolveStreamsConfig({
+        ...base,
+        applicationId: 'a'.repeat(200),
+        sessionTimeoutMs: 1000,
+        heartbeatIntervalMs: 999,
+        rebalanceTimeoutMs: 1000,
+        transactionTimeoutMs: 1000,
+        cacheMaxBytes: 0,
+        maxTaskIdleMs: 0,
+        bootstrapServers: ['h:9092', 'x:65535'],
+      }),
+    ).not.toThrow()
+  })
+})
