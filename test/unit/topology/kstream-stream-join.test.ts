@@ -101,6 +101,32 @@ describe('KStream-KStream join', () => {
     ])
   })
 
+  // Kafka's shared outer store is keyed [timestamp][side: right 0, left 1][serialized key]
+  // (TimestampedKeyAndJoinSideSerializer), and emitNonJoinedOuterRecords iterates it in that order.
+  it('outer join: unmatched records closing together come by timestamp, right side first, then key', () => {
+    const { left, right, out } = joinDriver('outerJoin', JoinWindows.ofTimeDifferenceWithNoGrace(1))
+    left.pipeInput('b', 'B', 5)
+    left.pipeInput('ab', 'AB', 5)
+    right.pipeInput('c', 'c', 5)
+    left.pipeInput('a', 'A1', 5)
+    right.pipeInput('a', 'a', 5)
+    left.pipeInput('a', 'A2', 4)
+    right.pipeInput('z', 'z', 4)
+    left.pipeInput('a', 'A3', 5)
+    expect(out.readKeyValuesToList()).toEqual([
+      ['a', '[A1, a]'],
+      ['a', '[A2, a]'],
+      ['a', '[A3, a]'],
+    ])
+    left.pipeInput('x', 'X', 100)
+    expect(out.readRecordsToList().map((r) => [r.key, r.value, r.timestamp])).toEqual([
+      ['z', '[null, z]', 4],
+      ['c', '[null, c]', 5],
+      ['ab', '[AB, null]', 5],
+      ['b', '[B, null]', 5],
+    ])
+  })
+
   it('before/after bound the window asymmetrically and the result has the later timestamp', () => {
     const windows = JoinWindows.ofTimeDifferenceWithNoGrace(0).after(5)
     const { left, right, out } = joinDriver('join', windows)

@@ -113,42 +113,55 @@ export class StreamStreamJoinProcessor<K, VL, VR, VOut> implements Processor<K, 
     if (kept.length !== waiting.length) store.put(key, kept.length === 0 ? null : kept, timestamp)
   }
 
-  // Emits, in timestamp order, the waiting records whose window has closed. Kafka orders records of one
-  // timestamp by side (right first) then by serialized key; here by side within a key, keys in the order
-  // they first waited at that timestamp.
+  // Emits the waiting records whose window has closed in the order of Kafka's shared outer store, keyed
+  // [timestamp][side: right first][serialized key] (TimestampedKeyAndJoinSideSerializer): store.all()
+  // comes by timestamp then serialized key, and the records of one timestamp are visited right side
+  // first. As Kafka, the scan stops once a record of each side is found whose window is still open, and
+  // leaves minTime at the timestamp it stopped at.
   #emitClosed(store: WindowStore<K, UnmatchedRecord<VL, VR>[]>, record: StreamRecord<K, VL | VR>): void {
     const time = this.#time
     const grace = this.side.windows.graceMs
     if (time.minTime + this.#joinAfterMs + grace >= time.streamTime) return
     time.minTime = Number.POSITIVE_INFINITY
     const { beforeMs, afterMs } = this.side.windows
+    const all = store.all()
     let leftOpen = false
     let rightOpen = false
-    for (const [windowed, waiting] of store.all()) {
-      const timestamp = windowed.window.start
-      time.minTime = timestamp
-      if (leftOpen && rightOpen) break
+    for (let from = 0; from < all.length; ) {
+      const timestamp = (all[from] as (typeof all)[number])[0].window.start
+      let to = from + 1
+      while (to < all.length && (all[to] as (typeof all)[number])[0].window.start === timestamp) to++
       // A left record's window closes `after` past it; a right record's `before` past it.
       const leftClosed = timestamp + afterMs + grace < time.streamTime
       const rightClosed = timestamp + beforeMs + grace < time.streamTime
-      if (!leftClosed && waiting.some((r) => r.left)) leftOpen = true
-      if (!rightClosed && waiting.some((r) => !r.left)) rightOpen = true
-      const kept: UnmatchedRecord<VL, VR>[] = []
       for (const left of [false, true]) {
-        for (const r of waiting) {
-          if (r.left !== left) continue
+        for (let i = from; i < to; i++) {
+          const [windowed, waiting] = all[i] as (typeof all)[number]
+          if (!waiting.some((r) => r.left === left)) continue
+          time.minTime = timestamp
+          if (leftOpen && rightOpen) return
           if (!(left ? leftClosed : rightClosed)) {
-            kept.push(r)
+            if (left) leftOpen = true
+            else rightOpen = true
             continue
           }
           const key = windowed.key
-          const joined = left
-            ? this.side.joiner(r.value as VL, null, key)
-            : this.side.joiner(null, r.value as VR, key)
-          this.#context.forward(new StreamRecord(key, joined, timestamp, record.headers))
+          const kept: UnmatchedRecord<VL, VR>[] = []
+          for (const r of waiting) {
+            if (r.left !== left) {
+              kept.push(r)
+              continue
+            }
+            const joined = left
+              ? this.side.joiner(r.value as VL, null, key)
+              : this.side.joiner(null, r.value as VR, key)
+            this.#context.forward(new StreamRecord(key, joined, timestamp, record.headers))
+          }
+          store.put(key, kept.length === 0 ? null : kept, timestamp)
+          all[i] = [windowed, kept]
         }
       }
-      if (kept.length !== waiting.length) store.put(windowed.key, kept.length === 0 ? null : kept, timestamp)
+      from = to
     }
   }
 
