@@ -26,7 +26,16 @@ export class TableSourceProcessor<K, V> implements Processor<K, V | null, K, Cha
     if (key === null || key === undefined) return
     const value = record.value ?? null
     const old = this.#store.get(key) ?? null
-    if (value === null && old === null) return
+    // A tombstone for a key the table does not have changes nothing in the store, but without a cache
+    // Kafka Streams' KTableSource still forwards Change(null, null): a join's result row is re-sent, a
+    // toStream() emits the tombstone. Through the cache it forwards nothing, as Kafka's cache does not.
+    if (value === null && old === null) {
+      if (!this.#cached)
+        this.#context.forward(
+          new StreamRecord(key, new Change<V>(null, null), record.timestamp, record.headers),
+        )
+      return
+    }
     this.#store.put(key, value)
     if (!this.#cached)
       this.#context.forward(new StreamRecord(key, new Change(value, old), record.timestamp, record.headers))

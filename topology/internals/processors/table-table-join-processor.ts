@@ -2,8 +2,8 @@
 // value and forwards the joined change, the old result computed from the old value (Kafka Streams'
 // KTableKTableInnerJoin, LeftJoin, RightJoin and OuterJoin). `preserve` says which side keeps a row
 // without a partner: 'none' (inner), 'this' (left join, this side), 'other' (the right side of a left
-// join), 'both' (outer). A change that leaves no result on either side (an inner join whose result never
-// existed) forwards nothing, so a tombstone goes out only if there was a previous result.
+// join), 'both' (outer). A change that leaves no result on either side forwards nothing when the other
+// side has no row either; with one, it forwards (a tombstone), as Kafka's KTableKTable*Join do.
 import { Change } from '../../change.js'
 import type { Processor, ProcessorContext } from '../../processor.js'
 import type { StreamRecord } from '../../stream-record.js'
@@ -33,7 +33,9 @@ export class TableTableJoinProcessor<K, V, VO, VR> implements Processor<K, Chang
     const other = this.#other.get(key)
     const newValue = this.#join(record.value.newValue, other, key)
     const oldValue = this.#join(record.value.oldValue, other, key)
-    if (newValue === null && oldValue === null) return
+    // Kafka's joins forward whenever the other side has a row, even Change(null, null) (a tombstone for a
+    // key this side never had, from an uncached source): the result goes out as a tombstone.
+    if (newValue === null && oldValue === null && other === null) return
     this.#context.forward(record.withValue(new Change(newValue, oldValue)))
   }
 
