@@ -65,6 +65,7 @@ export class OffsetOutOfRangeError extends Error {
   }
 }
 
+const IS_TRANSACTIONAL = 0x10
 const IS_CONTROL = 0x20
 const OFFSET_OUT_OF_RANGE = protocolErrors.OFFSET_OUT_OF_RANGE?.code ?? 1
 const NO_HEADERS: ReadonlyMap<string, Buffer> = new Map()
@@ -154,7 +155,12 @@ export class PartitionFetcher {
       for (const p of topicResponse.partitions) {
         const from = requested.get(partitionKey(topic, p.partitionIndex))
         if (from === undefined) continue
-        out.push(decodePartition(topic, p.partitionIndex, from, p.records ?? [], p))
+        const batches = p.records ?? []
+        const kept =
+          this.#isolation === FetchIsolationLevels.READ_COMMITTED
+            ? committedBatches(batches, p.abortedTransactions ?? [])
+            : batches
+        out.push(decodePartition(topic, p.partitionIndex, from, batches, kept, p))
       }
     }
     return out
@@ -201,19 +207,61 @@ export class PartitionFetcher {
   }
 }
 
+/**
+ * The batches a read_committed reader may see, by Kafka's rule (the Java consumer's Fetcher): walking
+ * the batches in offset order, a producer is "aborted" from the first offset of each of its aborted
+ * transactions the broker listed until its abort marker; its transactional batches in between are
+ * dropped. The client's own filter keeps one range per producer and gives up on a range whose marker
+ * is in a later response, so aborted records leak through it (a restarted transactional producer keeps
+ * its producer id, so its aborted transactions follow one another): this filter runs after it.
+ */
+export function committedBatches(
+  batches: readonly RecordsBatch[],
+  aborted: readonly { producerId: bigint; firstOffset: bigint }[],
+): RecordsBatch[] {
+  if (aborted.length === 0) return batches as RecordsBatch[]
+  const pending = [...aborted].sort((a, b) =>
+    a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+  )
+  let next = 0
+  const abortedProducers = new Set<bigint>()
+  const out: RecordsBatch[] = []
+  for (const batch of batches) {
+    const last = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+    while (next < pending.length && (pending[next] as { firstOffset: bigint }).firstOffset <= last) {
+      abortedProducers.add((pending[next] as { producerId: bigint }).producerId)
+      next++
+    }
+    const transactional = (batch.attributes & IS_TRANSACTIONAL) !== 0
+    if ((batch.attributes & IS_CONTROL) !== 0) {
+      const type = batch.records[0]?.key?.readInt16BE(2)
+      if (type === 0) abortedProducers.delete(batch.producerId)
+      out.push(batch)
+      continue
+    }
+    if (transactional && abortedProducers.has(batch.producerId)) continue
+    out.push(batch)
+  }
+  return out
+}
+
 function decodePartition(
   topic: string,
   partition: number,
   from: number,
-  batches: readonly RecordsBatch[],
+  all: readonly RecordsBatch[],
+  kept: readonly RecordsBatch[],
   p: { highWatermark: bigint; lastStableOffset: bigint },
 ): FetchedPartition {
   const records: FetchedRecord[] = []
   let nextOffset = from
-  for (const batch of batches) {
-    const first = Number(batch.firstOffset)
-    const last = first + batch.lastOffsetDelta
+  // Positions advance over every batch, dropped ones included.
+  for (const batch of all) {
+    const last = Number(batch.firstOffset) + batch.lastOffsetDelta
     if (last + 1 > nextOffset) nextOffset = last + 1
+  }
+  for (const batch of kept) {
+    const first = Number(batch.firstOffset)
     if ((batch.attributes & IS_CONTROL) !== 0) continue
     const firstTimestamp = Number(batch.firstTimestamp)
     for (const record of batch.records) {

@@ -1,8 +1,13 @@
 // Kafka helpers for integration tests: read a topic back from the start with a chosen isolation
 // level, and create/delete a test file's own topics.
-import { FetchIsolationLevels, MessagesStreamModes } from '@platformatic/kafka'
 import type { Config } from '../../config/config.js'
 import { createAdmin, createConsumer } from '../../kafka/clients.js'
+import {
+  listOffsets,
+  PartitionFetcher,
+  type PartitionPosition,
+  partitionKey,
+} from '../../kafka/partition-fetcher.js'
 
 export interface ReadRecord {
   key: string
@@ -42,53 +47,62 @@ export async function readTopic(config: Config, topic: string, options: ReadOpti
   }))
 }
 
-/** As readTopic, from one or more topics, with the bytes, headers and timestamps as they are in the log. */
+/**
+ * As readTopic, from one or more topics, with the bytes, headers and timestamps as they are in the log.
+ * Reads with the runtime's PartitionFetcher, whose read_committed filter follows Kafka's rule (the
+ * client's stream lets some aborted records through: see committedBatches()).
+ */
 export async function readTopicRaw(
   config: Config,
   topic: string | string[],
   options: ReadOptions,
 ): Promise<RawRecord[]> {
   const topics = Array.isArray(topic) ? topic : [topic]
-  const consumer = createConsumer(config.kafka, `${topics[0]}-reader-${Date.now()}`, {
-    isolationLevel:
-      options.isolation === 'read_committed'
-        ? FetchIsolationLevels.READ_COMMITTED
-        : FetchIsolationLevels.READ_UNCOMMITTED,
-    maxWaitTime: 200,
-  })
+  const consumer = createConsumer(config.kafka, `${topics[0]}-reader-${Date.now()}`)
   const records: RawRecord[] = []
   const quietMs = options.quietMs ?? 1000
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000)
   try {
-    const stream = await consumer.consume({
-      topics,
-      mode: MessagesStreamModes.EARLIEST,
-      autocommit: false,
-    })
-    await new Promise<void>((resolve) => {
-      let quiet: NodeJS.Timeout | undefined
-      const deadline = setTimeout(resolve, options.timeoutMs ?? 20_000)
-      const settle = () => {
-        clearTimeout(quiet)
-        quiet = setTimeout(() => {
-          clearTimeout(deadline)
-          resolve()
-        }, quietMs)
-      }
-      stream.on('data', (m) => {
-        records.push({
-          topic: m.topic,
-          key: m.key ?? undefined,
-          value: m.value ?? undefined,
-          headers: m.headers,
-          timestamp: m.timestamp,
-          partition: m.partition,
-          offset: m.offset,
+    const fetcher = new PartitionFetcher(consumer, { isolation: options.isolation, maxWaitMs: 100 })
+    const metadata = await consumer.metadata({ topics: [...topics], forceUpdate: true })
+    const all = topics.flatMap((t) =>
+      Array.from({ length: metadata.topics.get(t)?.partitionsCount ?? 0 }, (_, partition) => ({
+        topic: t,
+        partition,
+      })),
+    )
+    const starts = await listOffsets(consumer, all, 'earliest')
+    let positions: PartitionPosition[] = all.map((p) => ({
+      ...p,
+      offset: starts.get(partitionKey(p.topic, p.partition)) ?? 0,
+    }))
+    let lastArrival = Date.now()
+    while (Date.now() < deadline) {
+      if (records.length >= options.expected && Date.now() - lastArrival >= quietMs) break
+      const fetched = await fetcher.fetch(positions)
+      const next = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p]))
+      for (const batch of fetched) {
+        for (const r of batch.records) {
+          records.push({
+            topic: r.topic,
+            key: r.key ?? undefined,
+            value: r.value ?? undefined,
+            headers: new Map([...r.headers].map(([k, v]) => [Buffer.from(k), v])),
+            timestamp: BigInt(r.timestamp),
+            partition: r.partition,
+            offset: BigInt(r.offset),
+          })
+        }
+        if (batch.records.length > 0) lastArrival = Date.now()
+        next.set(partitionKey(batch.topic, batch.partition), {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: batch.nextOffset,
         })
-        if (records.length >= options.expected) settle()
-      })
-      if (options.expected === 0) settle()
-    })
-    await stream.close()
+      }
+      positions = [...next.values()]
+      if (fetched.every((b) => b.records.length === 0)) await new Promise((r) => setTimeout(r, 50))
+    }
   } finally {
     await consumer.close(true)
   }

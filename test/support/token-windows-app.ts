@@ -54,6 +54,18 @@ export function tokenWindowsTopology(input: string, output: string, emitFinal: b
   return builder.build()
 }
 
+// Kills this process (SIGKILL: no cleanup) at the n-th commit that produced records, after they were
+// sent and before the offsets were committed: the at-least-once window for duplicates.
+function crashAfter(n: number): (records: number) => void {
+  let seen = 0
+  return (records) => {
+    if (records > 0 && ++seen >= n) {
+      process.stdout.write('crashing before the offset commit\n')
+      process.kill(process.pid, 'SIGKILL')
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const env = process.env
   const required = (name: string): string => {
@@ -77,6 +89,9 @@ async function main(): Promise<void> {
     rebalanceTimeoutMs: Number(env.APP_REBALANCE_TIMEOUT_MS ?? 10_000),
     transactionTimeoutMs: Number(env.APP_TRANSACTION_TIMEOUT_MS ?? 5000),
     commitIntervalMs: Number(env.APP_COMMIT_INTERVAL_MS ?? 100),
+    ...(env.APP_CRASH_BEFORE_OFFSET_COMMIT === undefined
+      ? {}
+      : { onBeforeOffsetCommit: crashAfter(Number(env.APP_CRASH_BEFORE_OFFSET_COMMIT)) }),
   })
   streams.on('state', (state: string) => process.stdout.write(`state ${state}\n`))
   streams.on('error', (error: unknown) => {

@@ -11,6 +11,12 @@ export type OutgoingRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 const SEND_SLICE = 20_000
 
 export interface Committer {
+  /**
+   * Before the first task restores: under exactly-once, registers the transactional id, which
+   * completes (aborts, or finishes committing) whatever transaction a previous run of this instance
+   * left open, so that the changelogs and committed offsets read next already hold its outcome.
+   */
+  initialize(): Promise<void>
   /** Makes `records` and `offsets` durable together (or throws, in which case neither is). */
   commit(records: OutgoingRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void>
   close(): Promise<void>
@@ -21,6 +27,11 @@ export class TransactionalCommitter implements Committer {
     private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>,
     private readonly consumer: Consumer,
   ) {}
+
+  async initialize(): Promise<void> {
+    const transaction = await this.producer.beginTransaction()
+    await transaction.cancel()
+  }
 
   async commit(records: OutgoingRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void> {
     if (records.length === 0 && offsets.length === 0) return
@@ -64,12 +75,16 @@ export class AtLeastOnceCommitter implements Committer {
   constructor(
     private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>,
     private readonly consumer: Consumer,
+    private readonly beforeOffsetCommit?: (records: number) => void,
   ) {}
+
+  async initialize(): Promise<void> {}
 
   async commit(records: OutgoingRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void> {
     for (let i = 0; i < records.length; i += SEND_SLICE) {
       await this.producer.send({ messages: records.slice(i, i + SEND_SLICE) })
     }
+    this.beforeOffsetCommit?.(records.length)
     if (offsets.length > 0) {
       await this.consumer.commit({
         offsets: offsets.map((o) => ({

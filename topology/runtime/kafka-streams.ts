@@ -10,7 +10,7 @@
 // transaction and rebuilds every task from its changelog and the committed offsets, so nothing done
 // after the last commit survives: that is what makes a crash at any instant invisible in the output.
 import { EventEmitter } from 'node:events'
-import { type Consumer, FetchIsolationLevels, type GroupAssignment, type Producer } from '@platformatic/kafka'
+import { type Admin, type Consumer, FetchIsolationLevels, type Producer } from '@platformatic/kafka'
 import {
   createAdmin,
   createConsumer,
@@ -86,6 +86,7 @@ export class KafkaStreams extends EventEmitter {
   #state: StreamsState = 'CREATED'
   #lock: StateDirectoryLock | undefined
   #consumer: Consumer | undefined
+  #admin: Admin | undefined
   #producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined
   #committer: Committer | undefined
   #fetcher: PartitionFetcher | undefined
@@ -153,18 +154,14 @@ export class KafkaStreams extends EventEmitter {
         clientId: config.clientId,
         replicationFactor: config.replicationFactor,
       }
-      const admin = createAdmin(kafka, 'streams-admin')
-      try {
-        this.#layout = await prepareTopics(
-          admin,
-          this.#topology.graph,
-          config.applicationId,
-          config.replicationFactor,
-          config.deadLetterTopic,
-        )
-      } finally {
-        await admin.close()
-      }
+      this.#admin = createAdmin(kafka, `${config.clientId}-admin`)
+      this.#layout = await prepareTopics(
+        this.#admin,
+        this.#topology.graph,
+        config.applicationId,
+        config.replicationFactor,
+        config.deadLetterTopic,
+      )
       const instanceId = this.#lock.instanceId
       const exactlyOnce = config.processingGuarantee === 'exactly_once'
       const isolationLevel = exactlyOnce
@@ -199,7 +196,11 @@ export class KafkaStreams extends EventEmitter {
           })
       this.#committer = exactlyOnce
         ? new TransactionalCommitter(this.#producer, this.#consumer)
-        : new AtLeastOnceCommitter(this.#producer, this.#consumer)
+        : new AtLeastOnceCommitter(this.#producer, this.#consumer, config.onBeforeOffsetCommit)
+      await retryUntil(
+        () => (this.#committer as Committer).initialize(),
+        config.transactionTimeoutMs + 30_000,
+      )
       this.#consumer.on('consumer:group:join', (payload) => {
         this.#pendingAssignment = {
           generationId: payload.generationId ?? -1,
@@ -261,30 +262,19 @@ export class KafkaStreams extends EventEmitter {
     const consumer = this.#consumer
     if (consumer === undefined || consumer.memberId === null) return
     // A static member's LeaveGroup does not remove it (KIP-345): remove it by instance id.
-    const admin = createAdmin(
-      {
-        bootstrapServers: [...this.#config.bootstrapServers],
-        clientId: this.#config.clientId,
-        replicationFactor: 1,
-      },
-      'streams-leave',
-    )
-    try {
-      await new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve()))
-      await admin
-        .removeMembersFromConsumerGroup({
-          groupId: this.#config.applicationId,
-          members: [{ groupInstanceId: this.#lock?.instanceId ?? '' }],
-        } as never)
-        .catch(() => {})
-    } finally {
-      await admin.close()
-    }
+    await new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve()))
+    await this.#admin
+      ?.removeMembersFromConsumerGroup({
+        groupId: this.#config.applicationId,
+        members: [{ groupInstanceId: this.#lock?.instanceId ?? '' }],
+      } as never)
+      .catch(() => {})
   }
 
   async #shutdownClients(): Promise<void> {
     await this.#committer?.close().catch(() => {})
     await this.#consumer?.close(true).catch(() => {})
+    await this.#admin?.close().catch(() => {})
     this.#lock?.release()
   }
 
@@ -413,6 +403,9 @@ export class KafkaStreams extends EventEmitter {
     const fetcher = this.#fetcher as PartitionFetcher
     this.#restoring = true
     try {
+      // Committed offsets first, and stable (KIP-447): they wait for any transaction still open on
+      // these partitions, so the changelogs read next already hold everything those offsets cover.
+      const committed = await this.#stableCommittedOffsets(entries.flatMap((e) => e.sources))
       const changelogs: { entry: TaskEntry; store: string; topic: string; partition: number }[] = []
       for (const entry of entries) {
         for (const c of entry.task.initializeStores()) changelogs.push({ entry, ...c })
@@ -461,7 +454,7 @@ export class KafkaStreams extends EventEmitter {
           }
         }
       }
-      await this.#positionSources(entries)
+      await this.#positionSources(entries, committed)
       for (const entry of entries) {
         entry.task.completeRestoration()
         entry.restored = true
@@ -471,23 +464,52 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
-  async #positionSources(entries: TaskEntry[]): Promise<void> {
+  // OffsetFetch with require_stable, retried while a transaction holds the offsets (UNSTABLE_OFFSET_COMMIT)
+  // for up to the transaction timeout: a dead instance's transaction is aborted by then.
+  async #stableCommittedOffsets(
+    sources: { topic: string; partition: number }[],
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    if (sources.length === 0) return out
+    const byTopic = new Map<string, number[]>()
+    for (const s of sources) {
+      const list = byTopic.get(s.topic) ?? []
+      list.push(s.partition)
+      byTopic.set(s.topic, list)
+    }
+    const admin = this.#admin as Admin
+    const groups = await retryUntil(
+      () =>
+        admin.listConsumerGroupOffsets({
+          groups: [
+            {
+              groupId: this.#config.applicationId,
+              topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+            },
+          ],
+          requireStable: true,
+        }),
+      this.#config.transactionTimeoutMs + 30_000,
+    )
+    for (const topic of groups[0]?.topics ?? []) {
+      for (const p of topic.partitions) {
+        if (p.committedOffset >= 0n)
+          out.set(partitionKey(topic.name, p.partitionIndex), Number(p.committedOffset))
+      }
+    }
+    return out
+  }
+
+  async #positionSources(entries: TaskEntry[], committed: Map<string, number>): Promise<void> {
     const consumer = this.#consumer as Consumer
     const sources = entries.flatMap((e) => e.sources)
     if (sources.length === 0) return
-    const byTopic = new Map<string, number[]>()
-    for (const s of sources)
-      (byTopic.get(s.topic) ?? byTopic.set(s.topic, []).get(s.topic))?.push(s.partition)
-    const committed = await consumer.listCommittedOffsets({
-      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-    })
-    const missing = sources.filter((s) => (committed.get(s.topic)?.[s.partition] ?? -1n) < 0n)
+    const missing = sources.filter((s) => !committed.has(partitionKey(s.topic, s.partition)))
     const reset = await listOffsets(consumer, missing, this.#config.autoOffsetReset)
     for (const entry of entries) {
       for (const s of entry.sources) {
         const key = partitionKey(s.topic, s.partition)
-        const offset = committed.get(s.topic)?.[s.partition] ?? -1n
-        const start = offset >= 0n ? Number(offset) : (reset.get(key) ?? 0)
+        const start = committed.get(key) ?? reset.get(key) ?? 0
         entry.fetchPositions.set(key, { topic: s.topic, partition: s.partition, offset: start })
         entry.committed.set(key, start)
       }
@@ -699,6 +721,7 @@ export class KafkaStreams extends EventEmitter {
       { clientId: `${config.clientId}-${instanceId}-producer`, timeout: config.transactionTimeoutMs },
     )
     this.#committer = new TransactionalCommitter(this.#producer, this.#consumer as Consumer)
+    await retryUntil(() => (this.#committer as Committer).initialize(), config.transactionTimeoutMs + 30_000)
   }
 
   // Kafka Streams deletes what every consumer of a repartition topic has committed past.
@@ -714,15 +737,8 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     if (targets.length === 0) return
-    const admin = createAdmin(
-      {
-        bootstrapServers: [...this.#config.bootstrapServers],
-        clientId: this.#config.clientId,
-        replicationFactor: 1,
-      },
-      'streams-purge',
-    )
-    try {
+    const admin = this.#admin as Admin
+    {
       const byTopic = new Map<string, { partition: number; offset: bigint }[]>()
       for (const t of targets) {
         ;(byTopic.get(t.topic) ?? byTopic.set(t.topic, []).get(t.topic))?.push({
@@ -733,8 +749,6 @@ export class KafkaStreams extends EventEmitter {
       await admin.deleteRecords({
         topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
       } as never)
-    } finally {
-      await admin.close()
     }
   }
 }
@@ -790,8 +804,23 @@ function isFatal(error: unknown): boolean {
   )
 }
 
+// Retries a call whose failure the client marks retryable (or a timeout) until `budgetMs` is spent.
+async function retryUntil<T>(call: () => Promise<T>, budgetMs: number): Promise<T> {
+  const deadline = Date.now() + budgetMs
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call()
+    } catch (error) {
+      const retryable =
+        /UNSTABLE_OFFSET_COMMIT|CONCURRENT_TRANSACTIONS|COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|timed out|ECONNREFUSED|ECONNRESET/i.test(
+          errorText(error),
+        )
+      if (!retryable || Date.now() > deadline) throw error
+      await sleep(Math.min(1000, 50 * 2 ** attempt))
+    }
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
-
-export type { GroupAssignment }

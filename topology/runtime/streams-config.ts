@@ -56,6 +56,11 @@ export interface StreamsConfig {
   readonly engineMetrics?: EngineMetrics
   /** Runtime hooks (prom-client in config/metrics.ts adapts to them). */
   readonly metrics?: RuntimeMetrics
+  /**
+   * Fault injection for tests: called at-least-once after the records of a commit were produced and
+   * before the offsets are committed, with the number of records. Not for production use.
+   */
+  readonly onBeforeOffsetCommit?: (records: number) => void
 }
 
 export interface ResolvedStreamsConfig
@@ -68,8 +73,10 @@ export interface ResolvedStreamsConfig
       | 'metrics'
       | 'deserializationExceptionHandler'
       | 'processingExceptionHandler'
+      | 'onBeforeOffsetCommit'
     >
   > {
+  readonly onBeforeOffsetCommit: ((records: number) => void) | undefined
   readonly instanceId: string | undefined
   readonly logger: Logger | undefined
   readonly engineMetrics: EngineMetrics | undefined
@@ -156,5 +163,6 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
     logger: config.logger,
     engineMetrics: config.engineMetrics,
     metrics: config.metrics,
+    onBeforeOffsetCommit: config.onBeforeOffsetCommit,
   }
 }
