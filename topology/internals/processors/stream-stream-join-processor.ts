@@ -51,6 +51,11 @@ export class StreamStreamJoinProcessor<K, VL, VR, VOut> implements Processor<K, 
         ? undefined
         : context.getStateStore<WindowStore<K, UnmatchedRecord<VL, VR>[]>>(outerName)
     this.#time = this.side.timeTrackers.get(context.taskId)
+    // Restored records waiting in the outer store: the earliest of them is where the next scan for closed
+    // windows must look from (the tracker, in memory only, starts without one). Kafka gets there by
+    // accident: its minTime starts at Long.MAX_VALUE, and MAX_VALUE + after + grace overflows.
+    const earliest = this.#outerStore?.all()[0]
+    if (earliest !== undefined) this.#time.updateMinTime(earliest[0].window.start)
   }
 
   close(): void {
