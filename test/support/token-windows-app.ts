@@ -3,6 +3,9 @@
 // update, keyed as Kafka Streams' time-windowed key, valued as 8-byte count then 8-byte sum. Run as a
 // script it is one instance of the application, configured by environment variables, that runs until
 // SIGTERM (a clean close) or SIGKILL (a crash).
+
+import { createMetrics } from '../../config/metrics.js'
+import { ProbeServer } from '../../config/probe-server.js'
 import {
   EmitStrategy,
   Materialized,
@@ -78,7 +81,10 @@ async function main(): Promise<void> {
     required('APP_OUTPUT'),
     env.APP_EMIT !== 'update',
   )
+  const metrics = createMetrics()
   const streams = new KafkaStreams(topology, {
+    metrics: metrics.streams,
+    engineMetrics: metrics.engine,
     applicationId: required('APP_ID'),
     bootstrapServers: required('APP_BOOTSTRAP').split(','),
     stateDir: required('APP_STATE_DIR'),
@@ -104,9 +110,13 @@ async function main(): Promise<void> {
       () => process.exit(1),
     )
   })
+  if (env.APP_PROBE_PORT !== undefined) {
+    const probes = new ProbeServer({ registry: metrics.registry, ready: () => streams.readiness() })
+    process.stdout.write(`probe ${await probes.start(Number(env.APP_PROBE_PORT), '127.0.0.1')}\n`)
+  }
   await streams.start()
   setInterval(() => {
-    process.stdout.write(`tasks ${JSON.stringify(streams.status().tasks)}\n`)
+    process.stdout.write(`tasks ${JSON.stringify(streams.status().activeTasks)}\n`)
   }, 1000)
 }
 

@@ -72,7 +72,10 @@ interface TaskEntry {
 export interface StreamsStatus {
   readonly state: StreamsState
   readonly instanceId: string | undefined
+  /** Every task this instance holds, suspended ones (during a rebalance) included. */
   readonly tasks: readonly string[]
+  /** The tasks processing now. */
+  readonly activeTasks: readonly string[]
   readonly restoring: boolean
   readonly generationId: number
 }
@@ -126,6 +129,7 @@ export class KafkaStreams extends EventEmitter {
       state: this.#state,
       instanceId: this.#lock?.instanceId,
       tasks: [...this.#tasks.keys()],
+      activeTasks: [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING').map((e) => e.id),
       restoring: this.#restoring,
       generationId: this.#generationId,
     }
@@ -134,6 +138,14 @@ export class KafkaStreams extends EventEmitter {
   /** True once the instance runs its tasks with every store restored (the `/ready` probe). */
   get ready(): boolean {
     return this.#state === 'RUNNING' && !this.#restoring
+  }
+
+  /** Readiness with the reasons when not ready, in the form the probe server (config/probe-server.ts) takes. */
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = []
+    if (this.#state !== 'RUNNING') reasons.push(`streams state is ${this.#state}`)
+    if (this.#restoring) reasons.push('restoring state stores from their changelogs')
+    return { ready: reasons.length === 0, reasons }
   }
 
   /**

@@ -1,0 +1,106 @@
+// Scale-out by partition: one instance, then three, then two (one stopped with SIGTERM mid-run). The
+// tasks and their state move between processes while input keeps arriving; the read_committed output
+// is still exact, window for window, and at the end the live instances own every task exactly once.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, expect, it } from 'vitest'
+import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { stackConfig, testPrefix } from '../support/stack-env.js'
+import { StreamsProcess } from '../support/streams-process.js'
+import {
+  closingRecords,
+  createKeptTopics,
+  produceTokenEvents,
+  referenceWindows,
+  tokenEvents,
+} from '../support/token-events.js'
+import { countSumSerde, WINDOW_MS } from '../support/token-windows-app.js'
+
+const prefix = testPrefix(import.meta.url)
+const config = stackConfig()
+const PARTITIONS = 8
+const input = `${prefix}-in`
+const output = `${prefix}-out`
+const appId = `${prefix}-app`
+
+afterAll(() => deleteTestTopics(config, [input, output, `${appId}-dlq`, `${appId}-token-windows-changelog`]))
+
+function instance(name: string): StreamsProcess {
+  return new StreamsProcess({
+    APP_ID: appId,
+    APP_INPUT: input,
+    APP_OUTPUT: output,
+    APP_BOOTSTRAP: config.kafka.bootstrapServers.join(','),
+    APP_STATE_DIR: mkdtempSync(join(tmpdir(), `${name}-`)),
+    APP_INSTANCE_ID: name,
+    APP_PROBE_PORT: '0',
+  })
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+it('moves tasks and their state between instances without losing or repeating a window', async () => {
+  await createKeptTopics(config, [input, output], PARTITIONS)
+  const events = tokenEvents(150_000, 5000, 21)
+  const producing = (async () => {
+    for (let i = 0; i < events.length; i += 5000) {
+      await produceTokenEvents(config, input, events.slice(i, i + 5000))
+      await sleep(250)
+    }
+    const last = (events.at(-1)?.timestamp as number) + 1
+    await produceTokenEvents(config, input, [], closingRecords(PARTITIONS, last))
+  })()
+
+  const a = instance('a')
+  await a.waitForLine(/^state RUNNING/)
+  await sleep(1500)
+  const b = instance('b')
+  const c = instance('c')
+  await Promise.all([b.waitForLine(/^state RUNNING/), c.waitForLine(/^state RUNNING/)])
+  await sleep(2000)
+  expect(await b.kill('SIGTERM')).toBe(0)
+  await producing
+
+  try {
+    const expected = referenceWindows(events, WINDOW_MS)
+    const records = await readTopicRaw(config, output, {
+      expected: expected.size,
+      isolation: 'read_committed',
+      quietMs: 1500,
+      timeoutMs: 90_000,
+    })
+    const seen = new Map<string, { count: number; sum: number }>()
+    const repeated: string[] = []
+    for (const r of records) {
+      const key = r.key as Buffer
+      const id = `${key.subarray(0, key.length - 8).toString()}@${Number(key.readBigInt64BE(key.length - 8))}`
+      if (seen.has(id)) repeated.push(id)
+      seen.set(id, countSumSerde.deserialize('', r.value as Buffer))
+    }
+    expect(repeated).toEqual([])
+    expect(seen.size).toBe(expected.size)
+    for (const [id, value] of expected) expect(seen.get(id), id).toEqual(value)
+
+    // Every task is owned by exactly one of the live instances.
+    await sleep(1500)
+    const owned = [...a.tasks(), ...c.tasks()].sort()
+    expect(owned).toEqual(Array.from({ length: PARTITIONS }, (_, p) => `0_${p}`).sort())
+    expect(a.tasks().length).toBeGreaterThan(0)
+    for (const live of [a, c]) {
+      const port = live.lines.find((l) => l.startsWith('probe '))?.slice(6)
+      const ready = await fetch(`http://127.0.0.1:${port}/ready`)
+      expect(ready.status).toBe(200)
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+      expect(metrics).toMatch(new RegExp(`agent_party_streams_tasks ${live.tasks().length}\\b`))
+      expect(metrics).toMatch(/agent_party_streams_commits_total [1-9]/)
+    }
+    expect(
+      b.lines.some((l) => /^tasks \["/.test(l)),
+      'b ran tasks before it stopped',
+    ).toBe(true)
+    expect(c.tasks().length).toBeGreaterThan(0)
+  } finally {
+    await Promise.all([a.kill('SIGTERM'), c.kill('SIGTERM')])
+  }
+})
