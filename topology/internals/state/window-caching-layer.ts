@@ -192,7 +192,12 @@ export class WindowCachingLayer<K, V> implements WindowLayer<K, V> {
     if (old === null && entry.value === null) return
     this.env.recordContext.current = entry.context
     const stored = this.inner.put(entry.key, entry.start, entry.end, entry.value)
-    if (stored)
+    // A window the store expired while this update waited in the cache was open when it was updated:
+    // forward it all the same, as Kafka Streams' caching window store does (it forwards, then writes to
+    // the store, which drops the expired window). A big batch between commits (a whole fetch) moves
+    // stream time past many windows' retention before the flush; without this their last updates
+    // were lost.
+    if (stored || entry.value !== null)
       this.#listener?.(entry.key, entry.start, entry.end, entry.value, old, entry.context?.timestamp ?? 0)
   }
 }
