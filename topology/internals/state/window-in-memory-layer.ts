@@ -8,6 +8,12 @@ import type { KeyId, KeyIdOf } from './key-id.js'
 import { type KeyBytesOf, sortByTime, type TimedEntry, type WindowLayer } from './window-layer.js'
 
 class Entry<K, V> implements TimedEntry<K, V> {
+  // The entries of one end form a doubly linked list (its head in #heads): adding and removing one
+  // allocates nothing, where a Set per end cost an allocation per distinct end, i.e. per record for
+  // sessions.
+  prevOfEnd: Entry<K, V> | undefined = undefined
+  nextOfEnd: Entry<K, V> | undefined = undefined
+
   constructor(
     readonly key: K,
     readonly id: KeyId,
@@ -21,12 +27,14 @@ export type ExpiryListener<K> = (key: K, start: number, end: number) => void
 
 export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
   readonly #byKey = new Map<KeyId, Entry<K, V>[]>()
-  readonly #byEnd = new Map<number, Set<Entry<K, V>>>()
-  // Distinct ends present in #byEnd, ascending, from #head on. Writes come mostly in end order, so inserts
-  // are appends. Expiry advances #head instead of splicing the front off (a memmove of the whole array
-  // per write when every record has its own end, as sessions do); the dead prefix is cut when it is
-  // more than half of the array.
+  // The index by end: distinct ends ascending from #head on, and beside each the head of its entries'
+  // list (undefined once they are all removed; the slot stays until it expires, cheaper than splicing).
+  // Writes come mostly in end order, so a new end is an append and finding an end's slot looks at the
+  // last one first. Expiry advances #head instead of splicing the front off (a memmove of both arrays per
+  // write when every record has its own end, as sessions do); the dead prefix is cut when it is more
+  // than half of the arrays.
   #ends: number[] = []
+  #heads: Array<Entry<K, V> | undefined> = []
   #head = 0
   #size = 0
   #observedEnd = Number.NEGATIVE_INFINITY
@@ -109,13 +117,13 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
   fetchByEnd(endFrom: number, endTo: number): TimedEntry<K, V>[] {
     const out: TimedEntry<K, V>[] = []
     const ends = this.#ends
+    const heads = this.#heads
     for (
       let i = lowerBound(ends, endFrom, this.#head);
       i < ends.length && (ends[i] as number) <= endTo;
       i++
     ) {
-      const bucket = this.#byEnd.get(ends[i] as number)
-      if (bucket !== undefined) for (const entry of bucket) out.push(entry)
+      for (let e = heads[i]; e !== undefined; e = e.nextOfEnd) out.push(e)
     }
     return sortByTime(out, this.keyBytes)
   }
@@ -128,46 +136,73 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
 
   close(): void {
     this.#byKey.clear()
-    this.#byEnd.clear()
     this.#ends = []
+    this.#heads = []
     this.#head = 0
     this.#size = 0
   }
 
+  /** The slot of `end` in #ends / #heads, or -1 (-1 - where it would go) when there is none. */
+  #slot(end: number): number {
+    const ends = this.#ends
+    const last = ends.length - 1
+    if (last < this.#head || (ends[last] as number) < end) return -1 - ends.length
+    if (ends[last] === end) return last
+    const at = lowerBound(ends, end, this.#head)
+    return ends[at] === end ? at : -1 - at
+  }
+
   #index(entry: Entry<K, V>): void {
-    let bucket = this.#byEnd.get(entry.end)
-    if (bucket === undefined) {
-      bucket = new Set()
-      this.#byEnd.set(entry.end, bucket)
-      const ends = this.#ends
-      // Entries ending at or before the expired bound are never indexed, so the end lands after #head.
-      if (ends.length === this.#head || (ends[ends.length - 1] as number) < entry.end) ends.push(entry.end)
-      else ends.splice(lowerBound(ends, entry.end, this.#head), 0, entry.end)
+    // Entries ending at or before the expired bound are never indexed, so the end lands after #head.
+    const slot = this.#slot(entry.end)
+    if (slot < 0) {
+      const at = -1 - slot
+      if (at === this.#ends.length) {
+        this.#ends.push(entry.end)
+        this.#heads.push(entry)
+      } else {
+        this.#ends.splice(at, 0, entry.end)
+        this.#heads.splice(at, 0, entry)
+      }
+      return
     }
-    bucket.add(entry)
+    const head = this.#heads[slot]
+    if (head === undefined) {
+      this.#heads[slot] = entry
+      return
+    }
+    // After the head: no write to #heads.
+    const next = head.nextOfEnd
+    entry.prevOfEnd = head
+    entry.nextOfEnd = next
+    if (next !== undefined) next.prevOfEnd = entry
+    head.nextOfEnd = entry
   }
 
   #remove(list: Entry<K, V>[], at: number, entry: Entry<K, V>): void {
     list.splice(at, 1)
     if (list.length === 0) this.#byKey.delete(entry.id)
-    // An emptied bucket stays in #ends until it expires: cheaper than splicing the sorted array.
-    this.#byEnd.get(entry.end)?.delete(entry)
+    const { prevOfEnd: prev, nextOfEnd: next } = entry
+    if (next !== undefined) next.prevOfEnd = prev
+    if (prev !== undefined) prev.nextOfEnd = next
+    else this.#heads[this.#slot(entry.end)] = next
+    entry.prevOfEnd = undefined
+    entry.nextOfEnd = undefined
     this.#size--
   }
 
   #expire(expiredUpTo: number): void {
     const ends = this.#ends
+    const heads = this.#heads
     const head = this.#head
     let n = head
     while (n < ends.length && (ends[n] as number) <= expiredUpTo) n++
     if (n === head) return
     this.#head = n
     for (let i = head; i < n; i++) {
-      const end = ends[i] as number
-      const bucket = this.#byEnd.get(end)
-      this.#byEnd.delete(end)
-      if (bucket === undefined) continue
-      for (const entry of bucket) {
+      let entry = heads[i]
+      heads[i] = undefined
+      while (entry !== undefined) {
         const list = this.#byKey.get(entry.id)
         if (list !== undefined) {
           const at = list.indexOf(entry)
@@ -176,10 +211,12 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
         }
         this.#size--
         if (!this.#restoring) this.onExpire?.(entry.key, entry.start, entry.end)
+        entry = entry.nextOfEnd
       }
     }
     if (this.#head > 1024 && this.#head * 2 > ends.length) {
       this.#ends = ends.slice(this.#head)
+      this.#heads = heads.slice(this.#head)
       this.#head = 0
     }
   }

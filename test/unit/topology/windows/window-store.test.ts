@@ -321,6 +321,43 @@ describe('session store', () => {
     }
   })
 
+  // The in-memory layer's index by end (a list per end, slots expired by stream time) against a plain map.
+  it('puts, removes and expiry give the contents of a naive map, in time then key order (property)', () => {
+    const op = fc.tuple(
+      fc.constantFrom('a', 'b', 'c', 'ab'),
+      fc.integer({ min: 0, max: 30 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.option(fc.integer({ min: 1, max: 99 }), { freq: 2 }),
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), fc.integer({ min: 0, max: 20 }), (ops, retention) => {
+        const { store } = buildSessionStore<string, number>(sspec({ retentionMs: retention }), env().env)
+        const model = new Map<string, [string, number, number, number]>()
+        let observed = Number.NEGATIVE_INFINITY
+        for (const [key, start, length, value] of ops) {
+          const end = start + length
+          store.put(key, new Window(start, end), value)
+          observed = Math.max(observed, end)
+          for (const [id, [, , e]] of model) if (e <= observed - retention) model.delete(id)
+          if (end <= observed - retention) continue
+          if (value === null) model.delete(`${key} ${start} ${end}`)
+          else model.set(`${key} ${start} ${end}`, [key, start, end, value])
+        }
+        const expected = [...model.values()].sort(
+          (x, y) => x[2] - y[2] || x[1] - y[1] || Buffer.compare(Buffer.from(x[0]), Buffer.from(y[0])),
+        )
+        const rows = (list: ReturnType<typeof store.all>) =>
+          list.map(([w, v]) => [w.key, w.window.start, w.window.end, v])
+        expect(rows(store.all())).toEqual(expected)
+        expect(rows(store.findSessionsByEnd(20, 40))).toEqual(
+          expected.filter(([, , e]) => e >= 20 && e <= 40),
+        )
+        expect(store.approximateNumEntries()).toBe(expected.length)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   it('removing a session writes a tombstone; the cache overlays removals on reads', () => {
     const { env: e, collector } = env(1 << 20)
     const { store } = buildSessionStore<string, number>(sspec({ cachingEnabled: true, retentionMs: 100 }), e)
