@@ -19,6 +19,7 @@ import {
 } from '../../kafka/clients.js'
 import { deadLetterRecord } from '../../kafka/dead-letter.js'
 import {
+  type FetchedPartition,
   listOffsets,
   PartitionFetcher,
   type PartitionPosition,
@@ -66,6 +67,20 @@ interface TaskEntry {
   readonly committed: Map<string, number>
   /** Every store restored: only such a task may be kept across a rebalance. */
   restored: boolean
+  /** Records fetched but not processed at the end of the previous round (backpressure). */
+  residual: number
+}
+
+interface PendingFetch {
+  readonly owner: ReadonlyMap<string, TaskEntry>
+  readonly promise: Promise<FetchedPartition[]>
+}
+
+interface PreparedCommit {
+  readonly running: readonly TaskEntry[]
+  readonly offsets: readonly TopicPartitionOffset[]
+  readonly records: OutgoingRecord[]
+  readonly consumedByTopic: ReadonlyMap<string, number>
 }
 
 /** Which tasks this instance runs, for health checks and tests. */
@@ -81,6 +96,8 @@ export interface StreamsStatus {
 }
 
 const PROTOCOL = { name: 'agent-party-streams', version: 1 }
+/** Records produced while a commit is in flight beyond which processing waits for it. */
+const MAX_PENDING_OUTPUT = 200_000
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -108,6 +125,9 @@ export class KafkaStreams extends EventEmitter {
   #lastPurge = 0
   #rebalanceStartedAt = 0
   #fatal: unknown
+  #prefetch: PendingFetch | undefined
+  #commitInFlight: Promise<void> | undefined
+  #commitError: unknown
 
   constructor(topology: Topology, config: StreamsConfig) {
     super()
@@ -252,6 +272,7 @@ export class KafkaStreams extends EventEmitter {
       if (this.#fatal === undefined && wasRunning) {
         await Promise.race([this.#commitAll('shutdown').catch(() => {}), deadline])
       }
+      await Promise.race([this.#settleFetch(), deadline])
       for (const entry of this.#tasks.values()) this.#closeTask(entry)
       this.#tasks.clear()
       await Promise.race([this.#leaveGroup(), deadline])
@@ -325,6 +346,7 @@ export class KafkaStreams extends EventEmitter {
     this.#revocation = undefined
     this.#rebalanceStartedAt = Date.now()
     this.#setState('REBALANCING')
+    await this.#settleFetch()
     try {
       await this.#commitAll('rebalance')
       for (const entry of this.#tasks.values()) {
@@ -346,6 +368,7 @@ export class KafkaStreams extends EventEmitter {
     const assignment = this.#pendingAssignment
     if (assignment === undefined) return
     this.#pendingAssignment = undefined
+    await this.#settleFetch()
     // A task kept across a rebalance must not have had another owner meanwhile: in the classic
     // protocol that holds when this generation directly follows the one it ran in.
     const contiguous = assignment.rebuild !== true && assignment.generationId === this.#generationId + 1
@@ -405,7 +428,15 @@ export class KafkaStreams extends EventEmitter {
       .sourceTopics()
       .filter((topic) => partition < (layout.partitions.get(topic) ?? 0))
       .map((topic) => ({ topic, partition }))
-    return { id, task, fetchPositions: new Map(), sources, committed: new Map(), restored: false }
+    return {
+      id,
+      task,
+      fetchPositions: new Map(),
+      sources,
+      committed: new Map(),
+      restored: false,
+      residual: 0,
+    }
   }
 
   // Restore every store of the new tasks from its changelog, then position their sources at the
@@ -586,45 +617,48 @@ export class KafkaStreams extends EventEmitter {
     this.#pendingAssignment = { generationId: this.#generationId, tasks: ids, rebuild: true }
   }
 
+  // One round: take the fetch that was in flight, start the next one at once (it travels while this
+  // one is processed), process synchronously, and start a commit when one is due (it completes while
+  // the next rounds fetch and process; the one after waits for it).
   async #step(): Promise<void> {
-    const fetcher = this.#fetcher as PartitionFetcher
-    const positions: PartitionPosition[] = []
-    const owner = new Map<string, TaskEntry>()
-    const limit = this.#config.maxBufferedRecordsPerPartition
-    for (const entry of this.#tasks.values()) {
-      if (entry.task.bufferedRecords >= limit * Math.max(1, entry.sources.length)) continue
-      for (const [key, position] of entry.fetchPositions) {
-        positions.push(position)
-        owner.set(key, entry)
+    if (this.#commitError !== undefined) {
+      const error = this.#commitError
+      this.#commitError = undefined
+      await this.#recoverFromCommitFailure(error)
+      return
+    }
+    const pending = this.#prefetch ?? this.#startFetch()
+    this.#prefetch = undefined
+    const fetched = await pending.promise
+    for (const entry of this.#tasks.values()) entry.residual = entry.task.bufferedRecords
+    for (const batch of fetched) {
+      const key = partitionKey(batch.topic, batch.partition)
+      const entry = pending.owner.get(key)
+      // The tasks may have changed while the fetch was in flight.
+      if (entry === undefined || this.#tasks.get(entry.id) !== entry || entry.task.state !== 'RUNNING')
+        continue
+      if (!entry.fetchPositions.has(key)) continue
+      if (batch.records.length > 0)
+        entry.task.addRecords(batch.topic, batch.partition, batch.records as InputRecord[])
+      entry.fetchPositions.set(key, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: batch.nextOffset,
+      })
+      if (batch.highWatermark >= 0) {
+        this.#metrics.partitionLag(
+          batch.topic,
+          batch.partition,
+          Math.max(0, batch.highWatermark - batch.nextOffset),
+        )
       }
     }
-    if (positions.length > 0) {
-      const fetched = await fetcher.fetch(positions)
-      for (const batch of fetched) {
-        const key = partitionKey(batch.topic, batch.partition)
-        const entry = owner.get(key)
-        // The tasks may have changed while the fetch was in flight.
-        if (entry === undefined || this.#tasks.get(entry.id) !== entry || entry.task.state !== 'RUNNING')
-          continue
-        const position = entry.fetchPositions.get(key)
-        if (position === undefined) continue
-        if (batch.records.length > 0)
-          entry.task.addRecords(batch.topic, batch.partition, batch.records as InputRecord[])
-        entry.fetchPositions.set(key, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: batch.nextOffset,
-        })
-        if (batch.highWatermark >= 0) {
-          this.#metrics.partitionLag(
-            batch.topic,
-            batch.partition,
-            Math.max(0, batch.highWatermark - batch.nextOffset),
-          )
-        }
-      }
-    } else {
-      await sleep(5)
+    if (this.#revocation === undefined && this.#pendingAssignment === undefined && !this.#stopping) {
+      this.#prefetch = this.#startFetch()
+    }
+    // Output waits in memory while a commit is in flight: past a bound, wait for that commit first.
+    if (this.#commitInFlight !== undefined && this.#collector.size >= MAX_PENDING_OUTPUT) {
+      await this.#commitInFlight
     }
     try {
       for (const entry of this.#tasks.values()) {
@@ -635,44 +669,110 @@ export class KafkaStreams extends EventEmitter {
     } catch (error) {
       // A retryable fault (an async operator's rejection) restarts the tasks from the last commit.
       if (!(isTopologyError(error) && error.retryable)) throw error
+      await this.#settleCommit().catch(() => {})
+      await this.#settleFetch()
       this.#closeAllDirty(error)
       return
     }
     const now = Date.now()
-    if (now - this.#lastCommit >= this.#config.commitIntervalMs) {
-      try {
-        await this.#commitAll('interval')
-      } catch (error) {
-        if (isFatal(error)) throw error
-        this.#closeAllDirty(error)
-        await this.#renewProducer()
+    if (this.#commitInFlight === undefined && now - this.#lastCommit >= this.#config.commitIntervalMs) {
+      await this.#whenTasksIdle()
+      const prepared = this.#prepareCommit()
+      if (prepared !== undefined) {
+        this.#commitInFlight = this.#finishCommit(prepared, 'interval').then(
+          () => {
+            this.#commitInFlight = undefined
+          },
+          (error: unknown) => {
+            this.#commitInFlight = undefined
+            this.#commitError = error
+          },
+        )
       }
     }
     if (now - this.#lastPurge >= this.#config.repartitionPurgeIntervalMs) {
       this.#lastPurge = now
-      await this.#purgeRepartitionTopics().catch((error) =>
+      this.#purgeRepartitionTopics().catch((error) =>
         this.#config.logger?.warn({ err: error }, 'purging repartition topics failed'),
       )
     }
   }
 
+  // Positions of every running task's partitions whose backlog (records fetched but not processed at
+  // the end of the previous round) is under the bound: the fetch pauses for a task that lags.
+  #startFetch(): PendingFetch {
+    const fetcher = this.#fetcher as PartitionFetcher
+    const positions: PartitionPosition[] = []
+    const owner = new Map<string, TaskEntry>()
+    const limit = this.#config.maxBufferedRecordsPerPartition
+    for (const entry of this.#tasks.values()) {
+      if (entry.task.state !== 'RUNNING') continue
+      if (entry.residual >= limit * Math.max(1, entry.sources.length)) continue
+      for (const [key, position] of entry.fetchPositions) {
+        positions.push(position)
+        owner.set(key, entry)
+      }
+    }
+    const promise = positions.length > 0 ? fetcher.fetch(positions) : sleep(5).then(() => [])
+    // A rejection is taken by the round that awaits it; never an unhandled one meanwhile.
+    promise.catch(() => {})
+    return { owner, promise }
+  }
+
+  /** Waits for the fetch in flight, dropping its records (the tasks are about to change). */
+  async #settleFetch(): Promise<void> {
+    const pending = this.#prefetch
+    this.#prefetch = undefined
+    if (pending !== undefined) await pending.promise.catch(() => {})
+  }
+
+  /** Waits for the commit in flight; throws its error if it failed. */
+  async #settleCommit(): Promise<void> {
+    if (this.#commitInFlight !== undefined) await this.#commitInFlight
+    const error = this.#commitError
+    this.#commitError = undefined
+    if (error !== undefined) throw error
+  }
+
+  async #recoverFromCommitFailure(error: unknown): Promise<void> {
+    if (isFatal(error)) throw error
+    await this.#settleFetch()
+    this.#closeAllDirty(error)
+    await this.#renewProducer()
+  }
+
+  async #whenTasksIdle(): Promise<void> {
+    for (const entry of this.#tasks.values()) if (entry.task.inFlight > 0) await entry.task.whenIdle()
+  }
+
+  /** Commits everything processed so far and waits for it (rebalance, shutdown). */
   async #commitAll(reason: string): Promise<void> {
-    const committer = this.#committer
-    if (committer === undefined) return
+    await this.#settleCommit()
+    for (;;) {
+      await this.#whenTasksIdle()
+      try {
+        const prepared = this.#prepareCommit()
+        if (prepared !== undefined) await this.#finishCommit(prepared, reason)
+        return
+      } catch (error) {
+        if (!isTopologyError(error, 'COMMIT_IN_FLIGHT')) throw error
+      }
+    }
+  }
+
+  // Synchronous from the caches' flush to the drain of the collector, so that no record processed in
+  // between can slip into this commit without its offset.
+  #prepareCommit(): PreparedCommit | undefined {
     const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING')
     const offsets: TopicPartitionOffset[] = []
     const consumedByTopic = new Map<string, number>()
-    let processed = 0
     for (const entry of running) {
-      const bundle = await entry.task.commitWhenIdle()
-      processed += bundle.recordsProcessed
+      const bundle = entry.task.prepareCommit()
       for (const o of bundle.offsets) {
         const key = partitionKey(o.topic, o.partition)
-        if (entry.committed.get(key) === o.offset) continue
-        consumedByTopic.set(
-          o.topic,
-          (consumedByTopic.get(o.topic) ?? 0) + o.offset - (entry.committed.get(key) ?? o.offset),
-        )
+        const before = entry.committed.get(key)
+        if (before === o.offset) continue
+        consumedByTopic.set(o.topic, (consumedByTopic.get(o.topic) ?? 0) + o.offset - (before ?? o.offset))
         offsets.push(o)
       }
     }
@@ -700,24 +800,28 @@ export class KafkaStreams extends EventEmitter {
       )
     }
     this.#lastCommit = Date.now()
-    if (records.length === 0 && offsets.length === 0) return
+    if (records.length === 0 && offsets.length === 0) return undefined
+    return { running, offsets, records, consumedByTopic }
+  }
+
+  async #finishCommit(prepared: PreparedCommit, reason: string): Promise<void> {
+    const committer = this.#committer as Committer
     const started = Date.now()
     try {
-      await committer.commit(records, offsets)
+      await committer.commit(prepared.records, prepared.offsets)
     } catch (error) {
       this.#metrics.transactionAborted(classifyCommitError(error))
       throw wrapCommitError(error, reason)
     }
-    for (const entry of running) {
-      entry.task.postCommit()
-      for (const o of offsets) {
+    for (const entry of prepared.running) {
+      if (entry.task.state === 'RUNNING' || entry.task.state === 'SUSPENDED') entry.task.postCommit()
+      for (const o of prepared.offsets) {
         const key = partitionKey(o.topic, o.partition)
         if (entry.committed.has(key)) entry.committed.set(key, o.offset)
       }
     }
-    for (const [topic, count] of consumedByTopic) this.#metrics.recordsConsumed(topic, count)
-    this.#metrics.commit(Date.now() - started, records.length)
-    void processed
+    for (const [topic, count] of prepared.consumedByTopic) this.#metrics.recordsConsumed(topic, count)
+    this.#metrics.commit(Date.now() - started, prepared.records.length)
   }
 
   // After a failed commit the producer may hold a half-finished transaction: a new producer with the

@@ -1,0 +1,336 @@
+// P2: windowed count + sum per key with exactly-once, on the real broker, in the one workload every
+// engine can be run on (the runtime issue): topic bench.tokens (8 partitions, retention.ms=-1), 1M
+// Avro-encoded TokenUsage records over 10k keys, record time = occurred_at advancing 1 ms per record;
+// 1-minute tumbling windows, 30 s grace, emit on update with the record cache, in-memory window store;
+// output keyed as Kafka Streams' time-windowed key, valued as 8-byte count then 8-byte sum.
+//
+//   npm run bench:p2                              generate bench.tokens, then run
+//   npm run bench:p2 -- --input bench.tokens      reuse an existing input topic (or BENCH_P2_INPUT)
+//   npm run bench:p2 -- --output my.out           name the output topic (or BENCH_P2_OUTPUT)
+//   npm run bench:p2 -- --records 200000          a smaller run
+//   npm run bench:p2 -- --jvm                     also run Kafka Streams 4.4 (bench/jvm) on the same
+//                                                 input, before ours, and print the ratio
+//
+// It also measures, in the same run, the client's raw consume rate of the input (no decoding), and
+// checks the output (the last count of every window adds up to the input). Last line: events_per_s=<n>.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { MessagesStreamModes } from '@platformatic/kafka'
+import avsc from 'avsc'
+import { loadConfig } from '../config/config.js'
+import { createRootLogger } from '../config/logger.js'
+import { readStackEnv } from '../deploy/local/stack.js'
+import { createAdmin, createConsumer, createProducer } from '../kafka/clients.js'
+import {
+  listOffsets,
+  PartitionFetcher,
+  type PartitionPosition,
+  partitionKey,
+} from '../kafka/partition-fetcher.js'
+import {
+  Materialized,
+  type Serde,
+  Serdes,
+  StreamsBuilder,
+  TimeWindows,
+  WindowedSerdes,
+} from '../topology/index.js'
+import { KafkaStreams, NO_RUNTIME_METRICS } from '../topology/runtime/index.js'
+
+const argv = process.argv
+function option(name: string, env: string): string | undefined {
+  const at = argv.indexOf(`--${name}`)
+  return at >= 0 ? argv[at + 1] : process.env[env]
+}
+
+const RECORDS = Number(option('records', 'BENCH_P2_RECORDS') ?? 1_000_000)
+const KEYS = 10_000
+const PARTITIONS = 8
+const INPUT = option('input', 'BENCH_P2_INPUT')
+const OUTPUT = option('output', 'BENCH_P2_OUTPUT') ?? `bench.p2.out-${Date.now().toString(36)}`
+const BASE_TIME = Date.UTC(2026, 0, 1)
+
+const TOKEN_USAGE = avsc.Type.forSchema({
+  type: 'record',
+  name: 'TokenUsage',
+  namespace: 'bench',
+  fields: [
+    { name: 'agent_id', type: 'string' },
+    { name: 'tokens', type: 'long' },
+    { name: 'occurred_at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+  ],
+})
+
+interface TokenUsage {
+  agent_id: string
+  tokens: number
+  occurred_at: number
+}
+
+const tokenUsageSerde: Serde<TokenUsage> = {
+  serialize: (_topic, value) => TOKEN_USAGE.toBuffer(value),
+  deserialize: (_topic, bytes) => TOKEN_USAGE.fromBuffer(bytes) as TokenUsage,
+}
+
+interface CountSum {
+  count: number
+  sum: number
+}
+
+const countSumSerde: Serde<CountSum> = {
+  serialize: (_topic, value) => {
+    const out = Buffer.allocUnsafe(16)
+    out.writeBigInt64BE(BigInt(value.count), 0)
+    out.writeBigInt64BE(BigInt(value.sum), 8)
+    return out
+  },
+  deserialize: (_topic, bytes) => ({
+    count: Number(bytes.readBigInt64BE(0)),
+    sum: Number(bytes.readBigInt64BE(8)),
+  }),
+}
+
+const stackEnv = readStackEnv(resolve(process.env.AGENT_PARTY_STACK_DIR ?? '.stack', 'stack.env')) ?? {}
+const config = loadConfig({ ...stackEnv, ...process.env })
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`)
+}
+
+async function generate(topic: string): Promise<void> {
+  const admin = createAdmin(config.kafka, 'bench-p2')
+  try {
+    if ((await admin.listTopics()).includes(topic)) {
+      await admin.deleteTopics({ topics: [topic] })
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+    await admin.createTopics({
+      topics: [topic],
+      partitions: PARTITIONS,
+      replicas: 1,
+      configs: [{ name: 'retention.ms', value: '-1' }],
+    })
+  } finally {
+    await admin.close()
+  }
+  const producer = createProducer(config.kafka, { clientId: 'bench-p2-generator' })
+  let state = 42
+  const started = performance.now()
+  try {
+    const batch = 10_000
+    for (let i = 0; i < RECORDS; i += batch) {
+      const messages = []
+      for (let j = i; j < Math.min(RECORDS, i + batch); j++) {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0
+        const agent = `agent-${state % KEYS}`
+        const occurred = BASE_TIME + j
+        messages.push({
+          topic,
+          key: Buffer.from(agent),
+          value: TOKEN_USAGE.toBuffer({ agent_id: agent, tokens: 1 + (j % 1000), occurred_at: occurred }),
+          timestamp: BigInt(occurred),
+        })
+      }
+      await producer.send({ messages })
+    }
+  } finally {
+    await producer.close()
+  }
+  log(`generated ${RECORDS} records into ${topic} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+}
+
+// The client's own consume path (MessagesStream, no decoding): the ceiling the engine is compared with.
+async function rawConsumeRate(topic: string): Promise<number> {
+  const consumer = createConsumer(config.kafka, `bench-p2-raw-${Date.now()}`)
+  try {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.EARLIEST,
+      autocommit: false,
+    })
+    let count = 0
+    let first = 0
+    const elapsed = await new Promise<number>((done) => {
+      stream.on('data', () => {
+        if (count === 0) first = performance.now()
+        if (++count === RECORDS) done(performance.now() - first)
+      })
+    })
+    await stream.close()
+    return RECORDS / (elapsed / 1000)
+  } finally {
+    await consumer.close(true)
+  }
+}
+
+// Reads the output back: the last count and sum of every window must add up to the input.
+async function checkOutput(topic: string): Promise<{ windows: number; count: number; sum: number }> {
+  const consumer = createConsumer(config.kafka, `bench-p2-check-${Date.now()}`)
+  try {
+    const fetcher = new PartitionFetcher(consumer, { isolation: 'read_committed', maxWaitMs: 100 })
+    const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true })
+    const partitions = Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, p) => ({
+      topic,
+      partition: p,
+    }))
+    const ends = await listOffsets(consumer, partitions, 'latest')
+    let positions: PartitionPosition[] = partitions.map((p) => ({ ...p, offset: 0 }))
+    const last = new Map<string, CountSum>()
+    while (positions.length > 0) {
+      const fetched = await fetcher.fetch(positions)
+      // A fetch session answers only for partitions with news: keep the others' positions.
+      const next = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p]))
+      for (const batch of fetched) {
+        for (const r of batch.records)
+          last.set((r.key as Buffer).toString('hex'), countSumSerde.deserialize('', r.value as Buffer))
+        next.set(partitionKey(batch.topic, batch.partition), {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: batch.nextOffset,
+        })
+      }
+      positions = [...next.values()].filter(
+        (p) => p.offset < (ends.get(partitionKey(p.topic, p.partition)) ?? 0),
+      )
+    }
+    let count = 0
+    let sum = 0
+    for (const v of last.values()) {
+      count += v.count
+      sum += v.sum
+    }
+    return { windows: last.size, count, sum }
+  } finally {
+    await consumer.close(true)
+  }
+}
+
+async function runEngine(input: string): Promise<{ rate: number; committedRate: number }> {
+  let processed = 0
+  let first = 0
+  let nth = 0
+  let committed = 0
+  let committedAt = 0
+  const str = Serdes.String()
+  const builder = new StreamsBuilder()
+  builder
+    .stream<string, TokenUsage>(input, { keySerde: str, valueSerde: tokenUsageSerde })
+    .peek(() => {
+      if (processed === 0) first = performance.now()
+      if (++processed === RECORDS) nth = performance.now()
+    })
+    .groupByKey()
+    .windowedBy(TimeWindows.ofSizeAndGrace(60_000, 30_000))
+    .aggregate<CountSum>(
+      () => ({ count: 0, sum: 0 }),
+      (_key, usage, agg) => ({ count: agg.count + 1, sum: agg.sum + usage.tokens }),
+      Materialized.as<string, CountSum>('p2-windows').withValueSerde(countSumSerde),
+    )
+    .toStream()
+    .to(OUTPUT, { keySerde: WindowedSerdes.timeWindowed(str, 60_000), valueSerde: countSumSerde })
+  const applicationId = `bench-p2-${Date.now().toString(36)}`
+  const streams = new KafkaStreams(builder.build(), {
+    applicationId,
+    bootstrapServers: config.kafka.bootstrapServers,
+    stateDir: mkdtempSync(join(tmpdir(), 'bench-p2-')),
+    processingGuarantee: 'exactly_once',
+    logger: createRootLogger({ ...config.log, level: 'warn' }),
+    ...(process.env.BENCH_P2_CACHE_BYTES === undefined
+      ? {}
+      : { cacheMaxBytes: Number(process.env.BENCH_P2_CACHE_BYTES) }),
+    metrics: {
+      ...NO_RUNTIME_METRICS,
+      recordsConsumed: (topic, count) => {
+        if (topic !== input) return
+        committed += count
+        if (committed >= RECORDS && committedAt === 0) committedAt = performance.now()
+      },
+    },
+  })
+  const admin = createAdmin(config.kafka, 'bench-p2')
+  try {
+    if (!(await admin.listTopics()).includes(OUTPUT)) {
+      // Old event times: without retention.ms=-1 the broker deletes the output as it arrives.
+      await admin.createTopics({
+        topics: [OUTPUT],
+        partitions: PARTITIONS,
+        replicas: 1,
+        configs: [{ name: 'retention.ms', value: '-1' }],
+      })
+    }
+  } finally {
+    await admin.close()
+  }
+  await streams.start()
+  try {
+    while (committedAt === 0) {
+      if (streams.state === 'ERROR') throw new Error('the engine failed')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  } finally {
+    await streams.close()
+  }
+  return { rate: RECORDS / ((nth - first) / 1000), committedRate: RECORDS / ((committedAt - first) / 1000) }
+}
+
+// Kafka Streams on the same input (bench/jvm/run-p2.sh builds it with Maven on first use).
+function runJvm(input: string): number {
+  const result = spawnSync(
+    'bash',
+    ['bench/jvm/run-p2.sh', '--input', input, '--output', `${OUTPUT}-jvm`, '--count', String(RECORDS)],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, KAFKA_BOOTSTRAP_SERVERS: config.kafka.bootstrapServers.join(',') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  const line = result.stdout
+    .trim()
+    .split('\n')
+    .findLast((l) => l.startsWith('events_per_s='))
+  if (result.status !== 0 || line === undefined) throw new Error(`the JVM run failed (exit ${result.status})`)
+  return Number(line.slice('events_per_s='.length))
+}
+
+async function main(): Promise<void> {
+  const input = INPUT ?? 'bench.tokens'
+  if (INPUT === undefined) await generate(input)
+  log(
+    `machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
+  const raw = await rawConsumeRate(input)
+  log(`client raw consume (MessagesStream, no decoding): ${Math.round(raw)} records/s`)
+  const jvm = argv.includes('--jvm') ? runJvm(input) : undefined
+  if (jvm !== undefined)
+    log(`Kafka Streams 4.4 (JVM), first to ${RECORDS}th record processed: ${jvm} events/s`)
+  const engine = await runEngine(input)
+  log(
+    `engine, first to ${RECORDS}th record processed: ${Math.round(engine.rate)} events/s (${(engine.rate / raw).toFixed(2)}x raw consume)`,
+  )
+  if (jvm !== undefined) log(`ratio to Kafka Streams in this run: ${(engine.rate / jvm).toFixed(2)}x`)
+  log(
+    `engine, first record to the commit that covers the ${RECORDS}th: ${Math.round(engine.committedRate)} events/s`,
+  )
+  const check = await checkOutput(OUTPUT)
+  const expectedSum = Array.from({ length: RECORDS }, (_, j) => 1 + (j % 1000)).reduce((a, b) => a + b, 0)
+  const exact = check.count === RECORDS && (INPUT !== undefined || check.sum === expectedSum)
+  log(
+    `output ${OUTPUT}: ${check.windows} windows, counts add up to ${check.count}${exact ? ' (exact)' : ' (NOT EXACT)'}`,
+  )
+  log(
+    `load after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
+  process.stdout.write(`events_per_s=${Math.round(engine.rate)}\n`)
+  if (!exact) process.exitCode = 1
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})
