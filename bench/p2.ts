@@ -15,14 +15,10 @@
 // checks the output (the last count of every window adds up to the input). Last line: events_per_s=<n>.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
-import { join, resolve } from 'node:path'
-import { MessagesStreamModes } from '@platformatic/kafka'
-import avsc from 'avsc'
-import { loadConfig } from '../config/config.js'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createRootLogger } from '../config/logger.js'
-import { readStackEnv } from '../deploy/local/stack.js'
-import { createAdmin, createConsumer, createProducer } from '../kafka/clients.js'
+import { createAdmin, createConsumer } from '../kafka/clients.js'
 import {
   listOffsets,
   PartitionFetcher,
@@ -38,41 +34,22 @@ import {
   WindowedSerdes,
 } from '../topology/index.js'
 import { KafkaStreams, NO_RUNTIME_METRICS } from '../topology/runtime/index.js'
-
-const argv = process.argv
-function option(name: string, env: string): string | undefined {
-  const at = argv.indexOf(`--${name}`)
-  return at >= 0 ? argv[at + 1] : process.env[env]
-}
+import {
+  config,
+  flag,
+  generateTokens,
+  log,
+  machineLoad,
+  option,
+  PARTITIONS,
+  rawConsumeRate,
+  type TokenUsage,
+  tokenUsageSerde,
+} from './kafka-workload.js'
 
 const RECORDS = Number(option('records', 'BENCH_P2_RECORDS') ?? 1_000_000)
-const KEYS = 10_000
-const PARTITIONS = 8
 const INPUT = option('input', 'BENCH_P2_INPUT')
 const OUTPUT = option('output', 'BENCH_P2_OUTPUT') ?? `bench.p2.out-${Date.now().toString(36)}`
-const BASE_TIME = Date.UTC(2026, 0, 1)
-
-const TOKEN_USAGE = avsc.Type.forSchema({
-  type: 'record',
-  name: 'TokenUsage',
-  namespace: 'bench',
-  fields: [
-    { name: 'agent_id', type: 'string' },
-    { name: 'tokens', type: 'long' },
-    { name: 'occurred_at', type: { type: 'long', logicalType: 'timestamp-millis' } },
-  ],
-})
-
-interface TokenUsage {
-  agent_id: string
-  tokens: number
-  occurred_at: number
-}
-
-const tokenUsageSerde: Serde<TokenUsage> = {
-  serialize: (_topic, value) => TOKEN_USAGE.toBuffer(value),
-  deserialize: (_topic, bytes) => TOKEN_USAGE.fromBuffer(bytes) as TokenUsage,
-}
 
 interface CountSum {
   count: number
@@ -90,79 +67,6 @@ const countSumSerde: Serde<CountSum> = {
     count: Number(bytes.readBigInt64BE(0)),
     sum: Number(bytes.readBigInt64BE(8)),
   }),
-}
-
-const stackEnv = readStackEnv(resolve(process.env.AGENT_PARTY_STACK_DIR ?? '.stack', 'stack.env')) ?? {}
-const config = loadConfig({ ...stackEnv, ...process.env })
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`)
-}
-
-async function generate(topic: string): Promise<void> {
-  const admin = createAdmin(config.kafka, 'bench-p2')
-  try {
-    if ((await admin.listTopics()).includes(topic)) {
-      await admin.deleteTopics({ topics: [topic] })
-      await new Promise((r) => setTimeout(r, 1000))
-    }
-    await admin.createTopics({
-      topics: [topic],
-      partitions: PARTITIONS,
-      replicas: 1,
-      configs: [{ name: 'retention.ms', value: '-1' }],
-    })
-  } finally {
-    await admin.close()
-  }
-  const producer = createProducer(config.kafka, { clientId: 'bench-p2-generator' })
-  let state = 42
-  const started = performance.now()
-  try {
-    const batch = 10_000
-    for (let i = 0; i < RECORDS; i += batch) {
-      const messages = []
-      for (let j = i; j < Math.min(RECORDS, i + batch); j++) {
-        state = (Math.imul(state, 1103515245) + 12345) >>> 0
-        const agent = `agent-${state % KEYS}`
-        const occurred = BASE_TIME + j
-        messages.push({
-          topic,
-          key: Buffer.from(agent),
-          value: TOKEN_USAGE.toBuffer({ agent_id: agent, tokens: 1 + (j % 1000), occurred_at: occurred }),
-          timestamp: BigInt(occurred),
-        })
-      }
-      await producer.send({ messages })
-    }
-  } finally {
-    await producer.close()
-  }
-  log(`generated ${RECORDS} records into ${topic} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-}
-
-// The client's own consume path (MessagesStream, no decoding): the ceiling the engine is compared with.
-async function rawConsumeRate(topic: string): Promise<number> {
-  const consumer = createConsumer(config.kafka, `bench-p2-raw-${Date.now()}`)
-  try {
-    const stream = await consumer.consume({
-      topics: [topic],
-      mode: MessagesStreamModes.EARLIEST,
-      autocommit: false,
-    })
-    let count = 0
-    let first = 0
-    const elapsed = await new Promise<number>((done) => {
-      stream.on('data', () => {
-        if (count === 0) first = performance.now()
-        if (++count === RECORDS) done(performance.now() - first)
-      })
-    })
-    await stream.close()
-    return RECORDS / (elapsed / 1000)
-  } finally {
-    await consumer.close(true)
-  }
 }
 
 // Reads the output back: the last count and sum of every window must add up to the input.
@@ -296,15 +200,11 @@ function runJvm(input: string): number {
 
 async function main(): Promise<void> {
   const input = INPUT ?? 'bench.tokens'
-  if (INPUT === undefined) await generate(input)
-  log(
-    `machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  )
-  const raw = await rawConsumeRate(input)
+  if (INPUT === undefined) await generateTokens(input, RECORDS)
+  log(machineLoad())
+  const raw = await rawConsumeRate(input, RECORDS)
   log(`client raw consume (MessagesStream, no decoding): ${Math.round(raw)} records/s`)
-  const jvm = argv.includes('--jvm') ? runJvm(input) : undefined
+  const jvm = flag('jvm') ? runJvm(input) : undefined
   if (jvm !== undefined)
     log(`Kafka Streams 4.4 (JVM), first to ${RECORDS}th record processed: ${jvm} events/s`)
   const engine = await runEngine(input)
@@ -321,11 +221,7 @@ async function main(): Promise<void> {
   log(
     `output ${OUTPUT}: ${check.windows} windows, counts add up to ${check.count}${exact ? ' (exact)' : ' (NOT EXACT)'}`,
   )
-  log(
-    `load after: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  )
+  log(`after: ${machineLoad()}`)
   process.stdout.write(`events_per_s=${Math.round(engine.rate)}\n`)
   if (!exact) process.exitCode = 1
 }
