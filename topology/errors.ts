@@ -76,6 +76,10 @@ export const topologyErrorCodes = {
     retryable: false,
     doc: 'Topics a join reads together have different partition counts; repartition one side or recreate the topic.',
   },
+  GROUP_HAS_MEMBERS: {
+    retryable: false,
+    doc: 'An application reset was asked while the group has live members; stop every instance first.',
+  },
   TASK_MIGRATED: {
     retryable: true,
     doc: 'The group moved on (rebalance, fenced generation) while a commit was in progress: the uncommitted work was aborted and the tasks are rebuilt from their changelogs.',

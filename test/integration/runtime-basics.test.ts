@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
-import { KafkaStreams } from '../../topology/runtime/index.js'
+import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
 import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import {
@@ -38,6 +38,15 @@ function decodeWindows(
     const id = `${key.subarray(0, key.length - 8).toString()}@${Number(key.readBigInt64BE(key.length - 8))}`
     if (out.has(id)) throw new Error(`window ${id} emitted twice`)
     out.set(id, countSumSerde.deserialize('', r.value as Buffer))
+  }
+  return out
+}
+
+function decodeWindowsAllowingRepeats(records: { key: Buffer | undefined }[]): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const r of records) {
+    const id = (r.key as Buffer).toString('hex')
+    out.set(id, (out.get(id) ?? 0) + 1)
   }
   return out
 }
@@ -112,6 +121,48 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     } finally {
       await b.close()
     }
+  })
+
+  it('resets the application (refused while an instance runs), after which a run rebuilds every window', async () => {
+    const appId = `${prefix}-reset`
+    const output2 = `${prefix}-windows-reset`
+    await createKeptTopics(config, [output2], PARTITIONS)
+    const topology = tokenWindowsTopology(input, output2, true)
+    const options = { applicationId: appId, bootstrapServers: config.kafka.bootstrapServers }
+    // The input the first test wrote: its windows, all closed by its closing records.
+    const windows = referenceWindows(tokenEvents(20_000, 200, 7), WINDOW_MS).size
+    const run = async (expected: number): Promise<number> => {
+      const s = new KafkaStreams(topology, { ...options, stateDir: mkdtempSync(join(tmpdir(), 'streams-')) })
+      await s.start()
+      try {
+        await waitFor(() => s.ready)
+        await expect(resetApplication(topology, options)).rejects.toThrow(/GROUP_HAS_MEMBERS.*live member/)
+        const records = await readTopicRaw(config, output2, {
+          expected,
+          isolation: 'read_committed',
+          quietMs: 500,
+          timeoutMs: 40_000,
+        })
+        return records.length
+      } finally {
+        await s.close()
+      }
+    }
+    expect(await run(windows)).toBe(windows)
+    const report = await resetApplication(topology, options)
+    expect(report.deletedTopics).toEqual([`${appId}-token-windows-changelog`])
+    expect(report.inputOffsets.every((o) => o.offset === 0)).toBe(true)
+    // The second run started from the earliest offsets with empty state: every window once more.
+    expect(await run(2 * windows)).toBe(2 * windows)
+    const repeats = decodeWindowsAllowingRepeats(
+      await readTopicRaw(config, output2, {
+        expected: 2 * windows,
+        isolation: 'read_committed',
+        quietMs: 300,
+      }),
+    )
+    expect(repeats.size).toBe(windows)
+    expect([...repeats.values()].every((n) => n === 2)).toBe(true)
   })
 
   it('refuses a second instance on the same state directory, naming the holder', async () => {

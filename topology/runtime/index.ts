@@ -11,3 +11,4 @@ export {
   taskPartitions,
   tasksOfAssignment,
 } from './task-assignor.js'
+export { type ResetOptions, type ResetReport, resetApplication } from './reset.js'

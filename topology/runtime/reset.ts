@@ -1,0 +1,128 @@
+// The application reset, as Kafka Streams' reset tool does it: the group's offsets on its input topics
+// go back to the earliest, its internal topics (changelogs, repartition topics) and their committed
+// offsets are deleted, so the next start rebuilds every store from the input. Refused while the group
+// has members: a live instance would keep writing state the reset just removed. Output topics are left
+// as they are (a replay writes its results again; a sink that needs them cleared resets itself).
+import { type Admin, ListOffsetTimestamps } from '@platformatic/kafka'
+import { createAdmin } from '../../kafka/clients.js'
+import { partitionKey } from '../../kafka/partition-fetcher.js'
+import { TopologyError } from '../errors.js'
+import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
+import type { Topology } from '../topology.js'
+import { lockStateDirectory } from './state-directory.js'
+
+export interface ResetOptions {
+  readonly applicationId: string
+  readonly bootstrapServers: readonly string[]
+  /** When given, the reset also refuses while a live process holds this application's state directory. */
+  readonly stateDir?: string
+}
+
+export interface ResetReport {
+  /** Input topic partitions whose committed offset was set to the earliest, with that offset. */
+  readonly inputOffsets: readonly { topic: string; partition: number; offset: number }[]
+  readonly deletedTopics: readonly string[]
+}
+
+export async function resetApplication(topology: Topology, options: ResetOptions): Promise<ResetReport> {
+  const { applicationId } = options
+  if (options.stateDir !== undefined) lockStateDirectory(options.stateDir, applicationId, 'reset').release()
+  const admin = createAdmin(
+    { bootstrapServers: [...options.bootstrapServers], clientId: applicationId, replicationFactor: 1 },
+    'reset',
+  )
+  try {
+    await refuseLiveMembers(admin, applicationId)
+    const present = new Set(await admin.listTopics())
+    const graph = topology.graph
+    const inputs = [...new Set(topology.sourceTopics())].filter((t) => present.has(t))
+    const internal = [
+      ...graph.repartitionTopics.map((t) => repartitionTopicName(applicationId, t)),
+      ...[...graph.stores.values()]
+        .filter((s) => s.loggingEnabled)
+        .map((s) => changelogTopicName(applicationId, s.name)),
+    ].filter((t) => present.has(t))
+
+    const inputOffsets: { topic: string; partition: number; offset: number }[] = []
+    if (inputs.length > 0) {
+      const metadata = await admin.metadata({ topics: [...inputs], forceUpdate: true })
+      const partitions = inputs.flatMap((topic) =>
+        Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, partition) => ({
+          topic,
+          partition,
+        })),
+      )
+      const earliest = await listOffsetsWithAdmin(admin, partitions)
+      for (const p of partitions)
+        inputOffsets.push({ ...p, offset: earliest.get(partitionKey(p.topic, p.partition)) ?? 0 })
+      await admin.alterConsumerGroupOffsets({
+        groupId: applicationId,
+        topics: inputs.map((name) => ({
+          name,
+          partitionOffsets: inputOffsets
+            .filter((o) => o.topic === name)
+            .map((o) => ({ partition: o.partition, offset: BigInt(o.offset) })),
+        })),
+      })
+    }
+    if (internal.length > 0) {
+      // Offsets of the repartition topics would otherwise outlive them and apply to their successors.
+      const repartition = internal.filter((t) => t.endsWith('-repartition'))
+      if (repartition.length > 0) {
+        const metadata = await admin.metadata({ topics: [...repartition], forceUpdate: true })
+        await admin
+          .deleteConsumerGroupOffsets({
+            groupId: applicationId,
+            topics: repartition.map((name) => ({
+              name,
+              partitionIndexes: Array.from(
+                { length: metadata.topics.get(name)?.partitionsCount ?? 0 },
+                (_, i) => i,
+              ),
+            })),
+          })
+          .catch(() => {})
+      }
+      await admin.deleteTopics({ topics: [...internal] })
+    }
+    return { inputOffsets, deletedTopics: internal }
+  } finally {
+    await admin.close()
+  }
+}
+
+async function refuseLiveMembers(admin: Admin, applicationId: string): Promise<void> {
+  const groups = await admin.describeGroups({ groups: [applicationId] })
+  const group = groups.get(applicationId)
+  if (group === undefined || group.members.size === 0) return
+  const members = [...group.members.values()].map((m) => m.groupInstanceId ?? m.id)
+  throw new TopologyError(
+    'GROUP_HAS_MEMBERS',
+    `group ${applicationId} has ${members.length} live member(s) (${members.join(', ')}): stop every instance ` +
+      'first (a crashed static member leaves the group when its session times out)',
+    { subject: applicationId },
+  )
+}
+
+async function listOffsetsWithAdmin(
+  admin: Admin,
+  partitions: readonly { topic: string; partition: number }[],
+): Promise<Map<string, number>> {
+  const byTopic = new Map<string, number[]>()
+  for (const p of partitions) {
+    const list = byTopic.get(p.topic) ?? []
+    list.push(p.partition)
+    byTopic.set(p.topic, list)
+  }
+  const result = await admin.listOffsets({
+    topics: [...byTopic].map(([name, ids]) => ({
+      name,
+      partitions: ids.map((partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.EARLIEST })),
+    })),
+  })
+  const out = new Map<string, number>()
+  for (const topic of result) {
+    for (const p of topic.partitions) out.set(partitionKey(topic.name, p.partitionIndex), Number(p.offset))
+  }
+  return out
+}
