@@ -63,6 +63,7 @@ interface JoinCase {
   readonly after: number
   readonly grace: number
   /** A null value is a tombstone on a table, and dropped on a stream. */
+  /** Key '~' stands for a null key. */
   readonly records: ReadonlyArray<readonly [side: 'L' | 'R', key: string, value: string | null, ts: number]>
 }
 
@@ -225,7 +226,7 @@ function runOursJoin(c: JoinCase): string[] {
     const output = driver.createOutputTopic<string, string | null>('out', str, str)
     const lines: string[] = []
     c.records.forEach(([side, key, value, ts], i) => {
-      ;(side === 'L' ? left : right).pipeInput(key, value, ts)
+      ;(side === 'L' ? left : right).pipeInput(key === '~' ? null : key, value, ts)
       for (const r of output.readRecordsToList())
         lines.push(`${i} ${r.key} ${r.value ?? 'null'} ${r.timestamp}`)
     })
@@ -325,7 +326,11 @@ function joinCaseArb(kind: JoinKind): fc.Arbitrary<JoinCase> {
     .array(
       fc.tuple(
         fc.constantFrom('L' as const, 'R' as const),
-        fc.constantFrom('a', 'aa', 'b', 'B'),
+        // '~' is a null key (KIP-962: left/outer joins join it with null at once, the rest drop it).
+        fc.oneof(
+          { weight: 19, arbitrary: fc.constantFrom('a', 'aa', 'b', 'B') },
+          { weight: 1, arbitrary: fc.constant('~') },
+        ),
         value,
         fc.integer({ min: -15, max: 5 }),
       ),

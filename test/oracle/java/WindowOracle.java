@@ -12,7 +12,7 @@
 //   END
 // Joins (Kafka Streams' join semantics on the same kind of random input):
 //   CASE join <ss-inner|ss-left|ss-outer|st-inner|st-left|tt-inner|tt-left|tt-outer> <beforeMs> <afterMs> <graceMs>
-//   J <L|R> <key> <value|null> <timestampMs>   (L: the left input, R: the right; ss = stream-stream with
+//   J <L|R> <key|~> <value|null> <timestampMs>   (~: a null key; L: the left input, R: the right; ss = stream-stream with
 //                                              JoinWindows, st = stream-table, tt = table-table)
 //   END
 // and per case
@@ -142,8 +142,9 @@ public class WindowOracle {
           driver.createOutputTopic("out", Serdes.String().deserializer(), Serdes.String().deserializer());
       for (int i = 0; i < records.size(); i++) {
         String[] r = records.get(i);
+        String key = r[2].equals("~") ? null : r[2];
         String value = r[3].equals("null") ? null : r[3];
-        (r[1].equals("L") ? left : right).pipeInput(r[2], value, Long.parseLong(r[4]));
+        (r[1].equals("L") ? left : right).pipeInput(key, value, Long.parseLong(r[4]));
         for (TestRecord<String, String> o : output.readRecordsToList()) {
           out.println("O " + i + " " + o.key() + " " + (o.value() == null ? "null" : o.value()) + " "
               + o.timestamp());
