@@ -6,6 +6,9 @@
 // input record that caused them. Tumbling, hopping, sliding and session windows; emit on update and emit
 // final; random grace and out-of-order timestamps, so late records are exercised too. caseArb excludes a
 // few inputs, where we differ from Kafka on purpose (see there).
+// Joins the same way (joinCaseArb): windowed stream-stream inner/left/outer with random before, after and
+// grace, stream-table inner/left, table-table inner/left/outer (without the result timestamp, see
+// comparableJoin), over keys with some null keys and values.
 //
 // Needs Java 17+ and Maven (like the local stack). All cases go through ONE JVM: the classpath comes from
 // `mvn dependency:build-classpath` on test/oracle/java/pom.xml and the program is compiled with javac; both
@@ -366,7 +369,7 @@ const joinSamples = new Map(
   joinKinds.map((kind) => [kind, fc.sample(joinCaseArb(kind), { seed: SEED, numRuns: NUM_JOIN_RUNS })]),
 )
 
-describe('windowed counts against Kafka Streams 4.4 TopologyTestDriver (oracle)', () => {
+describe('windowed counts and joins against Kafka Streams 4.4 TopologyTestDriver (oracle)', () => {
   let classpath = ''
   /** Oracle answers by encoded case: the fixed-seed sample is batched into one JVM up front. */
   const answers = new Map<string, string[]>()
