@@ -5,7 +5,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createProducer } from '../../kafka/clients.js'
 import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
+import { Serdes, StreamsBuilder } from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
 import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
@@ -163,6 +165,62 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     )
     expect(repeats.size).toBe(windows)
     expect([...repeats.values()].every((n) => n === 2)).toBe(true)
+  })
+
+  it('dead-letters a record whose processing throws, with its error, and goes on', async () => {
+    const topicIn = `${prefix}-words`
+    const topicOut = `${prefix}-upper`
+    const appId = `${prefix}-words-app`
+    await createKeptTopics(config, [topicIn, topicOut], 2)
+    const str = Serdes.String()
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>(topicIn, { keySerde: str, valueSerde: str })
+      .mapValues((word) => {
+        if (word === 'boom') throw new Error('cannot shout boom')
+        return word.toUpperCase()
+      })
+      .to(topicOut, { keySerde: str, valueSerde: str })
+    const producer = createProducer(config.kafka, { clientId: 'words' })
+    try {
+      await producer.send({
+        messages: ['a', 'boom', 'b'].map((w, i) => ({
+          topic: topicIn,
+          key: Buffer.from(`k${i}`),
+          value: Buffer.from(w),
+          partition: 0,
+        })),
+      })
+    } finally {
+      await producer.close()
+    }
+    const s = new KafkaStreams(builder.build(), {
+      applicationId: appId,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+    })
+    await s.start()
+    try {
+      const out = await readTopicRaw(config, topicOut, {
+        expected: 2,
+        isolation: 'read_committed',
+        timeoutMs: 30_000,
+      })
+      expect(out.map((r) => r.value?.toString())).toEqual(['A', 'B'])
+      const dead = await readTopicRaw(config, `${appId}-dlq`, {
+        expected: 1,
+        isolation: 'read_committed',
+        timeoutMs: 30_000,
+      })
+      expect(dead.map((r) => r.value?.toString())).toEqual(['boom'])
+      const headers = readDeadLetterHeaders(dead[0]?.headers as Map<Buffer, Buffer>)
+      expect(headers['dead-letter.code']).toBe('PROCESSING_FAILED')
+      expect(headers['dead-letter.reason']).toMatch(/cannot shout boom/)
+      expect(headers['dead-letter.source.offset']).toBe('1')
+    } finally {
+      await s.close()
+      await deleteTestTopics(config, [topicIn, topicOut, `${appId}-dlq`])
+    }
   })
 
   it('refuses a second instance on the same state directory, naming the holder', async () => {

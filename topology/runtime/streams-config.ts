@@ -42,7 +42,9 @@ export interface StreamsConfig {
   readonly cacheMaxBytes?: number
   /** Default 0. */
   readonly maxTaskIdleMs?: number
+  /** A record that does not deserialize (or has a bad timestamp). Default 'dead-letter'. */
   readonly deserializationExceptionHandler?: DeserializationExceptionHandler
+  /** An error user code throws while processing a record. Default 'dead-letter' (the engine's is 'fail'). */
   readonly processingExceptionHandler?: ProcessingExceptionHandler
   /** Where dead letters go. Default `<applicationId>-dlq`. */
   readonly deadLetterTopic?: string
@@ -151,7 +153,9 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
     cacheMaxBytes: positiveInteger('cacheMaxBytes', config.cacheMaxBytes, 10 * 1024 * 1024, 0),
     maxTaskIdleMs: positiveInteger('maxTaskIdleMs', config.maxTaskIdleMs, 0, 0),
     deserializationExceptionHandler: config.deserializationExceptionHandler,
-    processingExceptionHandler: config.processingExceptionHandler,
+    // Unlike the engine's own default ('fail'), a running application dead-letters a record whose
+    // processing throws and goes on (the dead-letter topic has the error); 'fail' stops it instead.
+    processingExceptionHandler: config.processingExceptionHandler ?? 'dead-letter',
     deadLetterTopic: config.deadLetterTopic ?? `${config.applicationId}-dlq`,
     repartitionPurgeIntervalMs: positiveInteger(
       'repartitionPurgeIntervalMs',

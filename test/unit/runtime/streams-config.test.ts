@@ -42,7 +42,7 @@ describe('resolveStreamsConfig', () => {
       metrics: undefined,
       engineMetrics: undefined,
       deserializationExceptionHandler: undefined,
-      processingExceptionHandler: undefined,
+      processingExceptionHandler: 'dead-letter',
     })
   })
 
