@@ -221,6 +221,9 @@ async function main(): Promise<void> {
   log(
     `output ${OUTPUT}: ${check.windows} windows, counts add up to ${check.count}${exact ? ' (exact)' : ' (NOT EXACT)'}`,
   )
+  log(
+    `peak RSS of this process (generator, raw consumer, engine, checker): ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
+  )
   log(`after: ${machineLoad()}`)
   process.stdout.write(`events_per_s=${Math.round(engine.rate)}\n`)
   if (!exact) process.exitCode = 1

@@ -64,7 +64,7 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
     const expiredUpTo = this.#observedEnd - this.retentionMs
     if (end <= expiredUpTo) return false
     const id = this.keyId(key)
-    let list = this.#byKey.get(id)
+    const list = this.#byKey.get(id)
     let at = 0
     if (list !== undefined) {
       while (at < list.length) {
@@ -82,11 +82,10 @@ export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
     }
     if (value !== null) {
       const entry = new Entry(key, id, start, end, value)
-      if (list === undefined) {
-        list = []
-        this.#byKey.set(id, list)
-      }
-      list.splice(at, 0, entry)
+      // A literal of one: most keys have one or a few windows, and `[]` + splice reserves room for 17
+      // (150 bytes a key, a third of a store's memory with 1M keys).
+      if (list === undefined) this.#byKey.set(id, [entry])
+      else list.splice(at, 0, entry)
       this.#index(entry)
       this.#size++
     }
