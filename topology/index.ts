@@ -13,7 +13,7 @@ export type {
   SubtopologyDescription,
   TopologyDescription,
 } from './internals/describe/topology-description.js'
-export type { DeadLetter } from './internals/runtime/record-collector.js'
+export type { DeadLetter, LateLetter, LateRecordInfo } from './internals/runtime/record-collector.js'
 export type { ChangelogRecord } from './internals/state/build-key-value-store.js'
 export { KGroupedStream } from './kgrouped-stream.js'
 export { KGroupedTable } from './kgrouped-table.js'

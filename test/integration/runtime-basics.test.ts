@@ -14,6 +14,7 @@ import { stackConfig, testPrefix } from '../support/stack-env.js'
 import {
   closingRecords,
   createKeptTopics,
+  longBytes,
   produceTokenEvents,
   referenceWindows,
   tokenEvents,
@@ -220,6 +221,57 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     } finally {
       await s.close()
       await deleteTestTopics(config, [topicIn, topicOut, `${appId}-dlq`])
+    }
+  })
+
+  it('writes records too late for a window to the late topic, with the window and the stream time', async () => {
+    const topicIn = `${prefix}-late-in`
+    const topicOut = `${prefix}-late-out`
+    const appId = `${prefix}-late-app`
+    await createKeptTopics(config, [topicIn, topicOut], 1)
+    const base = Date.UTC(2026, 0, 1)
+    await produceTokenEvents(config, topicIn, [
+      { key: 'agent-1', tokens: 5, timestamp: base + 1000 },
+      { key: 'agent-1', tokens: 6, timestamp: base + 200_000 },
+      // Window [base, base + 60 s) closed at stream time base + 90 s: this one changes no window.
+      { key: 'agent-1', tokens: 7, timestamp: base + 2000 },
+    ])
+    const s = new KafkaStreams(tokenWindowsTopology(topicIn, topicOut, false), {
+      applicationId: appId,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+    })
+    await s.start()
+    try {
+      const late = await readTopicRaw(config, `${appId}-late`, {
+        expected: 1,
+        isolation: 'read_committed',
+        timeoutMs: 30_000,
+      })
+      expect(late).toHaveLength(1)
+      expect(late[0]?.value).toEqual(longBytes(7))
+      expect(late[0]?.timestamp).toBe(BigInt(base + 2000))
+      const headers = Object.fromEntries(
+        [...(late[0]?.headers ?? [])].map(([k, v]) => [k.toString(), v.toString()]),
+      )
+      expect(headers).toMatchObject({
+        'late.rule': 'time-window-closed',
+        'late.store': 'token-windows',
+        'late.stream-time': String(base + 200_000),
+        'late.window.start': String(base),
+        'late.window.end': String(base + 60_000),
+        'late.source.topic': topicIn,
+        'late.source.offset': '2',
+      })
+    } finally {
+      await s.close()
+      await deleteTestTopics(config, [
+        topicIn,
+        topicOut,
+        `${appId}-late`,
+        `${appId}-dlq`,
+        `${appId}-token-windows-changelog`,
+      ])
     }
   })
 

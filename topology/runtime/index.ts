@@ -2,6 +2,7 @@
 
 export { planTopology, type TopologyLayout } from './internal-topics.js'
 export { KafkaStreams, type StreamsState, type StreamsStatus } from './kafka-streams.js'
+export { type ResetOptions, type ResetReport, resetApplication } from './reset.js'
 export { NO_RUNTIME_METRICS, type RuntimeMetrics } from './runtime-metrics.js'
 export type { ProcessingGuarantee, StreamsConfig } from './streams-config.js'
 export {
@@ -11,4 +12,3 @@ export {
   taskPartitions,
   tasksOfAssignment,
 } from './task-assignor.js'
-export { type ResetOptions, type ResetReport, resetApplication } from './reset.js'

@@ -142,7 +142,7 @@ export async function prepareTopics(
   graph: TopologyGraph,
   applicationId: string,
   replicationFactor: number,
-  deadLetterTopic: string,
+  outputTopics: readonly string[],
 ): Promise<TopologyLayout> {
   const userTopics = [
     ...new Set(
@@ -160,10 +160,16 @@ export async function prepareTopics(
     }
   }
   const layout = planTopology(graph, applicationId, existing)
-  await ensureTopics(
-    admin,
-    [...layout.internalTopics, { name: deadLetterTopic, partitions: 1, configs: {} }],
-    replicationFactor,
-  )
+  await ensureTopics(admin, [...layout.internalTopics], replicationFactor)
+  // The dead-letter and late-record topics: created when missing, as they are when present (a user may
+  // have made them with more partitions or a longer retention).
+  const missing = outputTopics.filter((t) => !present.has(t))
+  if (missing.length > 0) {
+    await ensureTopics(
+      admin,
+      missing.map((name) => ({ name, partitions: 1, configs: {} })),
+      replicationFactor,
+    )
+  }
   return layout
 }

@@ -37,6 +37,7 @@ import {
   TransactionalCommitter,
 } from './committer.js'
 import { prepareTopics, type TopologyLayout } from './internal-topics.js'
+import { lateRecordMessage } from './late-records.js'
 import { NO_RUNTIME_METRICS, type RuntimeMetrics } from './runtime-metrics.js'
 import { lockStateDirectory, type StateDirectoryLock } from './state-directory.js'
 import { type ResolvedStreamsConfig, resolveStreamsConfig, type StreamsConfig } from './streams-config.js'
@@ -192,7 +193,7 @@ export class KafkaStreams extends EventEmitter {
         this.#topology.graph,
         config.applicationId,
         config.replicationFactor,
-        config.deadLetterTopic,
+        [config.deadLetterTopic, config.lateRecordTopic],
       )
       const instanceId = this.#lock.instanceId
       const exactlyOnce = config.processingGuarantee === 'exactly_once'
@@ -577,6 +578,7 @@ export class KafkaStreams extends EventEmitter {
     this.#tasks.clear()
     this.#collector.drain()
     this.#collector.drainDeadLetters()
+    this.#collector.drainLateRecords()
     // Recreate the same tasks at once, unless a rebalance is about to decide.
     if (rebuild && this.#pendingAssignment === undefined && this.#revocation === undefined) {
       this.#pendingAssignment = { generationId: this.#generationId, tasks: ids, rebuild: true }
@@ -614,6 +616,7 @@ export class KafkaStreams extends EventEmitter {
     this.#tasks.clear()
     this.#collector.drain()
     this.#collector.drainDeadLetters()
+    this.#collector.drainLateRecords()
     this.#pendingAssignment = { generationId: this.#generationId, tasks: ids, rebuild: true }
   }
 
@@ -798,6 +801,9 @@ export class KafkaStreams extends EventEmitter {
           },
         ),
       )
+    }
+    for (const letter of this.#collector.drainLateRecords()) {
+      records.push(lateRecordMessage(this.#config.lateRecordTopic, letter))
     }
     this.#lastCommit = Date.now()
     if (records.length === 0 && offsets.length === 0) return undefined

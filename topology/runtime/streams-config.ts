@@ -48,6 +48,8 @@ export interface StreamsConfig {
   readonly processingExceptionHandler?: ProcessingExceptionHandler
   /** Where dead letters go. Default `<applicationId>-dlq`. */
   readonly deadLetterTopic?: string
+  /** Where records too late for a windowed aggregate go. Default `<applicationId>-late`. */
+  readonly lateRecordTopic?: string
   /** Where the repartition topics are purged up to the committed offset. Default 30 s. */
   readonly repartitionPurgeIntervalMs?: number
   /** When there is no committed offset. Default earliest (Kafka Streams' default). */
@@ -157,6 +159,7 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
     // processing throws and goes on (the dead-letter topic has the error); 'fail' stops it instead.
     processingExceptionHandler: config.processingExceptionHandler ?? 'dead-letter',
     deadLetterTopic: config.deadLetterTopic ?? `${config.applicationId}-dlq`,
+    lateRecordTopic: config.lateRecordTopic ?? `${config.applicationId}-late`,
     repartitionPurgeIntervalMs: positiveInteger(
       'repartitionPurgeIntervalMs',
       config.repartitionPurgeIntervalMs,

@@ -8,6 +8,7 @@ import type { InputRecord } from '../internals/runtime/input-record.js'
 import {
   BufferingRecordCollector,
   type DeadLetter,
+  type LateLetter,
   type ProducerRecord,
 } from '../internals/runtime/record-collector.js'
 import { StreamTask } from '../internals/runtime/stream-task.js'
@@ -64,6 +65,7 @@ export class TopologyTestDriver implements InputSink, OutputSource {
   readonly #autoCommit: boolean
   readonly #deadLetterTopic: string | undefined
   #deadLetters: DeadLetter[] = []
+  #lateRecords: LateLetter[] = []
   #wallClock: number
 
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
@@ -185,6 +187,16 @@ export class TopologyTestDriver implements InputSink, OutputSource {
     return out
   }
 
+  /**
+   * The records windowed aggregates found too late since the last call, as read, with why (what the
+   * Kafka runtime writes to its `<applicationId>-late` topic). Reading consumes.
+   */
+  readLateRecords(): LateLetter[] {
+    const out = this.#lateRecords
+    this.#lateRecords = []
+    return out
+  }
+
   /** Every topic something was produced to, including repartition and changelog topics. */
   producedTopicNames(): string[] {
     return [...this.#outputs.keys()]
@@ -250,6 +262,7 @@ export class TopologyTestDriver implements InputSink, OutputSource {
     let routed = 0
     for (const [, collector] of this.#collectors) {
       if (collector.deadLetterCount > 0) this.#takeDeadLetters(collector)
+      if (collector.lateRecordCount > 0) this.#lateRecords.push(...collector.drainLateRecords())
       if (collector.size === 0) continue
       for (const record of collector.drain()) {
         this.#output(record)

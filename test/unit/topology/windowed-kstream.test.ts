@@ -173,6 +173,23 @@ describe('windowed aggregations (DSL)', () => {
         window: { start: 0, end: 10 },
       },
     })
+    // The same record as read, for the runtime's late-record topic.
+    const letters = driver.readLateRecords()
+    expect(letters.map((l) => [l.record.key?.toString(), l.record.offset, l.late])).toEqual([
+      [
+        'a',
+        1,
+        {
+          processor: expect.any(String),
+          store: expect.any(String),
+          rule: 'time-window-closed',
+          streamTime: 15,
+          closeTime: 15,
+          window: { start: 0, end: 10 },
+        },
+      ],
+    ])
+    expect(driver.readLateRecords()).toEqual([])
   })
 
   it('a driver restored from the changelog continues with the same results (emit final included)', () => {

@@ -13,6 +13,7 @@ import type {
 } from '../../processor.js'
 import type { StateStore } from '../../state-store.js'
 import type { StreamRecord } from '../../stream-record.js'
+import type { LateRecordInfo } from './record-collector.js'
 import type { RecordContextHolder } from './record-context-holder.js'
 
 /** What a task offers the contexts of its nodes. */
@@ -29,6 +30,8 @@ export interface TaskServices {
   schedule(node: string, intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable
   /** A failure outside a process() call (an async completion, a late emission): fails the task. */
   reportFault(error: unknown, node: string): void
+  /** The record being processed was too late for a windowed aggregate: to the late-record output. */
+  reportLate(late: LateRecordInfo): void
   beginAsync(): void
   endAsync(): void
 }
@@ -45,6 +48,8 @@ export interface InternalProcessorContext<KOut, VOut> extends ProcessorContext<K
   /** The task's metrics, for counts a processor owns (late records). */
   readonly metrics: EngineMetrics
   reportFault(error: unknown): void
+  /** The record being processed changed no window of `store`: the runtime writes it to its late topic. */
+  reportLate(store: string, late: Omit<LateRecordInfo, 'processor' | 'store'>): void
   beginAsync(): void
   endAsync(): void
   /** Forwards as if `context` were the record being processed (for records that complete later). */
@@ -141,6 +146,10 @@ export class NodeContext<KOut, VOut> implements InternalProcessorContext<KOut, V
 
   reportFault(error: unknown): void {
     this.task.reportFault(error, this.nodeName)
+  }
+
+  reportLate(store: string, late: Omit<LateRecordInfo, 'processor' | 'store'>): void {
+    this.task.reportLate({ processor: this.nodeName, store, ...late })
   }
 
   beginAsync(): void {

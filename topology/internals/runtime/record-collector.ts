@@ -14,6 +14,24 @@ export interface ProducerRecord {
   readonly headers: Headers
 }
 
+/** Why a windowed aggregate found a record too late (the late-record output's headers). */
+export interface LateRecordInfo {
+  readonly processor: string
+  readonly store: string
+  /** time-window-closed, session-closed, sliding-window-closed or no-window. */
+  readonly rule: string
+  readonly streamTime: number
+  readonly closeTime: number
+  /** The window the record would have updated last, when there is one. */
+  readonly window: { readonly start: number; readonly end: number } | undefined
+}
+
+/** A record a windowed aggregate dropped as late, as read, with why. */
+export interface LateLetter {
+  readonly record: RawRecord
+  readonly late: LateRecordInfo
+}
+
 export interface RecordCollector {
   send(record: ProducerRecord): void
   /**
@@ -21,6 +39,12 @@ export interface RecordCollector {
    * Kafka runtime writes it to its dead-letter topic in the transaction that commits the offset past it.
    */
   deadLetter(record: RawRecord, cause: DeadLetterCause): void
+  /**
+   * A record a windowed aggregate found too late (it changed no window). The Kafka runtime writes it to
+   * its late-record topic in the transaction that commits the offset past it. Optional: the test
+   * driver keeps them for readLateRecords().
+   */
+  lateRecord?(record: RawRecord, late: LateRecordInfo): void
 }
 
 /** A record handed to RecordCollector.deadLetter(). */
@@ -33,6 +57,7 @@ export interface DeadLetter {
 export class BufferingRecordCollector implements RecordCollector {
   #records: ProducerRecord[] = []
   #deadLetters: DeadLetter[] = []
+  #late: LateLetter[] = []
 
   send(record: ProducerRecord): void {
     this.#records.push(record)
@@ -40,6 +65,20 @@ export class BufferingRecordCollector implements RecordCollector {
 
   deadLetter(record: RawRecord, cause: DeadLetterCause): void {
     this.#deadLetters.push({ record, cause })
+  }
+
+  lateRecord(record: RawRecord, late: LateRecordInfo): void {
+    this.#late.push({ record, late })
+  }
+
+  get lateRecordCount(): number {
+    return this.#late.length
+  }
+
+  drainLateRecords(): LateLetter[] {
+    const out = this.#late
+    this.#late = []
+    return out
   }
 
   get deadLetterCount(): number {

@@ -421,6 +421,22 @@ export class StreamTask {
       reportFault: (error, node) => {
         this.#failWith(error, node)
       },
+      reportLate: (late) => {
+        const current = this.#recordContext.current as Partial<InputRecord> | undefined
+        if (current?.topic === undefined || options.collector.lateRecord === undefined) return
+        options.collector.lateRecord(
+          {
+            topic: current.topic,
+            partition: current.partition ?? this.partition,
+            offset: current.offset ?? -1,
+            timestamp: current.timestamp ?? -1,
+            headers: current.headers ?? new Map(),
+            key: current.key ?? null,
+            value: current.value ?? null,
+          },
+          late,
+        )
+      },
       beginAsync: () => {
         this.#inFlight++
       },
