@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     stateDir: required('APP_STATE_DIR'),
     ...(env.APP_INSTANCE_ID ? { instanceId: env.APP_INSTANCE_ID } : {}),
     processingGuarantee: env.APP_GUARANTEE === 'at_least_once' ? 'at_least_once' : 'exactly_once',
+    groupProtocol: env.APP_GROUP_PROTOCOL === 'consumer' ? 'consumer' : 'classic',
     sessionTimeoutMs: Number(env.APP_SESSION_TIMEOUT_MS ?? 6000),
     heartbeatIntervalMs: 500,
     rebalanceTimeoutMs: Number(env.APP_REBALANCE_TIMEOUT_MS ?? 10_000),
@@ -99,7 +100,15 @@ async function main(): Promise<void> {
       ? {}
       : { onBeforeOffsetCommit: crashAfter(Number(env.APP_CRASH_BEFORE_OFFSET_COMMIT)) }),
   })
-  streams.on('state', (state: string) => process.stdout.write(`state ${state}\n`))
+  // How long processing stopped for each rebalance (REBALANCING -> RUNNING), for the tests to report.
+  let rebalancingSince = 0
+  streams.on('state', (state: string) => {
+    process.stdout.write(`state ${state}\n`)
+    if (state === 'REBALANCING') rebalancingSince = performance.now()
+    else if (state === 'RUNNING' && rebalancingSince > 0) {
+      process.stdout.write(`pause ${Math.round(performance.now() - rebalancingSince)}\n`)
+    }
+  })
   streams.on('error', (error: unknown) => {
     process.stderr.write(`error ${String(error)}\n`)
     process.exit(3)

@@ -126,6 +126,11 @@ export class KafkaStreams extends EventEmitter {
   #lastPurge = 0
   #rebalanceStartedAt = 0
   #fatal: unknown
+  /** Consumer protocol: the stream that holds the membership, and whether the assignment may have moved. */
+  #idleStream: { close(): Promise<void> } | undefined
+  /** The client replaces its `assignments` array on every change: the loop compares it by identity. */
+  #followedAssignments: unknown = null
+  #assignmentSignature = ''
   #prefetch: PendingFetch | undefined
   #commitInFlight: Promise<void> | undefined
   #commitError: unknown
@@ -201,17 +206,24 @@ export class KafkaStreams extends EventEmitter {
         ? FetchIsolationLevels.READ_COMMITTED
         : FetchIsolationLevels.READ_UNCOMMITTED
       const layout = this.#layout
+      const consumerProtocol = config.groupProtocol === 'consumer'
       this.#consumer = createConsumer(kafka, config.applicationId, {
         clientId: `${config.clientId}-${instanceId}-consumer`,
         groupInstanceId: instanceId,
+        // (The consumer protocol's session is the broker's; the client validates these all the same.)
         sessionTimeout: config.sessionTimeoutMs,
         heartbeatInterval: config.heartbeatIntervalMs,
         rebalanceTimeout: config.rebalanceTimeoutMs,
         isolationLevel,
         autocommit: false,
-        protocols: [PROTOCOL],
-        partitionAssigner: coPartitioningAssigner(layout.subtopologies),
-        protocolsMetadata: () => this.#beforeJoin(),
+        ...(consumerProtocol
+          ? // The broker's range assignor gives partition n of equally sized topics to one member.
+            { groupProtocol: 'consumer', groupRemoteAssignor: 'range' }
+          : {
+              protocols: [PROTOCOL],
+              partitionAssigner: coPartitioningAssigner(layout.subtopologies),
+              protocolsMetadata: () => this.#beforeJoin(),
+            }),
       } as never)
       this.#fetcher = new PartitionFetcher(this.#consumer, {
         isolation: exactlyOnce ? 'read_committed' : 'read_uncommitted',
@@ -240,11 +252,20 @@ export class KafkaStreams extends EventEmitter {
           tasks: tasksOfAssignment(payload.assignments ?? [], layout.subtopologies),
         }
       })
-      for (const sub of layout.subtopologies)
-        for (const topic of sub.topics) this.#consumer.topics.track(topic)
       this.#setState('REBALANCING')
       this.#rebalanceStartedAt = Date.now()
-      await this.#consumer.joinGroup({})
+      if (consumerProtocol) {
+        // The client joins a consumer-protocol group only through consume(): the stream is never read
+        // (an unread stream does not fetch); the loop follows consumer.assignments instead.
+        this.#idleStream = await this.#consumer.consume({
+          topics: layout.subtopologies.flatMap((s) => s.topics),
+          autocommit: false,
+        })
+      } else {
+        for (const sub of layout.subtopologies)
+          for (const topic of sub.topics) this.#consumer.topics.track(topic)
+        await this.#consumer.joinGroup({})
+      }
     } catch (error) {
       await this.#shutdownClients()
       this.#setState('ERROR')
@@ -295,6 +316,8 @@ export class KafkaStreams extends EventEmitter {
   async #leaveGroup(): Promise<void> {
     const consumer = this.#consumer
     if (consumer === undefined || consumer.memberId === null) return
+    // Under the consumer protocol closing the consumer leaves the group (epoch -1) at once.
+    if (this.#config.groupProtocol === 'consumer') return
     // A static member's LeaveGroup does not remove it (KIP-345): remove it by instance id.
     await new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve()))
     await this.#admin
@@ -307,6 +330,7 @@ export class KafkaStreams extends EventEmitter {
 
   async #shutdownClients(): Promise<void> {
     await this.#committer?.close().catch(() => {})
+    await this.#idleStream?.close().catch(() => {})
     await this.#consumer?.close(true).catch(() => {})
     await this.#admin?.close().catch(() => {})
     this.#lock?.release()
@@ -372,11 +396,15 @@ export class KafkaStreams extends EventEmitter {
     await this.#settleFetch()
     // A task kept across a rebalance must not have had another owner meanwhile: in the classic
     // protocol that holds when this generation directly follows the one it ran in.
-    const contiguous = assignment.rebuild !== true && assignment.generationId === this.#generationId + 1
+    // Under the consumer protocol a task still assigned was never revoked: it keeps running.
+    const incremental = this.#config.groupProtocol === 'consumer' && assignment.rebuild !== true
+    const contiguous =
+      incremental || (assignment.rebuild !== true && assignment.generationId === this.#generationId + 1)
     if (assignment.rebuild !== true) this.#generationId = assignment.generationId
     const wanted = new Set(assignment.tasks)
     for (const [id, entry] of this.#tasks) {
-      const keep = wanted.has(id) && contiguous && entry.restored && entry.task.state === 'SUSPENDED'
+      const kept = entry.task.state === 'SUSPENDED' || (incremental && entry.task.state === 'RUNNING')
+      const keep = wanted.has(id) && contiguous && entry.restored && kept
       if (!keep) {
         this.#closeTask(entry)
         this.#tasks.delete(id)
@@ -386,8 +414,10 @@ export class KafkaStreams extends EventEmitter {
     for (const id of assignment.tasks) {
       const existing = this.#tasks.get(id)
       if (existing !== undefined) {
-        if (existing.task.state === 'SUSPENDED') existing.task.resume()
-        existing.task.completeRestoration()
+        if (existing.task.state === 'SUSPENDED') {
+          existing.task.resume()
+          existing.task.completeRestoration()
+        }
         continue
       }
       const entry = this.#createTask(id)
@@ -589,6 +619,12 @@ export class KafkaStreams extends EventEmitter {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
+      if (
+        this.#idleStream !== undefined &&
+        (this.#consumer as Consumer).assignments !== this.#followedAssignments
+      ) {
+        await this.#followConsumerAssignment()
+      }
       if (this.#revocation !== undefined) await this.#handleRevocation()
       if (this.#pendingAssignment !== undefined) {
         if (this.#revocation !== undefined) continue
@@ -608,6 +644,30 @@ export class KafkaStreams extends EventEmitter {
       }
       await this.#step()
     }
+  }
+
+  // Consumer protocol: the client revokes and assigns on its own (no hook before it acknowledges a
+  // revocation). When its assignment moved, commit what can be committed (at-least-once: a revoked
+  // partition's uncommitted work is redone by its next owner) and take the new set of tasks.
+  async #followConsumerAssignment(): Promise<void> {
+    const consumer = this.#consumer as Consumer
+    const assignments = consumer.assignments
+    this.#followedAssignments = assignments
+    if (assignments === null) return
+    const tasks = tasksOfAssignment(assignments, (this.#layout as TopologyLayout).subtopologies)
+    const signature = tasks.join(',')
+    if (signature === this.#assignmentSignature && this.#pendingAssignment === undefined) return
+    this.#assignmentSignature = signature
+    this.#rebalanceStartedAt = Date.now()
+    if (this.#state === 'RUNNING') this.#setState('REBALANCING')
+    await this.#settleFetch()
+    try {
+      await this.#commitAll('rebalance')
+    } catch (error) {
+      if (isFatal(error)) throw error
+      this.#closeAllDirty(error, false)
+    }
+    this.#pendingAssignment = { generationId: this.#generationId + 1, tasks }
   }
 
   #retryAssignment(): void {

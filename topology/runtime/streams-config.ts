@@ -11,12 +11,21 @@ import type { RuntimeMetrics } from './runtime-metrics.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
 
+/** The group protocol: Kafka's classic one, or KIP-848's `consumer` protocol (at-least-once only). */
+export type GroupProtocol = 'classic' | 'consumer'
+
 export interface StreamsConfig {
   /** The consumer group id and the prefix of every internal topic. */
   readonly applicationId: string
   readonly bootstrapServers: readonly string[]
   /** Default `exactly_once`: output, changelog records and offsets commit in one transaction. */
   readonly processingGuarantee?: ProcessingGuarantee
+  /**
+   * Default `classic` (with the runtime's co-partitioning assignor). `consumer` (KIP-848: incremental,
+   * no stop-the-world rebalance, the broker's `range` assignor) works with `at_least_once` only: the
+   * client commits transactional offsets with the classic generation, which this protocol rejects.
+   */
+  readonly groupProtocol?: GroupProtocol
   /** How often tasks commit. Default 100 ms. */
   readonly commitIntervalMs?: number
   /** Holds each instance's identity and lock. Default `<os tmpdir>/agent-party-streams`. */
@@ -133,12 +142,26 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
   if (rebalanceTimeoutMs < sessionTimeoutMs) {
     invalid('rebalanceTimeoutMs', rebalanceTimeoutMs, `at least sessionTimeoutMs (${sessionTimeoutMs})`)
   }
+  const groupProtocol = config.groupProtocol ?? 'classic'
+  if (groupProtocol !== 'classic' && groupProtocol !== 'consumer') {
+    invalid('groupProtocol', groupProtocol, "'classic' or 'consumer'")
+  }
+  if (groupProtocol === 'consumer' && guarantee === 'exactly_once') {
+    invalid(
+      'groupProtocol',
+      groupProtocol,
+      "'classic' with exactly_once: under the consumer protocol (KIP-848) @platformatic/kafka commits " +
+        'transactional offsets with the classic generation instead of the member epoch (ILLEGAL_GENERATION); ' +
+        "use processingGuarantee 'at_least_once' with it",
+    )
+  }
   const reset = config.autoOffsetReset ?? 'earliest'
   if (reset !== 'earliest' && reset !== 'latest') invalid('autoOffsetReset', reset, "'earliest' or 'latest'")
   return {
     applicationId: config.applicationId,
     bootstrapServers: [...config.bootstrapServers],
     processingGuarantee: guarantee,
+    groupProtocol,
     commitIntervalMs: positiveInteger('commitIntervalMs', config.commitIntervalMs, 100),
     stateDir: config.stateDir ?? join(tmpdir(), 'agent-party-streams'),
     instanceId: config.instanceId,

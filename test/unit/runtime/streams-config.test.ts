@@ -35,6 +35,8 @@ describe('resolveStreamsConfig', () => {
       cacheMaxBytes: 10 * 1024 * 1024,
       maxTaskIdleMs: 0,
       deadLetterTopic: 'agent-party-dlq',
+      lateRecordTopic: 'agent-party-late',
+      groupProtocol: 'classic',
       repartitionPurgeIntervalMs: 30_000,
       autoOffsetReset: 'earliest',
       clientId: 'agent-party',
@@ -122,6 +124,10 @@ describe('resolveStreamsConfig', () => {
     ['maxTaskIdleMs', { maxTaskIdleMs: -1 }],
     ['repartitionPurgeIntervalMs', { repartitionPurgeIntervalMs: 0 }],
     ['autoOffsetReset', { autoOffsetReset: 'none' }],
+    ['groupProtocol', { groupProtocol: 'cooperative' }],
+    // The client commits transactional offsets with the classic generation under KIP-848.
+    ['groupProtocol', { groupProtocol: 'consumer' }],
+    ['groupProtocol', { groupProtocol: 'consumer', processingGuarantee: 'exactly_once' }],
   ]
 
   it.each(bad)('INVALID_CONFIG naming %s for %j', (setting, config) => {
@@ -131,6 +137,12 @@ describe('resolveStreamsConfig', () => {
     expect(error.subject).toBe(setting)
     expect(error.message).toMatch(new RegExp(`^INVALID_CONFIG: ${setting}: got .*, expected `))
     expect(error.retryable).toBe(false)
+  })
+
+  it('takes the consumer protocol with at-least-once', () => {
+    expect(
+      resolveStreamsConfig({ ...base, groupProtocol: 'consumer', processingGuarantee: 'at_least_once' }),
+    ).toMatchObject({ groupProtocol: 'consumer', processingGuarantee: 'at_least_once' })
   })
 
   it('accepts the limits', () => {
