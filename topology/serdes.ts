@@ -6,6 +6,13 @@ import { TopologyError } from './errors.js'
 export interface Serde<T> {
   serialize(topic: string, value: T): Buffer | null
   deserialize(topic: string, bytes: Buffer): T
+  /**
+   * Optional asynchronous step before a batch of a source topic is deserialized (a Schema Registry
+   * serde fetches the writer schemas it has not seen). The Kafka runtime awaits it once per fetched
+   * batch, so that deserialize stays synchronous; when it rejects, the batch is fetched again later.
+   * The test driver does not call it: prepare such a serde yourself before piping.
+   */
+  prepare?(topic: string, values: readonly Buffer[]): Promise<void>
 }
 
 const stringSerde: Serde<string> = {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createProducer } from '../../kafka/clients.js'
 import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
-import { Serdes, StreamsBuilder } from '../../topology/index.js'
+import { type Serde, Serdes, StreamsBuilder } from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
 import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
@@ -272,6 +272,70 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
         `${appId}-dlq`,
         `${appId}-token-windows-changelog`,
       ])
+    }
+  })
+
+  it("awaits a source serde's prepare step once per fetched batch before it deserializes", async () => {
+    const topicIn = `${prefix}-codes`
+    const topicOut = `${prefix}-names`
+    const appId = `${prefix}-codes-app`
+    await createKeptTopics(config, [topicIn, topicOut], 2)
+    // Like a registry serde: a value can be read only once prepare() has looked its code up.
+    const known = new Map<string, string>()
+    let prepared = 0
+    const codes: Serde<string> = {
+      serialize: (_topic, name) => Buffer.from(name),
+      deserialize: (_topic, bytes) => {
+        const name = known.get(bytes.toString())
+        if (name === undefined) throw new Error(`code ${bytes.toString()} was not prepared`)
+        return name
+      },
+      prepare: async (_topic, values) => {
+        prepared++
+        await new Promise((r) => setTimeout(r, 5))
+        for (const v of values) known.set(v.toString(), `name-of-${v.toString()}`)
+      },
+    }
+    const str = Serdes.String()
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>(topicIn, { keySerde: str, valueSerde: codes })
+      .to(topicOut, { keySerde: str, valueSerde: str })
+    const producer = createProducer(config.kafka, { clientId: 'codes' })
+    try {
+      await producer.send({
+        messages: ['c1', 'c2', 'c3'].map((c) => ({
+          topic: topicIn,
+          key: Buffer.from(c),
+          value: Buffer.from(c),
+        })),
+      })
+    } finally {
+      await producer.close()
+    }
+    const s = new KafkaStreams(builder.build(), {
+      applicationId: appId,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+    })
+    await s.start()
+    try {
+      const out = await readTopicRaw(config, topicOut, {
+        expected: 3,
+        isolation: 'read_committed',
+        timeoutMs: 30_000,
+      })
+      expect(out.map((r) => r.value?.toString()).sort()).toEqual(['name-of-c1', 'name-of-c2', 'name-of-c3'])
+      expect(prepared).toBeGreaterThan(0)
+      const dead = await readTopicRaw(config, `${appId}-dlq`, {
+        expected: 0,
+        isolation: 'read_committed',
+        quietMs: 300,
+      })
+      expect(dead).toEqual([])
+    } finally {
+      await s.close()
+      await deleteTestTopics(config, [topicIn, topicOut, `${appId}-dlq`, `${appId}-late`])
     }
   })
 

@@ -26,9 +26,11 @@ import {
   partitionKey,
 } from '../../kafka/partition-fetcher.js'
 import { isTopologyError, TopologyError } from '../errors.js'
+import { repartitionTopicName } from '../internals/graph/names.js'
 import type { InputRecord } from '../internals/runtime/input-record.js'
 import { BufferingRecordCollector, type ProducerRecord } from '../internals/runtime/record-collector.js'
 import { StreamTask, type TopicPartitionOffset } from '../internals/runtime/stream-task.js'
+import type { Serde } from '../serdes.js'
 import type { Topology } from '../topology.js'
 import {
   AtLeastOnceCommitter,
@@ -126,6 +128,11 @@ export class KafkaStreams extends EventEmitter {
   #lastPurge = 0
   #rebalanceStartedAt = 0
   #fatal: unknown
+  /** Source topics whose key or value serde has a prepare step. */
+  readonly #preparing = new Map<
+    string,
+    { key: Serde<unknown> | undefined; value: Serde<unknown> | undefined }
+  >()
   /** Consumer protocol: the stream that holds the membership, and whether the assignment may have moved. */
   #idleStream: { close(): Promise<void> } | undefined
   /** The client replaces its `assignments` array on every change: the loop compares it by identity. */
@@ -140,6 +147,17 @@ export class KafkaStreams extends EventEmitter {
     this.#topology = topology
     this.#config = resolveStreamsConfig(config)
     this.#metrics = this.#config.metrics ?? NO_RUNTIME_METRICS
+    for (const node of topology.graph.nodes.values()) {
+      if (node.kind !== 'source') continue
+      if (node.keySerde.prepare === undefined && node.valueSerde.prepare === undefined) continue
+      for (const topic of node.topics) {
+        const full = node.internal ? repartitionTopicName(this.#config.applicationId, topic) : topic
+        this.#preparing.set(full, {
+          key: node.keySerde.prepare === undefined ? undefined : node.keySerde,
+          value: node.valueSerde.prepare === undefined ? undefined : node.valueSerde,
+        })
+      }
+    }
   }
 
   get state(): StreamsState {
@@ -693,6 +711,11 @@ export class KafkaStreams extends EventEmitter {
     const pending = this.#prefetch ?? this.#startFetch()
     this.#prefetch = undefined
     const fetched = await pending.promise
+    if (this.#preparing.size > 0 && !(await this.#prepareSerdes(fetched))) {
+      // A serde could not get ready (a registry down): drop this fetch, it is read again next round.
+      await sleep(500)
+      return
+    }
     for (const entry of this.#tasks.values()) entry.residual = entry.task.bufferedRecords
     for (const batch of fetched) {
       const key = partitionKey(batch.topic, batch.partition)
@@ -758,6 +781,30 @@ export class KafkaStreams extends EventEmitter {
       this.#purgeRepartitionTopics().catch((error) =>
         this.#config.logger?.warn({ err: error }, 'purging repartition topics failed'),
       )
+    }
+  }
+
+  // Source serdes that want an asynchronous step per batch (Serde.prepare), by topic: keys and values.
+  async #prepareSerdes(fetched: readonly FetchedPartition[]): Promise<boolean> {
+    const work: Promise<void>[] = []
+    for (const batch of fetched) {
+      const serdes = this.#preparing.get(batch.topic)
+      if (serdes === undefined || batch.records.length === 0) continue
+      if (serdes.key?.prepare !== undefined) {
+        const keys = batch.records.flatMap((r) => (r.key === null ? [] : [r.key]))
+        work.push(serdes.key.prepare(batch.topic, keys))
+      }
+      if (serdes.value?.prepare !== undefined) {
+        const values = batch.records.flatMap((r) => (r.value === null ? [] : [r.value]))
+        work.push(serdes.value.prepare(batch.topic, values))
+      }
+    }
+    try {
+      await Promise.all(work)
+      return true
+    } catch (error) {
+      this.#config.logger?.warn({ err: error }, 'a source serde could not prepare a batch; fetching it again')
+      return false
     }
   }
 
