@@ -49,8 +49,8 @@ export interface PartitionFetcherOptions {
   readonly maxWaitMs?: number
   readonly maxBytes?: number
   readonly maxBytesPerPartition?: number
-  /** Where to go when a position fell out of the log (retention, DeleteRecords). Default earliest. */
-  readonly offsetReset?: OffsetResetPolicy
+  /** Where to go when a position fell out of the log (retention, DeleteRecords), per topic. Default earliest. */
+  readonly offsetReset?: OffsetResetPolicy | ((topic: string) => OffsetResetPolicy)
 }
 
 export class OffsetOutOfRangeError extends Error {
@@ -103,6 +103,8 @@ export class PartitionFetcher {
       if (topic === undefined || leader === undefined) {
         throw new Error(`no metadata for ${position.topic}-${position.partition}: does the topic exist?`)
       }
+      // No leader now (an election): skip the partition this round.
+      if (leader < 0) continue
       const list = byNode.get(leader) ?? byNode.set(leader, []).get(leader)
       list?.push(position)
     }
@@ -172,7 +174,7 @@ export class PartitionFetcher {
     byId: ReadonlyMap<string, string>,
     positions: readonly PartitionPosition[],
   ): Promise<FetchedPartition[]> {
-    const response = (error as { response?: Awaited<ReturnType<Consumer['fetch']>> }).response
+    const response = findResponse(error)
     const outOfRange: PartitionPosition[] = []
     if (response !== undefined) {
       for (const topicResponse of response.responses) {
@@ -186,12 +188,27 @@ export class PartitionFetcher {
       }
     }
     if (outOfRange.length === 0) throw error
-    const policy = this.#options.offsetReset ?? 'earliest'
-    if (policy === 'none') {
-      const first = outOfRange[0] as PartitionPosition
-      throw new OffsetOutOfRangeError(first.topic, first.partition, first.offset)
+    const policyOf = (topic: string): OffsetResetPolicy => {
+      const option = this.#options.offsetReset ?? 'earliest'
+      return typeof option === 'function' ? option(topic) : option
     }
-    const reset = await listOffsets(this.#consumer, outOfRange, policy, this.#isolation)
+    const refused = outOfRange.find((p) => policyOf(p.topic) === 'none')
+    if (refused !== undefined)
+      throw new OffsetOutOfRangeError(refused.topic, refused.partition, refused.offset)
+    const reset = new Map([
+      ...(await listOffsets(
+        this.#consumer,
+        outOfRange.filter((p) => policyOf(p.topic) === 'earliest'),
+        'earliest',
+        this.#isolation,
+      )),
+      ...(await listOffsets(
+        this.#consumer,
+        outOfRange.filter((p) => policyOf(p.topic) === 'latest'),
+        'latest',
+        this.#isolation,
+      )),
+    ])
     // Partitions that had no error come again in the next round: report no records for them.
     return positions.map((p) => {
       const moved = reset.get(partitionKey(p.topic, p.partition))
@@ -243,6 +260,27 @@ export function committedBatches(
     out.push(batch)
   }
   return out
+}
+
+// The response of a failed fetch, wherever the client nested it (MultipleErrors after a retry).
+function findResponse(error: unknown, depth = 0): Awaited<ReturnType<Consumer['fetch']>> | undefined {
+  if (error === null || typeof error !== 'object' || depth > 5) return undefined
+  const { response, errors, cause } = error as { response?: unknown; errors?: unknown; cause?: unknown }
+  if (
+    response !== undefined &&
+    typeof response === 'object' &&
+    response !== null &&
+    'responses' in response
+  ) {
+    return response as Awaited<ReturnType<Consumer['fetch']>>
+  }
+  if (Array.isArray(errors)) {
+    for (const nested of errors) {
+      const found = findResponse(nested, depth + 1)
+      if (found !== undefined) return found
+    }
+  }
+  return findResponse(cause, depth + 1)
 }
 
 function decodePartition(

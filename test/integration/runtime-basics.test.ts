@@ -339,6 +339,61 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     }
   })
 
+  it('runs a cached aggregate into an asynchronous operator (the commit waits for what the flush started)', async () => {
+    const topicIn = `${prefix}-clicks`
+    const topicOut = `${prefix}-clicks-x10`
+    const appId = `${prefix}-clicks-app`
+    await createKeptTopics(config, [topicIn, topicOut], 2)
+    const str = Serdes.String()
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>(topicIn, { keySerde: str, valueSerde: str })
+      .groupByKey()
+      .count()
+      .toStream()
+      .mapValuesAsync(
+        async (n) => {
+          await new Promise((r) => setTimeout(r, 2))
+          return String((n ?? 0) * 10)
+        },
+        { concurrency: 4 },
+      )
+      .to(topicOut, { keySerde: str, valueSerde: str })
+    const producer = createProducer(config.kafka, { clientId: 'clicks' })
+    try {
+      await producer.send({
+        messages: ['a', 'b', 'a', 'c', 'a', 'b'].map((k) => ({
+          topic: topicIn,
+          key: Buffer.from(k),
+          value: Buffer.from('x'),
+        })),
+      })
+    } finally {
+      await producer.close()
+    }
+    const s = new KafkaStreams(builder.build(), {
+      applicationId: appId,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+    })
+    await s.start()
+    try {
+      await waitFor(async () => {
+        const out = await readTopicRaw(config, topicOut, {
+          expected: 3,
+          isolation: 'read_committed',
+          quietMs: 300,
+        })
+        const last = new Map(out.map((r) => [r.key?.toString(), r.value?.toString()]))
+        return last.get('a') === '30' && last.get('b') === '20' && last.get('c') === '10'
+      }, 30_000)
+      expect(s.state).toBe('RUNNING')
+    } finally {
+      await s.close()
+      await deleteTestTopics(config, [topicIn, topicOut, `${appId}-dlq`, `${appId}-late`])
+    }
+  })
+
   it('refuses a second instance on the same state directory, naming the holder', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'streams-'))
     const a = streams(`${prefix}-lock`, stateDir)

@@ -7,8 +7,33 @@ import type { TopicPartitionOffset } from '../internals/runtime/stream-task.js'
 
 export type OutgoingRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 
-/** Sends in slices so that one produce request never grows without bound. */
-const SEND_SLICE = 20_000
+/**
+ * Sends in slices of at most this many bytes (keys, values, headers): the client puts all records of a
+ * partition of one request in one batch, which the broker refuses above its message.max.bytes (1 MiB by
+ * default), and a changelog, a dead-letter or a late-record partition can take a whole commit.
+ */
+const SEND_SLICE_BYTES = 768 * 1024
+const RECORD_OVERHEAD = 40
+
+/** Consecutive slices of `records` of at most SEND_SLICE_BYTES each (one record per slice at least). */
+export function sendSlices(records: OutgoingRecord[]): OutgoingRecord[][] {
+  const slices: OutgoingRecord[][] = []
+  let current: OutgoingRecord[] = []
+  let bytes = 0
+  for (const record of records) {
+    let size = RECORD_OVERHEAD + (record.key?.length ?? 0) + (record.value?.length ?? 0)
+    if (record.headers instanceof Map) for (const [k, v] of record.headers) size += k.length + v.length + 2
+    if (current.length > 0 && bytes + size > SEND_SLICE_BYTES) {
+      slices.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(record)
+    bytes += size
+  }
+  if (current.length > 0) slices.push(current)
+  return slices
+}
 
 export interface Committer {
   /**
@@ -37,9 +62,7 @@ export class TransactionalCommitter implements Committer {
     if (records.length === 0 && offsets.length === 0) return
     const transaction = await this.producer.beginTransaction()
     try {
-      for (let i = 0; i < records.length; i += SEND_SLICE) {
-        await transaction.send({ messages: records.slice(i, i + SEND_SLICE) })
-      }
+      for (const slice of sendSlices(records)) await transaction.send({ messages: slice })
       if (offsets.length > 0) {
         await transaction.addConsumer(this.consumer)
         const consumer = {
@@ -81,9 +104,7 @@ export class AtLeastOnceCommitter implements Committer {
   async initialize(): Promise<void> {}
 
   async commit(records: OutgoingRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    for (let i = 0; i < records.length; i += SEND_SLICE) {
-      await this.producer.send({ messages: records.slice(i, i + SEND_SLICE) })
-    }
+    for (const slice of sendSlices(records)) await this.producer.send({ messages: slice })
     this.beforeOffsetCommit?.(records.length)
     if (offsets.length > 0) {
       await this.consumer.commit({

@@ -120,7 +120,14 @@ export class KafkaStreams extends EventEmitter {
   #stopping = false
   #restoring = false
   /** Set by the pre-join hook: the loop commits, suspends its tasks and resolves it. */
-  #revocation: { resolve: () => void; reject: (error: unknown) => void; promise: Promise<void> } | undefined
+  #revocation: { resolve: () => void; promise: Promise<void> } | undefined
+  /** A committer call is in flight (see #beforeJoin). */
+  #committing = false
+  #fencedInARow = 0
+  /** A commit failed inside the pre-join hook: renew the producer once the join is done. */
+  #producerNeedsRenewal = false
+  /** close() passed its deadline: no new commit may start. */
+  #abandoned = false
   /** Set by the join event: the tasks the new generation gives this instance. */
   #pendingAssignment: { generationId: number; tasks: string[]; rebuild?: boolean } | undefined
   #generationId = -1
@@ -243,10 +250,14 @@ export class KafkaStreams extends EventEmitter {
               protocolsMetadata: () => this.#beforeJoin(),
             }),
       } as never)
+      // The client emits 'error' when a rejoin fails for good; unheard, that would end the process.
+      this.#consumer.on('error', (error: unknown) => this.#fail(error))
       this.#fetcher = new PartitionFetcher(this.#consumer, {
         isolation: exactlyOnce ? 'read_committed' : 'read_uncommitted',
         maxWaitMs: 100,
-        offsetReset: config.autoOffsetReset,
+        // Internal topics always from the earliest: their records are the application's own.
+        offsetReset: (topic) =>
+          layout.repartitionTopics.includes(topic) ? 'earliest' : config.autoOffsetReset,
       })
       this.#producer = exactlyOnce
         ? createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
@@ -307,14 +318,19 @@ export class KafkaStreams extends EventEmitter {
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeout)
     })
+    // A client waiting in the pre-join hook must not wait for a loop that is ending.
+    this.#settleRevocation()
     try {
       if (wasRunning) await Promise.race([this.#loop, deadline])
       if (this.#fatal === undefined && wasRunning) {
         await Promise.race([this.#commitAll('shutdown').catch(() => {}), deadline])
       }
+      // Past the deadline a commit still running must not start another: records without offsets.
+      this.#abandoned = true
       await Promise.race([this.#settleFetch(), deadline])
       for (const entry of this.#tasks.values()) this.#closeTask(entry)
       this.#tasks.clear()
+      this.#dropUncommitted()
       await Promise.race([this.#leaveGroup(), deadline])
     } finally {
       clearTimeout(timer)
@@ -355,27 +371,49 @@ export class KafkaStreams extends EventEmitter {
   }
 
   #fail(error: unknown): void {
+    if (this.#fatal !== undefined) return
     this.#fatal = error
     this.#config.logger?.error({ err: error }, 'streams failed')
     this.#stopping = true
-    this.#revocation?.reject(error)
+    this.#settleRevocation()
     this.#setState('ERROR')
-    this.emit('error', error)
+    // Without a listener, an 'error' event throws: the state and the logger already tell.
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+  }
+
+  /** Lets a pre-join hook that waits return (close, failure). */
+  #settleRevocation(): void {
+    const revocation = this.#revocation
+    this.#revocation = undefined
+    revocation?.resolve()
+  }
+
+  /** Records produced since the last commit, dropped with the tasks that made them. */
+  #dropUncommitted(): void {
+    this.#collector.drain()
+    this.#collector.drainDeadLetters()
+    this.#collector.drainLateRecords()
   }
 
   // ---- group membership --------------------------------------------------------------------------
 
   // Called by the client before every JoinGroup: stop, commit, suspend; then say what we ran.
+  //
+  // The client stops heartbeating before it calls this, so it must return well within the session
+  // timeout: past half of it the member joins anyway, and the revocation goes on in the loop (a task it
+  // committed late is not kept unless the next generation follows directly, see #applyAssignment). An
+  // at-least-once offset commit in flight rejoins by itself (the client retries it after a rebalance):
+  // waiting for it here would wait for ourselves, so the hook returns at once then.
   async #beforeJoin(): Promise<Buffer> {
-    if (this.#loop !== undefined && !this.#stopping && this.#tasks.size > 0) {
-      let resolve!: () => void
-      let reject!: (error: unknown) => void
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res
-        reject = rej
-      })
-      this.#revocation = { resolve, reject, promise }
-      await promise.catch(() => {})
+    if (this.#loop !== undefined && !this.#stopping && this.#tasks.size > 0 && !this.#committing) {
+      if (this.#revocation === undefined) {
+        let resolve!: () => void
+        const promise = new Promise<void>((res) => {
+          resolve = res
+        })
+        this.#revocation = { resolve, promise }
+      }
+      await Promise.race([this.#revocation.promise, sleep(this.#config.sessionTimeoutMs / 2)])
     }
     return encodeSubscriptionInfo({
       instanceId: this.#lock?.instanceId ?? '',
@@ -386,25 +424,24 @@ export class KafkaStreams extends EventEmitter {
   async #handleRevocation(): Promise<void> {
     const revocation = this.#revocation
     if (revocation === undefined) return
-    this.#revocation = undefined
     this.#rebalanceStartedAt = Date.now()
     this.#setState('REBALANCING')
-    await this.#settleFetch()
     try {
+      await this.#settleFetch()
       await this.#commitAll('rebalance')
       for (const entry of this.#tasks.values()) {
         if (entry.task.state === 'RUNNING' || entry.task.state === 'RESTORING') entry.task.suspend()
       }
     } catch (error) {
-      // The commit failed (the group moved on): nothing after the last commit may survive.
-      if (isFatal(error)) {
-        revocation.reject(error)
-        throw error
-      }
+      // The commit failed (the group moved on): nothing after the last commit may survive. The
+      // producer is renewed after the join, not here: the client waits for this hook.
+      if (isFatal(error)) throw error
       this.#closeAllDirty(error, false)
-      await this.#renewProducer()
+      this.#producerNeedsRenewal = true
+    } finally {
+      if (this.#revocation === revocation) this.#revocation = undefined
+      revocation.resolve()
     }
-    revocation.resolve()
   }
 
   async #applyAssignment(): Promise<void> {
@@ -508,7 +545,7 @@ export class KafkaStreams extends EventEmitter {
             ? FetchIsolationLevels.READ_COMMITTED
             : FetchIsolationLevels.READ_UNCOMMITTED
         const starts = await listOffsets(consumer, changelogs, 'earliest', isolation)
-        const ends = await listOffsets(consumer, changelogs, 'latest', isolation)
+        const ends = await this.#restoreEnds(changelogs, isolation)
         const started = Date.now()
         const pending = new Map<
           string,
@@ -556,6 +593,27 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
+  // Where restore ends: the last stable offset. Under exactly-once, wait (bounded by the transaction
+  // timeout) until it reaches the high watermark: the committed offsets just read may come from a
+  // transaction whose marker has not yet reached a changelog on another broker, and only a
+  // transaction already decided (or a zombie's, aborted by the timeout) can hold it back, since this
+  // instance is the partition's only writer now.
+  async #restoreEnds(
+    changelogs: readonly { topic: string; partition: number }[],
+    isolation: number,
+  ): Promise<Map<string, number>> {
+    const consumer = this.#consumer as Consumer
+    const deadline = Date.now() + this.#config.transactionTimeoutMs + 5000
+    for (;;) {
+      const stable = await listOffsets(consumer, changelogs, 'latest', isolation)
+      if (isolation !== FetchIsolationLevels.READ_COMMITTED || Date.now() > deadline || this.#stopping)
+        return stable
+      const high = await listOffsets(consumer, changelogs, 'latest', FetchIsolationLevels.READ_UNCOMMITTED)
+      if ([...stable].every(([key, offset]) => offset >= (high.get(key) ?? 0))) return stable
+      await sleep(100)
+    }
+  }
+
   // OffsetFetch with require_stable, retried while a transaction holds the offsets (UNSTABLE_OFFSET_COMMIT)
   // for up to the transaction timeout: a dead instance's transaction is aborted by then.
   async #stableCommittedOffsets(
@@ -597,7 +655,19 @@ export class KafkaStreams extends EventEmitter {
     const sources = entries.flatMap((e) => e.sources)
     if (sources.length === 0) return
     const missing = sources.filter((s) => !committed.has(partitionKey(s.topic, s.partition)))
-    const reset = await listOffsets(consumer, missing, this.#config.autoOffsetReset)
+    const internal = (this.#layout as TopologyLayout).repartitionTopics
+    const reset = new Map([
+      ...(await listOffsets(
+        consumer,
+        missing.filter((s) => internal.includes(s.topic)),
+        'earliest',
+      )),
+      ...(await listOffsets(
+        consumer,
+        missing.filter((s) => !internal.includes(s.topic)),
+        this.#config.autoOffsetReset,
+      )),
+    ])
     for (const entry of entries) {
       for (const s of entry.sources) {
         const key = partitionKey(s.topic, s.partition)
@@ -644,6 +714,10 @@ export class KafkaStreams extends EventEmitter {
         await this.#followConsumerAssignment()
       }
       if (this.#revocation !== undefined) await this.#handleRevocation()
+      if (this.#producerNeedsRenewal && this.#revocation === undefined) {
+        this.#producerNeedsRenewal = false
+        await this.#renewProducer()
+      }
       if (this.#pendingAssignment !== undefined) {
         if (this.#revocation !== undefined) continue
         try {
@@ -710,7 +784,17 @@ export class KafkaStreams extends EventEmitter {
     }
     const pending = this.#prefetch ?? this.#startFetch()
     this.#prefetch = undefined
-    const fetched = await pending.promise
+    let fetched: FetchedPartition[]
+    try {
+      fetched = await pending.promise
+    } catch (error) {
+      // A leader moved, a broker restarts: keep the positions, refresh the metadata, fetch again.
+      this.#config.logger?.warn({ err: error }, 'fetch failed; retrying')
+      await sleep(500)
+      const topics = (this.#layout as TopologyLayout).subtopologies.flatMap((s) => s.topics)
+      await (this.#consumer as Consumer).metadata({ topics, forceUpdate: true }).catch(() => {})
+      return
+    }
     if (this.#preparing.size > 0 && !(await this.#prepareSerdes(fetched))) {
       // A serde could not get ready (a registry down): drop this fetch, it is read again next round.
       await sleep(500)
@@ -755,15 +839,30 @@ export class KafkaStreams extends EventEmitter {
     } catch (error) {
       // A retryable fault (an async operator's rejection) restarts the tasks from the last commit.
       if (!(isTopologyError(error) && error.retryable)) throw error
-      await this.#settleCommit().catch(() => {})
+      await this.#settleCommit().catch(() => {
+        this.#producerNeedsRenewal = true
+      })
       await this.#settleFetch()
       this.#closeAllDirty(error)
       return
     }
     const now = Date.now()
-    if (this.#commitInFlight === undefined && now - this.#lastCommit >= this.#config.commitIntervalMs) {
-      await this.#whenTasksIdle()
-      const prepared = this.#prepareCommit()
+    const due =
+      now - this.#lastCommit >= this.#config.commitIntervalMs || this.#collector.size >= MAX_PENDING_OUTPUT
+    if (this.#commitInFlight === undefined && due) {
+      let prepared: PreparedCommit | undefined
+      try {
+        await this.#whenTasksIdle()
+        prepared = this.#prepareCommit()
+      } catch (error) {
+        // A cache flush fed an async operator: the next round prepares again (the collector keeps
+        // what the flush produced, and the offsets are taken then).
+        if (isTopologyError(error, 'COMMIT_IN_FLIGHT')) return
+        if (!(isTopologyError(error) && error.retryable)) throw error
+        await this.#settleFetch()
+        this.#closeAllDirty(error)
+        return
+      }
       if (prepared !== undefined) {
         this.#commitInFlight = this.#finishCommit(prepared, 'interval').then(
           () => {
@@ -846,6 +945,15 @@ export class KafkaStreams extends EventEmitter {
 
   async #recoverFromCommitFailure(error: unknown): Promise<void> {
     if (isFatal(error)) throw error
+    // Fenced again and again: another live process runs with this instance id.
+    if (isTopologyError(error, 'PRODUCER_FENCED') && ++this.#fencedInARow >= 3) {
+      throw new TopologyError(
+        'PRODUCER_FENCED',
+        `fenced ${this.#fencedInARow} times in a row: another process runs with instance id ` +
+          `${this.#lock?.instanceId}; give each instance its own instanceId`,
+        { cause: error },
+      )
+    }
     await this.#settleFetch()
     this.#closeAllDirty(error)
     await this.#renewProducer()
@@ -873,6 +981,7 @@ export class KafkaStreams extends EventEmitter {
   // Synchronous from the caches' flush to the drain of the collector, so that no record processed in
   // between can slip into this commit without its offset.
   #prepareCommit(): PreparedCommit | undefined {
+    if (this.#abandoned) return undefined
     const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING')
     const offsets: TopicPartitionOffset[] = []
     const consumedByTopic = new Map<string, number>()
@@ -914,17 +1023,33 @@ export class KafkaStreams extends EventEmitter {
     }
     this.#lastCommit = Date.now()
     if (records.length === 0 && offsets.length === 0) return undefined
+    // A transaction without offsets would not be group-fenced (a punctuator's output, say): commit an
+    // unchanged offset with it, so that a member the group has moved past cannot commit it.
+    if (offsets.length === 0 && this.#config.processingGuarantee === 'exactly_once') {
+      for (const entry of running) {
+        const first = entry.sources[0]
+        const at =
+          first === undefined ? undefined : entry.committed.get(partitionKey(first.topic, first.partition))
+        if (first !== undefined && at !== undefined) {
+          offsets.push({ topic: first.topic, partition: first.partition, offset: at })
+          break
+        }
+      }
+    }
     return { running, offsets, records, consumedByTopic }
   }
 
   async #finishCommit(prepared: PreparedCommit, reason: string): Promise<void> {
     const committer = this.#committer as Committer
     const started = Date.now()
+    this.#committing = true
     try {
       await committer.commit(prepared.records, prepared.offsets)
     } catch (error) {
       this.#metrics.transactionAborted(classifyCommitError(error))
       throw wrapCommitError(error, reason)
+    } finally {
+      this.#committing = false
     }
     for (const entry of prepared.running) {
       if (entry.task.state === 'RUNNING' || entry.task.state === 'SUSPENDED') entry.task.postCommit()
@@ -933,6 +1058,7 @@ export class KafkaStreams extends EventEmitter {
         if (entry.committed.has(key)) entry.committed.set(key, o.offset)
       }
     }
+    this.#fencedInARow = 0
     for (const [topic, count] of prepared.consumedByTopic) this.#metrics.recordsConsumed(topic, count)
     this.#metrics.commit(Date.now() - started, prepared.records.length)
   }
@@ -995,41 +1121,71 @@ function toOutgoing(record: ProducerRecord): OutgoingRecord {
   return out
 }
 
-function errorText(error: unknown): string {
+// The client nests its errors (MultipleErrors -> ResponseError -> ProtocolError) and names the
+// protocol error only in `apiId`: collect every message and id, depth first.
+export function errorText(error: unknown): string {
   const parts: string[] = []
-  let current: unknown = error
-  for (let depth = 0; current !== undefined && depth < 5; depth++) {
-    parts.push(String((current as Error)?.message ?? current))
-    const nested = (current as { errors?: unknown[] }).errors
-    if (Array.isArray(nested)) for (const e of nested) parts.push(String((e as Error)?.message ?? e))
-    current = (current as { cause?: unknown }).cause
+  const visit = (e: unknown, depth: number): void => {
+    if (e === undefined || e === null || depth > 6) return
+    if (typeof e !== 'object') {
+      parts.push(String(e))
+      return
+    }
+    const { message, apiId, code, errors, cause } = e as {
+      message?: unknown
+      apiId?: unknown
+      code?: unknown
+      errors?: unknown
+      cause?: unknown
+    }
+    if (typeof apiId === 'string') parts.push(apiId)
+    if (typeof code === 'string') parts.push(code)
+    if (message !== undefined) parts.push(String(message))
+    if (Array.isArray(errors)) for (const nested of errors) visit(nested, depth + 1)
+    visit(cause, depth + 1)
   }
+  visit(error, 0)
   return parts.join(' | ')
 }
 
 function classifyCommitError(error: unknown): string {
   const text = errorText(error)
-  if (/PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|TRANSACTIONAL_ID_AUTHORIZATION/i.test(text))
-    return 'PRODUCER_FENCED'
-  if (/ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|FENCED_INSTANCE_ID|REBALANCE_IN_PROGRESS/i.test(text))
+  if (/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/.test(text)) return 'RECORD_TOO_LARGE'
+  if (/PRODUCER_FENCED|TRANSACTIONAL_ID_AUTHORIZATION/.test(text)) return 'PRODUCER_FENCED'
+  // A transaction the coordinator timed out (its epoch was bumped) shows as INVALID_PRODUCER_EPOCH.
+  if (
+    /ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|FENCED_INSTANCE_ID|REBALANCE_IN_PROGRESS|INVALID_PRODUCER_EPOCH/.test(
+      text,
+    )
+  )
     return 'TASK_MIGRATED'
   return 'COMMIT_FAILED'
 }
 
 function wrapCommitError(error: unknown, reason: string): TopologyError {
-  const code = classifyCommitError(error)
+  const classified = classifyCommitError(error)
+  if (classified === 'RECORD_TOO_LARGE') {
+    return new TopologyError(
+      'INVALID_CONFIG',
+      `${reason} commit failed: a produce request exceeds the broker's message.max.bytes; raise it ` +
+        `(and max.message.bytes of the topics) or make records smaller: ${errorText(error)}`,
+      { cause: error },
+    )
+  }
+  const code = classified
   return new TopologyError(code as 'COMMIT_FAILED', `${reason} commit failed: ${errorText(error)}`, {
     cause: error,
   })
 }
 
 function isFatal(error: unknown): boolean {
+  // PRODUCER_FENCED is retried (a renewed producer) until it repeats: see #recoverFromCommitFailure.
   return (
-    isTopologyError(error, 'PRODUCER_FENCED') ||
-    (isTopologyError(error) &&
-      !error.retryable &&
-      error.code !== 'COMMIT_FAILED' &&
-      error.code !== 'TASK_MIGRATED')
+    isTopologyError(error) &&
+    !error.retryable &&
+    error.code !== 'COMMIT_FAILED' &&
+    error.code !== 'TASK_MIGRATED' &&
+    error.code !== 'PRODUCER_FENCED'
   )
 }
 

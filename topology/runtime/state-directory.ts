@@ -19,13 +19,29 @@ export interface StateDirectoryLock {
   release(): void
 }
 
-function processAlive(pid: number): boolean {
+// A process's start time (Linux: field 22 of /proc/<pid>/stat), so that a lock left by a dead process
+// whose pid was reused (PID 1 in a container on a persistent volume) is not taken for a live holder.
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+function processAlive(pid: number, started: string | undefined): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  return started === undefined || startTime(pid) === undefined || startTime(pid) === started
+}
+
+function lockContent(): string {
+  const started = startTime(process.pid)
+  return started === undefined ? String(process.pid) : `${process.pid} ${started}`
 }
 
 /**
@@ -52,13 +68,14 @@ export function lockStateDirectory(
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockPath, 'wx')
-      writeSync(fd, String(process.pid))
+      writeSync(fd, lockContent())
       closeSync(fd)
       break
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const holder = Number(readFileSync(lockPath, 'utf8').trim())
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
+      const [pid, started] = readFileSync(lockPath, 'utf8').trim().split(' ')
+      const holder = Number(pid)
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder, started)) {
         throw new TopologyError(
           'STATE_DIR_LOCKED',
           `state directory ${directory} is locked by process ${holder}: two instances cannot share one ` +
@@ -97,7 +114,7 @@ export function lockStateDirectory(
       released = true
       heldHere.delete(directory)
       try {
-        if (readFileSync(lockPath, 'utf8').trim() === String(process.pid)) rmSync(lockPath, { force: true })
+        if (readFileSync(lockPath, 'utf8').trim() === lockContent()) rmSync(lockPath, { force: true })
       } catch {
         // Already gone.
       }
