@@ -111,7 +111,9 @@ async function checkOutput(topic: string): Promise<{ windows: number; count: num
   }
 }
 
-async function runEngine(input: string): Promise<{ rate: number; committedRate: number }> {
+async function runEngine(
+  input: string,
+): Promise<{ rate: number; committedRate: number; rssBefore: number; rssPeak: number }> {
   let processed = 0
   let first = 0
   let nth = 0
@@ -167,16 +169,25 @@ async function runEngine(input: string): Promise<{ rate: number; committedRate: 
   } finally {
     await admin.close()
   }
+  // The whole input is a backlog when the engine starts: RSS sampled while it works it off.
+  const rssBefore = process.memoryUsage().rss
+  let rssPeak = rssBefore
   await streams.start()
   try {
     while (committedAt === 0) {
       if (streams.state === 'ERROR') throw new Error('the engine failed')
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
       await new Promise((r) => setTimeout(r, 20))
     }
   } finally {
     await streams.close()
   }
-  return { rate: RECORDS / ((nth - first) / 1000), committedRate: RECORDS / ((committedAt - first) / 1000) }
+  return {
+    rate: RECORDS / ((nth - first) / 1000),
+    committedRate: RECORDS / ((committedAt - first) / 1000),
+    rssBefore: rssBefore / 2 ** 20,
+    rssPeak: rssPeak / 2 ** 20,
+  }
 }
 
 // Kafka Streams on the same input (bench/jvm/run-p2.sh builds it with Maven on first use).
@@ -214,6 +225,9 @@ async function main(): Promise<void> {
   if (jvm !== undefined) log(`ratio to Kafka Streams in this run: ${(engine.rate / jvm).toFixed(2)}x`)
   log(
     `engine, first record to the commit that covers the ${RECORDS}th: ${Math.round(engine.committedRate)} events/s`,
+  )
+  log(
+    `RSS while the engine worked off the ${RECORDS}-record backlog: ${Math.round(engine.rssBefore)} MiB before, ${Math.round(engine.rssPeak)} MiB at most`,
   )
   const check = await checkOutput(OUTPUT)
   const expectedSum = Array.from({ length: RECORDS }, (_, j) => 1 + (j % 1000)).reduce((a, b) => a + b, 0)
