@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createProducer } from '../../kafka/clients.js'
 import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
-import { type Serde, Serdes, StreamsBuilder } from '../../topology/index.js'
+import { type Serde, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
 import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
@@ -43,6 +43,29 @@ function decodeWindows(
     out.set(id, countSumSerde.deserialize('', r.value as Buffer))
   }
   return out
+}
+
+/** Sends records through an idempotent producer, as an application upstream would. */
+async function sendRecords(
+  messages: { topic: string; key: Buffer; value: Buffer; partition?: number; timestamp?: bigint }[],
+): Promise<void> {
+  const producer = createProducer(config.kafka, { clientId: `${prefix}-upstream` })
+  try {
+    await producer.send({ messages })
+  } finally {
+    await producer.close()
+  }
+}
+
+/** A started instance with the runtime's defaults and its own state directory. */
+async function startStreams(topology: Topology, applicationId: string): Promise<KafkaStreams> {
+  const s = new KafkaStreams(topology, {
+    applicationId,
+    bootstrapServers: config.kafka.bootstrapServers,
+    stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+  })
+  await s.start()
+  return s
 }
 
 function decodeWindowsAllowingRepeats(records: { key: Buffer | undefined }[]): Map<string, number> {
@@ -182,25 +205,15 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
         return word.toUpperCase()
       })
       .to(topicOut, { keySerde: str, valueSerde: str })
-    const producer = createProducer(config.kafka, { clientId: 'words' })
-    try {
-      await producer.send({
-        messages: ['a', 'boom', 'b'].map((w, i) => ({
-          topic: topicIn,
-          key: Buffer.from(`k${i}`),
-          value: Buffer.from(w),
-          partition: 0,
-        })),
-      })
-    } finally {
-      await producer.close()
-    }
-    const s = new KafkaStreams(builder.build(), {
-      applicationId: appId,
-      bootstrapServers: config.kafka.bootstrapServers,
-      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
-    })
-    await s.start()
+    await sendRecords(
+      ['a', 'boom', 'b'].map((w, i) => ({
+        topic: topicIn,
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(w),
+        partition: 0,
+      })),
+    )
+    const s = await startStreams(builder.build(), appId)
     try {
       const out = await readTopicRaw(config, topicOut, {
         expected: 2,
@@ -236,12 +249,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
       // Window [base, base + 60 s) closed at stream time base + 90 s: this one changes no window.
       { key: 'agent-1', tokens: 7, timestamp: base + 2000 },
     ])
-    const s = new KafkaStreams(tokenWindowsTopology(topicIn, topicOut, false), {
-      applicationId: appId,
-      bootstrapServers: config.kafka.bootstrapServers,
-      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
-    })
-    await s.start()
+    const s = await startStreams(tokenWindowsTopology(topicIn, topicOut, false), appId)
     try {
       const late = await readTopicRaw(config, `${appId}-late`, {
         expected: 1,
@@ -301,24 +309,14 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     builder
       .stream<string, string>(topicIn, { keySerde: str, valueSerde: codes })
       .to(topicOut, { keySerde: str, valueSerde: str })
-    const producer = createProducer(config.kafka, { clientId: 'codes' })
-    try {
-      await producer.send({
-        messages: ['c1', 'c2', 'c3'].map((c) => ({
-          topic: topicIn,
-          key: Buffer.from(c),
-          value: Buffer.from(c),
-        })),
-      })
-    } finally {
-      await producer.close()
-    }
-    const s = new KafkaStreams(builder.build(), {
-      applicationId: appId,
-      bootstrapServers: config.kafka.bootstrapServers,
-      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
-    })
-    await s.start()
+    await sendRecords(
+      ['c1', 'c2', 'c3'].map((c) => ({
+        topic: topicIn,
+        key: Buffer.from(c),
+        value: Buffer.from(c),
+      })),
+    )
+    const s = await startStreams(builder.build(), appId)
     try {
       const out = await readTopicRaw(config, topicOut, {
         expected: 3,
@@ -359,24 +357,14 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
         { concurrency: 4 },
       )
       .to(topicOut, { keySerde: str, valueSerde: str })
-    const producer = createProducer(config.kafka, { clientId: 'clicks' })
-    try {
-      await producer.send({
-        messages: ['a', 'b', 'a', 'c', 'a', 'b'].map((k) => ({
-          topic: topicIn,
-          key: Buffer.from(k),
-          value: Buffer.from('x'),
-        })),
-      })
-    } finally {
-      await producer.close()
-    }
-    const s = new KafkaStreams(builder.build(), {
-      applicationId: appId,
-      bootstrapServers: config.kafka.bootstrapServers,
-      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
-    })
-    await s.start()
+    await sendRecords(
+      ['a', 'b', 'a', 'c', 'a', 'b'].map((k) => ({
+        topic: topicIn,
+        key: Buffer.from(k),
+        value: Buffer.from('x'),
+      })),
+    )
+    const s = await startStreams(builder.build(), appId)
     try {
       await waitFor(async () => {
         const out = await readTopicRaw(config, topicOut, {
