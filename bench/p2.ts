@@ -27,7 +27,6 @@ import {
 } from '../kafka/partition-fetcher.js'
 import {
   Materialized,
-  type Serde,
   Serdes,
   StreamsBuilder,
   TimeWindows,
@@ -35,7 +34,9 @@ import {
 } from '../topology/index.js'
 import { KafkaStreams, NO_RUNTIME_METRICS } from '../topology/runtime/index.js'
 import {
+  type CountSum,
   config,
+  countSumSerde,
   flag,
   generateTokens,
   log,
@@ -51,25 +52,6 @@ const RECORDS = Number(option('records', 'BENCH_P2_RECORDS') ?? 1_000_000)
 const INPUT = option('input', 'BENCH_P2_INPUT')
 const OUTPUT = option('output', 'BENCH_P2_OUTPUT') ?? `bench.p2.out-${Date.now().toString(36)}`
 
-interface CountSum {
-  count: number
-  sum: number
-}
-
-const countSumSerde: Serde<CountSum> = {
-  serialize: (_topic, value) => {
-    const out = Buffer.allocUnsafe(16)
-    out.writeBigInt64BE(BigInt(value.count), 0)
-    out.writeBigInt64BE(BigInt(value.sum), 8)
-    return out
-  },
-  deserialize: (_topic, bytes) => ({
-    count: Number(bytes.readBigInt64BE(0)),
-    sum: Number(bytes.readBigInt64BE(8)),
-  }),
-}
-
-// Reads the output back: the last count and sum of every window must add up to the input.
 async function checkOutput(topic: string): Promise<{ windows: number; count: number; sum: number }> {
   const consumer = createConsumer(config.kafka, `bench-p2-check-${Date.now()}`)
   try {

@@ -11,7 +11,6 @@ import { spawnSync } from 'node:child_process'
 import { writeHeapSnapshot } from 'node:v8'
 import {
   Materialized,
-  type Serde,
   Serdes,
   StreamsBuilder,
   TimeWindows,
@@ -20,28 +19,10 @@ import {
 import type { InputRecord } from '../topology/internals/runtime/input-record.js'
 import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
 import { StreamTask } from '../topology/internals/runtime/stream-task.js'
-import { machineLoad } from './kafka-workload.js'
+import { type CountSum, countSumSerde, machineLoad } from './kafka-workload.js'
 
 const KEYS = Number(process.argv[process.argv.indexOf('--keys') + 1]) || 1_000_000
 const MiB = 2 ** 20
-
-interface CountSum {
-  count: number
-  sum: number
-}
-
-const countSumSerde: Serde<CountSum> = {
-  serialize: (_topic, value) => {
-    const out = Buffer.allocUnsafe(16)
-    out.writeBigInt64BE(BigInt(value.count), 0)
-    out.writeBigInt64BE(BigInt(value.sum), 8)
-    return out
-  },
-  deserialize: (_topic, bytes) => ({
-    count: Number(bytes.readBigInt64BE(0)),
-    sum: Number(bytes.readBigInt64BE(8)),
-  }),
-}
 
 function settle(): { rss: number; heap: number } {
   const gc = (globalThis as { gc?: () => void }).gc
