@@ -25,13 +25,7 @@ import {
   type PartitionPosition,
   partitionKey,
 } from '../kafka/partition-fetcher.js'
-import {
-  Materialized,
-  Serdes,
-  StreamsBuilder,
-  TimeWindows,
-  WindowedSerdes,
-} from '../topology/index.js'
+import { Materialized, Serdes, StreamsBuilder, TimeWindows, WindowedSerdes } from '../topology/index.js'
 import { KafkaStreams, NO_RUNTIME_METRICS } from '../topology/runtime/index.js'
 import {
   type CountSum,

@@ -9,13 +9,7 @@
 //   npm run bench:p7                                         both, each in its own process
 import { spawnSync } from 'node:child_process'
 import { writeHeapSnapshot } from 'node:v8'
-import {
-  Materialized,
-  Serdes,
-  StreamsBuilder,
-  TimeWindows,
-  WindowedSerdes,
-} from '../topology/index.js'
+import { Materialized, Serdes, StreamsBuilder, TimeWindows, WindowedSerdes } from '../topology/index.js'
 import type { InputRecord } from '../topology/internals/runtime/input-record.js'
 import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
 import { StreamTask } from '../topology/internals/runtime/stream-task.js'

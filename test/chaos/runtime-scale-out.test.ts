@@ -72,7 +72,10 @@ describe.each<Protocol>([
     const c = instance('c')
     await Promise.all([b.waitForLine(/^tasks \["/), c.waitForLine(/^tasks \["/)])
     await sleep(2000)
+    // SIGTERM: commit, leave the group (its static membership removed) and exit, within the bound.
+    const stopping = Date.now()
     expect(await b.kill('SIGTERM')).toBe(0)
+    expect(Date.now() - stopping).toBeLessThan(10_000)
     await producing
 
     try {
