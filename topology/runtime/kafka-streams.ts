@@ -32,6 +32,7 @@ import { BufferingRecordCollector, type ProducerRecord } from '../internals/runt
 import { StreamTask, type TopicPartitionOffset } from '../internals/runtime/stream-task.js'
 import type { Serde } from '../serdes.js'
 import type { Topology } from '../topology.js'
+import { classifyCommitError, isFatal, retryUntil, wrapCommitError } from './commit-errors.js'
 import {
   AtLeastOnceCommitter,
   type Committer,
@@ -688,15 +689,14 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
-  // After a failed commit: drop every task and what it produced since the last commit.
+  // After a failed commit (or task initialization): drop every task and what it produced since the
+  // last commit.
   #closeAllDirty(cause: unknown, rebuild = true): void {
-    this.#config.logger?.warn({ err: cause }, 'commit failed: rebuilding every task from the last commit')
+    this.#config.logger?.warn({ err: cause }, 'rebuilding every task from the last commit')
     for (const entry of this.#tasks.values()) this.#closeTask(entry)
     const ids = [...this.#tasks.keys()]
     this.#tasks.clear()
-    this.#collector.drain()
-    this.#collector.drainDeadLetters()
-    this.#collector.drainLateRecords()
+    this.#dropUncommitted()
     // Recreate the same tasks at once, unless a rebalance is about to decide.
     if (rebuild && this.#pendingAssignment === undefined && this.#revocation === undefined) {
       this.#pendingAssignment = { generationId: this.#generationId, tasks: ids, rebuild: true }
@@ -724,9 +724,8 @@ export class KafkaStreams extends EventEmitter {
           await this.#applyAssignment()
         } catch (error) {
           if (this.#stopping) return
-          this.#config.logger?.warn({ err: error }, 'task initialization failed; retrying')
           await sleep(500)
-          this.#retryAssignment()
+          this.#closeAllDirty(error)
         }
         continue
       }
@@ -760,16 +759,6 @@ export class KafkaStreams extends EventEmitter {
       this.#closeAllDirty(error, false)
     }
     this.#pendingAssignment = { generationId: this.#generationId + 1, tasks }
-  }
-
-  #retryAssignment(): void {
-    const ids = [...this.#tasks.keys()]
-    for (const entry of this.#tasks.values()) this.#closeTask(entry)
-    this.#tasks.clear()
-    this.#collector.drain()
-    this.#collector.drainDeadLetters()
-    this.#collector.drainLateRecords()
-    this.#pendingAssignment = { generationId: this.#generationId, tasks: ids, rebuild: true }
   }
 
   // One round: take the fetch that was in flight, start the next one at once (it travels while this
@@ -1119,91 +1108,6 @@ function toOutgoing(record: ProducerRecord): OutgoingRecord {
     out.headers = headers
   }
   return out
-}
-
-// The client nests its errors (MultipleErrors -> ResponseError -> ProtocolError) and names the
-// protocol error only in `apiId`: collect every message and id, depth first.
-export function errorText(error: unknown): string {
-  const parts: string[] = []
-  const visit = (e: unknown, depth: number): void => {
-    if (e === undefined || e === null || depth > 6) return
-    if (typeof e !== 'object') {
-      parts.push(String(e))
-      return
-    }
-    const { message, apiId, code, errors, cause } = e as {
-      message?: unknown
-      apiId?: unknown
-      code?: unknown
-      errors?: unknown
-      cause?: unknown
-    }
-    if (typeof apiId === 'string') parts.push(apiId)
-    if (typeof code === 'string') parts.push(code)
-    if (message !== undefined) parts.push(String(message))
-    if (Array.isArray(errors)) for (const nested of errors) visit(nested, depth + 1)
-    visit(cause, depth + 1)
-  }
-  visit(error, 0)
-  return parts.join(' | ')
-}
-
-function classifyCommitError(error: unknown): string {
-  const text = errorText(error)
-  if (/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/.test(text)) return 'RECORD_TOO_LARGE'
-  if (/PRODUCER_FENCED|TRANSACTIONAL_ID_AUTHORIZATION/.test(text)) return 'PRODUCER_FENCED'
-  // A transaction the coordinator timed out (its epoch was bumped) shows as INVALID_PRODUCER_EPOCH.
-  if (
-    /ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|FENCED_INSTANCE_ID|REBALANCE_IN_PROGRESS|INVALID_PRODUCER_EPOCH/.test(
-      text,
-    )
-  )
-    return 'TASK_MIGRATED'
-  return 'COMMIT_FAILED'
-}
-
-function wrapCommitError(error: unknown, reason: string): TopologyError {
-  const classified = classifyCommitError(error)
-  if (classified === 'RECORD_TOO_LARGE') {
-    return new TopologyError(
-      'INVALID_CONFIG',
-      `${reason} commit failed: a produce request exceeds the broker's message.max.bytes; raise it ` +
-        `(and max.message.bytes of the topics) or make records smaller: ${errorText(error)}`,
-      { cause: error },
-    )
-  }
-  const code = classified
-  return new TopologyError(code as 'COMMIT_FAILED', `${reason} commit failed: ${errorText(error)}`, {
-    cause: error,
-  })
-}
-
-function isFatal(error: unknown): boolean {
-  // PRODUCER_FENCED is retried (a renewed producer) until it repeats: see #recoverFromCommitFailure.
-  return (
-    isTopologyError(error) &&
-    !error.retryable &&
-    error.code !== 'COMMIT_FAILED' &&
-    error.code !== 'TASK_MIGRATED' &&
-    error.code !== 'PRODUCER_FENCED'
-  )
-}
-
-// Retries a call whose failure the client marks retryable (or a timeout) until `budgetMs` is spent.
-async function retryUntil<T>(call: () => Promise<T>, budgetMs: number): Promise<T> {
-  const deadline = Date.now() + budgetMs
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call()
-    } catch (error) {
-      const retryable =
-        /UNSTABLE_OFFSET_COMMIT|CONCURRENT_TRANSACTIONS|COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|timed out|ECONNREFUSED|ECONNRESET/i.test(
-          errorText(error),
-        )
-      if (!retryable || Date.now() > deadline) throw error
-      await sleep(Math.min(1000, 50 * 2 ** attempt))
-    }
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { errorText } from '../../../topology/runtime/commit-errors.js'
 import { type OutgoingRecord, sendSlices } from '../../../topology/runtime/committer.js'
-import { errorText } from '../../../topology/runtime/kafka-streams.js'
 import { lockStateDirectory } from '../../../topology/runtime/state-directory.js'
 
 const record = (bytes: number): OutgoingRecord => ({
