@@ -25,7 +25,7 @@ import { KGroupedStream } from './kgrouped-stream.js'
 import { type KTable, materializeTable } from './ktable.js'
 import { Materialized } from './materialized.js'
 import type { AsyncOptions, Grouped, Joined, Named, Produced, Repartitioned } from './options.js'
-import type { ProcessorSupplier } from './processor.js'
+import type { Processor, ProcessorContext, ProcessorSupplier } from './processor.js'
 import type { Serde } from './serdes.js'
 import type { KeyValue, StreamRecord } from './stream-record.js'
 import { JoinWindows } from './windows/join-windows.js'
@@ -167,6 +167,36 @@ export class KStream<K, V> {
     }
     this.graph.addProcessor(name, supplier, [this.nodeName], storeNames)
     return new KStream<KOut, VOut>(this.graph, name, undefined, undefined, true)
+  }
+
+  /**
+   * A custom processor that keeps each record's key (Kafka Streams' processValues, KIP-820): it may
+   * drop records, change values or emit several per input, but the stream stays partitioned as it was,
+   * so a stateful operator after it needs no repartition. Forwarding a record with another key fails
+   * the record with INVALID_ARGUMENT.
+   */
+  processValues<VOut>(
+    supplier: ProcessorSupplier<K, V, K, VOut>,
+    named: Named | undefined,
+    ...storeNames: string[]
+  ): KStream<K, VOut> {
+    const name = this.graph.name(named?.name, 'KSTREAM-PROCESSVALUES')
+    if (storeNames.length > 0 && this.repartitionRequired) {
+      this.graph.problem(
+        new TopologyError(
+          'REPARTITION_REQUIRED',
+          `processor ${name} uses stores [${storeNames.join(', ')}] after a key-changing operation: call .repartition({ keySerde, valueSerde }) before .processValues()`,
+          { subject: name },
+        ),
+      )
+    }
+    this.graph.addProcessor(
+      name,
+      () => new KeyPreservingProcessor(supplier(), name),
+      [this.nodeName],
+      storeNames,
+    )
+    return new KStream<K, VOut>(this.graph, name, this.keySerde, undefined, this.repartitionRequired)
   }
 
   /** Sends the stream through a repartition topic `<applicationId>-<name>-repartition`, partitioned by key. */
@@ -468,5 +498,52 @@ export class KStream<K, V> {
 
   #same(node: string): KStream<K, V> {
     return new KStream<K, V>(this.graph, node, this.keySerde, this.valueSerde, this.repartitionRequired)
+  }
+}
+
+// Runs a user processor and refuses a forwarded record whose key is not the input record's.
+class KeyPreservingProcessor<K, V, VOut> implements Processor<K, V, K, VOut> {
+  #key: K | undefined
+
+  constructor(
+    private readonly inner: Processor<K, V, K, VOut>,
+    private readonly name: string,
+  ) {}
+
+  init(context: ProcessorContext<K, VOut>): void {
+    const guarded: ProcessorContext<K, VOut> = {
+      applicationId: context.applicationId,
+      taskId: context.taskId,
+      partition: context.partition,
+      forward: (record, childName) => {
+        if (this.#key !== undefined && record.key !== this.#key) {
+          throw new TopologyError(
+            'INVALID_ARGUMENT',
+            `processValues processor ${this.name} forwarded key ${String(record.key)} for input key ${String(this.#key)}: use process() to change keys`,
+            { subject: this.name },
+          )
+        }
+        context.forward(record, childName)
+      },
+      getStateStore: (name) => context.getStateStore(name),
+      schedule: (interval, type, punctuator) => context.schedule(interval, type, punctuator),
+      recordContext: () => context.recordContext(),
+      currentStreamTimeMs: () => context.currentStreamTimeMs(),
+      currentSystemTimeMs: () => context.currentSystemTimeMs(),
+    }
+    this.inner.init?.(guarded)
+  }
+
+  process(record: StreamRecord<K, V>): void {
+    this.#key = record.key
+    try {
+      this.inner.process(record)
+    } finally {
+      this.#key = undefined
+    }
+  }
+
+  close(): void {
+    this.inner.close?.()
   }
 }
