@@ -1,0 +1,93 @@
+// Duplicate events (a producer's retry repeats event_id) are dropped within the horizon and counted,
+// also after a restart (the ids come back from the changelog), and an id past the horizon is new again.
+import { describe, expect, it } from 'vitest'
+import { dropDuplicates } from '../../../processors/dedup.js'
+import { engineSerde } from '../../../processors/event-serdes.js'
+import { type AgentEvent, generateRecords } from '../../../schemas/index.js'
+import { createEventSerde } from '../../../schemas/serde/create-event-serdes.js'
+import { Serdes, StreamsBuilder, type Topology, TopologyTestDriver } from '../../../topology/index.js'
+
+const agents = engineSerde(await createEventSerde('agent_events', { encoding: 'single-object' }))
+const str = Serdes.String()
+
+function topology(horizonMs: number, dropped: string[]): Topology {
+  const builder = new StreamsBuilder()
+  const events = builder.stream<string, AgentEvent>('agent_events', { keySerde: str, valueSerde: agents })
+  dropDuplicates(builder, events, {
+    name: 'agent-dedup',
+    keySerde: str,
+    horizonMs,
+    eventId: (e) => e.event_id,
+    eventTime: (e) => e.occurred_at,
+    onDuplicate: (_key, e) => dropped.push(e.event_id),
+  }).to('out', { keySerde: str, valueSerde: agents })
+  return builder.build()
+}
+
+function agentRecords(count: number, duplicateShare: number) {
+  return [...generateRecords({ seed: 7, count, baseTime: Date.UTC(2026, 0, 1), duplicateShare })]
+    .filter((r) => r.family === 'agent_events')
+    .map((r) => ({ key: r.key, event: r.event as AgentEvent, timestamp: r.timestamp }))
+}
+
+describe('dropDuplicates', () => {
+  it('passes the first copy of every event and drops the second, as a naive reading says', () => {
+    const records = agentRecords(4000, 0.05)
+    const seen = new Set<string>()
+    const expected = records.filter(
+      (r) => !seen.has(r.event.event_id) && seen.add(r.event.event_id) !== undefined,
+    )
+    expect(records.length - expected.length).toBeGreaterThan(0)
+    const dropped: string[] = []
+    const driver = new TopologyTestDriver(topology(3_600_000, dropped))
+    const input = driver.createInputTopic('agent_events', str, agents)
+    for (const r of records) input.pipeInput(r.key, r.event, r.timestamp)
+    const out = driver.createOutputTopic('out', str, agents).readValuesToList()
+    expect(out.map((e) => e?.event_id)).toEqual(expected.map((r) => r.event.event_id))
+    expect(dropped).toHaveLength(records.length - expected.length)
+  })
+
+  it('remembers the ids after a restart from the changelog, and forgets them past the horizon', () => {
+    const [first] = agentRecords(50, 0)
+    if (first === undefined) throw new Error('no agent event generated')
+    const one = new TopologyTestDriver(topology(60_000, []), { applicationId: 'app' })
+    one.createInputTopic('agent_events', str, agents).pipeInput(first.key, first.event, first.timestamp)
+    const changelog = one
+      .createOutputTopic('app-agent-dedup-seen-ids-changelog', Serdes.Buffer(), Serdes.Buffer())
+      .readKeyValuesToList()
+      .map(([key, value]) => ({ key, value }))
+    one.close()
+
+    const dropped: string[] = []
+    const two = new TopologyTestDriver(topology(60_000, dropped), {
+      applicationId: 'app',
+      changelogs: { 'app-agent-dedup-seen-ids-changelog': changelog },
+    })
+    const input = two.createInputTopic('agent_events', str, agents)
+    input.pipeInput(first.key, first.event, first.timestamp) // the retry, after the restart: dropped
+    const later = {
+      ...first.event,
+      event_id: '00000000-0000-4000-8000-000000000001',
+      occurred_at: first.timestamp + 120_000,
+    }
+    input.pipeInput(first.key, later, later.occurred_at) // moves stream time past the horizon
+    input.pipeInput(first.key, first.event, first.timestamp + 121_000) // the old id is new again
+    const out = two.createOutputTopic('out', str, agents).readValuesToList()
+    expect(dropped).toEqual([first.event.event_id])
+    expect(out.map((e) => e?.event_id)).toEqual([later.event_id, first.event.event_id])
+  })
+
+  it('refuses a horizon that is not a positive whole number of ms', () => {
+    const builder = new StreamsBuilder()
+    const events = builder.stream<string, AgentEvent>('agent_events', { keySerde: str, valueSerde: agents })
+    expect(() =>
+      dropDuplicates(builder, events, {
+        name: 'd',
+        keySerde: str,
+        horizonMs: 0,
+        eventId: (e) => e.event_id,
+        eventTime: (e) => e.occurred_at,
+      }),
+    ).toThrow(/horizon/)
+  })
+})
