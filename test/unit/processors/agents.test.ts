@@ -1,0 +1,157 @@
+// The agent table against a deliberately naive reading of the same generated events (plain loops, no
+// DSL, no shared code): the last snapshot of every agent equals the reference, duplicates excluded.
+import { describe, expect, it } from 'vitest'
+import { resolveProcessorConfig } from '../../../processors/config.js'
+import type { AgentSnapshot } from '../../../processors/entities/agents.js'
+import { engineSerde } from '../../../processors/event-serdes.js'
+import { agentPartyTopology } from '../../../processors/topology.js'
+import { type AgentEvent, generateRecords } from '../../../schemas/index.js'
+import { createEventSerde } from '../../../schemas/serde/create-event-serdes.js'
+import { Serdes, TopologyTestDriver } from '../../../topology/index.js'
+
+const agentEvents = engineSerde(await createEventSerde('agent_events', { encoding: 'single-object' }))
+const snapshots = Serdes.Json<AgentSnapshot>()
+const str = Serdes.String()
+
+// The reference: what an operator reading the event list by hand would write down per agent.
+function reference(events: readonly AgentEvent[]): Map<string, Record<string, unknown>> {
+  const agents = new Map<string, Record<string, unknown>>()
+  for (const e of events) {
+    const a = agents.get(e.agent_id) ?? {
+      status: 'UNKNOWN',
+      template_id: null,
+      name: null,
+      capabilities: new Map<string, string>(),
+      terminated_reason: null,
+      updated_at: 0,
+      events: 0,
+    }
+    const [type] = Object.keys(e.payload)
+    const p = Object.values(e.payload)[0] as Record<string, unknown>
+    if (type?.endsWith('AgentCreated')) {
+      a.template_id = p.template_id
+      a.name = p.name
+      a.capabilities = new Map(
+        (p.capabilities as { name: string; category: string }[]).map((c) => [c.name, c.category]),
+      )
+      if (a.status === 'UNKNOWN') a.status = 'IDLE'
+    } else if (type?.endsWith('AgentStatusChanged')) {
+      if (a.status !== 'TERMINATED') a.status = p.status
+    } else if (type?.endsWith('CapabilityAdded')) {
+      const c = p.capability as { name: string; category: string }
+      ;(a.capabilities as Map<string, string>).set(c.name, c.category)
+    } else if (type?.endsWith('CapabilityRemoved')) {
+      ;(a.capabilities as Map<string, string>).delete(p.capability_name as string)
+    } else if (type?.endsWith('AgentTerminated')) {
+      a.status = 'TERMINATED'
+      a.terminated_reason = p.reason
+    }
+    a.updated_at = Math.max(a.updated_at as number, e.occurred_at)
+    a.events = (a.events as number) + 1
+    agents.set(e.agent_id, a)
+  }
+  return agents
+}
+
+describe('agent table', () => {
+  it('ends with the snapshot a naive reading of the events gives, for every agent', () => {
+    const records = [
+      ...generateRecords({ seed: 11, count: 20_000, baseTime: Date.UTC(2026, 0, 1), duplicateShare: 0.03 }),
+    ].filter((r) => r.family === 'agent_events')
+    const seen = new Set<string>()
+    const firstCopies: AgentEvent[] = []
+    for (const r of records) {
+      const e = r.event as AgentEvent
+      if (!seen.has(e.event_id)) firstCopies.push(e)
+      seen.add(e.event_id)
+    }
+    const expected = reference(firstCopies)
+    expect(expected.size).toBeGreaterThan(10)
+    expect([...expected.values()].some((a) => a.status === 'TERMINATED')).toBe(true)
+
+    const config = resolveProcessorConfig()
+    const driver = new TopologyTestDriver(
+      agentPartyTopology(config, { agentEvents, agentSnapshot: snapshots }),
+    )
+    const input = driver.createInputTopic(config.inputTopics.agent_events, str, agentEvents)
+    for (const r of records) input.pipeInput(r.key, r.event as AgentEvent, r.timestamp)
+    const last = new Map<string, AgentSnapshot>()
+    for (const [id, snapshot] of driver
+      .createOutputTopic(config.outputTopics.agents, str, snapshots)
+      .readKeyValuesToList()) {
+      // Every output is a whole snapshot keyed by the agent id.
+      expect(snapshot?.agent_id).toBe(id)
+      last.set(id as string, snapshot as AgentSnapshot)
+    }
+    expect([...last.keys()].sort()).toEqual([...expected.keys()].sort())
+    for (const [id, want] of expected) {
+      const got = last.get(id) as AgentSnapshot
+      expect(
+        {
+          status: got.status,
+          template_id: got.template_id,
+          name: got.name,
+          capabilities: new Map(got.capabilities.map((c) => [c.name, c.category])),
+          terminated_reason: got.terminated_reason,
+          updated_at: got.updated_at,
+          events: got.events,
+        },
+        id,
+      ).toEqual(want)
+    }
+  })
+})
+
+describe('agent table rules', () => {
+  it('keeps a terminated agent terminated, and an event before its creation builds a partial snapshot', () => {
+    const config = resolveProcessorConfig()
+    const driver = new TopologyTestDriver(
+      agentPartyTopology(config, { agentEvents, agentSnapshot: snapshots }),
+    )
+    const input = driver.createInputTopic(config.inputTopics.agent_events, str, agentEvents)
+    const event = (n: number, payload: AgentEvent['payload']): AgentEvent => ({
+      event_id: `00000000-0000-4000-8000-00000000000${n}`,
+      occurred_at: 1000 * n,
+      agent_id: 'agent-x',
+      payload,
+    })
+    input.pipeInput(
+      'agent-x',
+      event(1, { 'agent_party.events.AgentStatusChanged': { previous_status: 'IDLE', status: 'BUSY' } }),
+      1000,
+    )
+    input.pipeInput(
+      'agent-x',
+      event(2, { 'agent_party.events.AgentTerminated': { reason: 'retired' } }),
+      2000,
+    )
+    input.pipeInput(
+      'agent-x',
+      event(3, { 'agent_party.events.AgentStatusChanged': { previous_status: 'BUSY', status: 'IDLE' } }),
+      3000,
+    )
+    const out = driver.createOutputTopic(config.outputTopics.agents, str, snapshots).readValuesToList()
+    expect(out.map((a) => [a?.status, a?.template_id, a?.terminated_reason, a?.events])).toEqual([
+      ['BUSY', null, null, 1],
+      ['TERMINATED', null, 'retired', 2],
+      ['TERMINATED', null, 'retired', 3],
+    ])
+  })
+})
+
+describe('resolveProcessorConfig', () => {
+  it('defaults to the operations guide, and names a bad setting', () => {
+    expect(resolveProcessorConfig()).toMatchObject({
+      applicationId: 'agent_event_processor',
+      inputTopics: { agent_events: 'agent_events', system_events: 'system_events' },
+      outputTopics: { agents: 'agent_party.agents' },
+      dedupHorizonMs: 3_600_000,
+    })
+    expect(() => resolveProcessorConfig({ dedupHorizonMs: 1.5 })).toThrow(
+      /^dedupHorizonMs: got 1.5, expected a positive/,
+    )
+    expect(() => resolveProcessorConfig({ inputTopics: { agent_events: 'bad topic' } })).toThrow(
+      /^inputTopics.agent_events:/,
+    )
+  })
+})
