@@ -7,7 +7,7 @@ export interface ProcessorConfig {
   readonly applicationId: string
   readonly inputTopics: Readonly<Record<EventFamily, string>>
   /** `agent_party.<name>` by default. */
-  readonly outputTopics: { readonly agents: string }
+  readonly outputTopics: { readonly agents: string; readonly teams: string; readonly tasks: string }
   /** How long (event time) a seen event id is remembered to drop a producer's retry. Default 1 h. */
   readonly dedupHorizonMs: number
 }
@@ -39,7 +39,11 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     throw new ProcessorConfigError('applicationId', applicationId, "letters, digits, '.', '_' or '-'")
   }
   const inputTopics = topicNames(input.inputTopics)
-  const outputTopics = { agents: input.outputTopics?.agents ?? 'agent_party.agents' }
+  const outputTopics = {
+    agents: input.outputTopics?.agents ?? 'agent_party.agents',
+    teams: input.outputTopics?.teams ?? 'agent_party.teams',
+    tasks: input.outputTopics?.tasks ?? 'agent_party.tasks',
+  }
   for (const [setting, topic] of [
     ...Object.entries(inputTopics).map(([f, t]) => [`inputTopics.${f}`, t]),
     ...Object.entries(outputTopics).map(([o, t]) => [`outputTopics.${o}`, t]),

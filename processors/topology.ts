@@ -1,20 +1,32 @@
 // The Agent Party topology, built only with the engine's public DSL: so far the data-quality
-// deduplication and the agent table with its snapshot output (issue 8 builds the rest on it).
-import type { AgentEvent } from '../schemas/index.js'
-import { type Serde, Serdes, StreamsBuilder, type Topology } from '../topology/index.js'
+// deduplication of the event topics and the entity tables (agents, teams, tasks) with their snapshot
+// outputs (issue 8 builds the windowed metrics, joins and alerts on them).
+import type { AgentEvent, EventFamily, TaskEvent, TeamEvent } from '../schemas/index.js'
+import { type KStream, type Serde, Serdes, StreamsBuilder, type Topology } from '../topology/index.js'
 import type { ProcessorConfig } from './config.js'
 import { dropDuplicates } from './dedup.js'
 import { type AgentSnapshot, agentTable } from './entities/agents.js'
+import { type TaskSnapshot, taskTable } from './entities/tasks.js'
+import { type TeamSnapshot, teamTable } from './entities/teams.js'
 
 export interface ProcessorSerdes {
   readonly agentEvents: Serde<AgentEvent>
-  /** The snapshot output's encoding: JSON until the output topics get their Avro schemas. */
+  readonly teamEvents: Serde<TeamEvent>
+  readonly taskEvents: Serde<TaskEvent>
+  /** The snapshot outputs' encoding: JSON until the output topics get their Avro schemas. */
   readonly agentSnapshot: Serde<AgentSnapshot>
+  readonly teamSnapshot: Serde<TeamSnapshot>
+  readonly taskSnapshot: Serde<TaskSnapshot>
 }
 
 export interface ProcessorHooks {
   /** A duplicate event dropped (a metric). */
   onDuplicate?(topic: string, eventId: string): void
+}
+
+interface Envelope {
+  event_id: string
+  occurred_at: number
 }
 
 export function agentPartyTopology(
@@ -24,21 +36,26 @@ export function agentPartyTopology(
 ): Topology {
   const key = Serdes.String()
   const builder = new StreamsBuilder()
-  const agentTopic = config.inputTopics.agent_events
-  const agentEvents = dropDuplicates(
-    builder,
-    builder.stream<string, AgentEvent>(agentTopic, { keySerde: key, valueSerde: serdes.agentEvents }),
-    {
-      name: 'agent-events-dedup',
+  // Each event topic, read once, without the second copies of an event.
+  const events = <E extends Envelope>(family: EventFamily, valueSerde: Serde<E>): KStream<string, E> => {
+    const topic = config.inputTopics[family]
+    return dropDuplicates(builder, builder.stream<string, E>(topic, { keySerde: key, valueSerde }), {
+      name: `${family.replace('_', '-')}-dedup`,
       keySerde: key,
       horizonMs: config.dedupHorizonMs,
       eventId: (e) => e.event_id,
       eventTime: (e) => e.occurred_at,
-      onDuplicate: (_key, e) => hooks.onDuplicate?.(agentTopic, e.event_id),
-    },
-  )
-  agentTable(agentEvents, { key, snapshot: serdes.agentSnapshot })
+      onDuplicate: (_key, e) => hooks.onDuplicate?.(topic, e.event_id),
+    })
+  }
+  agentTable(events('agent_events', serdes.agentEvents), { key, snapshot: serdes.agentSnapshot })
     .toStream()
     .to(config.outputTopics.agents, { keySerde: key, valueSerde: serdes.agentSnapshot })
+  teamTable(events('team_events', serdes.teamEvents), { key, snapshot: serdes.teamSnapshot })
+    .toStream()
+    .to(config.outputTopics.teams, { keySerde: key, valueSerde: serdes.teamSnapshot })
+  taskTable(events('task_events', serdes.taskEvents), { key, snapshot: serdes.taskSnapshot })
+    .toStream()
+    .to(config.outputTopics.tasks, { keySerde: key, valueSerde: serdes.taskSnapshot })
   return builder.build()
 }

@@ -3,14 +3,14 @@
 import { describe, expect, it } from 'vitest'
 import { resolveProcessorConfig } from '../../../processors/config.js'
 import type { AgentSnapshot } from '../../../processors/entities/agents.js'
-import { engineSerde } from '../../../processors/event-serdes.js'
 import { agentPartyTopology } from '../../../processors/topology.js'
 import { type AgentEvent, generateRecords } from '../../../schemas/index.js'
-import { createEventSerde } from '../../../schemas/serde/create-event-serdes.js'
 import { Serdes, TopologyTestDriver } from '../../../topology/index.js'
+import { processorSerdes } from '../../support/processor-serdes.js'
 
-const agentEvents = engineSerde(await createEventSerde('agent_events', { encoding: 'single-object' }))
-const snapshots = Serdes.Json<AgentSnapshot>()
+const serdes = await processorSerdes()
+const agentEvents = serdes.agentEvents
+const snapshots = serdes.agentSnapshot
 const str = Serdes.String()
 
 // The reference: what an operator reading the event list by hand would write down per agent.
@@ -70,9 +70,7 @@ describe('agent table', () => {
     expect([...expected.values()].some((a) => a.status === 'TERMINATED')).toBe(true)
 
     const config = resolveProcessorConfig()
-    const driver = new TopologyTestDriver(
-      agentPartyTopology(config, { agentEvents, agentSnapshot: snapshots }),
-    )
+    const driver = new TopologyTestDriver(agentPartyTopology(config, serdes))
     const input = driver.createInputTopic(config.inputTopics.agent_events, str, agentEvents)
     for (const r of records) input.pipeInput(r.key, r.event as AgentEvent, r.timestamp)
     const last = new Map<string, AgentSnapshot>()
@@ -105,9 +103,7 @@ describe('agent table', () => {
 describe('agent table rules', () => {
   it('keeps a terminated agent terminated, and an event before its creation builds a partial snapshot', () => {
     const config = resolveProcessorConfig()
-    const driver = new TopologyTestDriver(
-      agentPartyTopology(config, { agentEvents, agentSnapshot: snapshots }),
-    )
+    const driver = new TopologyTestDriver(agentPartyTopology(config, serdes))
     const input = driver.createInputTopic(config.inputTopics.agent_events, str, agentEvents)
     const event = (n: number, payload: AgentEvent['payload']): AgentEvent => ({
       event_id: `00000000-0000-4000-8000-00000000000${n}`,

@@ -1,0 +1,155 @@
+// The task table: each task's full current state, folded from task_events (keyed by task id, after
+// duplicates are dropped), emitted as a whole snapshot on every change. Outcome events can arrive
+// after events with a later event time (the platform reports them late), so the fold does not depend
+// on arrival order: each event sets its own fields, and the status only moves forward (CREATED <
+// ASSIGNED < RUNNING < an outcome); the first outcome seen is kept.
+import { payloadName, payloadOf } from '../../schemas/payload.js'
+import type {
+  TaskAssigned,
+  TaskCancelled,
+  TaskCompleted,
+  TaskCreated,
+  TaskEvent,
+  TaskFailed,
+  TaskPriority,
+  TaskStarted,
+} from '../../schemas/index.js'
+import { type KStream, type KTable, Materialized, type Serde } from '../../topology/index.js'
+
+export type TaskState = 'UNKNOWN' | 'CREATED' | 'ASSIGNED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED'
+
+const RANK: Record<TaskState, number> = {
+  UNKNOWN: 0,
+  CREATED: 1,
+  ASSIGNED: 2,
+  RUNNING: 3,
+  COMPLETED: 4,
+  FAILED: 4,
+  CANCELLED: 4,
+}
+
+export interface TaskSnapshot {
+  task_id: string
+  status: TaskState
+  priority: TaskPriority | null
+  required_capabilities: string[]
+  token_budget: number | null
+  team_id: string | null
+  agent_ids: string[]
+  /** Tokens per agent, from the outcome event. */
+  tokens_by_agent: Record<string, number>
+  tokens_used: number
+  created_at: number | null
+  assigned_at: number | null
+  started_at: number | null
+  finished_at: number | null
+  duration_ms: number | null
+  error: string | null
+  cancel_reason: string | null
+  updated_at: number
+  events: number
+}
+
+export function emptyTask(taskId: string): TaskSnapshot {
+  return {
+    task_id: taskId,
+    status: 'UNKNOWN',
+    priority: null,
+    required_capabilities: [],
+    token_budget: null,
+    team_id: null,
+    agent_ids: [],
+    tokens_by_agent: {},
+    tokens_used: 0,
+    created_at: null,
+    assigned_at: null,
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    error: null,
+    cancel_reason: null,
+    updated_at: 0,
+    events: 0,
+  }
+}
+
+function advance(task: TaskSnapshot, status: TaskState): TaskState {
+  return RANK[status] > RANK[task.status] ? status : task.status
+}
+
+function withTokens(next: TaskSnapshot, tokens: Record<string, number>): void {
+  next.tokens_by_agent = { ...tokens }
+  next.tokens_used = Object.values(tokens).reduce((a, b) => a + b, 0)
+}
+
+export function applyTaskEvent(task: TaskSnapshot, event: TaskEvent): TaskSnapshot {
+  const next: TaskSnapshot = {
+    ...task,
+    updated_at: Math.max(task.updated_at, event.occurred_at),
+    events: task.events + 1,
+  }
+  const at = event.occurred_at
+  switch (payloadName(event.payload)) {
+    case 'TaskCreated': {
+      const created = payloadOf<TaskCreated>(event.payload)
+      next.priority = created.priority
+      next.required_capabilities = [...created.required_capabilities]
+      next.token_budget = created.token_budget
+      next.created_at = at
+      next.status = advance(task, 'CREATED')
+      break
+    }
+    case 'TaskAssigned': {
+      const assigned = payloadOf<TaskAssigned>(event.payload)
+      next.team_id = assigned.team_id
+      next.agent_ids = [...assigned.agent_ids]
+      next.assigned_at = at
+      next.status = advance(task, 'ASSIGNED')
+      break
+    }
+    case 'TaskStarted':
+      next.team_id = payloadOf<TaskStarted>(event.payload).team_id
+      next.started_at = at
+      next.status = advance(task, 'RUNNING')
+      break
+    case 'TaskCompleted': {
+      if (RANK[task.status] === 4) break
+      const completed = payloadOf<TaskCompleted>(event.payload)
+      withTokens(next, completed.tokens_used)
+      next.duration_ms = completed.duration_ms
+      next.finished_at = at
+      next.status = 'COMPLETED'
+      break
+    }
+    case 'TaskFailed': {
+      if (RANK[task.status] === 4) break
+      const failed = payloadOf<TaskFailed>(event.payload)
+      withTokens(next, failed.tokens_used)
+      next.error = failed.error
+      next.finished_at = at
+      next.status = 'FAILED'
+      break
+    }
+    case 'TaskCancelled':
+      if (RANK[task.status] === 4) break
+      next.cancel_reason = payloadOf<TaskCancelled>(event.payload).reason
+      next.finished_at = at
+      next.status = 'CANCELLED'
+      break
+  }
+  return next
+}
+
+/** The task table, materialized as `tasks`. */
+export function taskTable(
+  events: KStream<string, TaskEvent>,
+  serdes: { key: Serde<string>; snapshot: Serde<TaskSnapshot> },
+): KTable<string, TaskSnapshot> {
+  return events
+    .groupByKey()
+    .aggregate<TaskSnapshot>(
+      () => emptyTask(''),
+      (taskId, event, task) => applyTaskEvent(task.task_id === '' ? emptyTask(taskId) : task, event),
+      Materialized.as<string, TaskSnapshot>('tasks').withKeySerde(serdes.key).withValueSerde(serdes.snapshot),
+    )
+}
