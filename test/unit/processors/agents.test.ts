@@ -6,6 +6,7 @@ import type { AgentSnapshot } from '../../../processors/entities/agents.js'
 import { agentPartyTopology } from '../../../processors/topology.js'
 import { type AgentEvent, generateRecords } from '../../../schemas/index.js'
 import { Serdes, TopologyTestDriver } from '../../../topology/index.js'
+import { agentFields, agentReference, distinctEvents } from '../../support/entity-references.js'
 import { processorSerdes } from '../../support/processor-serdes.js'
 
 const serdes = await processorSerdes()
@@ -13,59 +14,12 @@ const agentEvents = serdes.agentEvents
 const snapshots = serdes.agentSnapshot
 const str = Serdes.String()
 
-// The reference: what an operator reading the event list by hand would write down per agent.
-function reference(events: readonly AgentEvent[]): Map<string, Record<string, unknown>> {
-  const agents = new Map<string, Record<string, unknown>>()
-  for (const e of events) {
-    const a = agents.get(e.agent_id) ?? {
-      status: 'UNKNOWN',
-      template_id: null,
-      name: null,
-      capabilities: new Map<string, string>(),
-      terminated_reason: null,
-      updated_at: 0,
-      events: 0,
-    }
-    const [type] = Object.keys(e.payload)
-    const p = Object.values(e.payload)[0] as Record<string, unknown>
-    if (type?.endsWith('AgentCreated')) {
-      a.template_id = p.template_id
-      a.name = p.name
-      a.capabilities = new Map(
-        (p.capabilities as { name: string; category: string }[]).map((c) => [c.name, c.category]),
-      )
-      if (a.status === 'UNKNOWN') a.status = 'IDLE'
-    } else if (type?.endsWith('AgentStatusChanged')) {
-      if (a.status !== 'TERMINATED') a.status = p.status
-    } else if (type?.endsWith('CapabilityAdded')) {
-      const c = p.capability as { name: string; category: string }
-      ;(a.capabilities as Map<string, string>).set(c.name, c.category)
-    } else if (type?.endsWith('CapabilityRemoved')) {
-      ;(a.capabilities as Map<string, string>).delete(p.capability_name as string)
-    } else if (type?.endsWith('AgentTerminated')) {
-      a.status = 'TERMINATED'
-      a.terminated_reason = p.reason
-    }
-    a.updated_at = Math.max(a.updated_at as number, e.occurred_at)
-    a.events = (a.events as number) + 1
-    agents.set(e.agent_id, a)
-  }
-  return agents
-}
-
 describe('agent table', () => {
   it('ends with the snapshot a naive reading of the events gives, for every agent', () => {
     const records = [
       ...generateRecords({ seed: 11, count: 20_000, baseTime: Date.UTC(2026, 0, 1), duplicateShare: 0.03 }),
     ].filter((r) => r.family === 'agent_events')
-    const seen = new Set<string>()
-    const firstCopies: AgentEvent[] = []
-    for (const r of records) {
-      const e = r.event as AgentEvent
-      if (!seen.has(e.event_id)) firstCopies.push(e)
-      seen.add(e.event_id)
-    }
-    const expected = reference(firstCopies)
+    const expected = agentReference(distinctEvents<AgentEvent>(records, 'agent_events', 'arrival'))
     expect(expected.size).toBeGreaterThan(10)
     expect([...expected.values()].some((a) => a.status === 'TERMINATED')).toBe(true)
 
@@ -84,18 +38,7 @@ describe('agent table', () => {
     expect([...last.keys()].sort()).toEqual([...expected.keys()].sort())
     for (const [id, want] of expected) {
       const got = last.get(id) as AgentSnapshot
-      expect(
-        {
-          status: got.status,
-          template_id: got.template_id,
-          name: got.name,
-          capabilities: new Map(got.capabilities.map((c) => [c.name, c.category])),
-          terminated_reason: got.terminated_reason,
-          updated_at: got.updated_at,
-          events: got.events,
-        },
-        id,
-      ).toEqual(want)
+      expect(agentFields(got), id).toEqual(want)
     }
   })
 })

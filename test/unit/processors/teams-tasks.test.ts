@@ -13,6 +13,13 @@ import {
   type TeamEvent,
 } from '../../../schemas/index.js'
 import { Serdes, TopologyTestDriver } from '../../../topology/index.js'
+import {
+  distinctEvents,
+  taskFields,
+  taskReference,
+  teamFields,
+  teamReference,
+} from '../../support/entity-references.js'
 import { processorSerdes } from '../../support/processor-serdes.js'
 
 const serdes = await processorSerdes()
@@ -29,22 +36,6 @@ const records: GeneratedRecord[] = [
     lateShare: 0.01,
   }),
 ]
-
-function distinctByEventTime<E extends { event_id: string; occurred_at: number }>(family: string): E[] {
-  const seen = new Set<string>()
-  const out: E[] = []
-  for (const r of records) {
-    if (r.family !== family) continue
-    const e = r.event as unknown as E
-    if (seen.has(e.event_id)) continue
-    seen.add(e.event_id)
-    out.push(e)
-  }
-  return out.sort((a, b) => a.occurred_at - b.occurred_at)
-}
-
-const kind = (payload: object) => (Object.keys(payload)[0] ?? '').split('.').pop()
-const body = (payload: object) => Object.values(payload)[0] as Record<string, unknown>
 
 function run(): TopologyTestDriver {
   const driver = new TopologyTestDriver(agentPartyTopology(config, serdes))
@@ -67,43 +58,7 @@ const driver = run()
 
 describe('task table', () => {
   it('ends with the state the events give in event-time order, for every task', () => {
-    const expected = new Map<string, Record<string, unknown>>()
-    for (const e of distinctByEventTime<TaskEvent>('task_events')) {
-      const t = expected.get(e.task_id) ?? {
-        status: 'UNKNOWN',
-        priority: null,
-        team_id: null,
-        tokens_used: 0,
-        events: 0,
-      }
-      const p = body(e.payload)
-      switch (kind(e.payload)) {
-        case 'TaskCreated':
-          t.priority = p.priority
-          if (t.status === 'UNKNOWN') t.status = 'CREATED'
-          break
-        case 'TaskAssigned':
-          t.team_id = p.team_id
-          t.status = 'ASSIGNED'
-          break
-        case 'TaskStarted':
-          t.status = 'RUNNING'
-          break
-        case 'TaskCompleted':
-          t.status = 'COMPLETED'
-          t.tokens_used = Object.values(p.tokens_used as Record<string, number>).reduce((a, b) => a + b, 0)
-          break
-        case 'TaskFailed':
-          t.status = 'FAILED'
-          t.tokens_used = Object.values(p.tokens_used as Record<string, number>).reduce((a, b) => a + b, 0)
-          break
-        case 'TaskCancelled':
-          t.status = 'CANCELLED'
-          break
-      }
-      t.events = (t.events as number) + 1
-      expected.set(e.task_id, t)
-    }
+    const expected = taskReference(distinctEvents<TaskEvent>(records, 'task_events', 'event-time'))
     const outcomes = [...expected.values()].map((t) => t.status)
     expect(outcomes).toContain('COMPLETED')
     expect(outcomes).toContain('FAILED')
@@ -111,64 +66,13 @@ describe('task table', () => {
       driver.createOutputTopic(config.outputTopics.tasks, str, serdes.taskSnapshot).readKeyValuesToList(),
     )
     expect([...got.keys()].sort()).toEqual([...expected.keys()].sort())
-    for (const [id, want] of expected) {
-      const t = got.get(id) as TaskSnapshot
-      expect(
-        {
-          status: t.status,
-          priority: t.priority,
-          team_id: t.team_id,
-          tokens_used: t.tokens_used,
-          events: t.events,
-        },
-        id,
-      ).toEqual(want)
-    }
+    for (const [id, want] of expected) expect(taskFields(got.get(id) as TaskSnapshot), id).toEqual(want)
   })
 })
 
 describe('team table', () => {
   it('ends with the state the events give in event-time order, for every team', () => {
-    const expected = new Map<string, Record<string, unknown>>()
-    for (const e of distinctByEventTime<TeamEvent>('team_events')) {
-      const t = expected.get(e.team_id) ?? {
-        status: 'UNKNOWN',
-        task_id: null,
-        members: new Map<string, string>(),
-        events: 0,
-      }
-      const p = body(e.payload)
-      const members = t.members as Map<string, string>
-      switch (kind(e.payload)) {
-        case 'TeamFormationRequested':
-          t.task_id = p.task_id
-          if (t.status === 'UNKNOWN') t.status = 'REQUESTED'
-          break
-        case 'TeamFormed':
-          t.task_id = p.task_id
-          t.status = 'FORMED'
-          t.members = new Map(
-            (p.members as { agent_id: string; role: string }[]).map((m) => [m.agent_id, m.role]),
-          )
-          break
-        case 'TeamFormationFailed':
-          t.status = 'FORMATION_FAILED'
-          break
-        case 'MemberJoined': {
-          const m = p.member as { agent_id: string; role: string }
-          members.set(m.agent_id, m.role)
-          break
-        }
-        case 'MemberLeft':
-          members.delete(p.agent_id as string)
-          break
-        case 'TeamDisbanded':
-          t.status = 'DISBANDED'
-          break
-      }
-      t.events = (t.events as number) + 1
-      expected.set(e.team_id, t)
-    }
+    const expected = teamReference(distinctEvents<TeamEvent>(records, 'team_events', 'event-time'))
     const statuses = [...expected.values()].map((t) => t.status)
     expect(statuses).toContain('DISBANDED')
     expect(statuses).toContain('FORMATION_FAILED')
@@ -176,18 +80,7 @@ describe('team table', () => {
       driver.createOutputTopic(config.outputTopics.teams, str, serdes.teamSnapshot).readKeyValuesToList(),
     )
     expect([...got.keys()].sort()).toEqual([...expected.keys()].sort())
-    for (const [id, want] of expected) {
-      const t = got.get(id) as TeamSnapshot
-      expect(
-        {
-          status: t.status,
-          task_id: t.task_id,
-          members: new Map(t.members.map((m) => [m.agent_id, m.role])),
-          events: t.events,
-        },
-        id,
-      ).toEqual(want)
-    }
+    for (const [id, want] of expected) expect(teamFields(got.get(id) as TeamSnapshot), id).toEqual(want)
   })
 })
 
