@@ -7,9 +7,19 @@ export interface ProcessorConfig {
   readonly applicationId: string
   readonly inputTopics: Readonly<Record<EventFamily, string>>
   /** `agent_party.<name>` by default. */
-  readonly outputTopics: { readonly agents: string; readonly teams: string; readonly tasks: string }
+  readonly outputTopics: {
+    readonly agents: string
+    readonly teams: string
+    readonly tasks: string
+    readonly agentInstantiations: string
+    readonly teamFormations: string
+    readonly taskOutcomes: string
+  }
   /** How long (event time) a seen event id is remembered to drop a producer's retry. Default 1 h. */
   readonly dedupHorizonMs: number
+  /** The business metrics' windows: size (default 1 min, tumbling) and grace (default 30 s). */
+  readonly metricsWindowMs: number
+  readonly metricsGraceMs: number
 }
 
 export interface ProcessorConfigInput {
@@ -17,6 +27,8 @@ export interface ProcessorConfigInput {
   inputTopics?: Partial<Record<EventFamily, string>>
   outputTopics?: Partial<ProcessorConfig['outputTopics']>
   dedupHorizonMs?: number
+  metricsWindowMs?: number
+  metricsGraceMs?: number
 }
 
 export class ProcessorConfigError extends Error {
@@ -43,6 +55,9 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     agents: input.outputTopics?.agents ?? 'agent_party.agents',
     teams: input.outputTopics?.teams ?? 'agent_party.teams',
     tasks: input.outputTopics?.tasks ?? 'agent_party.tasks',
+    agentInstantiations: input.outputTopics?.agentInstantiations ?? 'agent_party.agent_instantiations',
+    teamFormations: input.outputTopics?.teamFormations ?? 'agent_party.team_formations',
+    taskOutcomes: input.outputTopics?.taskOutcomes ?? 'agent_party.task_outcomes',
   }
   for (const [setting, topic] of [
     ...Object.entries(inputTopics).map(([f, t]) => [`inputTopics.${f}`, t]),
@@ -64,5 +79,21 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
       'a positive whole number of milliseconds',
     )
   }
-  return { applicationId, inputTopics, outputTopics, dedupHorizonMs }
+  const metricsWindowMs = input.metricsWindowMs ?? 60_000
+  if (!(Number.isInteger(metricsWindowMs) && metricsWindowMs > 0)) {
+    throw new ProcessorConfigError(
+      'metricsWindowMs',
+      metricsWindowMs,
+      'a positive whole number of milliseconds',
+    )
+  }
+  const metricsGraceMs = input.metricsGraceMs ?? 30_000
+  if (!(Number.isInteger(metricsGraceMs) && metricsGraceMs >= 0)) {
+    throw new ProcessorConfigError(
+      'metricsGraceMs',
+      metricsGraceMs,
+      'zero or a positive whole number of milliseconds',
+    )
+  }
+  return { applicationId, inputTopics, outputTopics, dedupHorizonMs, metricsWindowMs, metricsGraceMs }
 }

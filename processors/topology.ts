@@ -2,12 +2,20 @@
 // deduplication of the event topics and the entity tables (agents, teams, tasks) with their snapshot
 // outputs (issue 8 builds the windowed metrics, joins and alerts on them).
 import type { AgentEvent, EventFamily, TaskEvent, TeamEvent } from '../schemas/index.js'
-import { type KStream, type Serde, Serdes, StreamsBuilder, type Topology } from '../topology/index.js'
+import {
+  type KStream,
+  type Serde,
+  Serdes,
+  StreamsBuilder,
+  TimeWindows,
+  type Topology,
+} from '../topology/index.js'
 import type { ProcessorConfig } from './config.js'
 import { dropDuplicates } from './dedup.js'
 import { type AgentSnapshot, agentTable } from './entities/agents.js'
 import { type TaskSnapshot, taskTable } from './entities/tasks.js'
 import { type TeamSnapshot, teamTable } from './entities/teams.js'
+import { agentInstantiations, formationOutcomes, taskOutcomes } from './metrics/business.js'
 
 export interface ProcessorSerdes {
   readonly agentEvents: Serde<AgentEvent>
@@ -48,14 +56,23 @@ export function agentPartyTopology(
       onDuplicate: (_key, e) => hooks.onDuplicate?.(topic, e.event_id),
     })
   }
-  agentTable(events('agent_events', serdes.agentEvents), { key, snapshot: serdes.agentSnapshot })
+  const outputs = config.outputTopics
+  const windows = TimeWindows.ofSizeAndGrace(config.metricsWindowMs, config.metricsGraceMs)
+  const agentEvents = events('agent_events', serdes.agentEvents)
+  agentTable(agentEvents, { key, snapshot: serdes.agentSnapshot })
     .toStream()
-    .to(config.outputTopics.agents, { keySerde: key, valueSerde: serdes.agentSnapshot })
-  teamTable(events('team_events', serdes.teamEvents), { key, snapshot: serdes.teamSnapshot })
+    .to(outputs.agents, { keySerde: key, valueSerde: serdes.agentSnapshot })
+  agentInstantiations(agentEvents, windows, outputs.agentInstantiations)
+  const teamEvents = events('team_events', serdes.teamEvents)
+  teamTable(teamEvents, { key, snapshot: serdes.teamSnapshot })
     .toStream()
-    .to(config.outputTopics.teams, { keySerde: key, valueSerde: serdes.teamSnapshot })
-  taskTable(events('task_events', serdes.taskEvents), { key, snapshot: serdes.taskSnapshot })
-    .toStream()
-    .to(config.outputTopics.tasks, { keySerde: key, valueSerde: serdes.taskSnapshot })
+    .to(outputs.teams, { keySerde: key, valueSerde: serdes.teamSnapshot })
+  formationOutcomes(teamEvents, windows, outputs.teamFormations)
+  const taskSnapshots = taskTable(events('task_events', serdes.taskEvents), {
+    key,
+    snapshot: serdes.taskSnapshot,
+  }).toStream()
+  taskSnapshots.to(outputs.tasks, { keySerde: key, valueSerde: serdes.taskSnapshot })
+  taskOutcomes(taskSnapshots, windows, outputs.taskOutcomes)
   return builder.build()
 }

@@ -3,7 +3,7 @@
 // after events with a later event time (the platform reports them late), so the fold does not depend
 // on arrival order: each event sets its own fields, and the status only moves forward (CREATED <
 // ASSIGNED < RUNNING < an outcome); the first outcome seen is kept.
-import { payloadName, payloadOf } from '../../schemas/payload.js'
+
 import type {
   TaskAssigned,
   TaskCancelled,
@@ -14,6 +14,7 @@ import type {
   TaskPriority,
   TaskStarted,
 } from '../../schemas/index.js'
+import { payloadName, payloadOf } from '../../schemas/payload.js'
 import { type KStream, type KTable, Materialized, type Serde } from '../../topology/index.js'
 
 export type TaskState = 'UNKNOWN' | 'CREATED' | 'ASSIGNED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED'
@@ -48,6 +49,8 @@ export interface TaskSnapshot {
   cancel_reason: string | null
   updated_at: number
   events: number
+  /** True on the snapshot whose event set the outcome (the metrics count outcomes once, from these). */
+  outcome_event: boolean
 }
 
 export function emptyTask(taskId: string): TaskSnapshot {
@@ -70,6 +73,7 @@ export function emptyTask(taskId: string): TaskSnapshot {
     cancel_reason: null,
     updated_at: 0,
     events: 0,
+    outcome_event: false,
   }
 }
 
@@ -87,6 +91,7 @@ export function applyTaskEvent(task: TaskSnapshot, event: TaskEvent): TaskSnapsh
     ...task,
     updated_at: Math.max(task.updated_at, event.occurred_at),
     events: task.events + 1,
+    outcome_event: false,
   }
   const at = event.occurred_at
   switch (payloadName(event.payload)) {
@@ -119,6 +124,7 @@ export function applyTaskEvent(task: TaskSnapshot, event: TaskEvent): TaskSnapsh
       next.duration_ms = completed.duration_ms
       next.finished_at = at
       next.status = 'COMPLETED'
+      next.outcome_event = true
       break
     }
     case 'TaskFailed': {
@@ -128,6 +134,7 @@ export function applyTaskEvent(task: TaskSnapshot, event: TaskEvent): TaskSnapsh
       next.error = failed.error
       next.finished_at = at
       next.status = 'FAILED'
+      next.outcome_event = true
       break
     }
     case 'TaskCancelled':
@@ -135,21 +142,26 @@ export function applyTaskEvent(task: TaskSnapshot, event: TaskEvent): TaskSnapsh
       next.cancel_reason = payloadOf<TaskCancelled>(event.payload).reason
       next.finished_at = at
       next.status = 'CANCELLED'
+      next.outcome_event = true
       break
   }
   return next
 }
 
-/** The task table, materialized as `tasks`. */
+/**
+ * The task table, materialized as `tasks`, without a record cache: every snapshot goes out (the
+ * outcome metrics count the one whose event set the outcome, which a cache could replace).
+ */
 export function taskTable(
   events: KStream<string, TaskEvent>,
   serdes: { key: Serde<string>; snapshot: Serde<TaskSnapshot> },
 ): KTable<string, TaskSnapshot> {
-  return events
-    .groupByKey()
-    .aggregate<TaskSnapshot>(
-      () => emptyTask(''),
-      (taskId, event, task) => applyTaskEvent(task.task_id === '' ? emptyTask(taskId) : task, event),
-      Materialized.as<string, TaskSnapshot>('tasks').withKeySerde(serdes.key).withValueSerde(serdes.snapshot),
-    )
+  return events.groupByKey().aggregate<TaskSnapshot>(
+    () => emptyTask(''),
+    (taskId, event, task) => applyTaskEvent(task.task_id === '' ? emptyTask(taskId) : task, event),
+    Materialized.as<string, TaskSnapshot>('tasks')
+      .withKeySerde(serdes.key)
+      .withValueSerde(serdes.snapshot)
+      .withCachingDisabled(),
+  )
 }

@@ -2,7 +2,7 @@
 // duplicates are dropped), emitted as a whole snapshot on every change. A disbanded team stays, with
 // status DISBANDED. The disbanding can be reported late (after events with a later event time), so
 // the status only moves forward (REQUESTED < FORMED or FORMATION_FAILED < DISBANDED).
-import { payloadName, payloadOf } from '../../schemas/payload.js'
+
 import type {
   MemberJoined,
   MemberLeft,
@@ -13,11 +13,18 @@ import type {
   TeamFormed,
   TeamMember,
 } from '../../schemas/index.js'
+import { payloadName, payloadOf } from '../../schemas/payload.js'
 import { type KStream, type KTable, Materialized, type Serde } from '../../topology/index.js'
 
 export type TeamState = 'UNKNOWN' | 'REQUESTED' | 'FORMED' | 'FORMATION_FAILED' | 'DISBANDED'
 
-const RANK: Record<TeamState, number> = { UNKNOWN: 0, REQUESTED: 1, FORMED: 2, FORMATION_FAILED: 2, DISBANDED: 3 }
+const RANK: Record<TeamState, number> = {
+  UNKNOWN: 0,
+  REQUESTED: 1,
+  FORMED: 2,
+  FORMATION_FAILED: 2,
+  DISBANDED: 3,
+}
 
 export interface TeamSnapshot {
   team_id: string
@@ -54,14 +61,19 @@ export function emptyTeam(teamId: string): TeamSnapshot {
   }
 }
 
-const byAgent = (a: TeamMember, b: TeamMember) => (a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0)
+const byAgent = (a: TeamMember, b: TeamMember) =>
+  a.agent_id < b.agent_id ? -1 : a.agent_id > b.agent_id ? 1 : 0
 
 function advance(team: TeamSnapshot, status: TeamState): TeamState {
   return RANK[status] > RANK[team.status] ? status : team.status
 }
 
 export function applyTeamEvent(team: TeamSnapshot, event: TeamEvent): TeamSnapshot {
-  const next: TeamSnapshot = { ...team, updated_at: Math.max(team.updated_at, event.occurred_at), events: team.events + 1 }
+  const next: TeamSnapshot = {
+    ...team,
+    updated_at: Math.max(team.updated_at, event.occurred_at),
+    events: team.events + 1,
+  }
   switch (payloadName(event.payload)) {
     case 'TeamFormationRequested': {
       const requested = payloadOf<TeamFormationRequested>(event.payload)
@@ -111,11 +123,9 @@ export function teamTable(
   events: KStream<string, TeamEvent>,
   serdes: { key: Serde<string>; snapshot: Serde<TeamSnapshot> },
 ): KTable<string, TeamSnapshot> {
-  return events
-    .groupByKey()
-    .aggregate<TeamSnapshot>(
-      () => emptyTeam(''),
-      (teamId, event, team) => applyTeamEvent(team.team_id === '' ? emptyTeam(teamId) : team, event),
-      Materialized.as<string, TeamSnapshot>('teams').withKeySerde(serdes.key).withValueSerde(serdes.snapshot),
-    )
+  return events.groupByKey().aggregate<TeamSnapshot>(
+    () => emptyTeam(''),
+    (teamId, event, team) => applyTeamEvent(team.team_id === '' ? emptyTeam(teamId) : team, event),
+    Materialized.as<string, TeamSnapshot>('teams').withKeySerde(serdes.key).withValueSerde(serdes.snapshot),
+  )
 }
