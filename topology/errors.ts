@@ -72,6 +72,10 @@ export const topologyErrorCodes = {
     retryable: false,
     doc: 'A source topic of the topology does not exist on the cluster; create it (agent-party provision) before starting.',
   },
+  MISSING_SINK_TOPIC: {
+    retryable: false,
+    doc: 'An output topic of the topology does not exist on the cluster; create it before starting (the runtime creates only its internal topics).',
+  },
   COPARTITIONING_MISMATCH: {
     retryable: false,
     doc: 'Topics a join reads together have different partition counts; repartition one side or recreate the topic.',

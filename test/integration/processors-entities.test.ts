@@ -39,7 +39,14 @@ import { prefixedFamilies } from './schemas/prefixed-families.js'
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
 const { topics, client, createTopics, cleanUp } = prefixedFamilies(config, prefix)
-const outputs = { agents: `${prefix}-agents`, teams: `${prefix}-teams`, tasks: `${prefix}-tasks` }
+const outputs = {
+  agents: `${prefix}-agents`,
+  teams: `${prefix}-teams`,
+  tasks: `${prefix}-tasks`,
+  agentInstantiations: `${prefix}-agent-instantiations`,
+  teamFormations: `${prefix}-team-formations`,
+  taskOutcomes: `${prefix}-task-outcomes`,
+}
 const applicationId = `${prefix}-app`
 const generator = {
   seed: 'processors-entities',
@@ -73,7 +80,7 @@ afterAll(async () => {
     ...Object.values(outputs),
     `${applicationId}-dlq`,
     `${applicationId}-late`,
-    ...internal.map((s) => `${applicationId}-${s}-changelog`),
+    ...internal.map((s) => `${applicationId}-${s}`),
   ])
 })
 
@@ -137,6 +144,37 @@ describe('entity tables on the real runtime', () => {
       expect(gotAgents.size).toBe(agents.size)
       for (const [id, want] of agents)
         expect(agentFields(gotAgents.get(id) as AgentSnapshot), id).toEqual(want)
+      // The metrics: every event is on time here (late by 20 s, grace 30 s), so each window's final
+      // value counts all its records; the repartition hop adds a commit interval, hence the wait.
+      const windowOf = (t: number) => Math.floor(t / 60_000) * 60_000
+      const instantiations = new Map<string, number>()
+      for (const e of distinctEvents<AgentEvent>(records, 'agent_events', 'arrival')) {
+        const created = (e.payload as Record<string, { template_id: string; version: number }>)[
+          'agent_party.events.AgentCreated'
+        ]
+        if (created === undefined) continue
+        const id = `${created.template_id}@${created.version}@${windowOf(e.occurred_at)}`
+        instantiations.set(id, (instantiations.get(id) ?? 0) + 1)
+      }
+      const readWindowedCounts = async () => {
+        const out = new Map<string, number>()
+        for (const r of await read(outputs.agentInstantiations)) {
+          const key = r.key as Buffer
+          out.set(
+            `${key.subarray(0, key.length - 8).toString()}@${Number(key.readBigInt64BE(key.length - 8))}`,
+            Number((r.value as Buffer).readBigInt64BE(0)),
+          )
+        }
+        return out
+      }
+      let counts = await readWindowedCounts()
+      while (
+        Object.entries(Object.fromEntries(instantiations)).some(([id, n]) => counts.get(id) !== n) &&
+        Date.now() < deadline
+      ) {
+        counts = await readWindowedCounts()
+      }
+      expect(Object.fromEntries(counts)).toEqual(Object.fromEntries(instantiations))
       const distinct = new Set(records.map((r) => (r.event as { event_id: string }).event_id)).size
       const systemDuplicates = records.filter((r) => r.family === 'system_events' && r.duplicate).length
       expect(duplicates).toBe(records.length - distinct - systemDuplicates)

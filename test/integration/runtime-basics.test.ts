@@ -394,6 +394,15 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     }
   })
 
+  it('refuses to start when an output topic is missing, naming it', async () => {
+    const s = new KafkaStreams(tokenWindowsTopology(input, `${prefix}-nowhere`, true), {
+      applicationId: `${prefix}-no-sink`,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+    })
+    await expect(s.start()).rejects.toThrow(new RegExp(`MISSING_SINK_TOPIC.*${prefix}-nowhere`))
+  })
+
   it('refuses to start when a source topic is missing, naming it', async () => {
     const s = new KafkaStreams(tokenWindowsTopology(`${prefix}-absent`, output, true), {
       applicationId: `${prefix}-missing`,

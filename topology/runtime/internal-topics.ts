@@ -150,6 +150,17 @@ export async function prepareTopics(
     ),
   ]
   const present = new Set(await admin.listTopics())
+  // Output topics are the user's to create (with their partitions and retention), as in Kafka Streams;
+  // one missing would fail every commit, so say it now.
+  const sinks = [...graph.nodes.values()].flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : []))
+  const missingSinks = [...new Set(sinks)].filter((t) => !present.has(t))
+  if (missingSinks.length > 0) {
+    throw new TopologyError(
+      'MISSING_SINK_TOPIC',
+      `output topic(s) ${missingSinks.join(', ')} do not exist: create them before starting`,
+      { subject: missingSinks[0] },
+    )
+  }
   const existing = new Map<string, number>()
   const found = userTopics.filter((t) => present.has(t))
   if (found.length > 0) {

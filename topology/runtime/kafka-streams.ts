@@ -102,6 +102,8 @@ export interface StreamsStatus {
 const PROTOCOL = { name: 'agent-party-streams', version: 1 }
 /** Records produced while a commit is in flight beyond which processing waits for it. */
 const MAX_PENDING_OUTPUT = 200_000
+/** Records a task processes before the runtime looks again for the task with the earliest record. */
+const EVENT_TIME_SLICE = 256
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -820,10 +822,9 @@ export class KafkaStreams extends EventEmitter {
       await this.#commitInFlight
     }
     try {
+      this.#processInEventTimeOrder()
       for (const entry of this.#tasks.values()) {
-        if (entry.task.state !== 'RUNNING') continue
-        entry.task.process()
-        entry.task.punctuateWallClock()
+        if (entry.task.state === 'RUNNING') entry.task.punctuateWallClock()
       }
     } catch (error) {
       // A retryable fault (an async operator's rejection) restarts the tasks from the last commit.
@@ -869,6 +870,31 @@ export class KafkaStreams extends EventEmitter {
       this.#purgeRepartitionTopics().catch((error) =>
         this.#config.logger?.warn({ err: error }, 'purging repartition topics failed'),
       )
+    }
+  }
+
+  // A fetch brings each partition's backlog whole: processed task after task, the output of the
+  // first would run minutes of event time ahead of the others', and a repartition topic they all
+  // write would hand its reader records far out of order (late for their windows on a replay). So
+  // the tasks take turns in small slices, the one with the earliest next record first.
+  #processInEventTimeOrder(): void {
+    const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING').map((e) => e.task)
+    if (running.length === 1) {
+      running[0]?.process()
+      return
+    }
+    for (;;) {
+      let next: StreamTask | undefined
+      let earliest = Number.POSITIVE_INFINITY
+      for (const task of running) {
+        const ts = task.nextTimestamp()
+        if (ts < earliest) {
+          earliest = ts
+          next = task
+        }
+      }
+      if (next === undefined) return
+      next.process(EVENT_TIME_SLICE)
     }
   }
 

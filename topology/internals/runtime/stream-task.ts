@@ -218,6 +218,16 @@ export class StreamTask {
     queue.add(records)
   }
 
+  /**
+   * The timestamp of the record process() would take next, +Infinity when none is ready: a runtime
+   * with several tasks processes the one with the earliest record first, so that what they write to
+   * a repartition topic comes in (nearly) event-time order.
+   */
+  nextTimestamp(): number {
+    if (this.#fault !== undefined || this.#lifecycle.state !== 'RUNNING') return Number.POSITIVE_INFINITY
+    return this.#partitions.next()?.headTimestamp() ?? Number.POSITIVE_INFINITY
+  }
+
   /** Processes up to `max` buffered records; returns how many. */
   process(max = Number.POSITIVE_INFINITY): number {
     this.#lifecycle.require(['RUNNING'], 'process records')
