@@ -14,6 +14,8 @@ export interface ProcessorConfig {
     readonly agentInstantiations: string
     readonly teamFormations: string
     readonly taskOutcomes: string
+    readonly tokensByAgent: string
+    readonly tokensByTeam: string
   }
   /** How long (event time) a seen event id is remembered to drop a producer's retry. Default 1 h. */
   readonly dedupHorizonMs: number
@@ -58,6 +60,8 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     agentInstantiations: input.outputTopics?.agentInstantiations ?? 'agent_party.agent_instantiations',
     teamFormations: input.outputTopics?.teamFormations ?? 'agent_party.team_formations',
     taskOutcomes: input.outputTopics?.taskOutcomes ?? 'agent_party.task_outcomes',
+    tokensByAgent: input.outputTopics?.tokensByAgent ?? 'agent_party.tokens_by_agent',
+    tokensByTeam: input.outputTopics?.tokensByTeam ?? 'agent_party.tokens_by_team',
   }
   for (const [setting, topic] of [
     ...Object.entries(inputTopics).map(([f, t]) => [`inputTopics.${f}`, t]),

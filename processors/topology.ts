@@ -15,7 +15,7 @@ import { dropDuplicates } from './dedup.js'
 import { type AgentSnapshot, agentTable } from './entities/agents.js'
 import { type TaskSnapshot, taskTable } from './entities/tasks.js'
 import { type TeamSnapshot, teamTable } from './entities/teams.js'
-import { agentInstantiations, formationOutcomes, taskOutcomes } from './metrics/business.js'
+import { agentInstantiations, formationOutcomes, taskOutcomes, tokenConsumption } from './metrics/business.js'
 
 export interface ProcessorSerdes {
   readonly agentEvents: Serde<AgentEvent>
@@ -74,5 +74,6 @@ export function agentPartyTopology(
   }).toStream()
   taskSnapshots.to(outputs.tasks, { keySerde: key, valueSerde: serdes.taskSnapshot })
   taskOutcomes(taskSnapshots, windows, outputs.taskOutcomes)
+  tokenConsumption(taskSnapshots, windows, { byAgent: outputs.tokensByAgent, byTeam: outputs.tokensByTeam })
   return builder.build()
 }

@@ -137,3 +137,35 @@ export function taskOutcomes(
     .toStream()
     .to(output, { keySerde: windowedKey(windows), valueSerde: json })
 }
+
+/**
+ * Tokens consumed per agent and per team and window, from the task table's outcome snapshots (the
+ * outcome events carry the tokens each agent used; the snapshot knows the team): each task counted
+ * once, at its outcome's event time.
+ */
+export function tokenConsumption(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  windows: TimeWindows,
+  outputs: { readonly byAgent: string; readonly byTeam: string },
+): void {
+  const outcomes = taskSnapshots.filter((_id, t) => t?.outcome_event === true && t.tokens_used > 0)
+  const sumPer = (stream: KStream<string, number>, name: string, output: string) =>
+    stream
+      .groupByKey({ name: `${name}-by-key`, keySerde: str, valueSerde: Serdes.Long() })
+      .windowedBy(windows)
+      .reduce((a, b) => a + b, Materialized.as<string, number>(name).withValueSerde(Serdes.Long()))
+      .toStream()
+      .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Long() })
+  sumPer(
+    outcomes.flatMap((_id, t) =>
+      Object.entries(t?.tokens_by_agent ?? {}).map(([agent, n]) => [agent, n] as const),
+    ),
+    'tokens-per-agent',
+    outputs.byAgent,
+  )
+  sumPer(
+    outcomes.map((_id, t) => [t?.team_id ?? 'UNKNOWN', t?.tokens_used ?? 0] as const),
+    'tokens-per-team',
+    outputs.byTeam,
+  )
+}

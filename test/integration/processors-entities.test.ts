@@ -46,6 +46,8 @@ const outputs = {
   agentInstantiations: `${prefix}-agent-instantiations`,
   teamFormations: `${prefix}-team-formations`,
   taskOutcomes: `${prefix}-task-outcomes`,
+  tokensByAgent: `${prefix}-tokens-by-agent`,
+  tokensByTeam: `${prefix}-tokens-by-team`,
 }
 const applicationId = `${prefix}-app`
 const generator = {

@@ -146,6 +146,43 @@ describe('business metrics', () => {
     ).toEqual(Object.fromEntries(expected.values))
   })
 
+  it("tokens per agent and per team and window, from each task's outcome", () => {
+    const team = new Map<string, string>()
+    const decided = new Set<string>()
+    const perAgent: { key: string; time: number; tokens: number }[] = []
+    const perTeam: { key: string; time: number; tokens: number }[] = []
+    for (const e of distinctEvents<TaskEvent>(records, 'task_events', 'arrival')) {
+      const k = kind(e.payload)
+      const p = body(e.payload)
+      if (k === 'TaskAssigned' || k === 'TaskStarted') team.set(e.task_id, p.team_id as string)
+      if ((k === 'TaskCompleted' || k === 'TaskFailed' || k === 'TaskCancelled') && !decided.has(e.task_id)) {
+        decided.add(e.task_id)
+        const used = (p.tokens_used ?? {}) as Record<string, number>
+        const total = Object.values(used).reduce((a, b) => a + b, 0)
+        if (total === 0) continue
+        for (const [agent, n] of Object.entries(used))
+          perAgent.push({ key: agent, time: e.occurred_at, tokens: n })
+        perTeam.push({ key: team.get(e.task_id) ?? 'UNKNOWN', time: e.occurred_at, tokens: total })
+      }
+    }
+    const sum = (items: typeof perAgent) =>
+      windowed(
+        items,
+        (i) => i.key,
+        (i) => i.time,
+        () => 0,
+        (a, i) => a + i.tokens,
+      ).values
+    const byAgent = sum(perAgent)
+    expect(byAgent.size).toBeGreaterThan(10)
+    expect(Object.fromEntries(finalValues(driver, config.outputTopics.tokensByAgent, Serdes.Long()))).toEqual(
+      Object.fromEntries(byAgent),
+    )
+    expect(Object.fromEntries(finalValues(driver, config.outputTopics.tokensByTeam, Serdes.Long()))).toEqual(
+      Object.fromEntries(sum(perTeam)),
+    )
+  })
+
   it('task outcomes per priority and window, each task counted once, late outcomes left out', () => {
     const priority = new Map<string, string>()
     const decided = new Set<string>()
