@@ -16,6 +16,7 @@ export interface ProcessorConfig {
     readonly taskOutcomes: string
     readonly tokensByAgent: string
     readonly tokensByTeam: string
+    readonly tokensByTemplate: string
   }
   /** How long (event time) a seen event id is remembered to drop a producer's retry. Default 1 h. */
   readonly dedupHorizonMs: number
@@ -62,6 +63,7 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     taskOutcomes: input.outputTopics?.taskOutcomes ?? 'agent_party.task_outcomes',
     tokensByAgent: input.outputTopics?.tokensByAgent ?? 'agent_party.tokens_by_agent',
     tokensByTeam: input.outputTopics?.tokensByTeam ?? 'agent_party.tokens_by_team',
+    tokensByTemplate: input.outputTopics?.tokensByTemplate ?? 'agent_party.tokens_by_template',
   }
   for (const [setting, topic] of [
     ...Object.entries(inputTopics).map(([f, t]) => [`inputTopics.${f}`, t]),

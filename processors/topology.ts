@@ -15,7 +15,13 @@ import { dropDuplicates } from './dedup.js'
 import { type AgentSnapshot, agentTable } from './entities/agents.js'
 import { type TaskSnapshot, taskTable } from './entities/tasks.js'
 import { type TeamSnapshot, teamTable } from './entities/teams.js'
-import { agentInstantiations, formationOutcomes, taskOutcomes, tokenConsumption } from './metrics/business.js'
+import {
+  agentInstantiations,
+  formationOutcomes,
+  taskOutcomes,
+  tokenConsumption,
+  tokensPerTemplate,
+} from './metrics/business.js'
 
 export interface ProcessorSerdes {
   readonly agentEvents: Serde<AgentEvent>
@@ -59,9 +65,8 @@ export function agentPartyTopology(
   const outputs = config.outputTopics
   const windows = TimeWindows.ofSizeAndGrace(config.metricsWindowMs, config.metricsGraceMs)
   const agentEvents = events('agent_events', serdes.agentEvents)
-  agentTable(agentEvents, { key, snapshot: serdes.agentSnapshot })
-    .toStream()
-    .to(outputs.agents, { keySerde: key, valueSerde: serdes.agentSnapshot })
+  const agents = agentTable(agentEvents, { key, snapshot: serdes.agentSnapshot })
+  agents.toStream().to(outputs.agents, { keySerde: key, valueSerde: serdes.agentSnapshot })
   agentInstantiations(agentEvents, windows, outputs.agentInstantiations)
   const teamEvents = events('team_events', serdes.teamEvents)
   teamTable(teamEvents, { key, snapshot: serdes.teamSnapshot })
@@ -75,5 +80,6 @@ export function agentPartyTopology(
   taskSnapshots.to(outputs.tasks, { keySerde: key, valueSerde: serdes.taskSnapshot })
   taskOutcomes(taskSnapshots, windows, outputs.taskOutcomes)
   tokenConsumption(taskSnapshots, windows, { byAgent: outputs.tokensByAgent, byTeam: outputs.tokensByTeam })
+  tokensPerTemplate(taskSnapshots, agents, windows, outputs.tokensByTemplate)
   return builder.build()
 }

@@ -8,6 +8,7 @@ import type { AgentCreated, AgentEvent, TeamEvent, TeamFormationFailed } from '.
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import {
   type KStream,
+  type KTable,
   Materialized,
   type Serde,
   Serdes,
@@ -15,6 +16,7 @@ import {
   type Windowed,
   WindowedSerdes,
 } from '../../topology/index.js'
+import type { AgentSnapshot } from '../entities/agents.js'
 import type { TaskSnapshot } from '../entities/tasks.js'
 
 export interface FormationOutcomes {
@@ -168,4 +170,34 @@ export function tokenConsumption(
     'tokens-per-team',
     outputs.byTeam,
   )
+}
+
+/**
+ * Tokens consumed per agent template and window: each outcome's tokens per agent, joined with the
+ * agent table for the agent's template (as the table stands when the outcome is processed; an agent
+ * the table does not know counts under UNKNOWN).
+ */
+export function tokensPerTemplate(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  agents: KTable<string, AgentSnapshot>,
+  windows: TimeWindows,
+  output: string,
+): void {
+  taskSnapshots
+    .filter((_id, t) => t?.outcome_event === true && t.tokens_used > 0)
+    .flatMap((_id, t) => Object.entries(t?.tokens_by_agent ?? {}).map(([agent, n]) => [agent, n] as const))
+    .leftJoin(agents, (tokens, agent) => ({ template: agent?.template_id ?? 'UNKNOWN', tokens }), {
+      name: 'tokens-with-agent',
+      keySerde: str,
+      valueSerde: Serdes.Long(),
+    })
+    .map((_agent, v) => [v.template, v.tokens] as const)
+    .groupByKey({ name: 'tokens-per-template-by-key', keySerde: str, valueSerde: Serdes.Long() })
+    .windowedBy(windows)
+    .reduce(
+      (a, b) => a + b,
+      Materialized.as<string, number>('tokens-per-template').withValueSerde(Serdes.Long()),
+    )
+    .toStream()
+    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Long() })
 }

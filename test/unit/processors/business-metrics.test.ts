@@ -183,6 +183,48 @@ describe('business metrics', () => {
     )
   })
 
+  it('tokens per agent template and window, the template as the agent table stood at the outcome', () => {
+    const template = new Map<string, string>()
+    const decided = new Set<string>()
+    const seen = new Set<string>()
+    const items: { key: string; time: number; tokens: number }[] = []
+    for (const r of records) {
+      const e = r.event as {
+        event_id: string
+        occurred_at: number
+        payload: object
+        agent_id?: string
+        task_id?: string
+      }
+      if (r.family === 'system_events' || seen.has(e.event_id)) continue
+      seen.add(e.event_id)
+      const k = kind(e.payload)
+      if (k === 'AgentCreated') template.set(e.agent_id as string, body(e.payload).template_id as string)
+      if (
+        (k === 'TaskCompleted' || k === 'TaskFailed' || k === 'TaskCancelled') &&
+        !decided.has(e.task_id as string)
+      ) {
+        decided.add(e.task_id as string)
+        for (const [agent, n] of Object.entries(
+          (body(e.payload).tokens_used ?? {}) as Record<string, number>,
+        )) {
+          items.push({ key: template.get(agent) ?? 'UNKNOWN', time: e.occurred_at, tokens: n })
+        }
+      }
+    }
+    const expected = windowed(
+      items,
+      (i) => i.key,
+      (i) => i.time,
+      () => 0,
+      (a, i) => a + i.tokens,
+    ).values
+    expect(new Set([...expected.keys()].map((k) => k.split('@')[0])).size).toBeGreaterThan(2)
+    expect(
+      Object.fromEntries(finalValues(driver, config.outputTopics.tokensByTemplate, Serdes.Long())),
+    ).toEqual(Object.fromEntries(expected))
+  })
+
   it('task outcomes per priority and window, each task counted once, late outcomes left out', () => {
     const priority = new Map<string, string>()
     const decided = new Set<string>()
