@@ -74,6 +74,19 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`
 }
 
+/** Partition numbers per topic, in the order given: the shape the client's offset calls take. */
+export function partitionsByTopic(
+  partitions: readonly { topic: string; partition: number }[],
+): Map<string, number[]> {
+  const out = new Map<string, number[]>()
+  for (const p of partitions) {
+    const list = out.get(p.topic)
+    if (list === undefined) out.set(p.topic, [p.partition])
+    else list.push(p.partition)
+  }
+  return out
+}
+
 export class PartitionFetcher {
   readonly #consumer: Consumer
   readonly #options: PartitionFetcherOptions
@@ -344,15 +357,10 @@ export async function listOffsets(
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>()
   if (partitions.length === 0) return out
-  const byTopic: Record<string, number[]> = {}
-  for (const p of partitions) {
-    const list = byTopic[p.topic] ?? []
-    list.push(p.partition)
-    byTopic[p.topic] = list
-  }
+  const byTopic = partitionsByTopic(partitions)
   const offsets = await consumer.listOffsets({
-    topics: Object.keys(byTopic),
-    partitions: byTopic,
+    topics: [...byTopic.keys()],
+    partitions: Object.fromEntries(byTopic),
     timestamp: policy === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST,
     isolationLevel,
   })

@@ -1,6 +1,7 @@
 // What the runtime makes of the Kafka client's errors: the protocol error ids buried in them, which
 // commit failures mean "the group moved on" (rebuild), which are fatal, and a retry for calls the
 // broker answers with "not yet" (a transaction still completing, a coordinator loading).
+import { setTimeout as sleep } from 'node:timers/promises'
 import { isTopologyError, TopologyError } from '../errors.js'
 
 // The client nests its errors (MultipleErrors -> ResponseError -> ProtocolError) and names the
@@ -86,8 +87,4 @@ export async function retryUntil<T>(call: () => Promise<T>, budgetMs: number): P
       await sleep(Math.min(1000, 50 * 2 ** attempt))
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

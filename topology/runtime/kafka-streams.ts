@@ -10,6 +10,7 @@
 // transaction and rebuilds every task from its changelog and the committed offsets, so nothing done
 // after the last commit survives: that is what makes a crash at any instant invisible in the output.
 import { EventEmitter } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type Admin, type Consumer, FetchIsolationLevels, type Producer } from '@platformatic/kafka'
 import {
   createAdmin,
@@ -24,6 +25,7 @@ import {
   PartitionFetcher,
   type PartitionPosition,
   partitionKey,
+  partitionsByTopic,
 } from '../../kafka/partition-fetcher.js'
 import { isTopologyError, TopologyError } from '../errors.js'
 import { repartitionTopicName } from '../internals/graph/names.js'
@@ -624,12 +626,7 @@ export class KafkaStreams extends EventEmitter {
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>()
     if (sources.length === 0) return out
-    const byTopic = new Map<string, number[]>()
-    for (const s of sources) {
-      const list = byTopic.get(s.topic) ?? []
-      list.push(s.partition)
-      byTopic.set(s.topic, list)
-    }
+    const byTopic = partitionsByTopic(sources)
     const admin = this.#admin as Admin
     const groups = await retryUntil(
       () =>
@@ -1134,8 +1131,4 @@ function toOutgoing(record: ProducerRecord): OutgoingRecord {
     out.headers = headers
   }
   return out
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -5,7 +5,7 @@
 // as they are (a replay writes its results again; a sink that needs them cleared resets itself).
 import { type Admin, ListOffsetTimestamps } from '@platformatic/kafka'
 import { createAdmin } from '../../kafka/clients.js'
-import { partitionKey } from '../../kafka/partition-fetcher.js'
+import { partitionKey, partitionsByTopic } from '../../kafka/partition-fetcher.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
 import type { Topology } from '../topology.js'
@@ -108,12 +108,7 @@ async function listOffsetsWithAdmin(
   admin: Admin,
   partitions: readonly { topic: string; partition: number }[],
 ): Promise<Map<string, number>> {
-  const byTopic = new Map<string, number[]>()
-  for (const p of partitions) {
-    const list = byTopic.get(p.topic) ?? []
-    list.push(p.partition)
-    byTopic.set(p.topic, list)
-  }
+  const byTopic = partitionsByTopic(partitions)
   const result = await admin.listOffsets({
     topics: [...byTopic].map(([name, ids]) => ({
       name,
