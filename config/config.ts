@@ -12,6 +12,17 @@ export interface Config {
   s3: { endpoint: string; accessKey: string; secretKey: string; region: string; bucket: string }
   schemaRegistry: { url: string }
   schemas: { encoding: Parsed['SCHEMA_ENCODING'] }
+  /** How a processor instance runs (the runtime's settings that operators set). */
+  streams: {
+    processingGuarantee: Parsed['PROCESSING_GUARANTEE']
+    /** Undefined: the state directory keeps one. */
+    instanceId: string | undefined
+    /** Undefined: the runtime's default. */
+    stateDir: string | undefined
+    metricsPort: number
+  }
+  /** The Agent Party topology's settings file; undefined: the defaults. */
+  processor: { configFile: string | undefined }
   log: { level: Parsed['LOG_LEVEL']; components: Parsed['LOG_LEVELS'] }
 }
 
@@ -76,6 +87,13 @@ export function loadConfig(env: Environment = process.env): Config {
     },
     schemaRegistry: { url: v.SCHEMA_REGISTRY_URL },
     schemas: { encoding: v.SCHEMA_ENCODING },
+    streams: {
+      processingGuarantee: v.PROCESSING_GUARANTEE,
+      instanceId: v.INSTANCE_ID || undefined,
+      stateDir: v.STATE_DIR || undefined,
+      metricsPort: v.METRICS_PORT,
+    },
+    processor: { configFile: v.PROCESSOR_CONFIG || undefined },
     log: { level: v.LOG_LEVEL, components: v.LOG_LEVELS },
   })
 }

@@ -1,6 +1,8 @@
 // The environment contract: every variable the project reads, its default (pointing at the local
 // stack), its expected form and whether it is secret. Validated once, at start, all at once, so a
 // user sees every bad value in one message rather than one per restart.
+import { existsSync } from 'node:fs'
+import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 
 export interface VariableSpec<T> {
@@ -168,6 +170,43 @@ export const variables = {
     expected: SCHEMA_ENCODINGS.join(' or '),
     default: 'registry',
     schema: z.enum(SCHEMA_ENCODINGS, { message: `not one of ${SCHEMA_ENCODINGS.join(', ')}` }),
+  },
+  PROCESSING_GUARANTEE: {
+    description:
+      'How the processor commits: exactly_once (output, state and offsets in one Kafka transaction) or at_least_once',
+    expected: 'exactly_once or at_least_once',
+    default: 'exactly_once',
+    schema: z.enum(['exactly_once', 'at_least_once'], { message: 'not one of exactly_once, at_least_once' }),
+  },
+  INSTANCE_ID: {
+    description:
+      "A stable identity for this instance (a StatefulSet pod name): its static group membership and transactional id; empty keeps one in STATE_DIR",
+    expected: 'empty, or 1-100 letters, digits, ., _ and -',
+    default: '',
+    schema: z.string().regex(/^[A-Za-z0-9._-]{0,100}$/, 'is not 1-100 letters, digits, ., _ and -'),
+  },
+  STATE_DIR: {
+    description: "Where a processor keeps its instance id and lock; empty means '<os tmpdir>/agent-party-streams'",
+    expected: 'empty, or an absolute directory path',
+    default: '',
+    schema: z.string().refine((s) => s === '' || isAbsolute(s), 'is not an absolute path'),
+  },
+  METRICS_PORT: {
+    description: 'Port of the /metrics, /health and /ready endpoints of a processor or sink process',
+    expected: 'a port number 0-65535 (0: any free port)',
+    default: '9464',
+    schema: z
+      .string()
+      .regex(/^\d+$/, 'not a whole number')
+      .transform(Number)
+      .refine((n) => n <= 65535, 'is above 65535'),
+  },
+  PROCESSOR_CONFIG: {
+    description:
+      'A JSON file of the Agent Party topology settings (windows, grace, thresholds, topic names); empty uses the defaults',
+    expected: 'empty, or the path of a readable JSON file',
+    default: '',
+    schema: z.string().refine((s) => s === '' || existsSync(s), 'names no file'),
   },
   LOG_LEVEL: {
     description: 'Default log level',

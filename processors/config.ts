@@ -1,23 +1,14 @@
 // The Agent Party topology's settings: topic names (tests prefix them), and what its rules need. Each
 // bad value fails with a ProcessorConfigError naming the setting and the expected form.
 import { type EventFamily, topicNames } from '../schemas/index.js'
+import { OUTPUT_NAMES, OUTPUTS, type OutputName } from './outputs.js'
 
 export interface ProcessorConfig {
   /** The consumer group; the operations guide's name by default. */
   readonly applicationId: string
   readonly inputTopics: Readonly<Record<EventFamily, string>>
-  /** `agent_party.<name>` by default. */
-  readonly outputTopics: {
-    readonly agents: string
-    readonly teams: string
-    readonly tasks: string
-    readonly agentInstantiations: string
-    readonly teamFormations: string
-    readonly taskOutcomes: string
-    readonly tokensByAgent: string
-    readonly tokensByTeam: string
-    readonly tokensByTemplate: string
-  }
+  /** `agent_party.<name>` by default (processors/outputs.ts). */
+  readonly outputTopics: Readonly<Record<OutputName, string>>
   /** How long (event time) a seen event id is remembered to drop a producer's retry. Default 1 h. */
   readonly dedupHorizonMs: number
   /** The business metrics' windows: size (default 1 min, tumbling) and grace (default 30 s). */
@@ -28,7 +19,7 @@ export interface ProcessorConfig {
 export interface ProcessorConfigInput {
   applicationId?: string
   inputTopics?: Partial<Record<EventFamily, string>>
-  outputTopics?: Partial<ProcessorConfig['outputTopics']>
+  outputTopics?: Partial<Record<OutputName, string>>
   dedupHorizonMs?: number
   metricsWindowMs?: number
   metricsGraceMs?: number
@@ -54,17 +45,14 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     throw new ProcessorConfigError('applicationId', applicationId, "letters, digits, '.', '_' or '-'")
   }
   const inputTopics = topicNames(input.inputTopics)
-  const outputTopics = {
-    agents: input.outputTopics?.agents ?? 'agent_party.agents',
-    teams: input.outputTopics?.teams ?? 'agent_party.teams',
-    tasks: input.outputTopics?.tasks ?? 'agent_party.tasks',
-    agentInstantiations: input.outputTopics?.agentInstantiations ?? 'agent_party.agent_instantiations',
-    teamFormations: input.outputTopics?.teamFormations ?? 'agent_party.team_formations',
-    taskOutcomes: input.outputTopics?.taskOutcomes ?? 'agent_party.task_outcomes',
-    tokensByAgent: input.outputTopics?.tokensByAgent ?? 'agent_party.tokens_by_agent',
-    tokensByTeam: input.outputTopics?.tokensByTeam ?? 'agent_party.tokens_by_team',
-    tokensByTemplate: input.outputTopics?.tokensByTemplate ?? 'agent_party.tokens_by_template',
+  for (const name of Object.keys(input.outputTopics ?? {})) {
+    if (!Object.hasOwn(OUTPUTS, name)) {
+      throw new ProcessorConfigError(`outputTopics.${name}`, name, `one of ${OUTPUT_NAMES.join(', ')}`)
+    }
   }
+  const outputTopics = Object.fromEntries(
+    OUTPUT_NAMES.map((name) => [name, input.outputTopics?.[name] ?? OUTPUTS[name].topic]),
+  ) as Record<OutputName, string>
   for (const [setting, topic] of [
     ...Object.entries(inputTopics).map(([f, t]) => [`inputTopics.${f}`, t]),
     ...Object.entries(outputTopics).map(([o, t]) => [`outputTopics.${o}`, t]),

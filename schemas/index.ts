@@ -44,6 +44,7 @@ export { MemorySchemaLookup } from './registry/memory-schema-lookup.js'
 export {
   type RegisterEventSchemasOptions,
   registerEventSchemas,
+  registerSchemas,
   type SubjectRegistration,
 } from './registry/register-event-schemas.js'
 export {
@@ -52,7 +53,17 @@ export {
   type RegistryClientOptions,
 } from './registry/registry-client.js'
 export { registrySchemaLookup, type SchemaLookup } from './registry/schema-lookup.js'
-export { type FamilySchemas, loadSchemaCatalog, type SchemaCatalog, schemaCatalog } from './schema-catalog.js'
+export {
+  type FamilySchemas,
+  loadOutputSchemas,
+  loadSchemaCatalog,
+  type OutputSchemaName,
+  outputSchema,
+  outputSchemas,
+  type SchemaCatalog,
+  type SchemaName,
+  schemaCatalog,
+} from './schema-catalog.js'
 export {
   createEventSerde,
   createEventSerdes,

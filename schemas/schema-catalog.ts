@@ -12,8 +12,16 @@ import { SchemaError } from './errors.js'
 import { EVENT_FAMILIES, type EventFamily, eventFamilies } from './event-families.js'
 import { fingerprintHex, rabinFingerprint64 } from './rabin-fingerprint.js'
 
+/**
+ * What a schema is the schema of: an event family, or an output of the processors (`outputs/<name>`,
+ * from schemas/avro/outputs/<name>.avsc).
+ */
+export type SchemaName = EventFamily | OutputSchemaName
+
+export type OutputSchemaName = `outputs/${string}`
+
 export interface SchemaVersion {
-  family: EventFamily
+  family: SchemaName
   /** 1, 2, ... for files of history/, undefined for the current file when history does not hold it. */
   version: number | undefined
   file: string
@@ -27,8 +35,8 @@ export interface SchemaVersion {
   fingerprintHex: string
 }
 
-export interface FamilySchemas {
-  family: EventFamily
+export interface FamilySchemas<N extends SchemaName = EventFamily> {
+  family: N
   current: SchemaVersion
   /** Published versions, oldest first, from history/. */
   history: SchemaVersion[]
@@ -50,7 +58,7 @@ export function defaultSchemaDir(): string {
 }
 
 export function parseSchemaText(
-  family: EventFamily,
+  family: SchemaName,
   file: string,
   text: string,
   version?: number,
@@ -78,7 +86,7 @@ export function parseSchemaText(
   }
 }
 
-function readSchemaFile(family: EventFamily, file: string, version?: number): SchemaVersion {
+function readSchemaFile(family: SchemaName, file: string, version?: number): SchemaVersion {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -91,10 +99,10 @@ function readSchemaFile(family: EventFamily, file: string, version?: number): Sc
 }
 
 /** Files named `<schemaFile>.v<N>.avsc` in history/, by N. */
-function historyOf(dir: string, family: EventFamily): SchemaVersion[] {
+function historyOf(dir: string, family: SchemaName, schemaFile: string): SchemaVersion[] {
   const historyDir = join(dir, 'history')
   if (!existsSync(historyDir)) return []
-  const pattern = new RegExp(`^${eventFamilies[family].schemaFile}\\.v(\\d+)\\.avsc$`)
+  const pattern = new RegExp(`^${schemaFile}\\.v(\\d+)\\.avsc$`)
   return readdirSync(historyDir)
     .flatMap((name) => {
       const match = pattern.exec(name)
@@ -104,17 +112,62 @@ function historyOf(dir: string, family: EventFamily): SchemaVersion[] {
     .map(({ name, version }) => readSchemaFile(family, join(historyDir, name), version))
 }
 
+/** A schema's current file `<dir>/<schemaFile>.avsc` and its published versions in `<dir>/history`. */
+function loadSchemas<N extends SchemaName>(dir: string, family: N, schemaFile: string): FamilySchemas<N> {
+  const history = historyOf(dir, family, schemaFile)
+  const current = readSchemaFile(family, join(dir, `${schemaFile}.avsc`))
+  const recorded = history.find((h) => h.text === current.text)
+  return { family, current: recorded ? { ...current, version: recorded.version } : current, history }
+}
+
 export function loadSchemaCatalog(dir: string = defaultSchemaDir()): SchemaCatalog {
-  const entries = EVENT_FAMILIES.map((family): [EventFamily, FamilySchemas] => {
-    const history = historyOf(dir, family)
-    const current = readSchemaFile(family, join(dir, `${eventFamilies[family].schemaFile}.avsc`))
-    const recorded = history.find((h) => h.text === current.text)
-    return [
-      family,
-      { family, current: recorded ? { ...current, version: recorded.version } : current, history },
-    ]
-  })
+  const entries = EVENT_FAMILIES.map((family): [EventFamily, FamilySchemas] => [
+    family,
+    loadSchemas(dir, family, eventFamilies[family].schemaFile),
+  ])
   return Object.freeze(Object.fromEntries(entries) as Record<EventFamily, FamilySchemas>)
+}
+
+/**
+ * The processors' output schemas: every `<dir>/outputs/<name>.avsc`, named `outputs/<name>`, with
+ * their published versions in `<dir>/outputs/history/<name>.v<N>.avsc`.
+ */
+export function loadOutputSchemas(
+  dir: string = defaultSchemaDir(),
+): ReadonlyMap<OutputSchemaName, FamilySchemas<OutputSchemaName>> {
+  const outputs = join(dir, 'outputs')
+  const names = existsSync(outputs)
+    ? readdirSync(outputs)
+        .filter((f) => f.endsWith('.avsc'))
+        .map((f) => f.slice(0, -'.avsc'.length))
+        .sort()
+    : []
+  return new Map(
+    names.map((name): [OutputSchemaName, FamilySchemas<OutputSchemaName>] => [
+      `outputs/${name}`,
+      loadSchemas(outputs, `outputs/${name}`, name),
+    ]),
+  )
+}
+
+let defaultOutputSchemas: ReadonlyMap<OutputSchemaName, FamilySchemas<OutputSchemaName>> | undefined
+
+/** The shipped output schemas, loaded once per process. */
+export function outputSchemas(): ReadonlyMap<OutputSchemaName, FamilySchemas<OutputSchemaName>> {
+  defaultOutputSchemas ??= loadOutputSchemas()
+  return defaultOutputSchemas
+}
+
+/** One output schema by name (`outputs/agents`); SCHEMA_FILE_INVALID when it is not shipped. */
+export function outputSchema(name: OutputSchemaName): FamilySchemas<OutputSchemaName> {
+  const schemas = outputSchemas().get(name)
+  if (schemas === undefined) {
+    throw new SchemaError(
+      'SCHEMA_FILE_INVALID',
+      `no output schema ${name}: expected ${join(defaultSchemaDir(), `${name}.avsc`)}`,
+    )
+  }
+  return schemas
 }
 
 let defaultCatalog: SchemaCatalog | undefined
@@ -126,7 +179,7 @@ export function schemaCatalog(): SchemaCatalog {
 }
 
 /** Every writer version a reader of the family must know: the history, and the current schema. */
-export function knownWriters(schemas: FamilySchemas): SchemaVersion[] {
+export function knownWriters(schemas: FamilySchemas<SchemaName>): SchemaVersion[] {
   const byFingerprint = new Map<bigint, SchemaVersion>()
   for (const version of [...schemas.history, schemas.current]) byFingerprint.set(version.fingerprint, version)
   return [...byFingerprint.values()]

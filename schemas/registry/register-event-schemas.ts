@@ -5,7 +5,13 @@
 // SCHEMA_INCOMPATIBLE and leaves the subject as it was.
 import { SchemaError } from '../errors.js'
 import { EVENT_FAMILIES, type EventFamily, topicNames, valueSubject } from '../event-families.js'
-import { type SchemaCatalog, type SchemaVersion, schemaCatalog } from '../schema-catalog.js'
+import {
+  type FamilySchemas,
+  type SchemaCatalog,
+  type SchemaName,
+  type SchemaVersion,
+  schemaCatalog,
+} from '../schema-catalog.js'
 import type { CompatibilityLevel, RegistryClient } from './registry-client.js'
 
 export interface RegisterEventSchemasOptions {
@@ -16,7 +22,7 @@ export interface RegisterEventSchemasOptions {
 }
 
 export interface SubjectRegistration {
-  family: EventFamily
+  family: SchemaName
   subject: string
   compatibility: CompatibilityLevel
   /** Registry id of each version, in history order; the last is the current schema's. */
@@ -29,14 +35,32 @@ export async function registerEventSchemas(
 ): Promise<SubjectRegistration[]> {
   const catalog = options.catalog ?? schemaCatalog()
   const names = topicNames(options.topics)
-  const compatibility = options.compatibility ?? 'BACKWARD_TRANSITIVE'
+  return registerSchemas(
+    client,
+    (options.families ?? EVENT_FAMILIES).map((family) => ({
+      schemas: catalog[family],
+      topic: names[family],
+    })),
+    options.compatibility,
+  )
+}
+
+/**
+ * The same for any schemas (the processors' outputs): each under `<topic>-value`, one subject after
+ * the other.
+ */
+export async function registerSchemas(
+  client: RegistryClient,
+  subjects: readonly { schemas: FamilySchemas<SchemaName>; topic: string }[],
+  compatibility: CompatibilityLevel = 'BACKWARD_TRANSITIVE',
+): Promise<SubjectRegistration[]> {
   const results: SubjectRegistration[] = []
-  for (const family of options.families ?? EVENT_FAMILIES) {
-    const subject = valueSubject(names[family])
-    const { history, current } = catalog[family]
+  for (const { schemas, topic } of subjects) {
+    const subject = valueSubject(topic)
+    const { history, current } = schemas
     const versions = history.some((h) => h.text === current.text) ? history : [...history, current]
     results.push({
-      family,
+      family: schemas.family,
       subject,
       compatibility,
       ids: await registerVersions(client, subject, versions, compatibility),

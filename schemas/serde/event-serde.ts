@@ -2,14 +2,15 @@
 // the record path (no Promise per record), and an asynchronous step a consumer runs once per fetched
 // batch so that every writer schema id of the batch is known before the synchronous decode.
 import type { RecordLocation } from '../errors.js'
-import type { EventFamily } from '../event-families.js'
+import type { SchemaName } from '../schema-catalog.js'
 
 export type SchemaEncoding = 'registry' | 'single-object'
 
 export const SCHEMA_ENCODINGS: readonly SchemaEncoding[] = ['registry', 'single-object']
 
 export interface EventSerde<T> {
-  readonly family: EventFamily
+  /** The event family, or the processors' output (`outputs/<name>`), whose schema this serde uses. */
+  readonly family: SchemaName
   readonly topic: string
   readonly encoding: SchemaEncoding
   /** The header bytes every value this serde writes starts with (the writer's schema id or fingerprint). */

@@ -7,7 +7,7 @@ import { DecodeError, SchemaError } from '../errors.js'
 import { type EventFamily, valueSubject } from '../event-families.js'
 import type { EventsByFamily } from '../generated/types.js'
 import type { SchemaLookup } from '../registry/schema-lookup.js'
-import { type FamilySchemas, parseSchemaText, schemaCatalog } from '../schema-catalog.js'
+import { type FamilySchemas, parseSchemaText, type SchemaName, schemaCatalog } from '../schema-catalog.js'
 import { CONFLUENT_HEADER_SIZE, confluentHeader, readConfluentSchemaId } from './confluent-wire-format.js'
 import type { EventSerde } from './event-serde.js'
 import { FramedEncoder } from './framed-encoder.js'
@@ -35,27 +35,38 @@ export async function createRegistrySerde<F extends EventFamily>(
 ): Promise<EventSerde<EventsByFamily[F]>> {
   const schemas = options.schemas ?? schemaCatalog()[options.family]
   const topic = options.topic ?? options.family
+  return createRegistryValueSerde<EventsByFamily[F]>({ ...options, schemas, topic })
+}
+
+/** The same serde for any schema of the catalogs (the processors' outputs too), values typed by the caller. */
+export async function createRegistryValueSerde<T>(options: {
+  schemas: FamilySchemas<SchemaName>
+  topic: string
+  lookup: SchemaLookup
+  autoRegister?: boolean
+}): Promise<EventSerde<T>> {
+  const { schemas, topic } = options
   const writerId = await options.lookup.writerId(valueSubject(topic), schemas.current.text, {
     register: options.autoRegister ?? false,
   })
-  return new RegistrySerde<EventsByFamily[F]>(options.family, topic, schemas, options.lookup, writerId)
+  return new RegistrySerde<T>(schemas.family, topic, schemas, options.lookup, writerId)
 }
 
 class RegistrySerde<T> implements EventSerde<T> {
   readonly encoding = 'registry' as const
-  readonly family: EventFamily
+  readonly family: SchemaName
   readonly topic: string
   readonly writerHeader: Buffer
-  readonly #schemas: FamilySchemas
+  readonly #schemas: FamilySchemas<SchemaName>
   readonly #lookup: SchemaLookup
   readonly #encoder: FramedEncoder
   readonly #plans = new Map<number, IdPlan>()
   readonly #fetching = new Map<number, Promise<void>>()
 
   constructor(
-    family: EventFamily,
+    family: SchemaName,
     topic: string,
-    schemas: FamilySchemas,
+    schemas: FamilySchemas<SchemaName>,
     lookup: SchemaLookup,
     writerId: number,
   ) {

@@ -6,7 +6,7 @@ import { DecodeError } from '../errors.js'
 import type { EventFamily } from '../event-families.js'
 import type { EventsByFamily } from '../generated/types.js'
 import { fingerprintHex } from '../rabin-fingerprint.js'
-import { type FamilySchemas, knownWriters, schemaCatalog } from '../schema-catalog.js'
+import { type FamilySchemas, knownWriters, type SchemaName, schemaCatalog } from '../schema-catalog.js'
 import type { EventSerde } from './event-serde.js'
 import { FramedEncoder } from './framed-encoder.js'
 import {
@@ -27,7 +27,15 @@ export function createSingleObjectSerde<F extends EventFamily>(
   options: SingleObjectSerdeOptions<F>,
 ): EventSerde<EventsByFamily[F]> {
   const schemas = options.schemas ?? schemaCatalog()[options.family]
-  return new SingleObjectSerde<EventsByFamily[F]>(options.family, options.topic ?? options.family, schemas)
+  return createSingleObjectValueSerde<EventsByFamily[F]>(schemas, options.topic ?? options.family)
+}
+
+/** The same serde for any schema of the catalogs (the processors' outputs too), values typed by the caller. */
+export function createSingleObjectValueSerde<T>(
+  schemas: FamilySchemas<SchemaName>,
+  topic: string,
+): EventSerde<T> {
+  return new SingleObjectSerde<T>(schemas.family, topic, schemas)
 }
 
 interface KnownWriter {
@@ -38,7 +46,7 @@ interface KnownWriter {
 
 class SingleObjectSerde<T> implements EventSerde<T> {
   readonly encoding = 'single-object' as const
-  readonly family: EventFamily
+  readonly family: SchemaName
   readonly topic: string
   readonly writerHeader: Buffer
   readonly #encoder: FramedEncoder
@@ -48,7 +56,7 @@ class SingleObjectSerde<T> implements EventSerde<T> {
    */
   readonly #plans = new Map<number, KnownWriter[]>()
 
-  constructor(family: EventFamily, topic: string, schemas: FamilySchemas) {
+  constructor(family: SchemaName, topic: string, schemas: FamilySchemas<SchemaName>) {
     this.family = family
     this.topic = topic
     const { current } = schemas

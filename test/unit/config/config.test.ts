@@ -64,6 +64,11 @@ describe('loadConfig', () => {
     S3_BUCKET: ['Upper_Case', /bucket name/],
     SCHEMA_REGISTRY_URL: ['registry:8081', /scheme http or https/],
     SCHEMA_ENCODING: ['json', /not one of registry, single-object/],
+    PROCESSING_GUARANTEE: ['exactly_once_v2', /not one of exactly_once, at_least_once/],
+    INSTANCE_ID: ['pod 0', /letters, digits/],
+    STATE_DIR: ['relative/dir', /not an absolute path/],
+    METRICS_PORT: ['70000', /above 65535/],
+    PROCESSOR_CONFIG: ['/nonexistent/processor.json', /names no file/],
     LOG_LEVEL: ['verbose', /not one of fatal, error/],
     LOG_LEVELS: ['kafka:debug', /'kafka:debug' is not component=level/],
   }
