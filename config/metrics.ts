@@ -28,6 +28,13 @@ export interface Metrics {
   readonly streams: RuntimeMetrics
   /** For `StreamsConfig.engineMetrics` (and the test driver's `metrics`). */
   readonly engine: EngineMetrics
+  /** For the Agent Party topology's hooks. */
+  readonly processor: ProcessorMetrics
+}
+
+export interface ProcessorMetrics {
+  duplicate(topic: string): void
+  dataQuality(reason: string): void
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -52,6 +59,8 @@ class Instruments {
   readonly partitionLag: Gauge<'topic' | 'partition'>
   readonly rebalancePause: Histogram
   readonly storeOperation: Histogram<'store' | 'operation'>
+  readonly duplicates: Counter<'topic'>
+  readonly dataQuality: Counter<'reason'>
   defaultMetrics = false
 
   constructor(readonly registry: Registry) {
@@ -153,6 +162,18 @@ class Instruments {
       buckets: STORE_BUCKETS,
       registers,
     })
+    this.duplicates = new Counter({
+      name: name('duplicate_events_total'),
+      help: 'Events the Agent Party topology dropped as a second copy of an event id seen within the horizon.',
+      labelNames: ['topic'],
+      registers,
+    })
+    this.dataQuality = new Counter({
+      name: name('data_quality_findings_total'),
+      help: "Events breaking the platform's rules, sent to the data-quality topic, by reason.",
+      labelNames: ['reason'],
+      registers,
+    })
   }
 }
 
@@ -173,7 +194,16 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     collectDefaultMetrics({ register: registry })
     m.defaultMetrics = true
   }
-  return { registry, streams: streamsMetrics(m), engine: engineMetrics(m, options.storeOperations === true) }
+  const instruments = m
+  return {
+    registry,
+    streams: streamsMetrics(m),
+    engine: engineMetrics(m, options.storeOperations === true),
+    processor: {
+      duplicate: (topic) => instruments.duplicates.inc({ topic }),
+      dataQuality: (reason) => instruments.dataQuality.inc({ reason }),
+    },
+  }
 }
 
 function streamsMetrics(m: Instruments): RuntimeMetrics {
