@@ -1,8 +1,16 @@
 // The agent table: every agent's full current state, folded from its events (agent_events, keyed by
 // agent id, after duplicates are dropped). Each update goes out as a whole snapshot keyed by agent id,
 // never a delta, so that a sink can apply any snapshot twice, or those of a replay, and converge. A
-// terminated agent stays, with status TERMINATED. (Its current team comes from team events: a later
-// part of the topology.)
+// terminated agent stays, with status TERMINATED.
+//
+// Its current team comes from the team table's membership changes (teams.ts), re-keyed by agent id and
+// folded together with the agent events (agentEntities): both streams are merged, as one union type,
+// into the one aggregate. A change older (event time) than the one that set the current team is
+// stale and ignored, and a leave only clears the team it names, so a disbanding reported late, or a
+// team formed on another partition and processed first, does not undo a newer membership. The merge
+// needs agent_events and team_events to have as many partitions (the repartition topic takes
+// team_events' count). A status or capability change of a terminated agent, and a team member the table
+// has not seen created or that is terminated, are data-quality findings (data-quality.ts).
 
 import type {
   AgentCreated,
@@ -12,9 +20,12 @@ import type {
   Capability,
   CapabilityAdded,
   CapabilityRemoved,
+  TeamRole,
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import { type KStream, type KTable, Materialized, type Serde } from '../../topology/index.js'
+import { type DataQualityIssue, type Folded, foldedSerde } from '../data-quality.js'
+import type { MembershipChange } from './teams.js'
 
 export type AgentState = 'IDLE' | 'BUSY' | 'OFFLINE' | 'UNKNOWN' | 'TERMINATED'
 
@@ -35,6 +46,14 @@ export interface AgentSnapshot {
   last_event_id: string
   /** Events applied (duplicates excluded). */
   events: number
+  /** The formed team the agent is a member of, from the team events; null when none. */
+  team_id: string | null
+  team_role: TeamRole | null
+  /**
+   * Event time of the membership change that set team_id and team_role (a join, or the leave that
+   * cleared them); null before any.
+   */
+  team_since: number | null
 }
 
 export function emptyAgent(agentId: string): AgentSnapshot {
@@ -51,6 +70,9 @@ export function emptyAgent(agentId: string): AgentSnapshot {
     updated_at: 0,
     last_event_id: '',
     events: 0,
+    team_id: null,
+    team_role: null,
+    team_since: null,
   }
 }
 
@@ -105,11 +127,123 @@ export function applyAgentEvent(agent: AgentSnapshot, event: AgentEvent): AgentS
   return next
 }
 
-/** The agent table, materialized as `agents` (changelog `<applicationId>-agents-changelog`). */
+/** A membership change applied to the agent's current team (stale changes leave it as it is). */
+export function applyMembership(agent: AgentSnapshot, change: MembershipChange): AgentSnapshot {
+  if (agent.team_since !== null && change.occurred_at < agent.team_since) return agent
+  if (change.role !== null) {
+    return { ...agent, team_id: change.team_id, team_role: change.role, team_since: change.occurred_at }
+  }
+  if (agent.team_id !== change.team_id) return agent
+  return { ...agent, team_id: null, team_role: null, team_since: change.occurred_at }
+}
+
+const TERMINATED_CHANGES = new Set(['AgentStatusChanged', 'CapabilityAdded', 'CapabilityRemoved'])
+
+/** The finding an agent event makes against the agent's state before it (null when none). */
+export function checkAgentEvent(agent: AgentSnapshot, event: AgentEvent): DataQualityIssue | null {
+  const type = payloadName(event.payload)
+  if (agent.status !== 'TERMINATED' || !TERMINATED_CHANGES.has(type)) return null
+  return {
+    reason: 'TERMINATED_AGENT_CHANGE',
+    family: 'agent_events',
+    entity_type: 'agent',
+    entity_id: event.agent_id,
+    event_id: event.event_id,
+    event_type: type,
+    occurred_at: event.occurred_at,
+    detail: `${type} of an agent terminated (${agent.terminated_reason ?? 'no reason'})`,
+  }
+}
+
+/** The finding of a team membership against the agent table: a join of an unknown or terminated agent. */
+export function checkMembership(agent: AgentSnapshot, change: MembershipChange): DataQualityIssue | null {
+  if (change.role === null) return null
+  const unknown = agent.created_at === null
+  if (!unknown && agent.status !== 'TERMINATED') return null
+  return {
+    reason: unknown ? 'UNKNOWN_AGENT_MEMBER' : 'TERMINATED_AGENT_MEMBER',
+    family: 'team_events',
+    entity_type: 'agent',
+    entity_id: change.agent_id,
+    event_id: change.event_id,
+    event_type: change.event_type,
+    occurred_at: change.occurred_at,
+    detail: `${change.role} of team ${change.team_id}, ${unknown ? 'not seen created' : 'terminated'}`,
+  }
+}
+
+/** What the agent fold reads: an agent event or a membership change of the agent. */
+export type AgentInput =
+  | { readonly kind: 'event'; readonly event: AgentEvent }
+  | { readonly kind: 'membership'; readonly change: MembershipChange }
+
+/** One agent fold step: the snapshot after `input` and its finding. */
+export function foldAgent(
+  agentId: string,
+  previous: AgentSnapshot | null,
+  input: AgentInput,
+): Folded<AgentSnapshot> {
+  const agent = previous === null || previous.agent_id === '' ? emptyAgent(agentId) : previous
+  return input.kind === 'event'
+    ? { snapshot: applyAgentEvent(agent, input.event), issue: checkAgentEvent(agent, input.event) }
+    : { snapshot: applyMembership(agent, input.change), issue: checkMembership(agent, input.change) }
+}
+
+export interface AgentEntities {
+  /** The agent table: full snapshots keyed by agent id, current team included. */
+  readonly table: KTable<string, AgentSnapshot>
+  /** The findings of the agent events and of the memberships, keyed by agent id. */
+  readonly dataQuality: KStream<string, DataQualityIssue>
+}
+
+/**
+ * The agent table folded from the agent events and, when given, the membership changes
+ * (teamEntities().memberships, keyed by agent id), with its findings. The store is `agents` (changelog
+ * `<applicationId>-agents-changelog`, holding the snapshots), without a record cache: each finding
+ * comes with the update of its event, which a cache could replace.
+ */
+export function agentEntities(
+  events: KStream<string, AgentEvent>,
+  memberships: KStream<string, MembershipChange> | undefined,
+  serdes: { key: Serde<string>; snapshot: Serde<AgentSnapshot> },
+): AgentEntities {
+  const own = events.mapValues((event): AgentInput => ({ kind: 'event', event }), { name: 'dq-agent-events' })
+  const inputs =
+    memberships === undefined
+      ? own
+      : own.merge(
+          memberships.mapValues((change): AgentInput => ({ kind: 'membership', change }), {
+            name: 'dq-agent-memberships',
+          }),
+          { name: 'dq-agent-inputs' },
+        )
+  const folded = inputs.groupByKey().aggregate<Folded<AgentSnapshot>>(
+    () => ({ snapshot: emptyAgent(''), issue: null }),
+    (agentId, input, previous) => foldAgent(agentId, previous.snapshot, input),
+    Materialized.as<string, Folded<AgentSnapshot>>('agents')
+      .withKeySerde(serdes.key)
+      .withValueSerde(foldedSerde(serdes.snapshot, (snapshot) => ({ snapshot, issue: null })))
+      .withCachingDisabled(),
+  )
+  return {
+    table: folded.mapValues((f) => f.snapshot, { name: 'dq-agents-snapshot' }),
+    dataQuality: folded
+      .toStream({ name: 'dq-agents-folded' })
+      .flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-agents-findings' }),
+  }
+}
+
+/**
+ * The agent table, materialized as `agents` (changelog `<applicationId>-agents-changelog`). Given the
+ * membership changes, it is agentEntities' table (current team included); without, the agent events
+ * alone. Superseded by agentEntities (same store name: use one or the other).
+ */
 export function agentTable(
   events: KStream<string, AgentEvent>,
   serdes: { key: Serde<string>; snapshot: Serde<AgentSnapshot> },
+  memberships?: KStream<string, MembershipChange>,
 ): KTable<string, AgentSnapshot> {
+  if (memberships !== undefined) return agentEntities(events, memberships, serdes).table
   return events.groupByKey().aggregate<AgentSnapshot>(
     () => emptyAgent(''),
     (agentId, event, agent) => applyAgentEvent(agent.agent_id === '' ? emptyAgent(agentId) : agent, event),

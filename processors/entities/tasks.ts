@@ -2,7 +2,8 @@
 // duplicates are dropped), emitted as a whole snapshot on every change. Outcome events can arrive
 // after events with a later event time (the platform reports them late), so the fold does not depend
 // on arrival order: each event sets its own fields, and the status only moves forward (CREATED <
-// ASSIGNED < RUNNING < an outcome); the first outcome seen is kept.
+// ASSIGNED < RUNNING < an outcome); the first outcome seen is kept. Events of a task the table has
+// not seen created, and a second outcome, are data-quality findings (data-quality.ts).
 
 import type {
   TaskAssigned,
@@ -16,6 +17,7 @@ import type {
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import { type KStream, type KTable, Materialized, type Serde } from '../../topology/index.js'
+import { type DataQualityIssue, type Folded, foldedSerde } from '../data-quality.js'
 
 export type TaskState = 'UNKNOWN' | 'CREATED' | 'ASSIGNED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED'
 
@@ -148,9 +150,68 @@ export function applyTaskEvent(task: TaskSnapshot, event: TaskEvent): TaskSnapsh
   return next
 }
 
+/** The finding an event makes against the task's state before it (null when none). */
+export function checkTaskEvent(task: TaskSnapshot, event: TaskEvent): DataQualityIssue | null {
+  const type = payloadName(event.payload)
+  if (type === 'TaskCreated') return null
+  const issue = (reason: DataQualityIssue['reason'], detail: string): DataQualityIssue => ({
+    reason,
+    family: 'task_events',
+    entity_type: 'task',
+    entity_id: event.task_id,
+    event_id: event.event_id,
+    event_type: type,
+    occurred_at: event.occurred_at,
+    detail,
+  })
+  if (task.created_at === null) return issue('UNKNOWN_TASK', `${type} of a task not seen created`)
+  const outcome = type === 'TaskCompleted' || type === 'TaskFailed' || type === 'TaskCancelled'
+  if (outcome && RANK[task.status] === 4) {
+    return issue('TASK_ALREADY_ENDED', `${type} of a task already ${task.status}`)
+  }
+  return null
+}
+
+export interface TaskEntities {
+  /** The task table: full snapshots keyed by task id. */
+  readonly table: KTable<string, TaskSnapshot>
+  /** The findings of the task events (data-quality.ts), keyed by task id. */
+  readonly dataQuality: KStream<string, DataQualityIssue>
+}
+
 /**
- * The task table, materialized as `tasks`, without a record cache: every snapshot goes out (the
- * outcome metrics count the one whose event set the outcome, which a cache could replace).
+ * The task table and its data-quality findings. The fold's store is `tasks` (changelog
+ * `<applicationId>-tasks-changelog`, holding the snapshots), without a record cache: every snapshot
+ * goes out (the outcome metrics count the one whose event set the outcome, and each finding comes
+ * with the snapshot of its event, either of which a cache could replace).
+ */
+export function taskEntities(
+  events: KStream<string, TaskEvent>,
+  serdes: { key: Serde<string>; snapshot: Serde<TaskSnapshot> },
+): TaskEntities {
+  const folded = events.groupByKey().aggregate<Folded<TaskSnapshot>>(
+    () => ({ snapshot: emptyTask(''), issue: null }),
+    (taskId, event, { snapshot }) => {
+      const task = snapshot.task_id === '' ? emptyTask(taskId) : snapshot
+      return { snapshot: applyTaskEvent(task, event), issue: checkTaskEvent(task, event) }
+    },
+    Materialized.as<string, Folded<TaskSnapshot>>('tasks')
+      .withKeySerde(serdes.key)
+      .withValueSerde(foldedSerde(serdes.snapshot, (snapshot) => ({ snapshot, issue: null })))
+      .withCachingDisabled(),
+  )
+  return {
+    table: folded.mapValues((f) => f.snapshot, { name: 'dq-tasks-snapshot' }),
+    dataQuality: folded
+      .toStream({ name: 'dq-tasks-folded' })
+      .flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-tasks-findings' }),
+  }
+}
+
+/**
+ * The task table alone, materialized as `tasks`, without a record cache: every snapshot goes out (the
+ * outcome metrics count the one whose event set the outcome, which a cache could replace). Superseded
+ * by taskEntities (same store name: use one or the other).
  */
 export function taskTable(
   events: KStream<string, TaskEvent>,

@@ -2,6 +2,12 @@
 // duplicates are dropped), emitted as a whole snapshot on every change. A disbanded team stays, with
 // status DISBANDED. The disbanding can be reported late (after events with a later event time), so
 // the status only moves forward (REQUESTED < FORMED or FORMATION_FAILED < DISBANDED).
+//
+// Each fold step also says whose membership the event changed: an agent is in a team while the team is
+// FORMED and lists it, so TeamFormed, MemberJoined, MemberLeft and TeamDisbanded become joins and
+// leaves keyed by agent id, which the agent table folds into its agents' current team (agents.ts).
+// MemberLeft of a non-member, a second MemberJoined and member changes of a team that is not formed
+// are data-quality findings (data-quality.ts).
 
 import type {
   MemberJoined,
@@ -12,9 +18,11 @@ import type {
   TeamFormationRequested,
   TeamFormed,
   TeamMember,
+  TeamRole,
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
-import { type KStream, type KTable, Materialized, type Serde } from '../../topology/index.js'
+import { type KStream, type KTable, Materialized, type Serde, Serdes } from '../../topology/index.js'
+import { type DataQualityIssue, type Folded, foldedSerde } from '../data-quality.js'
 
 export type TeamState = 'UNKNOWN' | 'REQUESTED' | 'FORMED' | 'FORMATION_FAILED' | 'DISBANDED'
 
@@ -118,7 +126,141 @@ export function applyTeamEvent(team: TeamSnapshot, event: TeamEvent): TeamSnapsh
   return next
 }
 
-/** The team table, materialized as `teams`. */
+/** One agent joining (role set) or leaving (role null) a team, keyed by agent id. */
+export interface MembershipChange {
+  agent_id: string
+  team_id: string
+  /** The agent's role from now on; null when it leaves (MemberLeft, TeamDisbanded). */
+  role: TeamRole | null
+  /** The team event that caused it. */
+  event_id: string
+  event_type: string
+  occurred_at: number
+}
+
+/** The members an agent belongs to the team as: those of a formed team. */
+function effectiveMembers(team: TeamSnapshot): readonly TeamMember[] {
+  return team.status === 'FORMED' ? team.members : []
+}
+
+/** The joins, role changes and leaves between two states of a team, caused by `event`. */
+export function membershipChanges(
+  before: TeamSnapshot,
+  after: TeamSnapshot,
+  event: TeamEvent,
+): MembershipChange[] {
+  const was = new Map(effectiveMembers(before).map((m) => [m.agent_id, m.role]))
+  const is = effectiveMembers(after)
+  if (was.size === 0 && is.length === 0) return []
+  const change = (agent_id: string, role: TeamRole | null): MembershipChange => ({
+    agent_id,
+    team_id: event.team_id,
+    role,
+    event_id: event.event_id,
+    event_type: payloadName(event.payload),
+    occurred_at: event.occurred_at,
+  })
+  const changes: MembershipChange[] = []
+  for (const m of is) {
+    if (was.get(m.agent_id) !== m.role) changes.push(change(m.agent_id, m.role))
+    was.delete(m.agent_id)
+  }
+  for (const agentId of was.keys()) changes.push(change(agentId, null))
+  return changes
+}
+
+/** The finding a team event makes against the team's state before it (null when none). */
+export function checkTeamEvent(team: TeamSnapshot, event: TeamEvent): DataQualityIssue | null {
+  const type = payloadName(event.payload)
+  if (type !== 'MemberJoined' && type !== 'MemberLeft') return null
+  const agentId =
+    type === 'MemberJoined'
+      ? payloadOf<MemberJoined>(event.payload).member.agent_id
+      : payloadOf<MemberLeft>(event.payload).agent_id
+  const issue = (reason: DataQualityIssue['reason'], detail: string): DataQualityIssue => ({
+    reason,
+    family: 'team_events',
+    entity_type: 'team',
+    entity_id: event.team_id,
+    event_id: event.event_id,
+    event_type: type,
+    occurred_at: event.occurred_at,
+    detail,
+  })
+  if (team.status !== 'FORMED')
+    return issue('TEAM_NOT_FORMED', `${type} of agent ${agentId} in a ${team.status} team`)
+  const member = team.members.some((m) => m.agent_id === agentId)
+  if (type === 'MemberJoined' && member)
+    return issue('ALREADY_A_MEMBER', `agent ${agentId} is a member already`)
+  if (type === 'MemberLeft' && !member) return issue('NOT_A_MEMBER', `agent ${agentId} is not a member`)
+  return null
+}
+
+/** A team fold step: the snapshot, the event's finding and the memberships it changed. */
+export interface FoldedTeam extends Folded<TeamSnapshot> {
+  readonly changes: readonly MembershipChange[]
+}
+
+export interface TeamEntities {
+  /** The team table: full snapshots keyed by team id. */
+  readonly table: KTable<string, TeamSnapshot>
+  /**
+   * The membership changes keyed by agent id, through the repartition topic
+   * `<applicationId>-dq-memberships-by-agent-repartition`, for agentEntities.
+   */
+  readonly memberships: KStream<string, MembershipChange>
+  /** The findings of the team events, keyed by team id. */
+  readonly dataQuality: KStream<string, DataQualityIssue>
+}
+
+export interface TeamEntitiesOptions {
+  /** The membership changes' serde on their repartition topic. Default JSON. */
+  readonly membershipSerde?: Serde<MembershipChange>
+}
+
+/**
+ * The team table (store `teams`, changelog `<applicationId>-teams-changelog` holding the snapshots,
+ * no record cache: each finding and membership change comes with the update of its event, which a
+ * cache could replace), its findings and the membership changes re-keyed by agent id.
+ */
+export function teamEntities(
+  events: KStream<string, TeamEvent>,
+  serdes: { key: Serde<string>; snapshot: Serde<TeamSnapshot> },
+  options: TeamEntitiesOptions = {},
+): TeamEntities {
+  const folded = events.groupByKey().aggregate<FoldedTeam>(
+    () => ({ snapshot: emptyTeam(''), issue: null, changes: [] }),
+    (teamId, event, { snapshot }) => {
+      const team = snapshot.team_id === '' ? emptyTeam(teamId) : snapshot
+      const next = applyTeamEvent(team, event)
+      return {
+        snapshot: next,
+        issue: checkTeamEvent(team, event),
+        changes: membershipChanges(team, next, event),
+      }
+    },
+    Materialized.as<string, FoldedTeam>('teams')
+      .withKeySerde(serdes.key)
+      .withValueSerde(foldedSerde(serdes.snapshot, (snapshot) => ({ snapshot, issue: null, changes: [] })))
+      .withCachingDisabled(),
+  )
+  const steps = folded.toStream({ name: 'dq-teams-folded' })
+  return {
+    table: folded.mapValues((f) => f.snapshot, { name: 'dq-teams-snapshot' }),
+    memberships: steps
+      .flatMap((_teamId, f) => (f?.changes ?? []).map((c) => [c.agent_id, c] as const), {
+        name: 'dq-memberships',
+      })
+      .repartition({
+        name: 'dq-memberships-by-agent',
+        keySerde: serdes.key,
+        valueSerde: options.membershipSerde ?? Serdes.Json<MembershipChange>(),
+      }),
+    dataQuality: steps.flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-teams-findings' }),
+  }
+}
+
+/** The team table alone, materialized as `teams`. Superseded by teamEntities (same store name). */
 export function teamTable(
   events: KStream<string, TeamEvent>,
   serdes: { key: Serde<string>; snapshot: Serde<TeamSnapshot> },

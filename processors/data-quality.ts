@@ -1,0 +1,157 @@
+// Data quality, second rule: events that break the platform's rules (the outcome of a task never
+// created, a team member no agent table knows, a status change of a terminated agent, ...) are not
+// dropped: the entity folds apply what they can and report each finding, which goes to the
+// data-quality topic with its reason and is counted; processing continues.
+//
+// The folds see every violation (they hold the entity's state when the event arrives), so each fold
+// step returns, beside the entity's snapshot, the finding of that event if any (`Folded`). The table
+// keeps the pair in its store, the snapshot outputs and the joins read only the snapshot, and the
+// findings are the folded pairs that carry one. Whatever depends on the arrival order decides by it:
+// a task's completion before its creation is a finding even if the creation follows.
+import type { EventFamily } from '../schemas/index.js'
+import type { KStream, Serde } from '../topology/index.js'
+import { ProcessorConfigError } from './config.js'
+
+/**
+ * Why an event broke the rules:
+ * - UNKNOWN_TASK: a task assigned, started or ended before the task table saw it created;
+ * - TASK_ALREADY_ENDED: a second outcome (completed, failed, cancelled) of an ended task;
+ * - TERMINATED_AGENT_CHANGE: a status or capability change of a terminated agent;
+ * - UNKNOWN_AGENT_MEMBER: a team member (TeamFormed, MemberJoined) the agent table has not seen created;
+ * - TERMINATED_AGENT_MEMBER: a team member that is terminated;
+ * - NOT_A_MEMBER: MemberLeft of an agent that is not a member of the team;
+ * - ALREADY_A_MEMBER: MemberJoined of an agent that is a member already;
+ * - TEAM_NOT_FORMED: MemberJoined or MemberLeft of a team that is not formed (never formed, failed or
+ *   disbanded).
+ */
+export type DataQualityReason =
+  | 'UNKNOWN_TASK'
+  | 'TASK_ALREADY_ENDED'
+  | 'TERMINATED_AGENT_CHANGE'
+  | 'UNKNOWN_AGENT_MEMBER'
+  | 'TERMINATED_AGENT_MEMBER'
+  | 'NOT_A_MEMBER'
+  | 'ALREADY_A_MEMBER'
+  | 'TEAM_NOT_FORMED'
+
+export const DATA_QUALITY_REASONS: readonly DataQualityReason[] = Object.freeze([
+  'UNKNOWN_TASK',
+  'TASK_ALREADY_ENDED',
+  'TERMINATED_AGENT_CHANGE',
+  'UNKNOWN_AGENT_MEMBER',
+  'TERMINATED_AGENT_MEMBER',
+  'NOT_A_MEMBER',
+  'ALREADY_A_MEMBER',
+  'TEAM_NOT_FORMED',
+])
+
+export type EntityType = 'agent' | 'team' | 'task'
+
+/** A finding as a fold reports it: the event's family, not yet its topic name. */
+export interface DataQualityIssue {
+  reason: DataQualityReason
+  family: EventFamily
+  entity_type: EntityType
+  entity_id: string
+  event_id: string
+  /** The event's payload type, e.g. TaskCompleted. */
+  event_type: string
+  occurred_at: number
+  detail: string
+}
+
+/** A value of the data-quality topic (schemas/avro/outputs/data_quality.avsc), keyed by entity_id. */
+export interface DataQualityRecord {
+  reason: DataQualityReason
+  /** The input topic the event came from. */
+  topic: string
+  entity_type: EntityType
+  entity_id: string
+  event_id: string
+  event_type: string
+  occurred_at: number
+  detail: string
+}
+
+/** Called once per finding (a metric): like ProcessorHooks.onDuplicate. */
+export type OnDataQuality = (reason: DataQualityReason, topic: string) => void
+
+/**
+ * One fold step's result: the entity's snapshot and the finding of the event just folded (null when
+ * none; also null after a restore, so a finding is reported once, when its event is folded).
+ */
+export interface Folded<S> {
+  readonly snapshot: S
+  readonly issue: DataQualityIssue | null
+}
+
+/**
+ * The serde of a table's store of `Folded` values: only the snapshot is kept (the changelog holds
+ * exactly what the snapshot output holds); a restored value has no finding.
+ */
+export function foldedSerde<S, F extends Folded<S>>(
+  snapshot: Serde<S>,
+  restored: (snapshot: S) => F,
+): Serde<F> {
+  return {
+    serialize: (topic, value) => snapshot.serialize(topic, value.snapshot),
+    deserialize: (topic, bytes) => restored(snapshot.deserialize(topic, bytes)),
+  }
+}
+
+export interface DataQualityOptions {
+  /** The output topic (suggested `agent_party.data_quality`). */
+  readonly output: string
+  readonly keySerde: Serde<string>
+  /** The output values' serde (Avro in production, JSON in tests). */
+  readonly valueSerde: Serde<DataQualityRecord>
+  /** The input topic of each event family, named in each record. */
+  readonly inputTopics: Readonly<Record<EventFamily, string>>
+  readonly onDataQuality?: OnDataQuality
+  /** Names the merge, count and sink processors: `<name>-merge`, ... Default `dq`. */
+  readonly name?: string
+}
+
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
+
+/**
+ * Writes the findings of the entity folds (each stream keyed by its entity id) to the data-quality
+ * topic, keyed by entity id, calling onDataQuality once per finding. Returns the written stream.
+ */
+export function dataQualityOutput(
+  findings: readonly KStream<string, DataQualityIssue>[],
+  options: DataQualityOptions,
+): KStream<string, DataQualityRecord> {
+  if (!TOPIC.test(options.output)) {
+    throw new ProcessorConfigError(
+      'outputTopics.dataQuality',
+      options.output,
+      "a topic name: 1-249 letters, digits, '.', '_' or '-'",
+    )
+  }
+  const name = options.name ?? 'dq'
+  const [first, ...rest] = findings
+  if (first === undefined) throw new RangeError('dataQualityOutput needs at least one stream of findings')
+  let merged = first
+  rest.forEach((other, i) => {
+    merged = merged.merge(other, { name: `${name}-merge-${i + 1}` })
+  })
+  const onDataQuality = options.onDataQuality
+  const records = merged.mapValues(
+    (issue): DataQualityRecord => {
+      const { family, ...rest } = issue
+      return { ...rest, topic: options.inputTopics[family] }
+    },
+    { name: `${name}-record` },
+  )
+  const counted =
+    onDataQuality === undefined
+      ? records
+      : records.peek((_key, r) => onDataQuality(r.reason, r.topic), { name: `${name}-count` })
+  counted.to(options.output, {
+    name: `${name}-sink`,
+    keySerde: options.keySerde,
+    valueSerde: options.valueSerde,
+  })
+  return counted
+}
