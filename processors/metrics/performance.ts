@@ -210,14 +210,16 @@ export function processingLatency<E extends Record<string, TimedEvent>>(
   valueSerde: Serde<ProcessingLatency>,
   options: PerformanceOptions = resolvePerformanceOptions(),
 ): void {
-  const perTopic = Object.entries(streams as unknown as Record<string, KStream<string, TimedEvent>>).map(
-    ([topic, stream]) =>
-      stream
-        .processValues(() => new LatencyStamp<string, TimedEvent>(), { name: `perf-latency-stamp-${topic}` })
-        .map((_key, latency): KeyValue<string, number> => [topic, latency], {
-          name: `perf-latency-topic-${topic}`,
-        }),
-  )
+  const inputs = Object.entries(streams as unknown as Record<string, KStream<string, TimedEvent>>)
+  const perTopic = inputs.map(([topic, stream], i) => {
+    // Node names carry the topic's name when it fits the engine's 200 characters.
+    const label = topic.length <= 160 ? topic : String(i)
+    return stream
+      .processValues(() => new LatencyStamp<string, TimedEvent>(), { name: `perf-latency-stamp-${label}` })
+      .map((_key, latency): KeyValue<string, number> => [topic, latency], {
+        name: `perf-latency-topic-${label}`,
+      })
+  })
   const [first, ...rest] = perTopic
   if (first === undefined) throw new RangeError('processingLatency needs at least one input stream')
   const merged = rest.reduce(

@@ -21,6 +21,8 @@ import {
 } from '../../../processors/metrics/performance.js'
 import { avroType } from '../../../schemas/bounded-avro-types.js'
 import {
+  type AgentEvent,
+  type ComponentMetric,
   type EventFamily,
   type GeneratedRecord,
   generateRecords,
@@ -287,5 +289,223 @@ describe('performance metrics on generated events', () => {
       expect(a.unit).toBe(e.unit)
       expect(schemas.components.isValid(a)).toBe(true)
     }
+  })
+})
+
+// Hand-built streams, typed as the topology's own (AgentEvent, TeamEvent, SystemEvent), JSON-encoded.
+const ID = { n: 0 }
+const eventId = () => `00000000-0000-4000-8000-${String(++ID.n).padStart(12, '0')}`
+const agentEvent = (occurred_at: number): AgentEvent => ({
+  event_id: eventId(),
+  occurred_at,
+  agent_id: 'a1',
+  payload: { 'agent_party.events.AgentTerminated': { reason: 'operator request' } },
+})
+const teamFormed = (occurred_at: number, inference_time_ms: number): TeamEvent => ({
+  event_id: eventId(),
+  occurred_at,
+  team_id: 't1',
+  payload: {
+    'agent_party.events.TeamFormed': { task_id: 'k1', members: [], formation_score: 0.9, inference_time_ms },
+  },
+})
+const metric = (
+  occurred_at: number,
+  component: string,
+  name: string,
+  value: number,
+  unit: ComponentMetric['unit'] = 'MILLISECONDS',
+): SystemEvent => ({
+  event_id: eventId(),
+  occurred_at,
+  component,
+  payload: { 'agent_party.events.ComponentMetric': { name, value, unit } },
+})
+const health = (occurred_at: number): SystemEvent => ({
+  event_id: eventId(),
+  occurred_at,
+  component: 'team-former',
+  payload: { 'agent_party.events.ComponentHealth': { level: 'HEALTHY', message: 'ok' } },
+})
+
+type Input = { topic: 'agents' | 'teams' | 'system'; event: AgentEvent | TeamEvent | SystemEvent }
+
+/** Pipes each input at `wall` (the driver's clock) with the record timestamp `timestamp` (default occurred_at). */
+function small(
+  steps: readonly (Input & { wall?: number; timestamp?: number })[],
+  options: PerformanceOptions = defaults,
+) {
+  const builder = new StreamsBuilder()
+  const agents = builder.stream('agents', { keySerde: str, valueSerde: Serdes.Json<AgentEvent>() })
+  const teams = builder.stream('teams', { keySerde: str, valueSerde: Serdes.Json<TeamEvent>() })
+  const system = builder.stream('system', { keySerde: str, valueSerde: Serdes.Json<SystemEvent>() })
+  const windows = TimeWindows.ofSizeAndGrace(SIZE, GRACE)
+  processingLatency({ agents, teams, system }, windows, OUT.latency, Serdes.Json(), options)
+  inferenceTime(teams, system, windows, OUT.inference, Serdes.Json(), options)
+  componentMetrics(system, windows, OUT.components, Serdes.Json(), options)
+  const driver = new TopologyTestDriver(builder.build(), { initialWallClockTimeMs: BASE })
+  const inputs = {
+    agents: driver.createInputTopic('agents', str, Serdes.Json<unknown>()),
+    teams: driver.createInputTopic('teams', str, Serdes.Json<unknown>()),
+    system: driver.createInputTopic('system', str, Serdes.Json<unknown>()),
+  }
+  let wall = BASE
+  for (const s of steps) {
+    if (s.wall !== undefined && s.wall > wall) {
+      driver.advanceWallClockTime(s.wall - wall)
+      wall = s.wall
+    }
+    inputs[s.topic].pipeInput('k', s.event, s.timestamp ?? s.event.occurred_at)
+  }
+  return {
+    latency: finalValues<ProcessingLatency>(driver, OUT.latency),
+    inference: finalValues<InferenceTime>(driver, OUT.inference),
+    components: finalValues<ComponentMetricSummary>(driver, OUT.components),
+  }
+}
+
+const T0 = BASE + 60_000 // a window start: BASE is a whole day, SIZE divides it
+
+describe('performance metrics, edge cases', () => {
+  it("latency is the wall clock minus occurred_at, negative when the producer's clock runs ahead", () => {
+    const out = small([
+      { topic: 'agents', event: agentEvent(T0 + 1_000), wall: T0 + 1_250 },
+      { topic: 'agents', event: agentEvent(T0 + 2_000), wall: T0 + 2_000 },
+      // occurred_at 500 ms after the wall clock.
+      { topic: 'agents', event: agentEvent(T0 + 2_500), wall: T0 + 2_000 },
+      { topic: 'teams', event: teamFormed(T0 + 3_000, 12.5), wall: T0 + 4_000 },
+    ])
+    const agents = out.latency.get(`agents@${T0}`) as ProcessingLatency
+    expect(agents).toMatchObject({
+      topic: 'agents',
+      window_start: T0,
+      window_end: T0 + SIZE,
+      count: 3,
+      min: -500,
+      max: 250,
+      mean: -250 / 3,
+    })
+    // Exact p50 is 0; p95 and p99 are the value at index floor(0.95 * 2) = 1 too.
+    expect(agents.p50).toBe(0)
+    expect(agents.p99).toBe(0)
+    expect(out.latency.get(`teams@${T0}`)).toMatchObject({ count: 1, min: 1_000, max: 1_000 })
+    expect(out.latency.size).toBe(2)
+    for (const v of out.latency.values()) expect(schemas.latency.isValid(v)).toBe(true)
+  })
+
+  it("windows follow occurred_at, not the record's timestamp", () => {
+    const out = small([
+      // Record timestamp in the window before the event's own.
+      { topic: 'agents', event: agentEvent(T0 + 10), timestamp: T0 - 5_000, wall: T0 + 20 },
+      { topic: 'system', event: metric(T0 + 10, 'api-gateway', 'api_latency', 7), timestamp: T0 - 5_000 },
+      { topic: 'teams', event: teamFormed(T0 + 10, 30), timestamp: T0 - 5_000 },
+    ])
+    expect([...out.latency.keys()]).toEqual([`agents@${T0}`, `system@${T0}`, `teams@${T0}`].sort())
+    expect([...out.inference.keys()]).toEqual([`team_formed@${T0}`])
+    expect([...out.components.keys()]).toEqual([`api-gateway/api_latency@${T0}`])
+  })
+
+  it('an event late beyond the grace changes nothing; one just inside it still counts', () => {
+    const end = T0 + SIZE
+    const out = small([
+      { topic: 'system', event: metric(T0 + 1, 'api-gateway', 'api_latency', 10) },
+      // Stream time end + grace - 1: the window is still open.
+      { topic: 'system', event: metric(end + GRACE - 1, 'api-gateway', 'api_latency', 99) },
+      { topic: 'system', event: metric(T0 + 2, 'api-gateway', 'api_latency', 20) },
+      // Stream time end + grace: closed.
+      { topic: 'system', event: metric(end + GRACE, 'api-gateway', 'api_latency', 99) },
+      { topic: 'system', event: metric(T0 + 3, 'api-gateway', 'api_latency', 1_000) },
+    ])
+    expect(out.components.get(`api-gateway/api_latency@${T0}`)).toMatchObject({
+      count: 2,
+      sum: 30,
+      min: 10,
+      max: 20,
+      mean: 15,
+    })
+    expect(out.components.get(`api-gateway/api_latency@${end}`)).toMatchObject({ count: 2, sum: 198 })
+    expect(out.latency.get(`system@${T0}`)?.count).toBe(2)
+  })
+
+  it('inference time: TeamFormed as team_formed, the listed metrics in MILLISECONDS by component', () => {
+    const steps: Input[] = [
+      { topic: 'teams', event: teamFormed(T0 + 1, 40) },
+      { topic: 'teams', event: teamFormed(T0 + 2, 60) },
+      { topic: 'system', event: metric(T0 + 3, 'team-former', 'gnn_inference_time', 35) },
+      { topic: 'system', event: metric(T0 + 4, 'ranker', 'model_inference_time', 8) },
+      // A listed name in another unit, an unlisted name, and a health report: none is an inference time.
+      { topic: 'system', event: metric(T0 + 5, 'team-former', 'gnn_inference_time', 3, 'COUNT') },
+      { topic: 'system', event: metric(T0 + 6, 'team-former', 'api_latency', 500) },
+      { topic: 'system', event: health(T0 + 7) },
+    ]
+    const out = small(steps)
+    expect(
+      Object.fromEntries([...out.inference].map(([k, v]) => [k, [v.count, v.min, v.max, v.mean]])),
+    ).toEqual({
+      [`team_formed@${T0}`]: [2, 40, 60, 50],
+      [`team-former@${T0}`]: [1, 35, 35, 35],
+      [`ranker@${T0}`]: [1, 8, 8, 8],
+    })
+    for (const v of out.inference.values()) expect(schemas.inference.isValid(v)).toBe(true)
+    const custom = small(steps, resolvePerformanceOptions({ inferenceMetricNames: ['api_latency'] }))
+    expect([...custom.inference.keys()].sort()).toEqual([`team-former@${T0}`, `team_formed@${T0}`])
+    expect(custom.inference.get(`team-former@${T0}`)?.max).toBe(500)
+  })
+
+  it('component metrics: one key per component and name, the latest unit, zero and negative values', () => {
+    const out = small([
+      { topic: 'system', event: metric(T0 + 1, 'event-pipeline', 'cpu', 0, 'PERCENT') },
+      { topic: 'system', event: metric(T0 + 2, 'event-pipeline', 'cpu', 50, 'PERCENT') },
+      { topic: 'system', event: metric(T0 + 3, 'event-pipeline', 'drift', -4, 'COUNT') },
+      { topic: 'system', event: metric(T0 + 4, 'event-pipeline', 'drift', 2, 'UNKNOWN') },
+      { topic: 'system', event: metric(T0 + 5, 'task-runner', 'cpu', 7, 'PERCENT') },
+      { topic: 'system', event: health(T0 + 6) },
+    ])
+    const fields = (v: ComponentMetricSummary) => [v.component, v.name, v.unit, v.count, v.sum, v.min, v.max]
+    expect(Object.fromEntries([...out.components].map(([k, v]) => [k, fields(v)]))).toEqual({
+      [`event-pipeline/cpu@${T0}`]: ['event-pipeline', 'cpu', 'PERCENT', 2, 50, 0, 50],
+      [`event-pipeline/drift@${T0}`]: ['event-pipeline', 'drift', 'UNKNOWN', 2, -2, -4, 2],
+      [`task-runner/cpu@${T0}`]: ['task-runner', 'cpu', 'PERCENT', 1, 7, 7, 7],
+    })
+    const drift = out.components.get(`event-pipeline/drift@${T0}`) as ComponentMetricSummary
+    expect(withinRelativeAccuracy(drift.p50, -4, defaults.relativeAccuracy)).toBe(true)
+    expect(out.components.get(`event-pipeline/cpu@${T0}`)?.p50).toBe(0)
+    for (const v of out.components.values()) expect(schemas.components.isValid(v)).toBe(true)
+  })
+
+  it('the relative accuracy option reaches the sketches', () => {
+    const values = [1234.5, 1240, 1250]
+    const run = (relativeAccuracy: number) =>
+      small(
+        values.map((v, i) => ({ topic: 'system', event: metric(T0 + i, 'api-gateway', 'api_latency', v) })),
+        resolvePerformanceOptions({ relativeAccuracy }),
+      ).components.get(`api-gateway/api_latency@${T0}`) as ComponentMetricSummary
+    const fine = run(0.0001)
+    const coarse = run(0.1)
+    expect(withinRelativeAccuracy(fine.p50, 1240, 0.0001)).toBe(true)
+    expect(withinRelativeAccuracy(coarse.p50, 1240, 0.1)).toBe(true)
+    expect(withinRelativeAccuracy(coarse.p50, 1240, 0.0001)).toBe(false)
+  })
+
+  it('bad options fail naming the setting', () => {
+    for (const relativeAccuracy of [0, 1, -0.1, Number.NaN, '0.01' as unknown as number]) {
+      expect(() => resolvePerformanceOptions({ relativeAccuracy })).toThrow(
+        expect.objectContaining({ name: 'ProcessorConfigError', setting: 'performance.relativeAccuracy' }),
+      )
+    }
+    for (const inferenceMetricNames of [
+      [],
+      [''],
+      'gnn_inference_time' as unknown as string[],
+      [3 as unknown as string],
+    ]) {
+      expect(() => resolvePerformanceOptions({ inferenceMetricNames })).toThrow(
+        expect.objectContaining({ setting: 'performance.inferenceMetricNames' }),
+      )
+    }
+    expect(resolvePerformanceOptions()).toEqual({
+      relativeAccuracy: 0.01,
+      inferenceMetricNames: ['gnn_inference_time', 'model_inference_time'],
+    })
   })
 })
