@@ -37,6 +37,7 @@ import {
   StreamsBuilder,
   TimeWindows,
   TopologyTestDriver,
+  type TopologyTestDriverOptions,
   type Windowed,
   WindowedSerdes,
 } from '../../../topology/index.js'
@@ -334,6 +335,7 @@ type Input = { topic: 'agents' | 'teams' | 'system'; event: AgentEvent | TeamEve
 function small(
   steps: readonly (Input & { wall?: number; timestamp?: number })[],
   options: PerformanceOptions = defaults,
+  driverOptions: TopologyTestDriverOptions = {},
 ) {
   const builder = new StreamsBuilder()
   const agents = builder.stream('agents', { keySerde: str, valueSerde: Serdes.Json<AgentEvent>() })
@@ -343,7 +345,7 @@ function small(
   processingLatency({ agents, teams, system }, windows, OUT.latency, Serdes.Json(), options)
   inferenceTime(teams, system, windows, OUT.inference, Serdes.Json(), options)
   componentMetrics(system, windows, OUT.components, Serdes.Json(), options)
-  const driver = new TopologyTestDriver(builder.build(), { initialWallClockTimeMs: BASE })
+  const driver = new TopologyTestDriver(builder.build(), { initialWallClockTimeMs: BASE, ...driverOptions })
   const inputs = {
     agents: driver.createInputTopic('agents', str, Serdes.Json<unknown>()),
     teams: driver.createInputTopic('teams', str, Serdes.Json<unknown>()),
@@ -361,6 +363,7 @@ function small(
     latency: finalValues<ProcessingLatency>(driver, OUT.latency),
     inference: finalValues<InferenceTime>(driver, OUT.inference),
     components: finalValues<ComponentMetricSummary>(driver, OUT.components),
+    driver,
   }
 }
 
@@ -471,6 +474,56 @@ describe('performance metrics, edge cases', () => {
     expect(withinRelativeAccuracy(drift.p50, -4, defaults.relativeAccuracy)).toBe(true)
     expect(out.components.get(`event-pipeline/cpu@${T0}`)?.p50).toBe(0)
     for (const v of out.components.values()) expect(schemas.components.isValid(v)).toBe(true)
+  })
+
+  it('the aggregates survive a move to another instance (restored from their changelogs)', () => {
+    const first = small(
+      [
+        { topic: 'system', event: metric(T0 + 1, 'event-pipeline', 'heap_used', 100, 'BYTES') },
+        { topic: 'system', event: metric(T0 + 2, 'event-pipeline', 'heap_used', 300, 'BYTES') },
+        { topic: 'teams', event: teamFormed(T0 + 3, 20) },
+      ],
+      defaults,
+      { applicationId: 'app' },
+    )
+    const changelogs = Object.fromEntries(
+      first.driver
+        .producedTopicNames()
+        .filter((t) => t.startsWith('app-perf-') && t.endsWith('-changelog'))
+        .map((t) => [
+          t,
+          first.driver
+            .createOutputTopic(t, Serdes.Buffer(), Serdes.Buffer())
+            .readKeyValuesToList()
+            .map(([key, value]) => ({ key, value })),
+        ]),
+    )
+    expect(Object.keys(changelogs).sort()).toEqual([
+      'app-perf-component-metrics-changelog',
+      'app-perf-inference-time-changelog',
+      'app-perf-latency-changelog',
+    ])
+    const second = small(
+      [
+        { topic: 'system', event: metric(T0 + 4, 'event-pipeline', 'heap_used', 200, 'COUNT') },
+        { topic: 'teams', event: teamFormed(T0 + 5, 40) },
+      ],
+      defaults,
+      { applicationId: 'app', changelogs },
+    )
+    const heap = second.components.get(`event-pipeline/heap_used@${T0}`) as ComponentMetricSummary
+    expect([heap.component, heap.name, heap.unit, heap.count, heap.sum, heap.min, heap.max]).toEqual([
+      'event-pipeline',
+      'heap_used',
+      'COUNT',
+      3,
+      600,
+      100,
+      300,
+    ])
+    expect(withinRelativeAccuracy(heap.p50, 200, defaults.relativeAccuracy)).toBe(true)
+    expect(second.inference.get(`team_formed@${T0}`)).toMatchObject({ count: 2, min: 20, max: 40, mean: 30 })
+    expect(second.latency.get(`system@${T0}`)?.count).toBe(3)
   })
 
   it('the relative accuracy option reaches the sketches', () => {
