@@ -1,8 +1,15 @@
-// The operations guide's business metrics as windowed aggregates (tumbling windows by default; each
-// record lands in every window of the configured TimeWindows, so hopping windows work the same):
-// agent instantiations per template and version, team formation outcomes with the success rate and
-// the failure reasons, and task outcomes per priority. Keys are re-keyed by what is counted, so each
-// goes through a repartition topic; records too late for their windows go to the late-record topic.
+// The operations guide's business metrics as windowed aggregates, each computable on any number of
+// windowings (the 1-minute tumbling windows and the 1 h / 5 min hopping ones; a record lands in every
+// window covering it and is dropped only from the windows already closed): agent instantiations per
+// template and version with the rate per minute, team formation outcomes with the success rate and the
+// failure reasons, task outcomes per priority with their rates, tokens consumed per agent, team and
+// template, and a running top-N of the agents consuming most tokens per window. Keys are re-keyed by
+// what is counted, so each goes through a repartition topic; records too late for every window of
+// theirs change nothing (the engine counts them).
+//
+// Stores hold what they held before the windowings (counts, or the small outcome records) so that the
+// 1-minute stores, which keep their names, keep reading their changelogs; the output records, with the
+// grouping fields and the window, are built on the way out.
 
 import type { AgentCreated, AgentEvent, TeamEvent, TeamFormationFailed } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
@@ -13,12 +20,27 @@ import {
   type Serde,
   Serdes,
   type TimeWindows,
-  type Windowed,
+  Windowed,
   WindowedSerdes,
 } from '../../topology/index.js'
+import { ProcessorConfigError } from '../config.js'
 import type { AgentSnapshot } from '../entities/agents.js'
 import type { TaskSnapshot } from '../entities/tasks.js'
 
+/** One windowing of a metric: its windows, where it goes, and what tells its state apart. */
+export interface MetricWindowing {
+  /**
+   * Appended to the metric's store and repartition names: '' for the 1-minute tumbling windows (the
+   * names the topology had before, so their changelogs stay valid), e.g. '-1h' for the hopping copy.
+   * Empty, or '-' then letters, digits, '_' or '-'.
+   */
+  readonly suffix: string
+  readonly windows: TimeWindows
+  /** The output topic. */
+  readonly output: string
+}
+
+/** The store value of the formation counts (kept as it was: the 1-minute changelog holds these). */
 export interface FormationOutcomes {
   formed: number
   failed: number
@@ -28,6 +50,7 @@ export interface FormationOutcomes {
   failure_reasons: Record<string, number>
 }
 
+/** The store value of the task outcome counts (kept as it was, like FormationOutcomes). */
 export interface TaskOutcomes {
   completed: number
   failed: number
@@ -36,6 +59,61 @@ export interface TaskOutcomes {
   failure_rate: number
 }
 
+/** What every windowed output value carries: its window, in ms since the epoch, [start, end). */
+export interface WindowBounds {
+  window_start: number
+  window_end: number
+}
+
+/** `agent_instantiations`: AgentCreated per template, version and window. */
+export interface AgentInstantiationsValue extends WindowBounds {
+  template_id: string
+  version: number
+  count: number
+  /** count / the window's length in minutes. */
+  per_minute: number
+}
+
+/** `team_formations`: formation outcomes per window (all teams). */
+export interface TeamFormationsValue extends WindowBounds, FormationOutcomes {}
+
+/** `task_outcomes`: task outcomes per priority and window. */
+export interface TaskOutcomesValue extends WindowBounds, TaskOutcomes {
+  /** The task's priority, UNKNOWN when no TaskCreated was seen. */
+  priority: string
+}
+
+/** `tokens_by_agent`. */
+export interface TokensByAgentValue extends WindowBounds {
+  agent_id: string
+  tokens: number
+}
+
+/** `tokens_by_team`: the team is the task's, UNKNOWN when no assignment was seen. */
+export interface TokensByTeamValue extends WindowBounds {
+  team_id: string
+  tokens: number
+}
+
+/** `tokens_by_template`: the template is the agent's in the agent table, UNKNOWN when it has none. */
+export interface TokensByTemplateValue extends WindowBounds {
+  template_id: string
+  tokens: number
+}
+
+export interface TopTokenConsumer {
+  agent_id: string
+  tokens: number
+  /** 1 for the agent with most tokens; ties go to the smaller agent id. */
+  rank: number
+}
+
+/** `top_token_consumers`: the agents with most tokens in a window, best first. */
+export interface TopTokenConsumersValue extends WindowBounds {
+  entries: TopTokenConsumer[]
+}
+
+/** @deprecated the single-windowing outputs, until the topology uses the windowed functions below. */
 export interface MetricOutputs {
   readonly instantiations: string
   readonly formations: string
@@ -43,44 +121,73 @@ export interface MetricOutputs {
 }
 
 const str = Serdes.String()
+const SUFFIX = /^(-[A-Za-z0-9_-]{1,60})?$/
 
 function windowedKey(windows: TimeWindows): Serde<Windowed<string>> {
   return WindowedSerdes.timeWindowed(str, windows.sizeMs)
 }
 
-/** AgentCreated per `<template_id>@<version>` and window. */
-export function agentInstantiations(
+function checkWindowing(metric: string, windowing: MetricWindowing): string {
+  if (!SUFFIX.test(windowing.suffix)) {
+    throw new ProcessorConfigError(
+      `${metric}.suffix`,
+      windowing.suffix,
+      "'' or '-' then 1-60 letters, digits, '_' or '-'",
+    )
+  }
+  return windowing.suffix
+}
+
+/** A windowed table's updates as output records (an aggregate never deletes, the null guard is a type's). */
+function emit<V, O>(
+  table: KTable<Windowed<string>, V>,
+  windowing: MetricWindowing,
+  valueSerde: Serde<O>,
+  toValue: (key: string, value: V, bounds: WindowBounds) => O,
+): void {
+  table
+    .toStream()
+    .filter((_key, value) => value !== null)
+    .mapValues((value, key) =>
+      toValue(key.key, value as V, { window_start: key.window.start, window_end: key.window.end }),
+    )
+    .to(windowing.output, { keySerde: windowedKey(windowing.windows), valueSerde })
+}
+
+// The aggregations, shared by the deprecated single-windowing functions and the windowed ones.
+
+function instantiationCounts(
   agentEvents: KStream<string, AgentEvent>,
   windows: TimeWindows,
-  output: string,
-): void {
-  agentEvents
+  suffix: string,
+): KTable<Windowed<string>, number> {
+  return agentEvents
     .filter((_id, e) => payloadName(e.payload) === 'AgentCreated')
     .selectKey((_id, e) => {
       const created = payloadOf<AgentCreated>(e.payload)
       return `${created.template_id}@${created.version}`
     })
-    .groupByKey({ name: 'instantiations-by-template', keySerde: str, valueSerde: Serdes.Json<AgentEvent>() })
+    .groupByKey({
+      name: `instantiations${suffix}-by-template`,
+      keySerde: str,
+      valueSerde: Serdes.Json<AgentEvent>(),
+    })
     .windowedBy(windows)
-    .count(Materialized.as<string, number>('instantiations'))
-    .toStream()
-    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Long() })
+    .count(Materialized.as<string, number>(`instantiations${suffix}`))
 }
 
-/** Formed and failed team formations per window (one key, `all`), with the rate and the reasons. */
-export function formationOutcomes(
+function formationCounts(
   teamEvents: KStream<string, TeamEvent>,
   windows: TimeWindows,
-  output: string,
-): void {
-  const json = Serdes.Json<FormationOutcomes>()
-  teamEvents
+  suffix: string,
+): KTable<Windowed<string>, FormationOutcomes> {
+  return teamEvents
     .filter((_id, e) => {
       const name = payloadName(e.payload)
       return name === 'TeamFormed' || name === 'TeamFormationFailed'
     })
     .selectKey(() => 'all')
-    .groupByKey({ name: 'formations-all', keySerde: str, valueSerde: Serdes.Json<TeamEvent>() })
+    .groupByKey({ name: `formations${suffix}-all`, keySerde: str, valueSerde: Serdes.Json<TeamEvent>() })
     .windowedBy(windows)
     .aggregate<FormationOutcomes>(
       () => ({ formed: 0, failed: 0, success_rate: 0, failure_reasons: {} }),
@@ -95,29 +202,24 @@ export function formationOutcomes(
         next.success_rate = next.formed / (next.formed + next.failed)
         return next
       },
-      Materialized.as<string, FormationOutcomes>('formations').withValueSerde(json),
+      Materialized.as<string, FormationOutcomes>(`formations${suffix}`).withValueSerde(
+        Serdes.Json<FormationOutcomes>(),
+      ),
     )
-    .toStream()
-    .to(output, { keySerde: windowedKey(windows), valueSerde: json })
 }
 
 const OUTCOMES = new Set(['COMPLETED', 'FAILED', 'CANCELLED'])
 
-/**
- * Task outcomes per priority and window, from the task table's snapshots: the snapshot whose event set
- * the outcome is counted once, in the windows of that event's time.
- */
-export function taskOutcomes(
+function taskOutcomeCounts(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
   windows: TimeWindows,
-  output: string,
-): void {
-  const json = Serdes.Json<TaskOutcomes>()
-  taskSnapshots
+  suffix: string,
+): KTable<Windowed<string>, TaskOutcomes> {
+  return taskSnapshots
     .filter((_id, t) => t?.outcome_event === true && OUTCOMES.has(t.status))
     .selectKey<string>((_id, t) => t?.priority ?? 'UNKNOWN')
     .groupByKey({
-      name: 'task-outcomes-by-priority',
+      name: `task-outcomes${suffix}-by-priority`,
       keySerde: str,
       valueSerde: Serdes.Json<TaskSnapshot | null>(),
     })
@@ -134,70 +236,345 @@ export function taskOutcomes(
         next.failure_rate = next.failed / total
         return next
       },
-      Materialized.as<string, TaskOutcomes>('task-outcomes').withValueSerde(json),
+      Materialized.as<string, TaskOutcomes>(`task-outcomes${suffix}`).withValueSerde(
+        Serdes.Json<TaskOutcomes>(),
+      ),
     )
-    .toStream()
-    .to(output, { keySerde: windowedKey(windows), valueSerde: json })
+}
+
+/** The outcome snapshots that used tokens: each task once, at its outcome's event time. */
+function tokenOutcomes(taskSnapshots: KStream<string, TaskSnapshot | null>) {
+  return taskSnapshots.filter((_id, t) => t?.outcome_event === true && t.tokens_used > 0)
+}
+
+function perAgentTokens(outcomes: KStream<string, TaskSnapshot | null>): KStream<string, number> {
+  return outcomes.flatMap((_id, t) =>
+    Object.entries(t?.tokens_by_agent ?? {}).map(([agent, n]) => [agent, n] as const),
+  )
+}
+
+function perTeamTokens(outcomes: KStream<string, TaskSnapshot | null>): KStream<string, number> {
+  return outcomes.map((_id, t) => [t?.team_id ?? 'UNKNOWN', t?.tokens_used ?? 0] as const)
+}
+
+function tokenSums(
+  stream: KStream<string, number>,
+  windows: TimeWindows,
+  store: string,
+): KTable<Windowed<string>, number> {
+  return stream
+    .groupByKey({ name: `${store}-by-key`, keySerde: str, valueSerde: Serdes.Long() })
+    .windowedBy(windows)
+    .reduce((a, b) => a + b, Materialized.as<string, number>(store).withValueSerde(Serdes.Long()))
+}
+
+function templateTokenSums(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  agents: KTable<string, AgentSnapshot>,
+  windows: TimeWindows,
+  suffix: string,
+): KTable<Windowed<string>, number> {
+  return tokenSums(
+    perAgentTokens(tokenOutcomes(taskSnapshots))
+      .leftJoin(agents, (tokens, agent) => ({ template: agent?.template_id ?? 'UNKNOWN', tokens }), {
+        name: `tokens-with-agent${suffix}`,
+        keySerde: str,
+        valueSerde: Serdes.Long(),
+      })
+      .map((_agent, v) => [v.template, v.tokens] as const),
+    windows,
+    `tokens-per-template${suffix}`,
+  )
+}
+
+// The windowed metrics: call each once per windowing.
+
+/**
+ * AgentCreated per template and version and window, with the rate per minute. Input: the agent events
+ * (any key). Store `instantiations<suffix>`, repartition `instantiations<suffix>-by-template`.
+ */
+export function agentInstantiationRate(
+  agentEvents: KStream<string, AgentEvent>,
+  windowing: MetricWindowing,
+  valueSerde: Serde<AgentInstantiationsValue>,
+): void {
+  const suffix = checkWindowing('agentInstantiationRate', windowing)
+  const minutes = windowing.windows.sizeMs / 60_000
+  emit(
+    instantiationCounts(agentEvents, windowing.windows, suffix),
+    windowing,
+    valueSerde,
+    (key, count, w) => {
+      // The key is `<template_id>@<version>` and the version an int, so the last '@' splits it.
+      const at = key.lastIndexOf('@')
+      return {
+        template_id: key.slice(0, at),
+        version: Number(key.slice(at + 1)),
+        ...w,
+        count,
+        per_minute: count / minutes,
+      }
+    },
+  )
 }
 
 /**
- * Tokens consumed per agent and per team and window, from the task table's outcome snapshots (the
- * outcome events carry the tokens each agent used; the snapshot knows the team): each task counted
- * once, at its outcome's event time.
+ * Formed and failed team formations per window (one key, `all`), with the success rate formed / (formed
+ * + failed) and the failures by reason. Input: the team events. Store `formations<suffix>`, repartition
+ * `formations<suffix>-all`.
  */
+export function teamFormationRate(
+  teamEvents: KStream<string, TeamEvent>,
+  windowing: MetricWindowing,
+  valueSerde: Serde<TeamFormationsValue>,
+): void {
+  const suffix = checkWindowing('teamFormationRate', windowing)
+  emit(formationCounts(teamEvents, windowing.windows, suffix), windowing, valueSerde, (_key, o, w) => ({
+    ...w,
+    ...o,
+  }))
+}
+
+/**
+ * Task outcomes per priority and window, with the completion and failure rates (of all outcomes). Input:
+ * the task table's snapshots (`taskTable(...).toStream()`): the snapshot whose event set the outcome is
+ * counted once, in the windows of that event's time. Store `task-outcomes<suffix>`, repartition
+ * `task-outcomes<suffix>-by-priority`.
+ */
+export function taskOutcomeRates(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  windowing: MetricWindowing,
+  valueSerde: Serde<TaskOutcomesValue>,
+): void {
+  const suffix = checkWindowing('taskOutcomeRates', windowing)
+  emit(
+    taskOutcomeCounts(taskSnapshots, windowing.windows, suffix),
+    windowing,
+    valueSerde,
+    (priority, o, w) => ({ priority, ...w, ...o }),
+  )
+}
+
+/**
+ * Tokens consumed per agent and window, from the task table's outcome snapshots (the outcome event
+ * carries the tokens each agent used). Store `tokens-per-agent<suffix>`, repartition
+ * `tokens-per-agent<suffix>-by-key`. Returns the windowed table, the input of topTokenConsumers.
+ */
+export function tokensByAgent(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  windowing: MetricWindowing,
+  valueSerde: Serde<TokensByAgentValue>,
+): KTable<Windowed<string>, number> {
+  const suffix = checkWindowing('tokensByAgent', windowing)
+  const table = tokenSums(
+    perAgentTokens(tokenOutcomes(taskSnapshots)),
+    windowing.windows,
+    `tokens-per-agent${suffix}`,
+  )
+  emit(table, windowing, valueSerde, (agent_id, tokens, w) => ({ agent_id, ...w, tokens }))
+  return table
+}
+
+/**
+ * Tokens consumed per team and window (the task's team as the task table knows it at the outcome).
+ * Store `tokens-per-team<suffix>`, repartition `tokens-per-team<suffix>-by-key`.
+ */
+export function tokensByTeam(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  windowing: MetricWindowing,
+  valueSerde: Serde<TokensByTeamValue>,
+): void {
+  const suffix = checkWindowing('tokensByTeam', windowing)
+  const table = tokenSums(
+    perTeamTokens(tokenOutcomes(taskSnapshots)),
+    windowing.windows,
+    `tokens-per-team${suffix}`,
+  )
+  emit(table, windowing, valueSerde, (team_id, tokens, w) => ({ team_id, ...w, tokens }))
+}
+
+/**
+ * Tokens consumed per agent template and window: each outcome's tokens per agent, joined with the
+ * agent table (keyed by agent id) as it stands when the outcome is processed; an agent the table does
+ * not know counts under UNKNOWN. Repartition `tokens-with-agent<suffix>` (the join) and
+ * `tokens-per-template<suffix>-by-key`, store `tokens-per-template<suffix>`.
+ */
+export function tokensByTemplate(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  agents: KTable<string, AgentSnapshot>,
+  windowing: MetricWindowing,
+  valueSerde: Serde<TokensByTemplateValue>,
+): void {
+  const suffix = checkWindowing('tokensByTemplate', windowing)
+  emit(
+    templateTokenSums(taskSnapshots, agents, windowing.windows, suffix),
+    windowing,
+    valueSerde,
+    (template_id, tokens, w) => ({ template_id, ...w, tokens }),
+  )
+}
+
+export interface TopTokenConsumersOptions {
+  /** How many agents each window's list holds. Default 10. */
+  readonly topN?: number
+  /**
+   * How many agents the aggregate keeps per window (at least topN; default 2 × topN): the slack lets
+   * the list stay full while agents are between the removal of their old total and the addition of
+   * their new one (see TopTokens).
+   */
+  readonly retain?: number
+}
+
+/** An agent and its tokens: best first means more tokens, then the smaller agent id. */
+type Ranked = [agentId: string, tokens: number]
+
+/**
+ * The top-N aggregate of one window. An agent's total only grows within a window, but it reaches the
+ * aggregate as two records (through a repartition topic, maybe with other agents' records between
+ * them): the subtraction of its old total, then the addition of its new one. So the aggregate keeps
+ * more than N (`retain` agents, best first) and a bound on the rest:
+ *  - `floor` ranks at or above every agent of the window that is not in `top` (null: `top` holds every
+ *    agent); it is always below every agent in `top`.
+ *  - an addition goes in if it ranks above `floor`, the worst agent falling out beyond `retain` (and
+ *    becoming the floor); below `floor` it stays out, and `top` is still the window's best |top|.
+ *  - a subtraction takes the agent out of `top` (nothing else): `top` is still the best of the others.
+ * A retained agent's new total ranks above its old one, so above `floor`: it always comes back in. So
+ * once every subtraction has had its addition, `top` holds the best min(retain, agents) exactly, and
+ * between the two a list is short of one entry per agent in between (the slack covers retain - N
+ * of them). Only a total that decreases, or is deleted, can leave a slot empty for good (the list
+ * stays exact while fewer than retain - N such slots are lost); windowed token sums do neither.
+ */
+export interface TopTokens {
+  top: Ranked[]
+  floor: Ranked | null
+}
+
+const before = (a: Ranked, b: Ranked) => a[1] > b[1] || (a[1] === b[1] && a[0] < b[0])
+
+function addRanked(state: TopTokens, entry: Ranked, retain: number): TopTokens {
+  const top = state.top.filter(([agent]) => agent !== entry[0])
+  if (state.floor !== null && !before(entry, state.floor)) return { top, floor: state.floor }
+  let at = top.findIndex((e) => before(entry, e))
+  if (at < 0) at = top.length
+  top.splice(at, 0, entry)
+  let floor = state.floor
+  while (top.length > retain) {
+    const dropped = top.pop() as Ranked
+    if (floor === null || before(dropped, floor)) floor = dropped
+  }
+  return { top, floor }
+}
+
+function removeRanked(state: TopTokens, agentId: string): TopTokens {
+  return { top: state.top.filter(([agent]) => agent !== agentId), floor: state.floor }
+}
+
+/**
+ * A running top-N of token consumers per window, from tokensByAgent's windowed table: its rows
+ * re-keyed by window (key `all` and the window) through the repartition `top-tokens<suffix>-by-window`
+ * and folded into the store `top-tokens<suffix>` by an adder and a subtractor (TopTokens says why the
+ * result is exact). Each change of a window's list goes out keyed by the window. The windowing must be
+ * the table's (its window size decodes the keys). The store keeps one small row per window ever seen
+ * (a KTable aggregate does not expire), about `retain` agents each.
+ */
+export function topTokenConsumers(
+  tokensPerAgent: KTable<Windowed<string>, number>,
+  windowing: MetricWindowing,
+  valueSerde: Serde<TopTokenConsumersValue>,
+  options: TopTokenConsumersOptions = {},
+): void {
+  const suffix = checkWindowing('topTokenConsumers', windowing)
+  const topN = options.topN ?? 10
+  if (!(Number.isInteger(topN) && topN > 0)) {
+    throw new ProcessorConfigError('topTokenConsumers.topN', topN, 'a positive whole number')
+  }
+  const retain = options.retain ?? 2 * topN
+  if (!(Number.isInteger(retain) && retain >= topN)) {
+    throw new ProcessorConfigError(
+      'topTokenConsumers.retain',
+      retain,
+      `a whole number of at least topN (${topN})`,
+    )
+  }
+  const key = windowedKey(windowing.windows)
+  const table = tokensPerAgent
+    .groupBy<Windowed<string>, Ranked>(
+      (agent, tokens) => [new Windowed('all', agent.window), [agent.key, tokens]],
+      {
+        name: `top-tokens${suffix}-by-window`,
+        keySerde: key,
+        valueSerde: Serdes.Json<Ranked>(),
+      },
+    )
+    .aggregate<TopTokens>(
+      () => ({ top: [], floor: null }),
+      (_window, entry, state) => addRanked(state, entry, retain),
+      (_window, entry, state) => removeRanked(state, entry[0]),
+      Materialized.as<Windowed<string>, TopTokens>(`top-tokens${suffix}`)
+        .withKeySerde(key)
+        .withValueSerde(Serdes.Json<TopTokens>()),
+    )
+  emit(table, windowing, valueSerde, (_all, state, w) => ({
+    ...w,
+    entries: state.top.slice(0, topN).map(([agent_id, tokens], i) => ({ agent_id, tokens, rank: i + 1 })),
+  }))
+}
+
+// The single-windowing functions the topology used first: plain counts and sums as values.
+
+/** @deprecated use agentInstantiationRate. AgentCreated per `<template_id>@<version>` and window. */
+export function agentInstantiations(
+  agentEvents: KStream<string, AgentEvent>,
+  windows: TimeWindows,
+  output: string,
+): void {
+  instantiationCounts(agentEvents, windows, '')
+    .toStream()
+    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Long() })
+}
+
+/** @deprecated use teamFormationRate. */
+export function formationOutcomes(
+  teamEvents: KStream<string, TeamEvent>,
+  windows: TimeWindows,
+  output: string,
+): void {
+  formationCounts(teamEvents, windows, '')
+    .toStream()
+    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Json<FormationOutcomes>() })
+}
+
+/** @deprecated use taskOutcomeRates. */
+export function taskOutcomes(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  windows: TimeWindows,
+  output: string,
+): void {
+  taskOutcomeCounts(taskSnapshots, windows, '')
+    .toStream()
+    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Json<TaskOutcomes>() })
+}
+
+/** @deprecated use tokensByAgent and tokensByTeam. */
 export function tokenConsumption(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
   windows: TimeWindows,
   outputs: { readonly byAgent: string; readonly byTeam: string },
 ): void {
-  const outcomes = taskSnapshots.filter((_id, t) => t?.outcome_event === true && t.tokens_used > 0)
-  const sumPer = (stream: KStream<string, number>, name: string, output: string) =>
-    stream
-      .groupByKey({ name: `${name}-by-key`, keySerde: str, valueSerde: Serdes.Long() })
-      .windowedBy(windows)
-      .reduce((a, b) => a + b, Materialized.as<string, number>(name).withValueSerde(Serdes.Long()))
-      .toStream()
-      .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Long() })
-  sumPer(
-    outcomes.flatMap((_id, t) =>
-      Object.entries(t?.tokens_by_agent ?? {}).map(([agent, n]) => [agent, n] as const),
-    ),
-    'tokens-per-agent',
-    outputs.byAgent,
-  )
-  sumPer(
-    outcomes.map((_id, t) => [t?.team_id ?? 'UNKNOWN', t?.tokens_used ?? 0] as const),
-    'tokens-per-team',
-    outputs.byTeam,
-  )
+  const long = { keySerde: windowedKey(windows), valueSerde: Serdes.Long() }
+  const outcomes = tokenOutcomes(taskSnapshots)
+  tokenSums(perAgentTokens(outcomes), windows, 'tokens-per-agent').toStream().to(outputs.byAgent, long)
+  tokenSums(perTeamTokens(outcomes), windows, 'tokens-per-team').toStream().to(outputs.byTeam, long)
 }
 
-/**
- * Tokens consumed per agent template and window: each outcome's tokens per agent, joined with the
- * agent table for the agent's template (as the table stands when the outcome is processed; an agent
- * the table does not know counts under UNKNOWN).
- */
+/** @deprecated use tokensByTemplate. */
 export function tokensPerTemplate(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
   agents: KTable<string, AgentSnapshot>,
   windows: TimeWindows,
   output: string,
 ): void {
-  taskSnapshots
-    .filter((_id, t) => t?.outcome_event === true && t.tokens_used > 0)
-    .flatMap((_id, t) => Object.entries(t?.tokens_by_agent ?? {}).map(([agent, n]) => [agent, n] as const))
-    .leftJoin(agents, (tokens, agent) => ({ template: agent?.template_id ?? 'UNKNOWN', tokens }), {
-      name: 'tokens-with-agent',
-      keySerde: str,
-      valueSerde: Serdes.Long(),
-    })
-    .map((_agent, v) => [v.template, v.tokens] as const)
-    .groupByKey({ name: 'tokens-per-template-by-key', keySerde: str, valueSerde: Serdes.Long() })
-    .windowedBy(windows)
-    .reduce(
-      (a, b) => a + b,
-      Materialized.as<string, number>('tokens-per-template').withValueSerde(Serdes.Long()),
-    )
+  templateTokenSums(taskSnapshots, agents, windows, '')
     .toStream()
     .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Long() })
 }
