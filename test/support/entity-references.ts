@@ -1,10 +1,17 @@
 // Deliberately naive references for the entity tables (plain loops over the event list, no DSL, no
 // code shared with processors/), and the fields of a snapshot they are compared on. Used by the driver
 // tests and by the run through the real runtime.
-import type { AgentSnapshot } from '../../processors/entities/agents.js'
-import type { TaskSnapshot } from '../../processors/entities/tasks.js'
-import type { TeamSnapshot } from '../../processors/entities/teams.js'
+import {
+  type DataQualityRecord,
+  dataQualityOutput,
+  type OnDataQuality,
+} from '../../processors/data-quality.js'
+import { dropDuplicates } from '../../processors/dedup.js'
+import { type AgentSnapshot, agentEntities } from '../../processors/entities/agents.js'
+import { type TaskSnapshot, taskEntities } from '../../processors/entities/tasks.js'
+import { type TeamSnapshot, teamEntities } from '../../processors/entities/teams.js'
 import type { AgentEvent, EventFamily, GeneratedRecord, TaskEvent, TeamEvent } from '../../schemas/index.js'
+import { type Serde, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
 
 type Fields = Record<string, unknown>
 
@@ -192,4 +199,221 @@ export function teamFields(t: TeamSnapshot): Fields {
     members: new Map(t.members.map((m) => [m.agent_id, m.role])),
     events: t.events,
   }
+}
+
+/**
+ * Each agent's current team as the team events tell it, read in event-time order: a member of a formed
+ * team from TeamFormed or MemberJoined, until MemberLeft names it or the team is disbanded; the latest
+ * of these per agent wins. Agents the team events never name are absent.
+ */
+export function agentTeamReference(teamEvents: readonly TeamEvent[]): Map<string, Fields> {
+  const sorted = [...teamEvents].sort((a, b) => a.occurred_at - b.occurred_at)
+  // Per agent, what the team events say about it, in event-time order.
+  const said = new Map<string, { at: number; team: string; role: string | null }[]>()
+  const say = (agent: string, at: number, team: string, role: string | null) => {
+    const list = said.get(agent) ?? []
+    list.push({ at, team, role })
+    said.set(agent, list)
+  }
+  const formed = new Set<string>()
+  const members = new Map<string, Map<string, string>>()
+  for (const e of sorted) {
+    const p = body(e.payload)
+    const team = members.get(e.team_id) ?? new Map<string, string>()
+    members.set(e.team_id, team)
+    switch (kind(e.payload)) {
+      case 'TeamFormed':
+        formed.add(e.team_id)
+        team.clear()
+        for (const m of p.members as { agent_id: string; role: string }[]) {
+          team.set(m.agent_id, m.role)
+          say(m.agent_id, e.occurred_at, e.team_id, m.role)
+        }
+        break
+      case 'MemberJoined': {
+        const m = p.member as { agent_id: string; role: string }
+        team.set(m.agent_id, m.role)
+        if (formed.has(e.team_id)) say(m.agent_id, e.occurred_at, e.team_id, m.role)
+        break
+      }
+      case 'MemberLeft':
+        if (team.delete(p.agent_id as string) && formed.has(e.team_id))
+          say(p.agent_id as string, e.occurred_at, e.team_id, null)
+        break
+      case 'TeamDisbanded':
+        if (formed.delete(e.team_id))
+          for (const agent of team.keys()) say(agent, e.occurred_at, e.team_id, null)
+        break
+    }
+  }
+  const out = new Map<string, Fields>()
+  for (const [agent, list] of said) {
+    let current: Fields = { team_id: null, team_role: null, team_since: null }
+    for (const s of list) {
+      if (s.role !== null) current = { team_id: s.team, team_role: s.role, team_since: s.at }
+      else if (current.team_id === s.team) current = { team_id: null, team_role: null, team_since: s.at }
+    }
+    out.set(agent, current)
+  }
+  return out
+}
+
+export function agentTeamFields(a: AgentSnapshot): Fields {
+  return { team_id: a.team_id, team_role: a.team_role, team_since: a.team_since }
+}
+
+/** A data-quality finding as compared: what, about which entity, from which event. */
+export interface FindingRef {
+  reason: string
+  entity_type: string
+  entity_id: string
+  event_id: string
+}
+
+/**
+ * The rule breaks a careful reader finds walking the distinct events of all topics in arrival order
+ * (the order the tables see them in the test driver).
+ */
+export function dataQualityReference(records: readonly GeneratedRecord[]): FindingRef[] {
+  const out: FindingRef[] = []
+  const seen = new Set<string>()
+  const agentsCreated = new Set<string>()
+  const agentsTerminated = new Set<string>()
+  const tasksCreated = new Set<string>()
+  const tasksEnded = new Set<string>()
+  // Per team: formed or failed (the first of the two counts), disbanded, and its member list.
+  const teamFate = new Map<string, 'formed' | 'failed'>()
+  const disbanded = new Set<string>()
+  const teamMembers = new Map<string, Map<string, string>>()
+  const find = (reason: string, entity_type: string, entity_id: string, event_id: string) =>
+    out.push({ reason, entity_type, entity_id, event_id })
+  for (const r of records) {
+    const e = r.event as unknown as { event_id: string; payload: object } & Record<string, unknown>
+    if (seen.has(e.event_id)) continue
+    seen.add(e.event_id)
+    const type = kind(e.payload)
+    const p = body(e.payload)
+    if (r.family === 'agent_events') {
+      const id = e.agent_id as string
+      if (
+        agentsTerminated.has(id) &&
+        (type === 'AgentStatusChanged' || type === 'CapabilityAdded' || type === 'CapabilityRemoved')
+      )
+        find('TERMINATED_AGENT_CHANGE', 'agent', id, e.event_id)
+      if (type === 'AgentCreated') agentsCreated.add(id)
+      if (type === 'AgentTerminated') agentsTerminated.add(id)
+    } else if (r.family === 'task_events') {
+      const id = e.task_id as string
+      const outcome = type === 'TaskCompleted' || type === 'TaskFailed' || type === 'TaskCancelled'
+      if (type !== 'TaskCreated' && !tasksCreated.has(id)) find('UNKNOWN_TASK', 'task', id, e.event_id)
+      else if (outcome && tasksEnded.has(id)) find('TASK_ALREADY_ENDED', 'task', id, e.event_id)
+      if (type === 'TaskCreated') tasksCreated.add(id)
+      if (outcome) tasksEnded.add(id)
+    } else if (r.family === 'team_events') {
+      const id = e.team_id as string
+      const members = teamMembers.get(id) ?? new Map<string, string>()
+      teamMembers.set(id, members)
+      const isFormed = () => teamFate.get(id) === 'formed' && !disbanded.has(id)
+      const wasFormed = isFormed()
+      const joined: [string, string][] = []
+      switch (type) {
+        case 'TeamFormed':
+          if (!teamFate.has(id)) teamFate.set(id, 'formed')
+          if (isFormed()) {
+            for (const m of p.members as { agent_id: string; role: string }[]) {
+              if (!wasFormed || members.get(m.agent_id) !== m.role) joined.push([m.agent_id, m.role])
+            }
+          }
+          members.clear()
+          for (const m of p.members as { agent_id: string; role: string }[]) members.set(m.agent_id, m.role)
+          break
+        case 'TeamFormationFailed':
+          if (!teamFate.has(id)) teamFate.set(id, 'failed')
+          break
+        case 'TeamDisbanded':
+          disbanded.add(id)
+          break
+        case 'MemberJoined': {
+          const m = p.member as { agent_id: string; role: string }
+          if (!wasFormed) find('TEAM_NOT_FORMED', 'team', id, e.event_id)
+          else if (members.has(m.agent_id)) find('ALREADY_A_MEMBER', 'team', id, e.event_id)
+          if (wasFormed && members.get(m.agent_id) !== m.role) joined.push([m.agent_id, m.role])
+          members.set(m.agent_id, m.role)
+          break
+        }
+        case 'MemberLeft':
+          if (!wasFormed) find('TEAM_NOT_FORMED', 'team', id, e.event_id)
+          else if (!members.has(p.agent_id as string)) find('NOT_A_MEMBER', 'team', id, e.event_id)
+          members.delete(p.agent_id as string)
+          break
+      }
+      for (const [agent] of joined) {
+        if (!agentsCreated.has(agent)) find('UNKNOWN_AGENT_MEMBER', 'agent', agent, e.event_id)
+        else if (agentsTerminated.has(agent)) find('TERMINATED_AGENT_MEMBER', 'agent', agent, e.event_id)
+      }
+    }
+  }
+  return out
+}
+
+/** The topics of entityTopology. */
+export const ENTITY_TOPICS = {
+  inputs: {
+    agent_events: 'agent_events',
+    team_events: 'team_events',
+    task_events: 'task_events',
+    system_events: 'system_events',
+  },
+  agents: 'agent_party.agents',
+  teams: 'agent_party.teams',
+  tasks: 'agent_party.tasks',
+  dataQuality: 'agent_party.data_quality',
+} as const
+
+/**
+ * The topology under test (not a reference): the event topics deduplicated as in production, the three
+ * entity tables with the agents' current team, their snapshot outputs and the data-quality output.
+ */
+export function entityTopology(
+  serdes: {
+    agentEvents: Serde<AgentEvent>
+    teamEvents: Serde<TeamEvent>
+    taskEvents: Serde<TaskEvent>
+  },
+  onDataQuality?: OnDataQuality,
+): Topology {
+  const key = Serdes.String()
+  const builder = new StreamsBuilder()
+  const events = <E extends { event_id: string; occurred_at: number }>(
+    family: EventFamily,
+    valueSerde: Serde<E>,
+  ) =>
+    dropDuplicates(
+      builder,
+      builder.stream<string, E>(ENTITY_TOPICS.inputs[family], { keySerde: key, valueSerde }),
+      {
+        name: `${family}-dedup`,
+        keySerde: key,
+        horizonMs: 3_600_000,
+        eventId: (e) => e.event_id,
+        eventTime: (e) => e.occurred_at,
+      },
+    )
+  const teams = teamEntities(events('team_events', serdes.teamEvents), { key, snapshot: Serdes.Json() })
+  const agents = agentEntities(events('agent_events', serdes.agentEvents), teams.memberships, {
+    key,
+    snapshot: Serdes.Json(),
+  })
+  const tasks = taskEntities(events('task_events', serdes.taskEvents), { key, snapshot: Serdes.Json() })
+  agents.table.toStream().to(ENTITY_TOPICS.agents, { keySerde: key, valueSerde: Serdes.Json() })
+  teams.table.toStream().to(ENTITY_TOPICS.teams, { keySerde: key, valueSerde: Serdes.Json() })
+  tasks.table.toStream().to(ENTITY_TOPICS.tasks, { keySerde: key, valueSerde: Serdes.Json() })
+  dataQualityOutput([agents.dataQuality, teams.dataQuality, tasks.dataQuality], {
+    output: ENTITY_TOPICS.dataQuality,
+    keySerde: key,
+    valueSerde: Serdes.Json<DataQualityRecord>(),
+    inputTopics: ENTITY_TOPICS.inputs,
+    ...(onDataQuality ? { onDataQuality } : {}),
+  })
+  return builder.build()
 }
