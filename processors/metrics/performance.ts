@@ -194,7 +194,7 @@ function sketchPerWindow<S extends WindowSummary>(
     .map((key, sketch) => [key, toValue(key, sketch as QuantileSketch)] as const, {
       name: `${names.store}-summary`,
     })
-    .to(output, { keySerde: windowedKey(windows), valueSerde })
+    .to(output, { name: `${names.store}-sink`, keySerde: windowedKey(windows), valueSerde })
 }
 
 /**
@@ -237,6 +237,8 @@ export function processingLatency<E extends Record<string, TimedEvent>>(
   )
 }
 
+// A sample whose value is NaN or infinite (Avro doubles allow them) has no place in a sketch: it is
+// left out rather than failing the task.
 function componentMetric(e: SystemEvent): ComponentMetric | undefined {
   return payloadName(e.payload) === COMPONENT_METRIC ? payloadOf<ComponentMetric>(e.payload) : undefined
 }
@@ -257,7 +259,12 @@ export function inferenceTime(
 ): void {
   const metricNames = new Set(options.inferenceMetricNames)
   const formed = atEventTime(
-    teamEvents.filter((_id, e) => payloadName(e.payload) === 'TeamFormed', { name: 'perf-inference-formed' }),
+    teamEvents.filter(
+      (_id, e) =>
+        payloadName(e.payload) === 'TeamFormed' &&
+        Number.isFinite(payloadOf<TeamFormed>(e.payload).inference_time_ms),
+      { name: 'perf-inference-formed' },
+    ),
     'perf-inference-formed-time',
   ).map(
     (_id, e): KeyValue<string, number> => [
@@ -270,7 +277,9 @@ export function inferenceTime(
     systemEvents.filter(
       (_component, e) => {
         const m = componentMetric(e)
-        return m !== undefined && m.unit === 'MILLISECONDS' && metricNames.has(m.name)
+        return (
+          m !== undefined && m.unit === 'MILLISECONDS' && metricNames.has(m.name) && Number.isFinite(m.value)
+        )
       },
       { name: 'perf-inference-reported' },
     ),
@@ -338,7 +347,7 @@ export function componentMetrics(
 ): void {
   const empty = QuantileSketch.empty(options.relativeAccuracy)
   atEventTime(
-    systemEvents.filter((_component, e) => componentMetric(e) !== undefined, {
+    systemEvents.filter((_component, e) => Number.isFinite(componentMetric(e)?.value), {
       name: 'perf-component-metrics-samples',
     }),
     'perf-component-metrics-time',
@@ -389,5 +398,5 @@ export function componentMetrics(
       },
       { name: 'perf-component-metrics-summary' },
     )
-    .to(output, { keySerde: windowedKey(windows), valueSerde })
+    .to(output, { name: 'perf-component-metrics-sink', keySerde: windowedKey(windows), valueSerde })
 }

@@ -526,6 +526,36 @@ describe('performance metrics, edge cases', () => {
     expect(second.latency.get(`system@${T0}`)?.count).toBe(3)
   })
 
+  it('NaN and infinite samples (valid Avro doubles) are left out instead of failing the task', () => {
+    const record = (event: SystemEvent | TeamEvent): GeneratedRecord =>
+      ({
+        family: 'component' in event ? 'system_events' : 'team_events',
+        key: 'component' in event ? event.component : event.team_id,
+        event,
+        timestamp: event.occurred_at,
+        duplicate: false,
+        delay: 'none',
+      }) as GeneratedRecord
+    const { driver } = run([
+      record(metric(T0 + 1, 'team-former', 'gnn_inference_time', Number.NaN)),
+      record(metric(T0 + 2, 'team-former', 'gnn_inference_time', Number.POSITIVE_INFINITY)),
+      record(teamFormed(T0 + 3, Number.NEGATIVE_INFINITY)),
+      record(metric(T0 + 4, 'team-former', 'gnn_inference_time', 42)),
+      record(teamFormed(T0 + 5, 17)),
+    ])
+    const inference = finalValues<InferenceTime>(driver, OUT.inference)
+    expect(Object.fromEntries([...inference].map(([k, v]) => [k, [v.count, v.min, v.max]]))).toEqual({
+      [`team-former@${T0}`]: [1, 42, 42],
+      [`team_formed@${T0}`]: [1, 17, 17],
+    })
+    const components = finalValues<ComponentMetricSummary>(driver, OUT.components)
+    expect(components.get(`team-former/gnn_inference_time@${T0}`)?.count).toBe(1)
+    // Every event still counts for its topic's latency.
+    expect(
+      finalValues<ProcessingLatency>(driver, OUT.latency).get(`${topics.system_events}@${T0}`)?.count,
+    ).toBe(3)
+  })
+
   it('the relative accuracy option reaches the sketches', () => {
     const values = [1234.5, 1240, 1250]
     const run = (relativeAccuracy: number) =>
