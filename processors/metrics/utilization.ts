@@ -5,7 +5,7 @@
 // its template (from AgentCreated). It emits "busy pieces": [from, to) intervals the agent was BUSY,
 // split at the window boundaries, each keyed by agent id and stamped with its start, so that a windowed
 // sum puts each piece's milliseconds in its window. The rules, in the processor's event time (the
-// largest occurred_at it has seen, kept in store `util-busy-clock`):
+// largest occurred_at it has seen; the last settled boundary is kept in store `util-busy-clock`):
 //  - Settled time. A window boundary B is settled once event time reaches B + grace (the grace of the
 //    metrics windows). Before the record that settles it is applied, every BUSY agent's open interval
 //    is cut at B (pieces up to B, window by window), and no agent's time before a settled boundary is
@@ -136,7 +136,7 @@ interface BusyState {
 }
 
 const str = Serdes.String()
-const STREAM_TIME = 'stream-time'
+const SETTLED = 'settled'
 
 function wholeMs(setting: string, value: number, min: number): number {
   if (!(Number.isInteger(value) && value >= min)) {
@@ -177,11 +177,9 @@ class BusyIntervalProcessor implements Processor<string, AgentEvent, string, Bus
     this.#context = context
     this.#agents = context.getStateStore<KeyValueStore<string, BusyState>>(UTILIZATION_STORES.agents)
     this.#clock = context.getStateStore<KeyValueStore<string, number>>(UTILIZATION_STORES.clock)
-    const time = this.#clock.get(STREAM_TIME)
-    if (time !== undefined) {
-      this.#streamTime = time
-      this.#settled = this.#settledAt(time)
-    }
+    // Restarted: the settled boundary is what the rules need; event time restarts from the next record.
+    const settled = this.#clock.get(SETTLED)
+    if (settled !== undefined) this.#settled = settled
   }
 
   #settledAt(streamTime: number): number {
@@ -196,11 +194,11 @@ class BusyIntervalProcessor implements Processor<string, AgentEvent, string, Bus
     const t = event.occurred_at
     if (t > this.#streamTime) {
       this.#streamTime = t
-      this.#clock.put(STREAM_TIME, t)
       const settled = this.#settledAt(t)
       if (settled > this.#settled) {
         this.#settle(settled)
         this.#settled = settled
+        this.#clock.put(SETTLED, settled)
       }
     }
     const state = this.#agents.get(agentId)

@@ -21,6 +21,7 @@ import {
   StreamsBuilder,
   type TestInputTopic,
   TopologyTestDriver,
+  type TopologyTestDriverOptions,
   type Windowed,
   WindowedSerdes,
 } from '../../../topology/index.js'
@@ -77,8 +78,11 @@ class Run {
   readonly input: TestInputTopic<string, AgentEvent>
   readonly sent: RefAgentEvent[] = []
 
-  constructor(readonly setup: Setup) {
-    this.driver = new TopologyTestDriver(topology(setup))
+  constructor(
+    readonly setup: Setup,
+    options: TopologyTestDriverOptions = {},
+  ) {
+    this.driver = new TopologyTestDriver(topology(setup), options)
     this.input = this.driver.createInputTopic(TOPIC, str, serdes.agentEvents)
   }
 
@@ -265,6 +269,51 @@ describe.each([
             [s.events, s.first_event_at, s.last_event_at, s.status_changes, s.agent_id] as const,
           ]),
         ),
+      )
+    })
+
+    it('a restart from the changelogs in the middle of the stream changes nothing', () => {
+      const half = Math.floor(records.length / 2)
+      const one = new Run(setup, { applicationId: 'util' })
+      for (const r of records.slice(0, half)) one.pipe(r.event as AgentEvent)
+      const changelogs = Object.fromEntries(
+        one.driver
+          .producedTopicNames()
+          .filter((t) => t.endsWith('-changelog'))
+          .map((t) => [
+            t,
+            one.driver
+              .createOutputTopic(t, Serdes.Buffer(), Serdes.Buffer())
+              .readKeyValuesToList()
+              .map(([key, value]) => ({ key, value })),
+          ]),
+      )
+      expect(Object.keys(changelogs)).toEqual(
+        expect.arrayContaining(['util-util-busy-agents-changelog', 'util-util-busy-clock-changelog']),
+      )
+      const first = one.utilization()
+      const sessionsBefore = one.sessions()
+      one.driver.close()
+      const two = new Run(setup, { applicationId: 'util', changelogs })
+      for (const r of records.slice(half)) two.pipe(r.event as AgentEvent)
+      const second = two.utilization()
+      const busy = new Map([...first.byAgent, ...second.byAgent].map(([k, v]) => [k, v.busy_ms] as const))
+      expect(Object.fromEntries(busy)).toEqual(
+        Object.fromEntries([...expected.byAgent].map(([k, v]) => [k, v.busy_ms] as const)),
+      )
+      const byTemplate = new Map(
+        [...first.byTemplate, ...second.byTemplate].map(([k, v]) => [k, v.busy_ms] as const),
+      )
+      expect(Object.fromEntries(byTemplate)).toEqual(Object.fromEntries(expected.byTemplate))
+      const sessions = new Map<string, number>()
+      for (const r of [...sessionsBefore, ...two.sessions()]) {
+        const k = `${r.key?.key}@${r.key?.window.start}-${r.key?.window.end}`
+        if (r.value === null) sessions.delete(k)
+        else sessions.set(k, r.value.events)
+      }
+      const ref = sessionReference(events, setup.gapMs, setup.graceMs)
+      expect(Object.fromEntries(sessions)).toEqual(
+        Object.fromEntries([...ref.sessions].map(([k, s]) => [k, s.events] as const)),
       )
     })
 
