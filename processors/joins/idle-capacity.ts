@@ -96,6 +96,12 @@ class CapabilityPairs implements Processor<string, AgentSnapshot | null, string,
     const live = agent !== null && agent !== undefined && agent.status !== 'TERMINATED'
     const now = live ? [...new Set(agent.capabilities.map((c) => c.name))] : []
     const status = live ? agent.status : 'TERMINATED'
+    if (
+      before?.status === status &&
+      before.capabilities.length === now.length &&
+      now.every((c) => before.capabilities.includes(c))
+    )
+      return // Nothing a pair holds changed (most agent updates: counters, timestamps).
     const had = new Set(before?.capabilities ?? [])
     for (const capability of before?.capabilities ?? []) {
       if (!now.includes(capability)) this.#emit(record, pairKey(capability, agentId), null)

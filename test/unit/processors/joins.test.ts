@@ -25,6 +25,7 @@ import {
 import { avroType } from '../../../schemas/bounded-avro-types.js'
 import { type GeneratedRecord, generateRecords, type TeamEvent } from '../../../schemas/index.js'
 import {
+  type ChangelogRecord,
   type KStream,
   type Serde,
   Serdes,
@@ -129,8 +130,8 @@ function fullTopology() {
   return builder.build()
 }
 
-function run(fed: readonly Arrival[]): TopologyTestDriver {
-  const driver = new TopologyTestDriver(fullTopology())
+function run(fed: readonly Arrival[], changelogs?: Record<string, ChangelogRecord[]>): TopologyTestDriver {
+  const driver = new TopologyTestDriver(fullTopology(), { changelogs })
   const inputs = {
     agent_events: driver.createInputTopic(config.inputTopics.agent_events, str, serdes.agentEvents),
     team_events: driver.createInputTopic(config.inputTopics.team_events, str, serdes.teamEvents),
@@ -231,6 +232,44 @@ describe.each(['generated', 'tables-first', 'tables-last'] as const)(
     })
   },
 )
+
+describe('joins restored from their changelogs', () => {
+  it('a driver restored halfway gives what one driver gives', () => {
+    const fed = arrivals(records, 'generated')
+    const half = Math.floor(fed.length / 2)
+    const first = run(fed.slice(0, half))
+    const changelogs: Record<string, ChangelogRecord[]> = {}
+    for (const topic of first.producedTopicNames()) {
+      if (!topic.endsWith('-changelog')) continue
+      changelogs[topic] = first
+        .createOutputTopic(topic, Serdes.Buffer(), Serdes.Buffer())
+        .readKeyValuesToList()
+        .map(([key, value]) => ({ key, value }))
+    }
+    expect(Object.keys(changelogs)).toEqual(
+      expect.arrayContaining([
+        'test-app-join-agent-capabilities-changelog',
+        'test-app-join-capability-agents-changelog',
+        'test-app-join-idle-agents-by-capability-changelog',
+        'test-app-join-formation-requests-pending-changelog',
+        'test-app-join-team-task-outcomes-changelog',
+      ]),
+    )
+    const second = run(fed.slice(half), changelogs)
+    const both = <V>(topic: string, key: Serde<string>, value: Serde<V>) => [
+      ...first.createOutputTopic(topic, key, value).readKeyValuesToList(),
+      ...second.createOutputTopic(topic, key, value).readKeyValuesToList(),
+    ]
+    expect(both(outputs.attribution, str, Serdes.Json())).toEqual(
+      attributionReference(fed).map((r) => [r.key, r.value]),
+    )
+    const expected = capacityReference(fed)
+    expect(both(outputs.capacity, str, Serdes.Json())).toEqual(expected.requests.map((r) => [r.key, r.value]))
+    expect(Object.fromEntries(lastByKey(both(outputs.idle, str, Serdes.Json())))).toEqual(
+      Object.fromEntries(expected.table),
+    )
+  })
+})
 
 describe('idle agents per capability, by hand', () => {
   // The agent table fed directly with snapshots, so that a deleted agent (a tombstone) is tested too.
