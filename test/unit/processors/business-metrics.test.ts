@@ -45,7 +45,8 @@ import {
   StreamsBuilder,
   TimeWindows,
   TopologyTestDriver,
-  type Windowed,
+  Window,
+  Windowed,
   WindowedSerdes,
 } from '../../../topology/index.js'
 import {
@@ -432,6 +433,42 @@ describe('top token consumers, by hand', () => {
       const out = t.out<TopTokenConsumersValue>()
       expect(list((out.at(-1) as { value: TopTokenConsumersValue }).value), `step ${i}`).toEqual(want)
       expect(out.every(({ key }) => key.window.start === 0 && key.key === 'all')).toBe(true)
+    }
+  })
+
+  it('on a table whose totals can be deleted: short of the lost slots rather than wrong, retain - N slots lost stay exact', () => {
+    // Windowed token sums never decrease; a plain table (deletes, as subtractions without an addition)
+    // shows what the floor and the slack are for.
+    const key = WindowedSerdes.timeWindowed(str, MINUTE)
+    const builder = new StreamsBuilder()
+    topTokenConsumers(
+      builder.table<Windowed<string>, number>('per-agent', { keySerde: key, valueSerde: Serdes.Long() }),
+      { suffix: '', windows: timeWindows(w), output: 'out' },
+      Serdes.Json(),
+      { topN: 2, retain: 3 },
+    )
+    const d = new TopologyTestDriver(builder.build())
+    const input = d.createInputTopic('per-agent', key, Serdes.Long())
+    const output = d.createOutputTopic('out', key, Serdes.Json<TopTokenConsumersValue>())
+    const steps: [string, number | null, string[]][] = [
+      ['a', 10, ['a:10#1']],
+      ['b', 8, ['a:10#1', 'b:8#2']],
+      ['c', 6, ['a:10#1', 'b:8#2']],
+      // Beyond retain: d is the floor, what is left out ranks at or below it.
+      ['d', 4, ['a:10#1', 'b:8#2']],
+      // One slot lost, the slack covers it.
+      ['a', null, ['b:8#1', 'c:6#2']],
+      // Below the floor: d (unseen by the list) may rank above, so e stays out.
+      ['e', 3, ['b:8#1', 'c:6#2']],
+      // A second slot lost: the list is short, not wrong (d, the true second, is not known).
+      ['b', null, ['c:6#1']],
+      // d comes back above the floor.
+      ['d', 7, ['d:7#1', 'c:6#2']],
+    ]
+    for (const [i, [agent, tokens, want]] of steps.entries()) {
+      input.pipeInput(new Windowed(agent, new Window(0, MINUTE)), tokens, 1_000 + i)
+      const out = output.readValuesToList() as TopTokenConsumersValue[]
+      expect(list(out.at(-1) as TopTokenConsumersValue), `step ${i}`).toEqual(want)
     }
   })
 
