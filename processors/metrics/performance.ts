@@ -191,9 +191,7 @@ function sketchPerWindow<S extends WindowSummary>(
     )
     .toStream({ name: `${names.store}-updates` })
     .filter((_key, sketch) => sketch !== null && sketch.count > 0, { name: `${names.store}-present` })
-    .map((key, sketch) => [key, toValue(key, sketch as QuantileSketch)] as const, {
-      name: `${names.store}-summary`,
-    })
+    .mapValues((sketch, key) => toValue(key, sketch as QuantileSketch), { name: `${names.store}-summary` })
     .to(output, { name: `${names.store}-sink`, keySerde: windowedKey(windows), valueSerde })
 }
 
@@ -382,19 +380,16 @@ export function componentMetrics(
     )
     .toStream({ name: 'perf-component-metrics-updates' })
     .filter((_key, agg) => agg !== null && agg.sketch.count > 0, { name: 'perf-component-metrics-present' })
-    .map(
-      (key, agg): KeyValue<Windowed<string>, ComponentMetricSummary> => {
+    .mapValues(
+      (agg, key): ComponentMetricSummary => {
         const a = agg as MetricAggregate
-        return [
-          key,
-          {
-            component: a.component,
-            name: a.name,
-            unit: a.unit,
-            ...summary(key, a.sketch),
-            sum: a.sketch.sum,
-          },
-        ]
+        return {
+          component: a.component,
+          name: a.name,
+          unit: a.unit,
+          ...summary(key, a.sketch),
+          sum: a.sketch.sum,
+        }
       },
       { name: 'perf-component-metrics-summary' },
     )
