@@ -429,20 +429,23 @@ export interface TopTokenConsumersOptions {
 type Ranked = [agentId: string, tokens: number]
 
 /**
- * The top-N aggregate of one window. An agent's total only grows within a window, but it reaches the
- * aggregate as two records (through a repartition topic, maybe with other agents' records between
- * them): the subtraction of its old total, then the addition of its new one. So the aggregate keeps
- * more than N (`retain` agents, best first) and a bound on the rest:
- *  - `floor` ranks at or above every agent of the window that is not in `top` (null: `top` holds every
- *    agent); it is always below every agent in `top`.
- *  - an addition goes in if it ranks above `floor`, the worst agent falling out beyond `retain` (and
- *    becoming the floor); below `floor` it stays out, and `top` is still the window's best |top|.
- *  - a subtraction takes the agent out of `top` (nothing else): `top` is still the best of the others.
- * A retained agent's new total ranks above its old one, so above `floor`: it always comes back in. So
- * once every subtraction has had its addition, `top` holds the best min(retain, agents) exactly, and
- * between the two a list is short of one entry per agent in between (the slack covers retain - N
- * of them). Only a total that decreases, or is deleted, can leave a slot empty for good (the list
- * stays exact while fewer than retain - N such slots are lost); windowed token sums do neither.
+ * The top-N aggregate of one window. An agent's new total reaches it as two records, through the
+ * repartition topic and possibly with other agents' records between them (several tasks write there):
+ * the subtraction of its old total, then the addition of its new one. So it keeps more than N agents
+ * (`retain`, best first) and a bound on all the others:
+ *  - `floor` ranks at or above every agent of the window missing from `top` (null: `top` holds them
+ *    all), and below every agent in `top`;
+ *  - an addition goes in if it ranks above `floor` (the worst agent falling out beyond `retain` becomes
+ *    the floor if it ranks above it); at or below `floor` it stays out (and raises nothing: the floor
+ *    already bounds it);
+ *  - a subtraction takes the agent out of `top` and leaves `floor` as it is.
+ * So `top` is always the best |top| agents of the window (those between their two records aside).
+ * Within a window an agent's total only grows, so an agent taken out of `top` comes back above `floor`:
+ * once every subtraction has had its addition, `top` holds the best min(retain, agents) again, and
+ * meanwhile its first N are exact while at most retain - N retained agents are between their records.
+ * Bound: a total that decreases below the floor, or is deleted (which windowed sums never do), loses a
+ * slot for good; the first N stay exact while at most retain - N slots are lost, then the list comes
+ * out short (never wrong) until agents climb above the floor. Storage: retain + 1 agents per window.
  */
 export interface TopTokens {
   top: Ranked[]
