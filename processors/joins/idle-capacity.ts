@@ -135,8 +135,9 @@ function count(status: AgentState, by: number, agg: IdleAgentsByCapability): Idl
  * The table of agents per capability and status, from the agent table (keyed by agent id), keyed by
  * capability and materialized as `join-idle-agents-by-capability`; its updates go to `output` (keyed
  * by capability, value `serde`). Adds the store `join-agent-capabilities` (per agent), the pair table
- * `join-capability-agents` behind the repartition topic `join-capability-agents-repartition`, and the
- * repartition topic `join-agents-by-capability-repartition`.
+ * `join-capability-agents` behind the repartition topic
+ * `<applicationId>-join-capability-agents-repartition`, and the repartition topic
+ * `<applicationId>-join-agents-by-capability-repartition`.
  */
 export function idleAgentsByCapability(
   builder: StreamsBuilder,
@@ -227,19 +228,14 @@ class GatherRequest implements Processor<string, RequestPart, string, FormationR
     }
     const found = capacities as CapabilityCapacity[]
     this.#context.forward(
-      new StreamRecord(
-        part.team_id,
-        {
-          team_id: part.team_id,
-          task_id: part.task_id,
-          request_id: part.request_id,
-          requested_at: part.requested_at,
-          capabilities: found,
-          all_covered: found.every((c) => c.idle_agents > 0),
-        },
-        record.timestamp,
-        record.headers,
-      ),
+      record.withValue({
+        team_id: part.team_id,
+        task_id: part.task_id,
+        request_id: part.request_id,
+        requested_at: part.requested_at,
+        capabilities: found,
+        all_covered: found.every((c) => c.idle_agents > 0),
+      }),
     )
   }
 }
@@ -248,9 +244,10 @@ class GatherRequest implements Processor<string, RequestPart, string, FormationR
  * For each TeamFormationRequested of `teamEvents` (keyed by team id), how many agents had each required
  * capability, and how many of them were idle, in `capacity` (idleAgentsByCapability's table) when the
  * request was processed: one record per request to `output`, keyed by team id. Adds the repartition
- * topics `join-request-capacity-left-repartition` (one record per required capability, keyed by it) and
- * `join-request-capacity-by-team-repartition` (the answers, keyed by team id), and the store
- * `join-formation-requests-pending` (requests waiting for answers; empty between requests).
+ * topics `<applicationId>-join-request-capacity-left-repartition` (one record per required capability,
+ * keyed by it) and `<applicationId>-join-request-capacity-by-team-repartition` (the answers, keyed by
+ * team id), and the store `join-formation-requests-pending` (requests waiting for answers; empty
+ * between requests).
  */
 export function formationRequestCapacity(
   builder: StreamsBuilder,
@@ -308,6 +305,6 @@ export function formationRequestCapacity(
   answered
     .merge(none, { name: 'join-request-answers' })
     .repartition({ name: 'join-request-capacity-by-team', keySerde: str, valueSerde: partJson })
-    .process(() => new GatherRequest(), PENDING_STORE)
+    .processValues(() => new GatherRequest(), { name: 'join-request-capacity-gather' }, PENDING_STORE)
     .to(output, { keySerde: str, valueSerde: serde, name: 'join-request-capacity-sink' })
 }
