@@ -37,10 +37,13 @@ export function formationFailureRateAlerts(
   const { maxFormationFailureRate: maxRate, minFormations } = resolveAlertsOptions(options)
   const str = Serdes.String()
   return teamEvents
-    .filter((_id, e) => {
-      const name = e === null ? undefined : payloadName(e.payload)
-      return name === 'TeamFormed' || name === 'TeamFormationFailed'
-    })
+    .filter(
+      (_id, e) => {
+        const name = e ? payloadName(e.payload) : undefined
+        return name === 'TeamFormed' || name === 'TeamFormationFailed'
+      },
+      { name: 'alert-formations-outcomes' },
+    )
     .selectKey(() => 'all', { name: 'alert-formations-key' })
     .groupByKey({ name: 'alert-formations', keySerde: str, valueSerde: Serdes.Json<TeamEvent>() })
     .windowedBy(windows)
@@ -63,30 +66,33 @@ export function formationFailureRateAlerts(
     )
     .toStream({ name: 'alert-formations-updates' })
     .filter((_key, w) => w?.crossed === true, { name: 'alert-formations-crossed' })
-    .map((windowed, w) => {
-      const { formed, failed, last_event_time } = w as FormationWindow
-      const { start, end } = windowed.window
-      const rate = failed / (formed + failed)
-      const alert: Alert = {
-        alert_id: alertId('FORMATION_FAILURE_RATE', FORMATION_RATE_SUBJECT, start),
-        type: 'FORMATION_FAILURE_RATE',
-        severity: SEVERITY.FORMATION_FAILURE_RATE,
-        subject_type: 'METRIC',
-        subject: FORMATION_RATE_SUBJECT,
-        observed: rate,
-        threshold: maxRate,
-        window_start: start,
-        window_end: end,
-        event_time: last_event_time,
-        message:
-          `team formation failure rate ${(rate * 100).toFixed(1)}% (${failed} of ${formed + failed}) ` +
-          `above ${(maxRate * 100).toFixed(1)}% in the window from ${new Date(start).toISOString()}`,
-        details: {
-          formed: String(formed),
-          failed: String(failed),
-          min_formations: String(minFormations),
-        },
-      }
-      return [alert.alert_id, alert] as const
-    })
+    .map(
+      (windowed, w) => {
+        const { formed, failed, last_event_time } = w as FormationWindow
+        const { start, end } = windowed.window
+        const rate = failed / (formed + failed)
+        const alert: Alert = {
+          alert_id: alertId('FORMATION_FAILURE_RATE', FORMATION_RATE_SUBJECT, start),
+          type: 'FORMATION_FAILURE_RATE',
+          severity: SEVERITY.FORMATION_FAILURE_RATE,
+          subject_type: 'METRIC',
+          subject: FORMATION_RATE_SUBJECT,
+          observed: rate,
+          threshold: maxRate,
+          window_start: start,
+          window_end: end,
+          event_time: last_event_time,
+          message:
+            `team formation failure rate ${(rate * 100).toFixed(1)}% (${failed} of ${formed + failed}) ` +
+            `above ${(maxRate * 100).toFixed(1)}% in the window from ${new Date(start).toISOString()}`,
+          details: {
+            formed: String(formed),
+            failed: String(failed),
+            min_formations: String(minFormations),
+          },
+        }
+        return [alert.alert_id, alert] as const
+      },
+      { name: 'alert-formations-alert' },
+    )
 }
