@@ -359,10 +359,10 @@ export function dataQualityReference(records: readonly GeneratedRecord[]): Findi
 /** The topics of entityTopology. */
 export const ENTITY_TOPICS = {
   inputs: {
-    agent_events: 'agent_events',
-    team_events: 'team_events',
-    task_events: 'task_events',
-    system_events: 'system_events',
+    agent_events: 'test.agent_events',
+    team_events: 'test.team_events',
+    task_events: 'test.task_events',
+    system_events: 'test.system_events',
   },
   agents: 'agent_party.agents',
   teams: 'agent_party.teams',
