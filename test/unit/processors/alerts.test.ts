@@ -456,9 +456,7 @@ describe('task not started alert', () => {
     const changelog = 'test-app-alert-pending-tasks-changelog'
     const records = first.createOutputTopic(changelog, Serdes.Buffer(), Serdes.Buffer()).readRecordsToList()
     const second = driverOf(build, {
-      changelogs: {
-        [changelog]: records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp })),
-      } as never,
+      changelogs: { [changelog]: records.map((r) => ({ key: r.key, value: r.value })) },
     })
     pipe(second, [tick(6_600), tick(20_000)])
     expect(readAlerts(second).map((a) => a.alert_id)).toEqual(['TASK_NOT_STARTED/t7/6500'])
