@@ -256,12 +256,17 @@ describe('joins restored from their changelogs', () => {
       ]),
     )
     const second = run(fed.slice(half), changelogs)
-    const both = <V>(topic: string, key: Serde<string>, value: Serde<V>) => [
+    const both = <K, V>(topic: string, key: Serde<K>, value: Serde<V>) => [
       ...first.createOutputTopic(topic, key, value).readKeyValuesToList(),
       ...second.createOutputTopic(topic, key, value).readKeyValuesToList(),
     ]
-    expect(both(outputs.attribution, str, Serdes.Json())).toEqual(
-      attributionReference(fed).map((r) => [r.key, r.value]),
+    const rows = attributionReference(fed)
+    expect(both(outputs.attribution, str, Serdes.Json())).toEqual(rows.map((r) => [r.key, r.value]))
+    const windows = new Map<string, unknown>()
+    for (const [key, value] of both(outputs.outcomes, windowKey, Serdes.Json()))
+      windows.set(`${key?.key}@${key?.window.start}`, value)
+    expect(Object.fromEntries(windows)).toEqual(
+      Object.fromEntries(teamOutcomesReference(rows, WINDOW_MS, GRACE_MS).values),
     )
     const expected = capacityReference(fed)
     expect(both(outputs.capacity, str, Serdes.Json())).toEqual(expected.requests.map((r) => [r.key, r.value]))
