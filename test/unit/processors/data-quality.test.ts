@@ -193,6 +193,50 @@ describe('data-quality findings', () => {
   })
 })
 
+describe('data-quality findings across a restart', () => {
+  it('are the same when the tables are restored from their changelogs halfway, which hold only snapshots', () => {
+    const records = brokenRecords()
+    const half = Math.floor(records.length / 2)
+    const findingsOf = (driver: TopologyTestDriver) =>
+      driver
+        .createOutputTopic(ENTITY_TOPICS.dataQuality, str, Serdes.Json<DataQualityRecord>())
+        .readValuesToList()
+        .map((f) => ref(f as DataQualityRecord))
+    const whole = new TopologyTestDriver(entityTopology(serdes))
+    pipeAll(whole, records)
+    const want = findingsOf(whole)
+
+    const first = new TopologyTestDriver(entityTopology(serdes))
+    pipeAll(first, records.slice(0, half))
+    const changelogs = Object.fromEntries(
+      first
+        .producedTopicNames()
+        .filter((t) => t.endsWith('-changelog'))
+        .map((t) => [
+          t,
+          first
+            .createOutputTopic(t, Serdes.Buffer(), Serdes.Buffer())
+            .readKeyValuesToList()
+            .map(([key, value]) => ({ key, value })),
+        ]),
+    )
+    for (const store of ['agents', 'teams', 'tasks']) {
+      const logged = changelogs[`test-app-${store}-changelog`] ?? []
+      expect(logged.length, store).toBeGreaterThan(0)
+      for (const { value } of logged) {
+        const snapshot = JSON.parse(String(value))
+        expect(snapshot, store).not.toHaveProperty('snapshot')
+        expect(snapshot, store).not.toHaveProperty('issue')
+        expect(snapshot, store).toHaveProperty(`${store.slice(0, -1)}_id`)
+      }
+    }
+    const before = findingsOf(first)
+    const second = new TopologyTestDriver(entityTopology(serdes), { changelogs })
+    pipeAll(second, records.slice(half))
+    expect([...before, ...findingsOf(second)]).toEqual(want)
+  })
+})
+
 describe('data-quality rules', () => {
   let n = 0
   const id = () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`

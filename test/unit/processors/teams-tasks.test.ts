@@ -15,6 +15,8 @@ import {
 import { Serdes, TopologyTestDriver } from '../../../topology/index.js'
 import {
   distinctEvents,
+  ENTITY_TOPICS,
+  entityTopology,
   taskFields,
   taskReference,
   teamFields,
@@ -81,6 +83,38 @@ describe('team table', () => {
     )
     expect([...got.keys()].sort()).toEqual([...expected.keys()].sort())
     for (const [id, want] of expected) expect(teamFields(got.get(id) as TeamSnapshot), id).toEqual(want)
+  })
+})
+
+describe('team and task tables with their data-quality findings (teamEntities, taskEntities)', () => {
+  it('end with the same states as the tables alone', () => {
+    const d = new TopologyTestDriver(entityTopology(serdes))
+    const teams = d.createInputTopic(ENTITY_TOPICS.inputs.team_events, str, serdes.teamEvents)
+    const tasks = d.createInputTopic(ENTITY_TOPICS.inputs.task_events, str, serdes.taskEvents)
+    for (const r of records) {
+      if (r.family === 'team_events') teams.pipeInput(r.key, r.event as TeamEvent, r.timestamp)
+      if (r.family === 'task_events') tasks.pipeInput(r.key, r.event as TaskEvent, r.timestamp)
+    }
+    const wantTasks = taskReference(distinctEvents<TaskEvent>(records, 'task_events', 'event-time'))
+    const gotTasks = lastByKey(
+      d.createOutputTopic(ENTITY_TOPICS.tasks, str, serdes.taskSnapshot).readKeyValuesToList(),
+    )
+    expect([...gotTasks.keys()].sort()).toEqual([...wantTasks.keys()].sort())
+    for (const [id, want] of wantTasks) expect(taskFields(gotTasks.get(id) as TaskSnapshot), id).toEqual(want)
+    const wantTeams = teamReference(distinctEvents<TeamEvent>(records, 'team_events', 'event-time'))
+    const gotTeams = lastByKey(
+      d.createOutputTopic(ENTITY_TOPICS.teams, str, serdes.teamSnapshot).readKeyValuesToList(),
+    )
+    expect([...gotTeams.keys()].sort()).toEqual([...wantTeams.keys()].sort())
+    for (const [id, want] of wantTeams) expect(teamFields(gotTeams.get(id) as TeamSnapshot), id).toEqual(want)
+    // A clean stream breaks no rule but one: members never created, as no agent event was piped.
+    const reasons = new Set(
+      d
+        .createOutputTopic(ENTITY_TOPICS.dataQuality, str, Serdes.Json<{ reason: string }>())
+        .readValuesToList()
+        .map((f) => f?.reason),
+    )
+    expect([...reasons]).toEqual(['UNKNOWN_AGENT_MEMBER'])
   })
 })
 
