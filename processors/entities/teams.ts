@@ -138,6 +138,8 @@ export interface MembershipChange {
   occurred_at: number
 }
 
+const NO_CHANGES: readonly MembershipChange[] = Object.freeze([])
+
 /** The members an agent belongs to the team as: those of a formed team. */
 function effectiveMembers(team: TeamSnapshot): readonly TeamMember[] {
   return team.status === 'FORMED' ? team.members : []
@@ -148,10 +150,10 @@ export function membershipChanges(
   before: TeamSnapshot,
   after: TeamSnapshot,
   event: TeamEvent,
-): MembershipChange[] {
+): readonly MembershipChange[] {
   const was = new Map(effectiveMembers(before).map((m) => [m.agent_id, m.role]))
   const is = effectiveMembers(after)
-  if (was.size === 0 && is.length === 0) return []
+  if (was.size === 0 && is.length === 0) return NO_CHANGES
   const change = (agent_id: string, role: TeamRole | null): MembershipChange => ({
     agent_id,
     team_id: event.team_id,
@@ -166,7 +168,7 @@ export function membershipChanges(
     was.delete(m.agent_id)
   }
   for (const agentId of was.keys()) changes.push(change(agentId, null))
-  return changes
+  return changes.length === 0 ? NO_CHANGES : changes
 }
 
 /** The finding a team event makes against the team's state before it (null when none). */
@@ -196,9 +198,20 @@ export function checkTeamEvent(team: TeamSnapshot, event: TeamEvent): DataQualit
   return null
 }
 
-/** A team fold step: the snapshot, the event's finding and the memberships it changed. */
+/**
+ * A team fold step: the snapshot, the event's finding and the memberships it changed. The changes are
+ * taken (emptied) once re-keyed, when the step is forwarded: the store holds the step until the team's
+ * next event, which for a disbanded team never comes, and needs only the snapshot.
+ */
 export interface FoldedTeam extends Folded<TeamSnapshot> {
-  readonly changes: readonly MembershipChange[]
+  changes: readonly MembershipChange[]
+}
+
+function takeChanges(step: FoldedTeam | null): readonly MembershipChange[] {
+  if (step === null || step.changes.length === 0) return NO_CHANGES
+  const changes = step.changes
+  step.changes = NO_CHANGES
+  return changes
 }
 
 export interface TeamEntities {
@@ -229,7 +242,7 @@ export function teamEntities(
   options: TeamEntitiesOptions = {},
 ): TeamEntities {
   const folded = events.groupByKey().aggregate<FoldedTeam>(
-    () => ({ snapshot: emptyTeam(''), issue: null, changes: [] }),
+    () => ({ snapshot: emptyTeam(''), issue: null, changes: NO_CHANGES }),
     (teamId, event, { snapshot }) => {
       const team = snapshot.team_id === '' ? emptyTeam(teamId) : snapshot
       const next = applyTeamEvent(team, event)
@@ -241,14 +254,16 @@ export function teamEntities(
     },
     Materialized.as<string, FoldedTeam>('teams')
       .withKeySerde(serdes.key)
-      .withValueSerde(foldedSerde(serdes.snapshot, (snapshot) => ({ snapshot, issue: null, changes: [] })))
+      .withValueSerde(
+        foldedSerde(serdes.snapshot, (snapshot) => ({ snapshot, issue: null, changes: NO_CHANGES })),
+      )
       .withCachingDisabled(),
   )
   const steps = folded.toStream({ name: 'dq-teams-folded' })
   return {
     table: folded.mapValues((f) => f.snapshot, { name: 'dq-teams-snapshot' }),
     memberships: steps
-      .flatMap((_teamId, f) => (f?.changes ?? []).map((c) => [c.agent_id, c] as const), {
+      .flatMap((_teamId, f) => takeChanges(f).map((c) => [c.agent_id, c] as const), {
         name: 'dq-memberships',
       })
       .repartition({
