@@ -381,6 +381,12 @@ export function entityTopology(
     taskEvents: Serde<TaskEvent>
   },
   onDataQuality?: OnDataQuality,
+  outputs: {
+    agents: Serde<AgentSnapshot>
+    teams: Serde<TeamSnapshot>
+    tasks: Serde<TaskSnapshot>
+    dataQuality: Serde<DataQualityRecord>
+  } = { agents: Serdes.Json(), teams: Serdes.Json(), tasks: Serdes.Json(), dataQuality: Serdes.Json() },
 ): Topology {
   const key = Serdes.String()
   const builder = new StreamsBuilder()
@@ -399,19 +405,25 @@ export function entityTopology(
         eventTime: (e) => e.occurred_at,
       },
     )
-  const teams = teamEntities(events('team_events', serdes.teamEvents), { key, snapshot: Serdes.Json() })
+  const teams = teamEntities(events('team_events', serdes.teamEvents), { key, snapshot: outputs.teams })
   const agents = agentEntities(events('agent_events', serdes.agentEvents), teams.memberships, {
     key,
-    snapshot: Serdes.Json(),
+    snapshot: outputs.agents,
   })
-  const tasks = taskEntities(events('task_events', serdes.taskEvents), { key, snapshot: Serdes.Json() })
-  agents.table.toStream().to(ENTITY_TOPICS.agents, { keySerde: key, valueSerde: Serdes.Json() })
-  teams.table.toStream().to(ENTITY_TOPICS.teams, { keySerde: key, valueSerde: Serdes.Json() })
-  tasks.table.toStream().to(ENTITY_TOPICS.tasks, { keySerde: key, valueSerde: Serdes.Json() })
+  const tasks = taskEntities(events('task_events', serdes.taskEvents), { key, snapshot: outputs.tasks })
+  agents.table
+    .toStream()
+    .to(ENTITY_TOPICS.agents, { keySerde: key, valueSerde: outputs.agents as Serde<AgentSnapshot | null> })
+  teams.table
+    .toStream()
+    .to(ENTITY_TOPICS.teams, { keySerde: key, valueSerde: outputs.teams as Serde<TeamSnapshot | null> })
+  tasks.table
+    .toStream()
+    .to(ENTITY_TOPICS.tasks, { keySerde: key, valueSerde: outputs.tasks as Serde<TaskSnapshot | null> })
   dataQualityOutput([agents.dataQuality, teams.dataQuality, tasks.dataQuality], {
     output: ENTITY_TOPICS.dataQuality,
     keySerde: key,
-    valueSerde: Serdes.Json<DataQualityRecord>(),
+    valueSerde: outputs.dataQuality,
     inputTopics: ENTITY_TOPICS.inputs,
     ...(onDataQuality ? { onDataQuality } : {}),
   })
