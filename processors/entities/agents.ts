@@ -8,8 +8,9 @@
 // into the one aggregate. A change older (event time) than the one that set the current team is
 // stale and ignored, and a leave only clears the team it names, so a disbanding reported late, or a
 // team formed on another partition and processed first, does not undo a newer membership. The merge
-// needs agent_events and team_events to have as many partitions (the repartition topic takes
-// team_events' count). A status or capability change of a terminated agent, and a team member the table
+// needs the membership repartition topic to have as many partitions as agent_events: the runtime sizes
+// it so when the agent table is joined with a stream (tokensPerTemplate's join puts both in one
+// co-partition group), otherwise like team_events (8 partitions each, as provisioned). A status or capability change of a terminated agent, and a team member the table
 // has not seen created or that is terminated, are data-quality findings (data-quality.ts).
 
 import type {
