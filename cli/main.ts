@@ -6,10 +6,12 @@ import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { TopicMismatchError } from '../kafka/topics.js'
+import { ProcessorConfigError } from '../processors/config-error.js'
 import { registerConfigCommand } from './commands/config.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerProduceCommand } from './commands/produce.js'
 import { registerProvisionCommand } from './commands/provision.js'
+import { registerRunCommand } from './commands/run.js'
 import { registerStackCommand } from './commands/stack.js'
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes.js'
 
@@ -23,6 +25,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program)
   registerProduceCommand(program)
   registerConfigCommand(program)
+  registerRunCommand(program)
   // Every subcommand reports usage errors through exitOverride, so they map to EXIT.USAGE.
   const override = (cmd: Command) => {
     cmd.exitOverride()
@@ -46,7 +49,7 @@ function report(error: unknown): ExitCode {
     // help and version "errors" are commander's way of stopping after printing them
     return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE
   }
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof ProcessorConfigError) {
     process.stderr.write(`${error.message}\n`)
     return EXIT.CONFIG
   }

@@ -180,13 +180,14 @@ export const variables = {
   },
   INSTANCE_ID: {
     description:
-      "A stable identity for this instance (a StatefulSet pod name): its static group membership and transactional id; empty keeps one in STATE_DIR",
+      'A stable identity for this instance (a StatefulSet pod name): its static group membership and transactional id; empty keeps one in STATE_DIR',
     expected: 'empty, or 1-100 letters, digits, ., _ and -',
     default: '',
     schema: z.string().regex(/^[A-Za-z0-9._-]{0,100}$/, 'is not 1-100 letters, digits, ., _ and -'),
   },
   STATE_DIR: {
-    description: "Where a processor keeps its instance id and lock; empty means '<os tmpdir>/agent-party-streams'",
+    description:
+      "Where a processor keeps its instance id and lock; empty means '<os tmpdir>/agent-party-streams'",
     expected: 'empty, or an absolute directory path',
     default: '',
     schema: z.string().refine((s) => s === '' || isAbsolute(s), 'is not an absolute path'),

@@ -1,6 +1,14 @@
 // The Agent Party topology's settings: topic names (tests prefix them), and what its rules need. Each
 // bad value fails with a ProcessorConfigError naming the setting and the expected form.
+import { readFileSync } from 'node:fs'
 import { type EventFamily, topicNames } from '../schemas/index.js'
+import { type AlertsOptions, resolveAlertsOptions } from './alerts/alert.js'
+import { ProcessorConfigError } from './config-error.js'
+import {
+  type PerformanceOptions,
+  type PerformanceOptionsInput,
+  resolvePerformanceOptions,
+} from './metrics/performance.js'
 import { OUTPUT_NAMES, OUTPUTS, type OutputName } from './outputs.js'
 
 export interface ProcessorConfig {
@@ -11,9 +19,21 @@ export interface ProcessorConfig {
   readonly outputTopics: Readonly<Record<OutputName, string>>
   /** How long (event time) a seen event id is remembered to drop a producer's retry. Default 1 h. */
   readonly dedupHorizonMs: number
-  /** The business metrics' windows: size (default 1 min, tumbling) and grace (default 30 s). */
+  /**
+   * The metrics' windows: size (default 1 min, tumbling) and grace (default 30 s). Every windowed
+   * output uses them; the business metrics also come on hopping windows (below).
+   */
   readonly metricsWindowMs: number
   readonly metricsGraceMs: number
+  /** The business metrics' hopping windows: size (default 1 h) and advance (default 5 min). */
+  readonly hoppingWindowMs: number
+  readonly hoppingAdvanceMs: number
+  /** Agents in the running top-N of token consumers per window. Default 10. */
+  readonly topN: number
+  /** Inactivity gap that ends an agent's activity session. Default 5 min. */
+  readonly sessionGapMs: number
+  readonly performance: PerformanceOptions
+  readonly alerts: Required<AlertsOptions>
 }
 
 export interface ProcessorConfigInput {
@@ -23,19 +43,15 @@ export interface ProcessorConfigInput {
   dedupHorizonMs?: number
   metricsWindowMs?: number
   metricsGraceMs?: number
+  hoppingWindowMs?: number
+  hoppingAdvanceMs?: number
+  topN?: number
+  sessionGapMs?: number
+  performance?: PerformanceOptionsInput
+  alerts?: AlertsOptions
 }
 
-export class ProcessorConfigError extends Error {
-  readonly code = 'INVALID_CONFIG'
-  constructor(
-    readonly setting: string,
-    given: unknown,
-    expected: string,
-  ) {
-    super(`${setting}: got ${JSON.stringify(given)}, expected ${expected}`)
-    this.name = 'ProcessorConfigError'
-  }
-}
+export { ProcessorConfigError }
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
 
@@ -65,22 +81,8 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
       )
     }
   }
-  const dedupHorizonMs = input.dedupHorizonMs ?? 3_600_000
-  if (!(Number.isInteger(dedupHorizonMs) && dedupHorizonMs > 0)) {
-    throw new ProcessorConfigError(
-      'dedupHorizonMs',
-      dedupHorizonMs,
-      'a positive whole number of milliseconds',
-    )
-  }
-  const metricsWindowMs = input.metricsWindowMs ?? 60_000
-  if (!(Number.isInteger(metricsWindowMs) && metricsWindowMs > 0)) {
-    throw new ProcessorConfigError(
-      'metricsWindowMs',
-      metricsWindowMs,
-      'a positive whole number of milliseconds',
-    )
-  }
+  const dedupHorizonMs = positive('dedupHorizonMs', input.dedupHorizonMs ?? 3_600_000)
+  const metricsWindowMs = positive('metricsWindowMs', input.metricsWindowMs ?? 60_000)
   const metricsGraceMs = input.metricsGraceMs ?? 30_000
   if (!(Number.isInteger(metricsGraceMs) && metricsGraceMs >= 0)) {
     throw new ProcessorConfigError(
@@ -89,5 +91,70 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
       'zero or a positive whole number of milliseconds',
     )
   }
-  return { applicationId, inputTopics, outputTopics, dedupHorizonMs, metricsWindowMs, metricsGraceMs }
+  const hoppingWindowMs = positive('hoppingWindowMs', input.hoppingWindowMs ?? 3_600_000)
+  const hoppingAdvanceMs = positive('hoppingAdvanceMs', input.hoppingAdvanceMs ?? 300_000)
+  if (hoppingAdvanceMs > hoppingWindowMs) {
+    throw new ProcessorConfigError(
+      'hoppingAdvanceMs',
+      hoppingAdvanceMs,
+      `at most hoppingWindowMs (${hoppingWindowMs}): windows may overlap, not leave gaps`,
+    )
+  }
+  const topN = input.topN ?? 10
+  if (!(Number.isInteger(topN) && topN >= 1 && topN <= 1000)) {
+    throw new ProcessorConfigError('topN', topN, 'a whole number from 1 to 1000')
+  }
+  const sessionGapMs = positive('sessionGapMs', input.sessionGapMs ?? 300_000)
+  return {
+    applicationId,
+    inputTopics,
+    outputTopics,
+    dedupHorizonMs,
+    metricsWindowMs,
+    metricsGraceMs,
+    hoppingWindowMs,
+    hoppingAdvanceMs,
+    topN,
+    sessionGapMs,
+    performance: resolvePerformanceOptions(input.performance),
+    alerts: resolveAlertsOptions(input.alerts),
+  }
+}
+
+function positive(setting: string, value: number): number {
+  if (!(Number.isInteger(value) && value > 0)) {
+    throw new ProcessorConfigError(setting, value, 'a positive whole number of milliseconds')
+  }
+  return value
+}
+
+/** The topology settings of PROCESSOR_CONFIG (a JSON object of ProcessorConfigInput), or the defaults. */
+export function loadProcessorConfig(file: string | undefined): ProcessorConfig {
+  if (file === undefined) return resolveProcessorConfig()
+  let input: unknown
+  try {
+    input = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new ProcessorConfigError(
+      'PROCESSOR_CONFIG',
+      file,
+      `a readable JSON file (${(error as Error).message})`,
+    )
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ProcessorConfigError('PROCESSOR_CONFIG', file, 'a file holding one JSON object')
+  }
+  // A misspelt setting would silently keep its default: refuse what the topology does not know.
+  const known = new Set(Object.keys(resolveProcessorConfig()))
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) {
+      throw new ProcessorConfigError(`${file}: ${key}`, key, `one of ${[...known].sort().join(', ')}`)
+    }
+  }
+  try {
+    return resolveProcessorConfig(input as ProcessorConfigInput)
+  } catch (error) {
+    if (error instanceof ProcessorConfigError) error.message = `${file}: ${error.message}`
+    throw error
+  }
 }

@@ -10,7 +10,7 @@
 // a task's completion before its creation is a finding even if the creation follows.
 import type { EventFamily } from '../schemas/index.js'
 import type { KStream, Serde } from '../topology/index.js'
-import { ProcessorConfigError } from './config.js'
+import { ProcessorConfigError } from './config-error.js'
 
 /**
  * Why an event broke the rules:

@@ -13,9 +13,8 @@ const serdes: ProcessorSerdes = {
   agentEvents: placeholder,
   teamEvents: placeholder,
   taskEvents: placeholder,
-  agentSnapshot: placeholder,
-  teamSnapshot: placeholder,
-  taskSnapshot: placeholder,
+  systemEvents: placeholder,
+  output: () => placeholder,
 }
 
 export const TOPOLOGY_DOC = fileURLToPath(new URL('./TOPOLOGY.md', import.meta.url))

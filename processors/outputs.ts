@@ -24,15 +24,41 @@ const output = (name: string, kind: OutputKind, schema = name): OutputSpec => ({
 })
 
 export const OUTPUTS = {
+  // Entity tables.
   agents: output('agents', 'snapshot'),
   teams: output('teams', 'snapshot'),
   tasks: output('tasks', 'snapshot'),
+  // Business metrics, on the metrics windows (1 min tumbling) and on hopping windows (1 h / 5 min).
   agentInstantiations: output('agent_instantiations', 'windowed'),
+  agentInstantiationsHourly: output('agent_instantiations_1h', 'windowed', 'agent_instantiations'),
   teamFormations: output('team_formations', 'windowed'),
+  teamFormationsHourly: output('team_formations_1h', 'windowed', 'team_formations'),
   taskOutcomes: output('task_outcomes', 'windowed'),
+  taskOutcomesHourly: output('task_outcomes_1h', 'windowed', 'task_outcomes'),
   tokensByAgent: output('tokens_by_agent', 'windowed'),
+  tokensByAgentHourly: output('tokens_by_agent_1h', 'windowed', 'tokens_by_agent'),
   tokensByTeam: output('tokens_by_team', 'windowed'),
+  tokensByTeamHourly: output('tokens_by_team_1h', 'windowed', 'tokens_by_team'),
   tokensByTemplate: output('tokens_by_template', 'windowed'),
+  tokensByTemplateHourly: output('tokens_by_template_1h', 'windowed', 'tokens_by_template'),
+  topTokenConsumers: output('top_token_consumers', 'windowed'),
+  topTokenConsumersHourly: output('top_token_consumers_1h', 'windowed', 'top_token_consumers'),
+  // Performance metrics.
+  processingLatency: output('processing_latency', 'windowed'),
+  inferenceTime: output('inference_time', 'windowed'),
+  componentMetrics: output('component_metrics', 'windowed'),
+  // Utilization and activity sessions.
+  agentUtilization: output('agent_utilization', 'windowed'),
+  templateUtilization: output('template_utilization', 'windowed'),
+  agentSessions: output('agent_sessions', 'windowed'),
+  // Joins.
+  teamTaskAttribution: output('team_task_attribution', 'event'),
+  teamTaskOutcomes: output('team_task_outcomes', 'windowed'),
+  idleAgentsByCapability: output('idle_agents_by_capability', 'snapshot'),
+  formationRequestCapacity: output('formation_request_capacity', 'event'),
+  // Alerts and data quality (kept as long as system_events: 14 days).
+  alerts: output('alerts', 'event'),
+  dataQuality: output('data_quality', 'event'),
 } as const satisfies Record<string, OutputSpec>
 
 export type OutputName = keyof typeof OUTPUTS
@@ -46,9 +72,10 @@ export function outputTopicSpecs(
   topics: Readonly<Record<OutputName, string>>,
   options: { partitions?: number; retentionDays?: number } = {},
 ): TopicSpec[] {
-  const retention = String((options.retentionDays ?? 7) * DAY_MS)
   return OUTPUT_NAMES.map((name) => {
     const { kind } = OUTPUTS[name]
+    const days = options.retentionDays ?? (name === 'alerts' || name === 'dataQuality' ? 14 : 7)
+    const retention = String(days * DAY_MS)
     const configs: Record<string, string> =
       kind === 'snapshot'
         ? { 'cleanup.policy': 'compact' }

@@ -31,7 +31,7 @@ export interface ProcessorSerdesOptions {
   readonly encoding: SchemaEncoding
   /** How registry ids are found (the registry encoding only). */
   readonly lookup?: SchemaLookup
-  /** Register the output schemas when their subjects lack them (default off: provisioning does). */
+  /** Register the schemas when their subjects lack them (default off: provisioning does). */
   readonly autoRegister?: boolean
 }
 
@@ -40,7 +40,12 @@ export async function createProcessorSerdes(
   options: ProcessorSerdesOptions,
 ): Promise<ProcessorSerdes> {
   const { encoding, lookup } = options
-  const eventOptions = { encoding, topics: config.inputTopics, ...(lookup ? { lookup } : {}) }
+  const eventOptions = {
+    encoding,
+    topics: config.inputTopics,
+    autoRegister: options.autoRegister ?? false,
+    ...(lookup ? { lookup } : {}),
+  }
   const [agentEvents, teamEvents, taskEvents, systemEvents] = await Promise.all([
     createEventSerde('agent_events', eventOptions),
     createEventSerde('team_events', eventOptions),

@@ -1,7 +1,10 @@
-// The Agent Party topology, built only with the engine's public DSL: so far the data-quality
-// deduplication of the event topics and the entity tables (agents, teams, tasks) with their snapshot
-// outputs (issue 8 builds the windowed metrics, joins and alerts on them).
-import type { AgentEvent, EventFamily, TaskEvent, TeamEvent } from '../schemas/index.js'
+// The Agent Party topology, built only with the engine's public DSL: the four event topics without
+// their duplicates; the entity tables (agents with their current team, teams, tasks) and the
+// data-quality findings of their folds; the business metrics on tumbling and hopping windows with a
+// running top-N; the performance metrics; utilization and activity sessions; the joins (team
+// attribution, idle agents per capability at formation requests); and the alerts. Each concern lives in
+// its own module; this file only connects them to the configured topics and serdes.
+import type { AgentEvent, EventFamily, SystemEvent, TaskEvent, TeamEvent } from '../schemas/index.js'
 import {
   type KStream,
   type Serde,
@@ -10,37 +13,47 @@ import {
   TimeWindows,
   type Topology,
 } from '../topology/index.js'
+import { agentPartyAlerts } from './alerts/alerts.js'
 import type { ProcessorConfig } from './config.js'
+import { dataQualityOutput, type OnDataQuality } from './data-quality.js'
 import { dropDuplicates } from './dedup.js'
-import { type AgentSnapshot, agentTable } from './entities/agents.js'
-import { type TaskSnapshot, taskTable } from './entities/tasks.js'
-import { type TeamSnapshot, teamTable } from './entities/teams.js'
+import { agentEntities } from './entities/agents.js'
+import { taskEntities } from './entities/tasks.js'
+import { teamEntities } from './entities/teams.js'
+import { formationRequestCapacity, idleAgentsByCapability } from './joins/idle-capacity.js'
+import { teamTaskAttribution } from './joins/team-attribution.js'
 import {
-  agentInstantiations,
-  formationOutcomes,
-  taskOutcomes,
-  tokenConsumption,
-  tokensPerTemplate,
+  agentInstantiationRate,
+  type MetricWindowing,
+  taskOutcomeRates,
+  teamFormationRate,
+  tokensByAgent,
+  tokensByTeam,
+  tokensByTemplate,
+  topTokenConsumers,
 } from './metrics/business.js'
+import { componentMetrics, inferenceTime, processingLatency, type TimedEvent } from './metrics/performance.js'
+import { agentSessions, agentUtilization } from './metrics/utilization.js'
+import type { OutputName } from './outputs.js'
+import type { ProcessorSerdes } from './serdes.js'
 
-export interface ProcessorSerdes {
-  readonly agentEvents: Serde<AgentEvent>
-  readonly teamEvents: Serde<TeamEvent>
-  readonly taskEvents: Serde<TaskEvent>
-  /** The snapshot outputs' encoding: JSON until the output topics get their Avro schemas. */
-  readonly agentSnapshot: Serde<AgentSnapshot>
-  readonly teamSnapshot: Serde<TeamSnapshot>
-  readonly taskSnapshot: Serde<TaskSnapshot>
-}
+export type { ProcessorSerdes } from './serdes.js'
 
 export interface ProcessorHooks {
   /** A duplicate event dropped (a metric). */
   onDuplicate?(topic: string, eventId: string): void
+  /** An event breaking the platform's rules, written to the data-quality topic (a metric). */
+  onDataQuality?: OnDataQuality
 }
 
 interface Envelope {
   event_id: string
   occurred_at: number
+}
+
+/** The runtime's topics of records too late for a window and of dead letters (its defaults). */
+export function runtimeTopics(applicationId: string): { late: string; deadLetter: string } {
+  return { late: `${applicationId}-late`, deadLetter: `${applicationId}-dlq` }
 }
 
 export function agentPartyTopology(
@@ -50,6 +63,9 @@ export function agentPartyTopology(
 ): Topology {
   const key = Serdes.String()
   const builder = new StreamsBuilder()
+  const topics = config.outputTopics
+  const out = <T>(name: OutputName): Serde<T> => serdes.output<T>(name)
+
   // Each event topic, read once, without the second copies of an event.
   const events = <E extends Envelope>(family: EventFamily, valueSerde: Serde<E>): KStream<string, E> => {
     const topic = config.inputTopics[family]
@@ -62,24 +78,112 @@ export function agentPartyTopology(
       onDuplicate: (_key, e) => hooks.onDuplicate?.(topic, e.event_id),
     })
   }
-  const outputs = config.outputTopics
-  const windows = TimeWindows.ofSizeAndGrace(config.metricsWindowMs, config.metricsGraceMs)
-  const agentEvents = events('agent_events', serdes.agentEvents)
-  const agents = agentTable(agentEvents, { key, snapshot: serdes.agentSnapshot })
-  agents.toStream().to(outputs.agents, { keySerde: key, valueSerde: serdes.agentSnapshot })
-  agentInstantiations(agentEvents, windows, outputs.agentInstantiations)
-  const teamEvents = events('team_events', serdes.teamEvents)
-  teamTable(teamEvents, { key, snapshot: serdes.teamSnapshot })
-    .toStream()
-    .to(outputs.teams, { keySerde: key, valueSerde: serdes.teamSnapshot })
-  formationOutcomes(teamEvents, windows, outputs.teamFormations)
-  const taskSnapshots = taskTable(events('task_events', serdes.taskEvents), {
-    key,
-    snapshot: serdes.taskSnapshot,
-  }).toStream()
-  taskSnapshots.to(outputs.tasks, { keySerde: key, valueSerde: serdes.taskSnapshot })
-  taskOutcomes(taskSnapshots, windows, outputs.taskOutcomes)
-  tokenConsumption(taskSnapshots, windows, { byAgent: outputs.tokensByAgent, byTeam: outputs.tokensByTeam })
-  tokensPerTemplate(taskSnapshots, agents, windows, outputs.tokensByTemplate)
+  const agentEvents = events<AgentEvent>('agent_events', serdes.agentEvents)
+  const teamEvents = events<TeamEvent>('team_events', serdes.teamEvents)
+  const taskEvents = events<TaskEvent>('task_events', serdes.taskEvents)
+  const systemEvents = events<SystemEvent>('system_events', serdes.systemEvents)
+
+  // Entity tables: the stores keep JSON (internal), the output topics carry Avro snapshots.
+  const teams = teamEntities(teamEvents, { key, snapshot: Serdes.Json() })
+  const agents = agentEntities(agentEvents, teams.memberships, { key, snapshot: Serdes.Json() })
+  const tasks = taskEntities(taskEvents, { key, snapshot: Serdes.Json() })
+  agents.table.toStream().to(topics.agents, { keySerde: key, valueSerde: out('agents') })
+  teams.table.toStream().to(topics.teams, { keySerde: key, valueSerde: out('teams') })
+  const taskSnapshots = tasks.table.toStream()
+  taskSnapshots.to(topics.tasks, { keySerde: key, valueSerde: out('tasks') })
+  dataQualityOutput([agents.dataQuality, teams.dataQuality, tasks.dataQuality], {
+    output: topics.dataQuality,
+    keySerde: key,
+    valueSerde: out('dataQuality'),
+    inputTopics: config.inputTopics,
+    ...(hooks.onDataQuality ? { onDataQuality: hooks.onDataQuality } : {}),
+  })
+
+  // Business metrics, once per windowing.
+  const minute = TimeWindows.ofSizeAndGrace(config.metricsWindowMs, config.metricsGraceMs)
+  const hour = TimeWindows.ofSizeAndGrace(config.hoppingWindowMs, config.metricsGraceMs).advanceBy(
+    config.hoppingAdvanceMs,
+  )
+  const windowings = [
+    { suffix: '', windows: minute, topic: (name: OutputName) => topics[name] },
+    { suffix: '-1h', windows: hour, topic: (name: OutputName) => topics[`${name}Hourly` as OutputName] },
+  ]
+  for (const { suffix, windows, topic } of windowings) {
+    const w = (name: OutputName): MetricWindowing => ({ suffix, windows, output: topic(name) })
+    agentInstantiationRate(agentEvents, w('agentInstantiations'), out('agentInstantiations'))
+    teamFormationRate(teamEvents, w('teamFormations'), out('teamFormations'))
+    taskOutcomeRates(taskSnapshots, w('taskOutcomes'), out('taskOutcomes'))
+    const perAgent = tokensByAgent(taskSnapshots, w('tokensByAgent'), out('tokensByAgent'))
+    tokensByTeam(taskSnapshots, w('tokensByTeam'), out('tokensByTeam'))
+    tokensByTemplate(taskSnapshots, agents.table, w('tokensByTemplate'), out('tokensByTemplate'))
+    topTokenConsumers(perAgent, w('topTokenConsumers'), out('topTokenConsumers'), { topN: config.topN })
+  }
+
+  // Performance metrics.
+  const { inputTopics } = config
+  // (KStream is invariant in its value type: each stream is read only as a TimedEvent.)
+  const byTopic = {
+    [inputTopics.agent_events]: agentEvents,
+    [inputTopics.team_events]: teamEvents,
+    [inputTopics.task_events]: taskEvents,
+    [inputTopics.system_events]: systemEvents,
+  } as unknown as Record<string, KStream<string, TimedEvent>>
+  processingLatency(byTopic, minute, topics.processingLatency, out('processingLatency'), config.performance)
+  inferenceTime(
+    teamEvents,
+    systemEvents,
+    minute,
+    topics.inferenceTime,
+    out('inferenceTime'),
+    config.performance,
+  )
+  componentMetrics(systemEvents, minute, topics.componentMetrics, out('componentMetrics'), config.performance)
+
+  // Utilization and activity sessions.
+  agentUtilization(
+    builder,
+    agentEvents,
+    { windowMs: config.metricsWindowMs, graceMs: config.metricsGraceMs },
+    { byAgent: topics.agentUtilization, byTemplate: topics.templateUtilization },
+    { byAgent: out('agentUtilization'), byTemplate: out('templateUtilization') },
+  )
+  agentSessions(
+    agentEvents,
+    { inactivityGapMs: config.sessionGapMs, graceMs: config.metricsGraceMs },
+    topics.agentSessions,
+    out('agentSessions'),
+  )
+
+  // Joins.
+  teamTaskAttribution(
+    taskSnapshots,
+    teams.table,
+    { windowMs: config.metricsWindowMs, graceMs: config.metricsGraceMs },
+    { attribution: topics.teamTaskAttribution, outcomes: topics.teamTaskOutcomes },
+    { attribution: out('teamTaskAttribution'), outcomes: out('teamTaskOutcomes') },
+  )
+  const idle = idleAgentsByCapability(
+    builder,
+    agents.table,
+    topics.idleAgentsByCapability,
+    out('idleAgentsByCapability'),
+  )
+  formationRequestCapacity(
+    builder,
+    teamEvents,
+    idle,
+    topics.formationRequestCapacity,
+    out('formationRequestCapacity'),
+  )
+
+  // Alerts.
+  const runtime = runtimeTopics(config.applicationId)
+  agentPartyAlerts(
+    builder,
+    { teamEvents, taskSnapshots, agentEvents, lateTopic: runtime.late, deadLetterTopic: runtime.deadLetter },
+    minute,
+    config.alerts,
+    { topic: topics.alerts, valueSerde: out('alerts') },
+  )
   return builder.build()
 }

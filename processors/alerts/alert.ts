@@ -3,7 +3,7 @@
 // (its type, subject and the event time that starts it: a window start, an assignment, a busy period),
 // never from when it was detected, so a replay of the same events produces the same ids and a consumer
 // (or a compacted topic keyed by the id) can drop a repeated alert.
-import { ProcessorConfigError } from '../config.js'
+import { ProcessorConfigError } from '../config-error.js'
 
 export type AlertType =
   | 'FORMATION_FAILURE_RATE'

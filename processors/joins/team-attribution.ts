@@ -17,7 +17,7 @@ import {
   TimeWindows,
   WindowedSerdes,
 } from '../../topology/index.js'
-import { ProcessorConfigError } from '../config.js'
+import { ProcessorConfigError } from '../config-error.js'
 import type { TaskSnapshot } from '../entities/tasks.js'
 import type { TeamSnapshot } from '../entities/teams.js'
 

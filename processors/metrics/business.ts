@@ -23,7 +23,7 @@ import {
   Windowed,
   WindowedSerdes,
 } from '../../topology/index.js'
-import { ProcessorConfigError } from '../config.js'
+import { ProcessorConfigError } from '../config-error.js'
 import type { AgentSnapshot } from '../entities/agents.js'
 import type { TaskSnapshot } from '../entities/tasks.js'
 
@@ -111,13 +111,6 @@ export interface TopTokenConsumer {
 /** `top_token_consumers`: the agents with most tokens in a window, best first. */
 export interface TopTokenConsumersValue extends WindowBounds {
   entries: TopTokenConsumer[]
-}
-
-/** @deprecated the single-windowing outputs, until the topology uses the windowed functions below. */
-export interface MetricOutputs {
-  readonly instantiations: string
-  readonly formations: string
-  readonly taskOutcomes: string
 }
 
 const str = Serdes.String()
@@ -521,63 +514,4 @@ export function topTokenConsumers(
     ...w,
     entries: state.top.slice(0, topN).map(([agent_id, tokens], i) => ({ agent_id, tokens, rank: i + 1 })),
   }))
-}
-
-// The single-windowing functions the topology used first: plain counts and sums as values.
-
-/** @deprecated use agentInstantiationRate. AgentCreated per `<template_id>@<version>` and window. */
-export function agentInstantiations(
-  agentEvents: KStream<string, AgentEvent>,
-  windows: TimeWindows,
-  output: string,
-): void {
-  instantiationCounts(agentEvents, windows, '')
-    .toStream()
-    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Long() })
-}
-
-/** @deprecated use teamFormationRate. */
-export function formationOutcomes(
-  teamEvents: KStream<string, TeamEvent>,
-  windows: TimeWindows,
-  output: string,
-): void {
-  formationCounts(teamEvents, windows, '')
-    .toStream()
-    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Json<FormationOutcomes>() })
-}
-
-/** @deprecated use taskOutcomeRates. */
-export function taskOutcomes(
-  taskSnapshots: KStream<string, TaskSnapshot | null>,
-  windows: TimeWindows,
-  output: string,
-): void {
-  taskOutcomeCounts(taskSnapshots, windows, '')
-    .toStream()
-    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Json<TaskOutcomes>() })
-}
-
-/** @deprecated use tokensByAgent and tokensByTeam. */
-export function tokenConsumption(
-  taskSnapshots: KStream<string, TaskSnapshot | null>,
-  windows: TimeWindows,
-  outputs: { readonly byAgent: string; readonly byTeam: string },
-): void {
-  const long = { keySerde: windowedKey(windows), valueSerde: Serdes.Long() }
-  const outcomes = tokenOutcomes(taskSnapshots)
-  tokenSums(perAgentTokens(outcomes), windows, 'tokens-per-agent').toStream().to(outputs.byAgent, long)
-  tokenSums(perTeamTokens(outcomes), windows, 'tokens-per-team').toStream().to(outputs.byTeam, long)
-}
-
-/** @deprecated use tokensByTemplate. */
-export function tokensPerTemplate(
-  taskSnapshots: KStream<string, TaskSnapshot | null>,
-  agents: KTable<string, AgentSnapshot>,
-  windows: TimeWindows,
-  output: string,
-): void {
-  templateTokenSums(taskSnapshots, agents, windows, '')
-    .toStream()
-    .to(output, { keySerde: windowedKey(windows), valueSerde: Serdes.Long() })
 }

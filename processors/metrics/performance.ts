@@ -23,7 +23,7 @@ import {
   type Windowed,
   WindowedSerdes,
 } from '../../topology/index.js'
-import { ProcessorConfigError } from '../config.js'
+import { ProcessorConfigError } from '../config-error.js'
 
 /** What every input event has: its event time. */
 export interface TimedEvent {

@@ -51,7 +51,7 @@ import {
   type Windowed,
   WindowedSerdes,
 } from '../../topology/index.js'
-import { ProcessorConfigError } from '../config.js'
+import { ProcessorConfigError } from '../config-error.js'
 
 /** Busy time of one agent in one window (topic agent_party.agent_utilization). */
 export interface AgentUtilization {

@@ -161,6 +161,18 @@ export async function prepareTopics(
       { subject: missingSinks[0] },
     )
   }
+  // The dead-letter and late-record topics: created when missing (one partition), kept as they are when
+  // present (a user may have made them with more partitions or a longer retention). Before the source
+  // check: a topology may read them (the Agent Party alerts count their records).
+  const missing = outputTopics.filter((t) => !present.has(t))
+  if (missing.length > 0) {
+    await ensureTopics(
+      admin,
+      missing.map((name) => ({ name, partitions: 1, configs: {} })),
+      replicationFactor,
+    )
+    for (const t of missing) present.add(t)
+  }
   const existing = new Map<string, number>()
   const found = userTopics.filter((t) => present.has(t))
   if (found.length > 0) {
@@ -172,15 +184,5 @@ export async function prepareTopics(
   }
   const layout = planTopology(graph, applicationId, existing)
   await ensureTopics(admin, [...layout.internalTopics], replicationFactor)
-  // The dead-letter and late-record topics: created when missing, as they are when present (a user may
-  // have made them with more partitions or a longer retention).
-  const missing = outputTopics.filter((t) => !present.has(t))
-  if (missing.length > 0) {
-    await ensureTopics(
-      admin,
-      missing.map((name) => ({ name, partitions: 1, configs: {} })),
-      replicationFactor,
-    )
-  }
   return layout
 }

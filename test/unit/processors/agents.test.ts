@@ -4,6 +4,7 @@
 // the table sees them in arrival order, disbandings reported late included).
 import { describe, expect, it } from 'vitest'
 import { resolveProcessorConfig } from '../../../processors/config.js'
+import type { DataQualityRecord } from '../../../processors/data-quality.js'
 import type { AgentSnapshot } from '../../../processors/entities/agents.js'
 import { agentPartyTopology } from '../../../processors/topology.js'
 import { type AgentEvent, generateRecords, type TeamEvent } from '../../../schemas/index.js'
@@ -20,6 +21,13 @@ import {
 import { processorSerdes } from '../../support/processor-serdes.js'
 
 const serdes = await processorSerdes()
+// The entity topology's outputs in their Avro schemas, as the topology writes them.
+const avroOutputs = {
+  agents: serdes.agentSnapshot,
+  teams: serdes.teamSnapshot,
+  tasks: serdes.taskSnapshot,
+  dataQuality: serdes.output<DataQualityRecord>('dataQuality'),
+}
 const agentEvents = serdes.agentEvents
 const snapshots = serdes.agentSnapshot
 const str = Serdes.String()
@@ -76,7 +84,7 @@ describe("agent table's current team", () => {
       records.some((r) => r.delay === 'late' && Object.keys(r.event.payload)[0]?.endsWith('Disbanded')),
     ).toBe(true)
 
-    const driver = new TopologyTestDriver(entityTopology(serdes))
+    const driver = new TopologyTestDriver(entityTopology(serdes, undefined, avroOutputs))
     const agentInput = driver.createInputTopic(ENTITY_TOPICS.inputs.agent_events, str, agentEvents)
     const teamInput = driver.createInputTopic(ENTITY_TOPICS.inputs.team_events, str, serdes.teamEvents)
     for (const r of records) {
@@ -100,7 +108,7 @@ describe("agent table's current team", () => {
   })
 
   it('keeps the newer team when the disbanding of the previous one comes late', () => {
-    const driver = new TopologyTestDriver(entityTopology(serdes))
+    const driver = new TopologyTestDriver(entityTopology(serdes, undefined, avroOutputs))
     const teams = driver.createInputTopic(ENTITY_TOPICS.inputs.team_events, str, serdes.teamEvents)
     let n = 0
     const team = (teamId: string, at: number, payload: TeamEvent['payload']): TeamEvent => ({

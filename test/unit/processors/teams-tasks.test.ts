@@ -3,6 +3,7 @@
 // the distinct events sorted by event time, so the tables, fed in arrival order, must not depend on it.
 import { describe, expect, it } from 'vitest'
 import { resolveProcessorConfig } from '../../../processors/config.js'
+import type { DataQualityRecord } from '../../../processors/data-quality.js'
 import type { TaskSnapshot } from '../../../processors/entities/tasks.js'
 import type { TeamSnapshot } from '../../../processors/entities/teams.js'
 import { agentPartyTopology } from '../../../processors/topology.js'
@@ -25,6 +26,13 @@ import {
 import { processorSerdes } from '../../support/processor-serdes.js'
 
 const serdes = await processorSerdes()
+// The entity topology's outputs in their Avro schemas, as the topology writes them.
+const avroOutputs = {
+  agents: serdes.agentSnapshot,
+  teams: serdes.teamSnapshot,
+  tasks: serdes.taskSnapshot,
+  dataQuality: serdes.output<DataQualityRecord>('dataQuality'),
+}
 const str = Serdes.String()
 const config = resolveProcessorConfig()
 
@@ -88,7 +96,7 @@ describe('team table', () => {
 
 describe('team and task tables with their data-quality findings (teamEntities, taskEntities)', () => {
   it('end with the same states as the tables alone', () => {
-    const d = new TopologyTestDriver(entityTopology(serdes))
+    const d = new TopologyTestDriver(entityTopology(serdes, undefined, avroOutputs))
     const teams = d.createInputTopic(ENTITY_TOPICS.inputs.team_events, str, serdes.teamEvents)
     const tasks = d.createInputTopic(ENTITY_TOPICS.inputs.task_events, str, serdes.taskEvents)
     for (const r of records) {
@@ -110,7 +118,7 @@ describe('team and task tables with their data-quality findings (teamEntities, t
     // A clean stream breaks no rule but one: members never created, as no agent event was piped.
     const reasons = new Set(
       d
-        .createOutputTopic(ENTITY_TOPICS.dataQuality, str, Serdes.Json<{ reason: string }>())
+        .createOutputTopic(ENTITY_TOPICS.dataQuality, str, avroOutputs.dataQuality)
         .readValuesToList()
         .map((f) => f?.reason),
     )

@@ -1,0 +1,92 @@
+// One running instance of the Agent Party topology (`agent-party run processor`, `npm start`): the
+// output topics ensured, the serdes of the configured encoding, the topology on the Kafka runtime
+// (exactly-once by default), and /metrics, /health and /ready on METRICS_PORT. Several instances with
+// the same application id share the partitions.
+import type { Config } from '../config/config.js'
+import { componentLogger, createRootLogger, type Logger } from '../config/logger.js'
+import { createMetrics, type Metrics } from '../config/metrics.js'
+import { ProbeServer } from '../config/probe-server.js'
+import { createAdmin } from '../kafka/clients.js'
+import { ensureTopics } from '../kafka/topics.js'
+import { RegistryClient, registrySchemaLookup } from '../schemas/index.js'
+import { KafkaStreams } from '../topology/runtime/index.js'
+import { loadProcessorConfig, type ProcessorConfig } from './config.js'
+import { outputTopicSpecs } from './outputs.js'
+import { createProcessorSerdes } from './serdes.js'
+import { agentPartyTopology } from './topology.js'
+
+export interface RunningProcessor {
+  readonly streams: KafkaStreams
+  readonly metrics: Metrics
+  /** The port /metrics, /health and /ready listen on. */
+  readonly port: number
+  close(): Promise<void>
+}
+
+export interface StartProcessorOptions {
+  /** Instead of PROCESSOR_CONFIG. */
+  readonly processor?: ProcessorConfig
+  readonly logger?: Logger
+  /** Instead of METRICS_PORT (tests: 0). */
+  readonly metricsPort?: number
+}
+
+export async function startProcessor(
+  config: Config,
+  options: StartProcessorOptions = {},
+): Promise<RunningProcessor> {
+  const processor = options.processor ?? loadProcessorConfig(config.processor.configFile)
+  const root = options.logger ?? createRootLogger(config.log)
+  const log = componentLogger(root, config.log, 'processor')
+  const admin = createAdmin(config.kafka, 'processor-admin')
+  try {
+    await ensureTopics(admin, outputTopicSpecs(processor.outputTopics), config.kafka.replicationFactor)
+  } finally {
+    await admin.close()
+  }
+  const serdes = await createProcessorSerdes(processor, {
+    encoding: config.schemas.encoding,
+    ...(config.schemas.encoding === 'registry'
+      ? { lookup: registrySchemaLookup(new RegistryClient({ url: config.schemaRegistry.url })) }
+      : {}),
+  })
+  const metrics = createMetrics(undefined, { defaultMetrics: true })
+  const topology = agentPartyTopology(processor, serdes, {
+    onDuplicate: (topic) => metrics.processor.duplicate(topic),
+    onDataQuality: (reason) => metrics.processor.dataQuality(reason),
+  })
+  const streams = new KafkaStreams(topology, {
+    applicationId: processor.applicationId,
+    bootstrapServers: config.kafka.bootstrapServers,
+    clientId: config.kafka.clientId,
+    replicationFactor: config.kafka.replicationFactor,
+    processingGuarantee: config.streams.processingGuarantee,
+    ...(config.streams.instanceId ? { instanceId: config.streams.instanceId } : {}),
+    ...(config.streams.stateDir ? { stateDir: config.streams.stateDir } : {}),
+    logger: componentLogger(root, config.log, 'kafka'),
+    metrics: metrics.streams,
+    engineMetrics: metrics.engine,
+  })
+  const probe = new ProbeServer({ registry: metrics.registry, ready: () => streams.readiness() })
+  const port = await probe.start(options.metricsPort ?? config.streams.metricsPort)
+  try {
+    await streams.start()
+  } catch (error) {
+    await probe.close()
+    throw error
+  }
+  log.info(
+    { applicationId: processor.applicationId, guarantee: config.streams.processingGuarantee, port },
+    'processor started',
+  )
+  return {
+    streams,
+    metrics,
+    port,
+    close: async () => {
+      await streams.close()
+      await probe.close()
+      log.info('processor stopped')
+    },
+  }
+}
