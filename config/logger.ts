@@ -39,11 +39,17 @@ export function createRootLogger(log: Config['log'], options: LoggerOptions = {}
     },
     options.destination,
   )
-  return root.child({ component: 'app' }, { level: log.level })
+  const app = root.child({ component: 'app' }, { level: log.level })
+  bases.set(app, root)
+  return app
 }
 
+// The pino logger under each root: component loggers are its children, not the app logger's, so that
+// a line carries one `component` key (pino repeats a binding a child sets again).
+const bases = new WeakMap<Logger, Logger>()
+
 export function componentLogger(root: Logger, log: Config['log'], component: string): Logger {
-  return root.child({ component }, { level: log.components[component] ?? log.level })
+  return (bases.get(root) ?? root).child({ component }, { level: log.components[component] ?? log.level })
 }
 
 const order: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']

@@ -1,11 +1,14 @@
-// Puts a cluster in the shape the pipeline expects, idempotently: the four event topics, the graph
-// schema migrations and the archive bucket. Run by `agent-party stack up` on the local stack and by
+// Puts a cluster in the shape the pipeline expects, idempotently: the four event topics and the
+// processor's output topics with their registry subjects, the graph schema migrations and the archive
+// bucket. The output topics' names come from PROCESSOR_CONFIG, as the processor reads them. Run by `agent-party stack up` on the local stack and by
 // `agent-party provision` against any configured cluster; a second run changes nothing.
 import type { Config } from '../config/config.js'
 import { EVENT_TOPICS } from '../deploy/kafka/topics.js'
 import { createAdmin } from '../kafka/clients.js'
 import { ensureTopics } from '../kafka/topics.js'
-import { RegistryClient, registerEventSchemas } from '../schemas/index.js'
+import { loadProcessorConfig } from '../processors/config.js'
+import { outputSubjects, outputTopicSpecs } from '../processors/outputs.js'
+import { RegistryClient, registerEventSchemas, registerSchemas } from '../schemas/index.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
 import { createS3Client } from '../sinks/s3/client.js'
 import { migrateUp } from './migrations.js'
@@ -20,15 +23,16 @@ export interface ProvisionReport {
 }
 
 export async function provision(config: Config): Promise<ProvisionReport> {
-  const [topics, migrationsApplied, bucketCreated, schemasRegistered] = await Promise.all([
+  const [topics, outputs, migrationsApplied, bucketCreated, schemasRegistered] = await Promise.all([
     provisionTopics(config),
+    provisionOutputTopics(config),
     provisionGraph(config),
     provisionBucket(config),
     provisionSchemas(config),
   ])
   return {
-    topicsCreated: topics.created,
-    topicsExisting: topics.existing,
+    topicsCreated: [...topics.created, ...outputs.created],
+    topicsExisting: [...topics.existing, ...outputs.existing],
     migrationsApplied,
     bucketCreated,
     schemasRegistered,
@@ -36,13 +40,29 @@ export async function provision(config: Config): Promise<ProvisionReport> {
 }
 
 /**
- * Registers the event schemas under `<topic>-value` with BACKWARD_TRANSITIVE compatibility.
+ * Registers the event and output schemas under `<topic>-value` with BACKWARD_TRANSITIVE compatibility.
  * Without a registry (single-object encoding) the schemas travel with the code instead.
  */
 export async function provisionSchemas(config: Config): Promise<string[]> {
   if (config.schemas.encoding !== 'registry') return []
-  const registrations = await registerEventSchemas(new RegistryClient({ url: config.schemaRegistry.url }))
+  const client = new RegistryClient({ url: config.schemaRegistry.url })
+  const { outputTopics } = loadProcessorConfig(config.processor.configFile)
+  const registrations = [
+    ...(await registerEventSchemas(client)),
+    ...(await registerSchemas(client, outputSubjects(outputTopics))),
+  ]
   return registrations.filter((r) => r.ids.some((id) => id.registeredNow)).map((r) => r.subject)
+}
+
+/** The processor's output topics (compacted snapshots and windows, event topics with a retention). */
+export async function provisionOutputTopics(config: Config) {
+  const admin = createAdmin(config.kafka, 'provision-outputs')
+  try {
+    const { outputTopics } = loadProcessorConfig(config.processor.configFile)
+    return await ensureTopics(admin, outputTopicSpecs(outputTopics), config.kafka.replicationFactor)
+  } finally {
+    await admin.close()
+  }
 }
 
 export async function provisionTopics(config: Config) {

@@ -7,7 +7,7 @@
 // - `event`: one record per occurrence (alerts, data-quality findings, attributions): deleted after
 //   the retention.
 import type { TopicSpec } from '../kafka/topics.js'
-import type { OutputSchemaName } from '../schemas/index.js'
+import { type FamilySchemas, type OutputSchemaName, outputSchema } from '../schemas/index.js'
 
 export type OutputKind = 'snapshot' | 'windowed' | 'event'
 
@@ -84,4 +84,11 @@ export function outputTopicSpecs(
           : { 'cleanup.policy': 'delete', 'retention.ms': retention }
     return { name: topics[name], partitions: options.partitions ?? 8, configs }
   })
+}
+
+/** Each output's schema with its topic: what provisioning registers under `<topic>-value`. */
+export function outputSubjects(
+  topics: Readonly<Record<OutputName, string>>,
+): { schemas: FamilySchemas<OutputSchemaName>; topic: string }[] {
+  return OUTPUT_NAMES.map((name) => ({ schemas: outputSchema(OUTPUTS[name].schema), topic: topics[name] }))
 }

@@ -29,6 +29,8 @@ export interface StartProcessorOptions {
   readonly logger?: Logger
   /** Instead of METRICS_PORT (tests: 0). */
   readonly metricsPort?: number
+  /** Partitions of output topics it creates. Default 8, as provisioning makes them. */
+  readonly outputPartitions?: number
 }
 
 export async function startProcessor(
@@ -40,7 +42,10 @@ export async function startProcessor(
   const log = componentLogger(root, config.log, 'processor')
   const admin = createAdmin(config.kafka, 'processor-admin')
   try {
-    await ensureTopics(admin, outputTopicSpecs(processor.outputTopics), config.kafka.replicationFactor)
+    const specs = outputTopicSpecs(processor.outputTopics, {
+      ...(options.outputPartitions ? { partitions: options.outputPartitions } : {}),
+    })
+    await ensureTopics(admin, specs, config.kafka.replicationFactor)
   } finally {
     await admin.close()
   }

@@ -5,22 +5,27 @@ import { componentLogger, createRootLogger } from '../../../config/logger.js'
 
 function capture() {
   const lines: Record<string, unknown>[] = []
+  const raw: string[] = []
   const destination = new Writable({
     write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
+      for (const line of String(chunk).split('\n').filter(Boolean)) {
+        raw.push(line)
+        lines.push(JSON.parse(line))
+      }
       done()
     },
   })
-  return { lines, destination }
+  return { lines, raw, destination }
 }
 
 describe('logging', () => {
-  it('writes JSON with a component and a level name', () => {
-    const { lines, destination } = capture()
+  it('writes JSON with one component and a level name', () => {
+    const { lines, raw, destination } = capture()
     const log = loadConfig({}).log
     const root = createRootLogger(log, { destination })
     componentLogger(root, log, 'kafka').info({ topic: 'agent_events' }, 'hello')
     expect(lines[0]).toMatchObject({ level: 'info', component: 'kafka', topic: 'agent_events', msg: 'hello' })
+    expect(raw[0]?.match(/"component"/g)).toHaveLength(1)
     expect(typeof lines[0]?.time).toBe('string')
   })
 
