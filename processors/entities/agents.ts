@@ -233,21 +233,3 @@ export function agentEntities(
       .flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-agents-findings' }),
   }
 }
-
-/**
- * The agent table, materialized as `agents` (changelog `<applicationId>-agents-changelog`). Given the
- * membership changes, it is agentEntities' table (current team included); without, the agent events
- * alone. Superseded by agentEntities (same store name: use one or the other).
- */
-export function agentTable(
-  events: KStream<string, AgentEvent>,
-  serdes: { key: Serde<string>; snapshot: Serde<AgentSnapshot> },
-  memberships?: KStream<string, MembershipChange>,
-): KTable<string, AgentSnapshot> {
-  if (memberships !== undefined) return agentEntities(events, memberships, serdes).table
-  return events.groupByKey().aggregate<AgentSnapshot>(
-    () => emptyAgent(''),
-    (agentId, event, agent) => applyAgentEvent(agent.agent_id === '' ? emptyAgent(agentId) : agent, event),
-    Materialized.as<string, AgentSnapshot>('agents').withKeySerde(serdes.key).withValueSerde(serdes.snapshot),
-  )
-}

@@ -207,22 +207,3 @@ export function taskEntities(
       .flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-tasks-findings' }),
   }
 }
-
-/**
- * The task table alone, materialized as `tasks`, without a record cache: every snapshot goes out (the
- * outcome metrics count the one whose event set the outcome, which a cache could replace). Superseded
- * by taskEntities (same store name: use one or the other).
- */
-export function taskTable(
-  events: KStream<string, TaskEvent>,
-  serdes: { key: Serde<string>; snapshot: Serde<TaskSnapshot> },
-): KTable<string, TaskSnapshot> {
-  return events.groupByKey().aggregate<TaskSnapshot>(
-    () => emptyTask(''),
-    (taskId, event, task) => applyTaskEvent(task.task_id === '' ? emptyTask(taskId) : task, event),
-    Materialized.as<string, TaskSnapshot>('tasks')
-      .withKeySerde(serdes.key)
-      .withValueSerde(serdes.snapshot)
-      .withCachingDisabled(),
-  )
-}

@@ -274,15 +274,3 @@ export function teamEntities(
     dataQuality: steps.flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-teams-findings' }),
   }
 }
-
-/** The team table alone, materialized as `teams`. Superseded by teamEntities (same store name). */
-export function teamTable(
-  events: KStream<string, TeamEvent>,
-  serdes: { key: Serde<string>; snapshot: Serde<TeamSnapshot> },
-): KTable<string, TeamSnapshot> {
-  return events.groupByKey().aggregate<TeamSnapshot>(
-    () => emptyTeam(''),
-    (teamId, event, team) => applyTeamEvent(team.team_id === '' ? emptyTeam(teamId) : team, event),
-    Materialized.as<string, TeamSnapshot>('teams').withKeySerde(serdes.key).withValueSerde(serdes.snapshot),
-  )
-}

@@ -330,7 +330,7 @@ export function teamFormationRate(
 
 /**
  * Task outcomes per priority and window, with the completion and failure rates (of all outcomes). Input:
- * the task table's snapshots (`taskTable(...).toStream()`): the snapshot whose event set the outcome is
+ * the task table's snapshots (`taskEntities(...).table.toStream()`): the snapshot whose event set the outcome is
  * counted once, in the windows of that event's time. Store `task-outcomes<suffix>`, repartition
  * `task-outcomes<suffix>-by-priority`.
  */

@@ -14,7 +14,7 @@ import { formationFailureRateAlerts } from '../../../processors/alerts/formation
 import { taskNotStartedAlerts } from '../../../processors/alerts/task-not-started.js'
 import { ProcessorConfigError } from '../../../processors/config.js'
 import { dropDuplicates } from '../../../processors/dedup.js'
-import { taskTable } from '../../../processors/entities/tasks.js'
+import { taskEntities } from '../../../processors/entities/tasks.js'
 import { avroType } from '../../../schemas/bounded-avro-types.js'
 import {
   type AgentEvent,
@@ -75,10 +75,10 @@ function alertsTopology(windows: TimeWindows, options: AlertsOptions): Topology 
       eventId: (e) => e.event_id,
       eventTime: (e) => e.occurred_at,
     })
-  const taskSnapshots = taskTable(events(TOPICS.tasks, serdes.taskEvents), {
+  const taskSnapshots = taskEntities(events(TOPICS.tasks, serdes.taskEvents), {
     key: str,
     snapshot: serdes.taskSnapshot,
-  }).toStream()
+  }).table.toStream()
   agentPartyAlerts(
     builder,
     {
@@ -381,13 +381,13 @@ describe('task not started alert', () => {
   const build = (builder: StreamsBuilder) =>
     taskNotStartedAlerts(
       builder,
-      taskTable(
+      taskEntities(
         builder.stream<string, TaskEvent>(TOPICS.tasks, { keySerde: str, valueSerde: Serdes.Json() }),
         {
           key: str,
           snapshot: Serdes.Json(),
         },
-      ).toStream(),
+      ).table.toStream(),
       options,
     )
   const pipe = (driver: TopologyTestDriver, events: TaskEvent[]) => {

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ProcessorConfigError } from '../../../processors/config.js'
 import { dropDuplicates } from '../../../processors/dedup.js'
-import { agentTable } from '../../../processors/entities/agents.js'
+import { agentEntities } from '../../../processors/entities/agents.js'
 import type { TaskSnapshot } from '../../../processors/entities/tasks.js'
-import { taskTable } from '../../../processors/entities/tasks.js'
+import { taskEntities } from '../../../processors/entities/tasks.js'
 import {
   type AgentInstantiationsValue,
   agentInstantiationRate,
@@ -122,12 +122,12 @@ function metricsTopology() {
       eventTime: (e) => e.occurred_at,
     })
   const agentEvents = events<AgentEvent>('agent_events', serdes.agentEvents)
-  const agents = agentTable(agentEvents, { key: str, snapshot: serdes.agentSnapshot })
+  const agents = agentEntities(agentEvents, undefined, { key: str, snapshot: serdes.agentSnapshot }).table
   const teamEvents = events<TeamEvent>('team_events', serdes.teamEvents)
-  const tasks = taskTable(events<TaskEvent>('task_events', serdes.taskEvents), {
+  const tasks = taskEntities(events<TaskEvent>('task_events', serdes.taskEvents), {
     key: str,
     snapshot: serdes.taskSnapshot,
-  }).toStream()
+  }).table.toStream()
   for (const which of ['tumbling', 'hopping'] as const) {
     const suffix = SUFFIXES[which]
     const windows = timeWindows(WINDOWINGS[which])

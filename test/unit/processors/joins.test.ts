@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ProcessorConfigError, resolveProcessorConfig } from '../../../processors/config.js'
 import { dropDuplicates } from '../../../processors/dedup.js'
-import { type AgentSnapshot, agentTable, emptyAgent } from '../../../processors/entities/agents.js'
-import { emptyTask, type TaskSnapshot, taskTable } from '../../../processors/entities/tasks.js'
-import { emptyTeam, type TeamSnapshot, teamTable } from '../../../processors/entities/teams.js'
+import { type AgentSnapshot, agentEntities, emptyAgent } from '../../../processors/entities/agents.js'
+import { emptyTask, type TaskSnapshot, taskEntities } from '../../../processors/entities/tasks.js'
+import { emptyTeam, type TeamSnapshot, teamEntities } from '../../../processors/entities/teams.js'
 import {
   type FormationRequestCapacity,
   formationRequestCapacity,
@@ -108,16 +108,16 @@ function fullTopology() {
         eventTime: (e) => e.occurred_at,
       },
     )
-  const agents = agentTable(events('agent_events', serdes.agentEvents), {
+  const agents = agentEntities(events('agent_events', serdes.agentEvents), undefined, {
     key: str,
     snapshot: serdes.agentSnapshot,
-  })
+  }).table
   const teamEvents = events('team_events', serdes.teamEvents)
-  const teams = teamTable(teamEvents, { key: str, snapshot: serdes.teamSnapshot })
-  const tasks = taskTable(events('task_events', serdes.taskEvents), {
+  const teams = teamEntities(teamEvents, { key: str, snapshot: serdes.teamSnapshot }).table
+  const tasks = taskEntities(events('task_events', serdes.taskEvents), {
     key: str,
     snapshot: serdes.taskSnapshot,
-  })
+  }).table
   teamTaskAttribution(
     tasks.toStream(),
     teams,
