@@ -1,9 +1,10 @@
 // The output topics' contract: every output has a shipped Avro schema, documented field by field (the
 // sinks, the API and consumers in other languages read them), every shipped schema is used, and the
 // output serdes write what the registry and single-object readers read back.
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { resolveProcessorConfig } from '../../../processors/config.js'
-import { OUTPUT_NAMES, OUTPUTS, outputTopicSpecs } from '../../../processors/outputs.js'
+import { OUTPUT_NAMES, OUTPUTS, type OutputName, outputTopicSpecs } from '../../../processors/outputs.js'
 import { createProcessorSerdes } from '../../../processors/serdes.js'
 import { MemorySchemaLookup, outputSchemas } from '../../../schemas/index.js'
 
@@ -130,3 +131,29 @@ describe('output serdes', () => {
 function shipped(name: `outputs/${string}`): string {
   return outputSchemas().get(name)?.current.text ?? ''
 }
+
+describe('processors/README.md', () => {
+  const readme = readFileSync(new URL('../../../processors/README.md', import.meta.url), 'utf8')
+
+  it('documents every output and every setting', () => {
+    const rows = readme.split('\n').filter((line) => line.startsWith('| `'))
+    for (const name of OUTPUT_NAMES) {
+      const base = name.replace(/Hourly$/, '')
+      expect(
+        rows.some((row) => row.includes(`\`${base}\``)),
+        name,
+      ).toBe(true)
+      expect(readme, name).toContain(OUTPUTS[base as OutputName].topic)
+    }
+    const config = resolveProcessorConfig()
+    for (const [setting, value] of Object.entries(config)) {
+      if (typeof value === 'object' && !['inputTopics', 'outputTopics'].includes(setting)) {
+        for (const nested of Object.keys(value)) expect(readme, setting).toContain(`\`${setting}.${nested}\``)
+      } else
+        expect(
+          rows.some((row) => row.includes(`\`${setting}\``)),
+          setting,
+        ).toBe(true)
+    }
+  })
+})
