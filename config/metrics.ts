@@ -39,6 +39,8 @@ export interface ProcessorMetrics {
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 const RESTORE_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
+/** Around the commit interval (100 ms by default), which bounds a record's wait for its transaction. */
+const HANDOFF_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.125, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5]
 const STORE_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5]
 
 /** The instruments, created once per registry. */
@@ -46,6 +48,7 @@ class Instruments {
   readonly recordsConsumed: Counter<'topic'>
   readonly recordsProcessed: Counter
   readonly commitDuration: Histogram
+  readonly handoff: Histogram
   readonly commits: Counter
   readonly commitRecords: Counter
   readonly transactionsAborted: Counter<'reason'>
@@ -81,6 +84,14 @@ class Instruments {
       name: name('commit_duration_seconds'),
       help: 'Duration of one commit (a transaction, or an offset commit with at_least_once).',
       buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.handoff = new Histogram({
+      name: name('record_handoff_seconds'),
+      help:
+        'Time from the fetch response that brought a record to the commit that hands its results to the ' +
+        'transaction, one observation per record (at most about one commit interval plus a round).',
+      buckets: HANDOFF_BUCKETS,
       registers,
     })
     this.commits = new Counter({
@@ -215,6 +226,10 @@ function streamsMetrics(m: Instruments): RuntimeMetrics {
       m.commitDuration.observe(durationMs / 1000)
       m.commits.inc()
       if (records > 0) m.commitRecords.inc(records)
+    },
+    handedToTransaction: (fetchedAtMs, records) => {
+      const seconds = (performance.now() - fetchedAtMs) / 1000
+      for (let i = 0; i < records; i++) m.handoff.observe(seconds)
     },
     transactionAborted: (reason) => m.transactionsAborted.inc({ reason }),
     restored: (store, records, durationMs) => {

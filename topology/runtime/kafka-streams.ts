@@ -80,6 +80,8 @@ interface TaskEntry {
 interface PendingFetch {
   readonly owner: ReadonlyMap<string, TaskEntry>
   readonly promise: Promise<FetchedPartition[]>
+  /** When the response arrived (performance.now()). */
+  fetchedAt: number
 }
 
 interface PreparedCommit {
@@ -153,6 +155,8 @@ export class KafkaStreams extends EventEmitter {
   #prefetch: PendingFetch | undefined
   #commitInFlight: Promise<void> | undefined
   #commitError: unknown
+  /** Rounds processed since the last commit, for the optional handedToTransaction metric. */
+  readonly #handoff: { fetchedAt: number; records: number }[] = []
 
   constructor(topology: Topology, config: StreamsConfig) {
     super()
@@ -398,6 +402,7 @@ export class KafkaStreams extends EventEmitter {
     this.#collector.drain()
     this.#collector.drainDeadLetters()
     this.#collector.drainLateRecords()
+    this.#handoff.length = 0
   }
 
   // ---- group membership --------------------------------------------------------------------------
@@ -819,7 +824,9 @@ export class KafkaStreams extends EventEmitter {
       await this.#commitInFlight
     }
     try {
-      this.#processInEventTimeOrder()
+      const processed = this.#processInEventTimeOrder()
+      if (processed > 0 && this.#metrics.handedToTransaction !== undefined)
+        this.#handoff.push({ fetchedAt: pending.fetchedAt, records: processed })
       for (const entry of this.#tasks.values()) {
         if (entry.task.state === 'RUNNING') entry.task.punctuateWallClock()
       }
@@ -874,12 +881,10 @@ export class KafkaStreams extends EventEmitter {
   // first would run minutes of event time ahead of the others', and a repartition topic they all
   // write would hand its reader records far out of order (late for their windows on a replay). So
   // the tasks take turns in small slices, the one with the earliest next record first.
-  #processInEventTimeOrder(): void {
+  #processInEventTimeOrder(): number {
     const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING').map((e) => e.task)
-    if (running.length === 1) {
-      running[0]?.process()
-      return
-    }
+    if (running.length === 1) return running[0]?.process() ?? 0
+    let processed = 0
     for (;;) {
       let next: StreamTask | undefined
       let earliest = Number.POSITIVE_INFINITY
@@ -890,8 +895,8 @@ export class KafkaStreams extends EventEmitter {
           next = task
         }
       }
-      if (next === undefined) return
-      next.process(EVENT_TIME_SLICE)
+      if (next === undefined) return processed
+      processed += next.process(EVENT_TIME_SLICE)
     }
   }
 
@@ -935,9 +940,15 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     const promise = positions.length > 0 ? fetcher.fetch(positions) : sleep(5).then(() => [])
+    const pending: PendingFetch = { owner, promise, fetchedAt: 0 }
     // A rejection is taken by the round that awaits it; never an unhandled one meanwhile.
-    promise.catch(() => {})
-    return { owner, promise }
+    promise.then(
+      () => {
+        pending.fetchedAt = performance.now()
+      },
+      () => {},
+    )
+    return pending
   }
 
   /** Waits for the fetch in flight, dropping its records (the tasks are about to change). */
@@ -1008,6 +1019,8 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     const records = this.#collector.drain().map(toOutgoing)
+    for (const round of this.#handoff) this.#metrics.handedToTransaction?.(round.fetchedAt, round.records)
+    this.#handoff.length = 0
     for (const letter of this.#collector.drainDeadLetters()) {
       this.#metrics.deadLetter(letter.cause.code)
       records.push(

@@ -1,0 +1,786 @@
+// P8: the whole Agent Party topology (processors/) on the broker, exactly-once (issue 8, "Benchmark").
+// Input: the generator's events (schemas/ generateRecords + produceEvents: all four topics, registry
+// wire format, 8 partitions each, 1% duplicates, 5% out of order, 0.5% late). Each processor instance
+// is a child process (this file with --child), so that its RSS and CPU are its own.
+//
+//   npm run bench:p8                                  throughput: generate 1M events, one instance
+//   npm run bench:p8 -- --records 100000              a smaller run
+//   npm run bench:p8 -- --instances 2                 two instances (two processes, one group)
+//   npm run bench:p8 -- --input-prefix bench.p8.in-x  reuse topics <prefix>.<family> (with --keep-input
+//                                                     a run leaves its input for the next one)
+//   npm run bench:p8 -- --steady 5000 --seconds 60    latency at a steady produce rate
+//   npm run bench:p8 -- --entities 1000000            memory: events until N agents + teams + tasks
+//   npm run bench:p8 -- --cpu-prof                    the instance writes a CPU profile to /tmp/p8-prof
+//   npm run bench:p8 -- --clean                       delete every bench.p8.* topic and subject
+//
+// Throughput: from the first record processed (the instance's engine metric) to the first poll of the
+// group's committed offsets that covers every input offset; also from the first commit to that one.
+// Latency: each agent event's produce-ack time by event id; the agents snapshot output (no repartition)
+// read read_committed: receive time - ack time of the event named by its last_event_id. In-process: the
+// runtime's handedToTransaction hook (fetch response -> the commit that hands the results to the
+// transaction), per record. Memory: the instance's RSS after a GC, empty and after all input, per entity.
+// Each mode prints the machine and its load; the last line is `key=value` pairs for a script.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { createRootLogger } from '../config/logger.js'
+import { createAdmin, createConsumer, createProducer } from '../kafka/clients.js'
+import {
+  listOffsets,
+  PartitionFetcher,
+  type PartitionPosition,
+  partitionKey,
+} from '../kafka/partition-fetcher.js'
+import { ensureTopics } from '../kafka/topics.js'
+import { type ProcessorConfig, resolveProcessorConfig } from '../processors/config.js'
+import { OUTPUT_NAMES, type OutputName, outputSubjects } from '../processors/outputs.js'
+import { startProcessor } from '../processors/run-processor.js'
+import { createProcessorSerdes } from '../processors/serdes.js'
+import { kafkaSink } from '../schemas/generator/kafka-sink.js'
+import type { OutgoingRecord, RecordSink } from '../schemas/generator/record-sink.js'
+import {
+  EVENT_FAMILIES,
+  type EventFamily,
+  produceEvents,
+  RegistryClient,
+  registerEventSchemas,
+  registerSchemas,
+  registrySchemaLookup,
+  valueSubject,
+} from '../schemas/index.js'
+import { config, flag, log, machineLoad, option } from './kafka-workload.js'
+
+const PARTITIONS = 8
+const SELF = fileURLToPath(import.meta.url)
+const ENTITY_FAMILIES: readonly EventFamily[] = ['agent_events', 'team_events', 'task_events']
+
+// ---- names ------------------------------------------------------------------------------------------
+
+interface RunNames {
+  readonly run: string
+  readonly applicationId: string
+  readonly inputs: Record<EventFamily, string>
+  readonly outputs: Record<OutputName, string>
+}
+
+function runNames(run: string, inputPrefix: string): RunNames {
+  return {
+    run,
+    applicationId: `${run}.app`,
+    inputs: Object.fromEntries(EVENT_FAMILIES.map((f) => [f, `${inputPrefix}.${f}`])) as Record<
+      EventFamily,
+      string
+    >,
+    outputs: Object.fromEntries(OUTPUT_NAMES.map((n) => [n, `${run}.out.${n}`])) as Record<
+      OutputName,
+      string
+    >,
+  }
+}
+
+// ---- the processor instance (child process) ------------------------------------------------------
+
+interface ChildReport {
+  instance: string
+  state: string
+  tasks: number
+  firstProcessedAt: number
+  processed: number
+  rssMiB: number
+  heapUsedMiB: number
+  maxRssMiB: number
+  gc: boolean
+  /** Per record: fetch response -> handed to the transaction (ms), since the last reset. */
+  handoff: Quantiles | undefined
+  /** Duration of each commit (ms), since the last reset. */
+  commit: Quantiles | undefined
+  /** Records (outputs, changelogs, repartition) the commits wrote, since the last reset. */
+  committedRecords: number
+}
+
+interface Quantiles {
+  count: number
+  p50: number
+  p95: number
+  p99: number
+  max: number
+}
+
+/** Quantiles of values with weights (a weight is a number of records). */
+function weightedQuantiles(samples: readonly (readonly [number, number])[]): Quantiles | undefined {
+  if (samples.length === 0) return undefined
+  const sorted = [...samples].sort((a, b) => a[0] - b[0])
+  const total = sorted.reduce((n, s) => n + s[1], 0)
+  const at = (q: number) => {
+    const want = q * total
+    let seen = 0
+    for (const [value, weight] of sorted) {
+      seen += weight
+      if (seen >= want) return value
+    }
+    return sorted.at(-1)?.[0] ?? 0
+  }
+  const round = (v: number) => Math.round(v * 10) / 10
+  return {
+    count: total,
+    p50: round(at(0.5)),
+    p95: round(at(0.95)),
+    p99: round(at(0.99)),
+    max: round(sorted.at(-1)?.[0] ?? 0),
+  }
+}
+
+async function runChild(): Promise<void> {
+  const names = runNames(
+    option('run', 'P8_RUN') as string,
+    option('input-prefix', 'P8_INPUT_PREFIX') as string,
+  )
+  const instance = process.env.INSTANCE_ID ?? 'p8'
+  const handoff: [number, number][] = []
+  const commits: [number, number][] = []
+  let firstProcessedAt = 0
+  let processed = 0
+  let committedRecords = 0
+  const say = (line: string) => process.stdout.write(`p8 ${line}\n`)
+  // The lead's runner, as `agent-party run processor` runs it (INSTANCE_ID and STATE_DIR from the env).
+  const running = await startProcessor(config, {
+    processor: processorConfig(names),
+    metricsPort: 0,
+    logger: createRootLogger({ ...config.log, level: 'warn' }),
+  })
+  // Its metrics hooks, observed as well (the same object the runtime calls; processing has not started:
+  // the loop's first round needs the assignment and a fetch).
+  const hooks = running.metrics.streams
+  const handed = hooks.handedToTransaction
+  hooks.handedToTransaction = (fetchedAtMs, records) => {
+    handed?.(fetchedAtMs, records)
+    const waited = performance.now() - fetchedAtMs
+    // The first round's fetch response: when the first record was fetched and processed.
+    if (firstProcessedAt === 0) firstProcessedAt = Date.now() - waited
+    processed += records
+    handoff.push([waited, records])
+  }
+  const committed = hooks.commit
+  hooks.commit = (durationMs, records) => {
+    committed(durationMs, records)
+    commits.push([durationMs, 1])
+    committedRecords += records
+  }
+  const streams = running.streams
+  say(`sources ${JSON.stringify(Object.values(names.inputs))}`)
+  if (streams.state === 'RUNNING') say(`state RUNNING ${Date.now()}`)
+  streams.on('state', (state: string) => say(`state ${state} ${Date.now()}`))
+  const report = (): ChildReport => {
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (gc !== undefined) {
+      gc()
+      gc()
+    }
+    const mem = process.memoryUsage()
+    return {
+      instance,
+      state: streams.state,
+      tasks: streams.status().activeTasks.length,
+      firstProcessedAt,
+      processed,
+      rssMiB: Math.round(mem.rss / 2 ** 20),
+      heapUsedMiB: Math.round(mem.heapUsed / 2 ** 20),
+      maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      gc: gc !== undefined,
+      handoff: weightedQuantiles(handoff),
+      commit: weightedQuantiles(commits),
+      committedRecords,
+    }
+  }
+  // SIGUSR1: the warm-up is over (forget the samples); SIGUSR2: report; SIGTERM: close and report.
+  process.on('SIGUSR1', () => {
+    handoff.length = 0
+    commits.length = 0
+    committedRecords = 0
+  })
+  process.on('SIGUSR2', () => say(`report ${JSON.stringify(report())}`))
+  process.on('SIGTERM', () => {
+    running
+      .close()
+      .catch(() => {})
+      .finally(() => {
+        say(`report ${JSON.stringify(report())}`)
+        process.exit(0)
+      })
+  })
+}
+
+function processorConfig(names: RunNames): ProcessorConfig {
+  return resolveProcessorConfig({
+    applicationId: names.applicationId,
+    inputTopics: names.inputs,
+    outputTopics: names.outputs,
+  })
+}
+
+/** One instance as a child process; its `p8 ...` lines kept. */
+class Instance {
+  readonly child: ChildProcess
+  readonly lines: string[] = []
+  readonly exited: Promise<unknown>
+
+  constructor(names: RunNames, inputPrefix: string, id: string, nodeFlags: string[]) {
+    const stateDir = join(tmpdir(), `${names.run}-${id}`)
+    mkdirSync(stateDir, { recursive: true })
+    this.child = spawn(
+      process.execPath,
+      [...nodeFlags, '--import', 'tsx', SELF, '--child', '--run', names.run, '--input-prefix', inputPrefix],
+      { env: { ...process.env, INSTANCE_ID: id, STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let buffer = ''
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk
+      const parts = buffer.split('\n')
+      buffer = parts.pop() ?? ''
+      this.lines.push(...parts.filter((l) => l.startsWith('p8 ')))
+    })
+    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim() !== '') log(`  [${id}] ${line.slice(0, 400)}`)
+    })
+    this.exited = once(this.child, 'exit')
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  async waitFor(prefix: string, after = 0, timeoutMs = 120_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const line = this.lines.slice(after).find((l) => l.startsWith(`p8 ${prefix}`))
+      if (line !== undefined) return line.slice(`p8 ${prefix}`.length).trim()
+      if (!this.running) throw new Error(`the instance exited before '${prefix}'`)
+      if (Date.now() > deadline) throw new Error(`timed out waiting for '${prefix}'`)
+      await sleep(20)
+    }
+  }
+
+  async sources(): Promise<string[]> {
+    return JSON.parse(await this.waitFor('sources')) as string[]
+  }
+
+  async report(): Promise<ChildReport> {
+    const after = this.lines.length
+    this.child.kill('SIGUSR2')
+    return JSON.parse(await this.waitFor('report', after, 60_000)) as ChildReport
+  }
+
+  async stop(): Promise<ChildReport | undefined> {
+    if (!this.running) return undefined
+    const after = this.lines.length
+    this.child.kill('SIGTERM')
+    const line = await this.waitFor('report', after, 30_000).catch(() => undefined)
+    await Promise.race([this.exited, sleep(5000)])
+    if (this.running) this.child.kill('SIGKILL')
+    return line === undefined ? undefined : (JSON.parse(line) as ChildReport)
+  }
+}
+
+// ---- topics, input and offsets -------------------------------------------------------------------
+
+async function createInputTopics(names: RunNames): Promise<void> {
+  const admin = createAdmin(config.kafka, 'bench-p8')
+  try {
+    await ensureTopics(
+      admin,
+      Object.values(names.inputs).map((name) => ({ name, partitions: PARTITIONS, configs: {} })),
+      1,
+    )
+  } finally {
+    await admin.close()
+  }
+  // What provisioning does: the event schemas and the outputs' (the runner creates the output topics).
+  const client = new RegistryClient({ url: config.schemaRegistry.url })
+  await registerEventSchemas(client, { topics: names.inputs })
+  await registerSchemas(client, outputSubjects(names.outputs))
+}
+
+/** Deletes this run's topics (and the input's, unless kept) and their registry subjects. */
+async function cleanUp(names: RunNames, inputPrefix: string, keepInput: boolean): Promise<void> {
+  const admin = createAdmin(config.kafka, 'bench-p8')
+  try {
+    const mine = (await admin.listTopics()).filter(
+      (t) => t.startsWith(`${names.run}.`) || (!keepInput && t.startsWith(`${inputPrefix}.`)),
+    )
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+    log(`deleted ${mine.length} topics${keepInput ? ` (kept the input ${inputPrefix}.*)` : ''}`)
+  } finally {
+    await admin.close()
+  }
+  const client = new RegistryClient({ url: config.schemaRegistry.url })
+  const subjects = [...Object.values(names.outputs), ...(keepInput ? [] : Object.values(names.inputs))].map(
+    valueSubject,
+  )
+  for (const subject of subjects) await client.deleteSubject(subject, true).catch(() => {})
+}
+
+const GENERATOR = {
+  seed: 'bench-p8',
+  duplicateShare: 0.01,
+  outOfOrderShare: 0.05,
+  lateShare: 0.005,
+  lateByMs: 20_000,
+}
+
+/**
+ * Produces `count` generated events (or, with `entities`, until the agent, team and task topics hold
+ * that many distinct keys), event times ending about now. Returns the distinct entities written.
+ */
+async function generate(names: RunNames, count: number, entities?: number): Promise<number> {
+  const started = performance.now()
+  const keys = new Set<string>()
+  const entityTopics = new Set(ENTITY_FAMILIES.map((f) => names.inputs[f]))
+  const abort = new AbortController()
+  const kafka = kafkaSink(config.kafka, 'bench-p8-generator')
+  const sink: RecordSink = {
+    async write(batch: readonly OutgoingRecord[]) {
+      await kafka.write(batch)
+      for (const r of batch) if (entityTopics.has(r.topic)) keys.add(`${r.topic}\u0000${r.key.toString()}`)
+      if (entities !== undefined && keys.size >= entities) abort.abort()
+    },
+    close: () => kafka.close(),
+  }
+  // ~1000 events per second of event time (the generator's default rate), ending now.
+  const progress = await produceEvents(
+    {
+      ...GENERATOR,
+      count,
+      baseTime: Date.now() - count,
+      batchSize: 5000,
+      topics: names.inputs,
+      target: { kind: 'sink', sink },
+      encoding: 'registry',
+      registryUrl: config.schemaRegistry.url,
+      signal: abort.signal,
+    },
+    (p) => {
+      if (p.written % 500_000 < 5000) log(`  generated ${p.written} events, ${keys.size} entities`)
+    },
+  )
+  log(
+    `generated ${progress.written} events (${progress.duplicates} duplicates, ${progress.outOfOrder} out of order, ` +
+      `${progress.late} late; ${keys.size} agents + teams + tasks) into ${Object.values(names.inputs).join(', ')} ` +
+      `in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  )
+  return keys.size
+}
+
+/** The input topics the topology reads (its source topics, as the instance reports them). */
+function inputPartitions(sources: readonly string[]): { topic: string; partition: number }[] {
+  return sources.flatMap((topic) =>
+    Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })),
+  )
+}
+
+async function endOffsets(sources: readonly string[]): Promise<Map<string, number>> {
+  const consumer = createConsumer(config.kafka, `bench-p8-ends-${Date.now()}`)
+  try {
+    return await listOffsets(consumer, inputPartitions(sources), 'latest')
+  } finally {
+    await consumer.close(true)
+  }
+}
+
+/** Committed offsets of the application's group on its inputs, summed over the partitions. */
+class CommittedPoller {
+  readonly #admin = createAdmin(config.kafka, 'bench-p8-poller')
+  constructor(
+    private readonly names: RunNames,
+    private readonly sources: readonly string[],
+  ) {}
+
+  async committed(): Promise<Map<string, number>> {
+    const groups = await this.#admin.listConsumerGroupOffsets({
+      groups: [
+        {
+          groupId: this.names.applicationId,
+          topics: this.sources.map((name) => ({
+            name,
+            partitionIndexes: Array.from({ length: PARTITIONS }, (_, i) => i),
+          })),
+        },
+      ],
+    })
+    const out = new Map<string, number>()
+    for (const topic of groups[0]?.topics ?? [])
+      for (const p of topic.partitions)
+        if (p.committedOffset >= 0n)
+          out.set(partitionKey(topic.name, p.partitionIndex), Number(p.committedOffset))
+    return out
+  }
+
+  close(): Promise<void> {
+    return this.#admin.close()
+  }
+}
+
+interface Progress {
+  firstCommitAt: number
+  firstCommitRecords: number
+  doneAt: number
+  total: number
+}
+
+/** Polls every 100 ms until the group's committed offsets reach `ends`. */
+async function waitUntilCommitted(
+  names: RunNames,
+  sources: readonly string[],
+  ends: Map<string, number>,
+  instances: readonly Instance[],
+  timeoutMs = 1_800_000,
+): Promise<Progress> {
+  const poller = new CommittedPoller(names, sources)
+  const starts = await (async () => {
+    const consumer = createConsumer(config.kafka, `bench-p8-starts-${Date.now()}`)
+    try {
+      return await listOffsets(consumer, inputPartitions(sources), 'earliest')
+    } finally {
+      await consumer.close(true)
+    }
+  })()
+  const total = [...ends].reduce((n, [k, end]) => n + end - (starts.get(k) ?? 0), 0)
+  const progress: Progress = { firstCommitAt: 0, firstCommitRecords: 0, doneAt: 0, total }
+  const deadline = Date.now() + timeoutMs
+  let lastLog = Date.now()
+  try {
+    for (;;) {
+      const committed = await poller.committed()
+      const now = Date.now()
+      let done = 0
+      for (const [k, end] of ends)
+        done += Math.min(end, committed.get(k) ?? starts.get(k) ?? 0) - (starts.get(k) ?? 0)
+      if (done > 0 && progress.firstCommitAt === 0) {
+        progress.firstCommitAt = now
+        progress.firstCommitRecords = done
+      }
+      if (done >= total) {
+        progress.doneAt = now
+        return progress
+      }
+      if (now - lastLog > 10_000) {
+        lastLog = now
+        log(`  committed ${done} of ${total} input records`)
+      }
+      if (instances.some((i) => !i.running)) throw new Error('an instance exited')
+      if (now > deadline) throw new Error(`not done after ${timeoutMs / 1000} s: ${done} of ${total}`)
+      await sleep(100)
+    }
+  } finally {
+    await poller.close()
+  }
+}
+
+function nodeFlags(expose: boolean): string[] {
+  const flags = expose ? ['--expose-gc'] : []
+  if (flag('cpu-prof')) flags.push('--cpu-prof', '--cpu-prof-dir=/tmp/p8-prof')
+  return flags
+}
+
+function describeReport(r: ChildReport | undefined): string {
+  if (r === undefined) return 'no report'
+  const q = (x: Quantiles | undefined) =>
+    x === undefined ? '-' : `p50 ${x.p50} p95 ${x.p95} p99 ${x.p99} max ${x.max} ms (n=${x.count})`
+  return (
+    `${r.instance}: ${r.tasks} tasks, ${r.processed} records processed, RSS ${r.rssMiB} MiB (peak ${r.maxRssMiB}), ` +
+    `heap ${r.heapUsedMiB} MiB${r.gc ? ' after GC' : ''}; handed to transaction ${q(r.handoff)}; commit ${q(r.commit)}, ` +
+    `${r.committedRecords} records written by the commits`
+  )
+}
+
+// ---- throughput -------------------------------------------------------------------------------------
+
+async function throughput(): Promise<void> {
+  const records = Number(option('records', 'BENCH_P8_RECORDS') ?? 1_000_000)
+  const instancesWanted = Number(option('instances', 'BENCH_P8_INSTANCES') ?? 1)
+  const given = option('input-prefix', 'BENCH_P8_INPUT_PREFIX')
+  const inputPrefix = given ?? `bench.p8.in-${Date.now().toString(36)}`
+  const names = runNames(`bench.p8.${Date.now().toString(36)}`, inputPrefix)
+  const keepInput = flag('keep-input')
+  const instances: Instance[] = []
+  try {
+    await createInputTopics(names)
+    if (given === undefined) await generate(names, records)
+    log(machineLoad())
+    const started = Date.now()
+    for (let i = 0; i < instancesWanted; i++)
+      instances.push(new Instance(names, inputPrefix, `p8-${i}`, nodeFlags(false)))
+    const sources = await instances[0]?.sources()
+    const ends = await endOffsets(sources ?? [])
+    const progress = await waitUntilCommitted(names, sources ?? [], ends, instances)
+    const reports = await Promise.all(instances.map((i) => i.report()))
+    const firstProcessed = Math.min(...reports.map((r) => r.firstProcessedAt).filter((t) => t > 0))
+    const rate = progress.total / ((progress.doneAt - firstProcessed) / 1000)
+    const commitRate =
+      (progress.total - progress.firstCommitRecords) / ((progress.doneAt - progress.firstCommitAt) / 1000)
+    log(
+      `${instancesWanted} instance(s), exactly-once, ${progress.total} input records in the topics the ` +
+        `topology reads (${(sources ?? []).join(', ')}): ` +
+        `start to first record processed ${((firstProcessed - started) / 1000).toFixed(1)} s`,
+    )
+    log(
+      `first record processed to the commit that covers the last input offset: ` +
+        `${((progress.doneAt - firstProcessed) / 1000).toFixed(1)} s, ${Math.round(rate)} events/s`,
+    )
+    log(
+      progress.doneAt > progress.firstCommitAt
+        ? `first commit to last commit (${progress.total - progress.firstCommitRecords} records): ${Math.round(commitRate)} events/s`
+        : 'one commit covered the whole input',
+    )
+    for (const r of reports) log(`  ${describeReport(r)}`)
+    log(`after: ${machineLoad()}`)
+    process.stdout.write(
+      `events_per_s=${Math.round(rate)} instances=${instancesWanted} records=${progress.total}\n`,
+    )
+  } finally {
+    for (const i of instances) await i.stop()
+    await cleanUp(names, inputPrefix, keepInput)
+  }
+}
+
+// ---- latency ----------------------------------------------------------------------------------------
+
+/** Reads the agents snapshots read_committed: receive time - produce-ack time of each last_event_id. */
+class AgentSnapshotReader {
+  readonly latencies: number[] = []
+  unmatched = 0
+  #stopped = false
+  #loop: Promise<void> | undefined
+  #decode: ((bytes: Buffer) => Promise<{ last_event_id: string }>) | undefined
+
+  constructor(
+    private readonly names: RunNames,
+    private readonly acks: Map<string, number>,
+    private readonly measureFrom: () => number,
+  ) {}
+
+  start(): void {
+    this.#loop = this.#run()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await this.#loop
+  }
+
+  // JSON (the topology's snapshot serde so far) or the output's Avro schema in the registry format.
+  async #value(bytes: Buffer): Promise<{ last_event_id: string }> {
+    if (bytes[0] === 0x7b) return JSON.parse(bytes.toString()) as { last_event_id: string }
+    if (this.#decode === undefined) {
+      const serdes = await createProcessorSerdes(processorConfig(this.names), {
+        encoding: 'registry',
+        lookup: registrySchemaLookup(new RegistryClient({ url: config.schemaRegistry.url })),
+      })
+      const serde = serdes.output<{ last_event_id: string }>('agents')
+      const topic = this.names.outputs.agents
+      this.#decode = async (b) => {
+        await serde.prepare?.(topic, [b])
+        return serde.deserialize(topic, b) as { last_event_id: string }
+      }
+    }
+    return this.#decode(bytes)
+  }
+
+  async #run(): Promise<void> {
+    const topic = this.names.outputs.agents
+    const consumer = createConsumer(config.kafka, `bench-p8-reader-${Date.now()}`)
+    try {
+      const fetcher = new PartitionFetcher(consumer, { isolation: 'read_committed', maxWaitMs: 20 })
+      let positions: PartitionPosition[] = Array.from({ length: PARTITIONS }, (_, partition) => ({
+        topic,
+        partition,
+        offset: 0,
+      }))
+      while (!this.#stopped) {
+        const fetched = await fetcher.fetch(positions)
+        const now = performance.now()
+        const next = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p]))
+        for (const batch of fetched) {
+          for (const r of batch.records) {
+            if (r.value === null || r.value === undefined) continue
+            const id = (await this.#value(r.value as Buffer)).last_event_id
+            const ack = this.acks.get(id)
+            if (ack === undefined) {
+              this.unmatched++
+              continue
+            }
+            this.acks.delete(id)
+            if (ack >= this.measureFrom()) this.latencies.push(now - ack)
+          }
+          next.set(partitionKey(batch.topic, batch.partition), {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: batch.nextOffset,
+          })
+        }
+        positions = [...next.values()]
+      }
+    } finally {
+      await consumer.close(true)
+    }
+  }
+}
+
+async function latency(): Promise<void> {
+  const rate = Number(option('steady', 'BENCH_P8_STEADY'))
+  const seconds = Number(option('seconds', 'BENCH_P8_SECONDS') ?? 60)
+  const warmupMs = Math.min(10_000, (seconds * 1000) / 6)
+  const inputPrefix = `bench.p8.in-${Date.now().toString(36)}`
+  const names = runNames(`bench.p8.${Date.now().toString(36)}`, inputPrefix)
+  let instance: Instance | undefined
+  try {
+    await createInputTopics(names)
+    log(machineLoad())
+    instance = new Instance(names, inputPrefix, 'p8-0', nodeFlags(false))
+    await instance.waitFor('state RUNNING')
+    await sleep(2000)
+    const acks = new Map<string, number>()
+    let measureFrom = Number.POSITIVE_INFINITY
+    const reader = new AgentSnapshotReader(names, acks, () => measureFrom)
+    reader.start()
+    const producer = createProducer(config.kafka, { clientId: 'bench-p8-steady' })
+    const agentTopic = names.inputs.agent_events
+    let produced = 0
+    const sink: RecordSink = {
+      async write(batch: readonly OutgoingRecord[]) {
+        await producer.send({
+          messages: batch.map((r) => ({
+            topic: r.topic,
+            key: r.key,
+            value: r.value,
+            timestamp: BigInt(r.timestamp),
+          })),
+        })
+        const ack = performance.now()
+        produced += batch.length
+        for (const r of batch)
+          if (r.topic === agentTopic) acks.set((r.event as { event_id: string }).event_id, ack)
+      },
+      close: () => producer.close(),
+    }
+    const started = performance.now()
+    const warm = sleep(warmupMs).then(() => {
+      measureFrom = performance.now()
+      instance?.child.kill('SIGUSR1')
+    })
+    const progress = await produceEvents({
+      ...GENERATOR,
+      count: Math.round(rate * seconds),
+      rate,
+      baseTime: Date.now(),
+      topics: names.inputs,
+      target: { kind: 'sink', sink },
+      encoding: 'registry',
+      registryUrl: config.schemaRegistry.url,
+    })
+    await warm
+    const producedFor = (performance.now() - started) / 1000
+    const report = await instance.report()
+    await sleep(2000)
+    await reader.stop()
+    const q = weightedQuantiles(reader.latencies.map((l) => [l, 1] as const))
+    log(
+      `steady ${rate} events/s for ${seconds} s (${progress.written} events in ${producedFor.toFixed(1)} s: ` +
+        `${Math.round(produced / producedFor)} events/s achieved), ${warmupMs / 1000} s warm-up left out`,
+    )
+    log(
+      `append (produce ack) -> committed agents snapshot (no repartition), read_committed: ` +
+        (q === undefined
+          ? 'no samples'
+          : `p50 ${q.p50} p95 ${q.p95} p99 ${q.p99} max ${q.max} ms over ${q.count} agent events`) +
+        ` (${reader.unmatched} snapshots of events acked before the window or not found)`,
+    )
+    log(`  ${describeReport(report)}`)
+    log(`after: ${machineLoad()}`)
+    process.stdout.write(
+      `p99_append_to_committed_ms=${q?.p99 ?? -1} p99_in_process_ms=${report.handoff?.p99 ?? -1} ` +
+        `p50_append_to_committed_ms=${q?.p50 ?? -1} steady=${rate}\n`,
+    )
+  } finally {
+    await instance?.stop()
+    await cleanUp(names, inputPrefix, false)
+  }
+}
+
+// ---- memory -----------------------------------------------------------------------------------------
+
+async function memory(): Promise<void> {
+  const wanted = Number(option('entities', 'BENCH_P8_ENTITIES'))
+  const inputPrefix = `bench.p8.in-${Date.now().toString(36)}`
+  const names = runNames(`bench.p8.${Date.now().toString(36)}`, inputPrefix)
+  let instance: Instance | undefined
+  try {
+    await createInputTopics(names)
+    // About 7.5 events per entity in the generator's mix: ask for more and stop at the count.
+    const entities = await generate(names, wanted * 12, wanted)
+    log(machineLoad())
+    instance = new Instance(names, inputPrefix, 'p8-0', nodeFlags(true))
+    const sources = await instance.sources()
+    const ends = await endOffsets(sources)
+    await instance.waitFor('state RUNNING')
+    const empty = await instance.report()
+    log(`  empty: ${describeReport(empty)}`)
+    const progress = await waitUntilCommitted(names, sources, ends, [instance])
+    log(`  ${progress.total} events processed and committed; settling 10 s`)
+    await sleep(10_000)
+    const full = await instance.report()
+    const perEntity = ((full.rssMiB - empty.rssMiB) * 2 ** 20) / entities
+    const heapPerEntity = ((full.heapUsedMiB - empty.heapUsedMiB) * 2 ** 20) / entities
+    log(`  full: ${describeReport(full)}`)
+    log(
+      `${entities} entities (agents + teams + tasks) from ${progress.total} events: RSS ${full.rssMiB} MiB after GC ` +
+        `(${empty.rssMiB} MiB empty, peak ${full.maxRssMiB} MiB), ${Math.round(perEntity)} bytes of RSS and ` +
+        `${Math.round(heapPerEntity)} bytes of heap per entity (all stores: tables, dedup ids, windows)`,
+    )
+    log(`after: ${machineLoad()}`)
+    process.stdout.write(
+      `rss_mib=${full.rssMiB} bytes_per_entity=${Math.round(perEntity)} entities=${entities} peak_rss_mib=${full.maxRssMiB}\n`,
+    )
+  } finally {
+    await instance?.stop()
+    await cleanUp(names, inputPrefix, false)
+  }
+}
+
+/** Deletes every bench.p8.* topic and subject: what an interrupted run left. */
+async function cleanAll(): Promise<void> {
+  const admin = createAdmin(config.kafka, 'bench-p8')
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith('bench.p8.'))
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+    log(`deleted ${mine.length} topics`)
+  } finally {
+    await admin.close()
+  }
+  const response = await fetch(`${config.schemaRegistry.url}/subjects`)
+  const subjects = ((await response.json()) as string[]).filter((s) => s.startsWith('bench.p8.'))
+  const client = new RegistryClient({ url: config.schemaRegistry.url })
+  for (const subject of subjects) await client.deleteSubject(subject, true).catch(() => {})
+  log(`deleted ${subjects.length} subjects`)
+}
+
+async function main(): Promise<void> {
+  if (flag('child')) return runChild()
+  if (flag('clean')) return cleanAll()
+  if (option('steady', 'BENCH_P8_STEADY') !== undefined) return latency()
+  if (option('entities', 'BENCH_P8_ENTITIES') !== undefined) return memory()
+  return throughput()
+}
+
+main().then(
+  () => {
+    if (!flag('child')) process.exit(process.exitCode ?? 0)
+  },
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exit(1)
+  },
+)
