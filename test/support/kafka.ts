@@ -118,12 +118,29 @@ export async function createTestTopics(config: Config, topics: string[], partiti
   }
 }
 
+/**
+ * Deletes the topics that exist, 20 per request, each request retried: a broker busy with a test
+ * file's hundred topics (a topology's internal ones included) can time out one large request.
+ */
 export async function deleteTestTopics(config: Config, topics: string[]): Promise<void> {
   const admin = createAdmin(config.kafka, 'test')
   try {
     const present = new Set(await admin.listTopics())
     const mine = topics.filter((t) => present.has(t))
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine })
+    for (let i = 0; i < mine.length; i += 20) {
+      const chunk = mine.slice(i, i + 20)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await admin.deleteTopics({ topics: chunk })
+          break
+        } catch (error) {
+          const left = new Set(await admin.listTopics().catch(() => chunk))
+          if (!chunk.some((t) => left.has(t))) break
+          if (attempt >= 5) throw error
+          await new Promise((resolve) => setTimeout(resolve, 1000 * attempt))
+        }
+      }
+    }
   } finally {
     await admin.close()
   }
