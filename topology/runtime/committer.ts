@@ -1,7 +1,13 @@
 // How a commit reaches Kafka. Exactly-once: one transaction holds the interval's output, changelog and
 // dead-letter records and the consumed offsets (TxnOffsetCommit with the group's generation and member
-// id, so a member the group has moved past is fenced); at-least-once: an idempotent send, then an
+// id, so a member the group has moved past is fenced); at-least-once: idempotent sends, then an
 // offset commit. Either way the caller learns whether the work is durable or must be redone.
+//
+// Records can be handed off before their commit (as Kafka Streams' record collector sends each record
+// at once): they travel in the transaction the next commit completes, while processing goes on, so a
+// record's results leave the process within a round instead of waiting for the commit interval. A send
+// that fails makes that commit fail; records handed off and then discarded (the tasks that made them
+// rebuilt from the last commit) are aborted with their transaction, never seen by read_committed.
 import type { Consumer, MessageToProduce, Producer } from '@platformatic/kafka'
 import type { TopicPartitionOffset } from '../internals/runtime/stream-task.js'
 
@@ -42,12 +48,61 @@ export interface Committer {
    * left open, so that the changelogs and committed offsets read next already hold its outcome.
    */
   initialize(): Promise<void>
-  /** Makes `records` and `offsets` durable together (or throws, in which case neither is). */
-  commit(records: OutgoingRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void>
+  /**
+   * Starts sending `records` now, as part of the next commit (in its transaction with exactly-once);
+   * a failure surfaces when that commit is awaited. Never call it while a commit is in flight.
+   */
+  handoff(records: OutgoingRecord[]): void
+  /**
+   * Drops what was handed off since the last commit: exactly-once aborts the open transaction (at
+   * least once, what was sent stays sent). Synchronous; the next handoff or commit waits for it.
+   */
+  discard(): void
+  /**
+   * Makes `records`, those handed off before, and `offsets` durable together (or throws, in which
+   * case none of them is, with exactly-once). `generationId` is the group generation the tasks that
+   * consumed these offsets were assigned in: exactly-once commits the offsets under it, so that the
+   * group coordinator refuses them (ILLEGAL_GENERATION) once the group has moved on, even when this
+   * member has already joined the next generation.
+   */
+  commit(
+    records: OutgoingRecord[],
+    offsets: readonly TopicPartitionOffset[],
+    generationId: number,
+  ): Promise<void>
   close(): Promise<void>
 }
 
+/** Sends one at a time, in order, without blocking the caller: a failure stops the chain. */
+class SendChain {
+  #tail: Promise<void> = Promise.resolve()
+
+  push(send: () => Promise<unknown>): void {
+    this.#tail = this.#tail.then(async () => {
+      await send()
+    })
+    // Taken by the commit that awaits the chain; never an unhandled rejection meanwhile.
+    this.#tail.catch(() => {})
+  }
+
+  /** The chain so far (rejects with the first failure), and a new empty one. */
+  take(): Promise<void> {
+    const tail = this.#tail
+    this.#tail = Promise.resolve()
+    return tail
+  }
+}
+
+// The client does not export its Transaction class from the package root.
+type BufferTransaction = Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>>
+
 export class TransactionalCommitter implements Committer {
+  /** The transaction records were handed off to, begun at the first handoff after a commit. */
+  #open: Promise<BufferTransaction> | undefined
+  readonly #sends = new SendChain()
+  /** A discarded transaction's abort, which the next transaction waits for. */
+  #discarding: Promise<void> = Promise.resolve()
+
   constructor(
     private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>,
     private readonly consumer: Consumer,
@@ -58,16 +113,54 @@ export class TransactionalCommitter implements Committer {
     await transaction.cancel()
   }
 
-  async commit(records: OutgoingRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    if (records.length === 0 && offsets.length === 0) return
-    const transaction = await this.producer.beginTransaction()
+  #begin(): Promise<BufferTransaction> {
+    const open = this.#discarding.then(() => this.producer.beginTransaction())
+    open.catch(() => {})
+    return open
+  }
+
+  handoff(records: OutgoingRecord[]): void {
+    if (records.length === 0) return
+    this.#open ??= this.#begin()
+    const open = this.#open
+    for (const slice of sendSlices(records))
+      this.#sends.push(async () => (await open).send({ messages: slice }))
+  }
+
+  discard(): void {
+    const open = this.#open
+    this.#open = undefined
+    const sends = this.#sends.take()
+    if (open === undefined) return
+    this.#discarding = (async () => {
+      await sends.catch(() => {})
+      const transaction = await open.catch(() => undefined)
+      if (transaction !== undefined && !transaction.completed) await transaction.abort().catch(() => {})
+    })()
+  }
+
+  async commit(
+    records: OutgoingRecord[],
+    offsets: readonly TopicPartitionOffset[],
+    generationId: number,
+  ): Promise<void> {
+    const open = this.#open
+    this.#open = undefined
+    const sends = this.#sends.take()
+    if (open === undefined && records.length === 0 && offsets.length === 0) return
+    let transaction: BufferTransaction | undefined
     try {
+      transaction = await (open ?? this.#begin())
+      await sends
       for (const slice of sendSlices(records)) await transaction.send({ messages: slice })
       if (offsets.length > 0) {
         await transaction.addConsumer(this.consumer)
+        // Not the client's current generation: a member whose pre-join hook returned before this commit
+        // has joined the next generation already, and its late commit of tasks it no longer owns must be
+        // refused, not accepted under the new generation (their next owner may have restored already).
         const consumer = {
           groupId: this.consumer.groupId,
-          generationId: this.consumer.generationId,
+          generationId,
           memberId: this.consumer.memberId ?? '',
           coordinatorId: this.consumer.coordinatorId ?? 0,
         }
@@ -84,7 +177,7 @@ export class TransactionalCommitter implements Committer {
       }
       await transaction.commit()
     } catch (error) {
-      if (!transaction.completed) await transaction.abort().catch(() => {})
+      if (transaction !== undefined && !transaction.completed) await transaction.abort().catch(() => {})
       throw error
     }
   }
@@ -95,6 +188,9 @@ export class TransactionalCommitter implements Committer {
 }
 
 export class AtLeastOnceCommitter implements Committer {
+  readonly #sends = new SendChain()
+  #handedOff = 0
+
   constructor(
     private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>,
     private readonly consumer: Consumer,
@@ -103,9 +199,22 @@ export class AtLeastOnceCommitter implements Committer {
 
   async initialize(): Promise<void> {}
 
+  handoff(records: OutgoingRecord[]): void {
+    this.#handedOff += records.length
+    for (const slice of sendSlices(records)) this.#sends.push(() => this.producer.send({ messages: slice }))
+  }
+
+  discard(): void {
+    this.#handedOff = 0
+    this.#sends.take().catch(() => {})
+  }
+
   async commit(records: OutgoingRecord[], offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    const handedOff = this.#handedOff
+    this.#handedOff = 0
+    await this.#sends.take()
     for (const slice of sendSlices(records)) await this.producer.send({ messages: slice })
-    this.beforeOffsetCommit?.(records.length)
+    this.beforeOffsetCommit?.(handedOff + records.length)
     if (offsets.length > 0) {
       await this.consumer.commit({
         offsets: offsets.map((o) => ({

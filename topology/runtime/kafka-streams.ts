@@ -85,6 +85,8 @@ interface PendingFetch {
 }
 
 interface PreparedCommit {
+  /** The group generation the running tasks were assigned in. */
+  readonly generationId: number
   readonly running: readonly TaskEntry[]
   readonly offsets: readonly TopicPartitionOffset[]
   readonly records: OutgoingRecord[]
@@ -399,6 +401,8 @@ export class KafkaStreams extends EventEmitter {
 
   /** Records produced since the last commit, dropped with the tasks that made them. */
   #dropUncommitted(): void {
+    // Those already handed off are aborted with their transaction.
+    this.#committer?.discard()
     this.#collector.drain()
     this.#collector.drainDeadLetters()
     this.#collector.drainLateRecords()
@@ -843,6 +847,11 @@ export class KafkaStreams extends EventEmitter {
     const now = Date.now()
     const due =
       now - this.#lastCommit >= this.#config.commitIntervalMs || this.#collector.size >= MAX_PENDING_OUTPUT
+    if (this.#commitInFlight === undefined && !due && this.#collector.size > 0) {
+      // Results leave at once, in the transaction the next commit completes (while a commit is in
+      // flight they wait: its transaction is closing).
+      this.#handOff()
+    }
     if (this.#commitInFlight === undefined && due) {
       let prepared: PreparedCommit | undefined
       try {
@@ -1019,8 +1028,7 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     const records = this.#collector.drain().map(toOutgoing)
-    for (const round of this.#handoff) this.#metrics.handedToTransaction?.(round.fetchedAt, round.records)
-    this.#handoff.length = 0
+    this.#observeHandoff()
     for (const letter of this.#collector.drainDeadLetters()) {
       this.#metrics.deadLetter(letter.cause.code)
       records.push(
@@ -1061,7 +1069,17 @@ export class KafkaStreams extends EventEmitter {
         }
       }
     }
-    return { running, offsets, records, consumedByTopic }
+    return { generationId: this.#generationId, running, offsets, records, consumedByTopic }
+  }
+
+  #handOff(): void {
+    ;(this.#committer as Committer).handoff(this.#collector.drain().map(toOutgoing))
+    this.#observeHandoff()
+  }
+
+  #observeHandoff(): void {
+    for (const round of this.#handoff) this.#metrics.handedToTransaction?.(round.fetchedAt, round.records)
+    this.#handoff.length = 0
   }
 
   async #finishCommit(prepared: PreparedCommit, reason: string): Promise<void> {
@@ -1069,7 +1087,7 @@ export class KafkaStreams extends EventEmitter {
     const started = Date.now()
     this.#committing = true
     try {
-      await committer.commit(prepared.records, prepared.offsets)
+      await committer.commit(prepared.records, prepared.offsets, prepared.generationId)
     } catch (error) {
       this.#metrics.transactionAborted(classifyCommitError(error))
       throw wrapCommitError(error, reason)
