@@ -10,7 +10,10 @@
 //                                                     a run leaves its input for the next one)
 //   npm run bench:p8 -- --steady 5000 --seconds 60    latency at a steady produce rate
 //   npm run bench:p8 -- --entities 1000000            memory: events until N agents + teams + tasks
+//   npm run bench:p8 -- --entities 100000 --rate 8000  ... produced at 8000/s while the instance runs
 //   npm run bench:p8 -- --cpu-prof                    the instance writes a CPU profile to /tmp/p8-prof
+//   npm run bench:p8 -- --streams '{"transactionTimeoutMs":60000}'
+//                                                     runtime settings changed (the runner's wiring)
 //   npm run bench:p8 -- --clean                       delete every bench.p8.* topic and subject
 //
 // Throughput: from the first record processed (the instance's engine metric) to the first poll of the
@@ -22,12 +25,13 @@
 // Each mode prints the machine and its load; the last line is `key=value` pairs for a script.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync } from 'node:fs'
+import { createWriteStream, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { createRootLogger } from '../config/logger.js'
+import { createMetrics, type Metrics } from '../config/metrics.js'
 import { createAdmin, createConsumer, createProducer } from '../kafka/clients.js'
 import {
   listOffsets,
@@ -37,9 +41,10 @@ import {
 } from '../kafka/partition-fetcher.js'
 import { ensureTopics } from '../kafka/topics.js'
 import { type ProcessorConfig, resolveProcessorConfig } from '../processors/config.js'
-import { OUTPUT_NAMES, type OutputName, outputSubjects } from '../processors/outputs.js'
+import { OUTPUT_NAMES, type OutputName, outputSubjects, outputTopicSpecs } from '../processors/outputs.js'
 import { startProcessor } from '../processors/run-processor.js'
 import { createProcessorSerdes } from '../processors/serdes.js'
+import { agentPartyTopology } from '../processors/topology.js'
 import { kafkaSink } from '../schemas/generator/kafka-sink.js'
 import type { OutgoingRecord, RecordSink } from '../schemas/generator/record-sink.js'
 import {
@@ -52,9 +57,12 @@ import {
   registrySchemaLookup,
   valueSubject,
 } from '../schemas/index.js'
+import { KafkaStreams, type StreamsConfig } from '../topology/runtime/index.js'
 import { config, flag, log, machineLoad, option } from './kafka-workload.js'
 
 const PARTITIONS = 8
+/** Runtime settings for the instances (JSON of StreamsConfig fields), instead of the runner's. */
+const streamsOverrides = option('streams', 'BENCH_P8_STREAMS')
 const SELF = fileURLToPath(import.meta.url)
 const ENTITY_FAMILIES: readonly EventFamily[] = ['agent_events', 'team_events', 'task_events']
 
@@ -146,12 +154,16 @@ async function runChild(): Promise<void> {
   let processed = 0
   let committedRecords = 0
   const say = (line: string) => process.stdout.write(`p8 ${line}\n`)
-  // The lead's runner, as `agent-party run processor` runs it (INSTANCE_ID and STATE_DIR from the env).
-  const running = await startProcessor(config, {
-    processor: processorConfig(names),
-    metricsPort: 0,
-    logger: createRootLogger({ ...config.log, level: 'warn' }),
-  })
+  // The runner, as `agent-party run processor` runs it (INSTANCE_ID and STATE_DIR from the env); with
+  // --streams, the same wiring with those runtime settings changed.
+  const running =
+    streamsOverrides === undefined
+      ? await startProcessor(config, {
+          processor: processorConfig(names),
+          metricsPort: 0,
+          logger: createRootLogger({ ...config.log, level: 'warn' }),
+        })
+      : await startWithOverrides(names, JSON.parse(streamsOverrides) as Partial<StreamsConfig>)
   // Its metrics hooks, observed as well (the same object the runtime calls; processing has not started:
   // the loop's first round needs the assignment and a fetch).
   const hooks = running.metrics.streams
@@ -214,6 +226,36 @@ async function runChild(): Promise<void> {
   })
 }
 
+/** What startProcessor does (serdes, metrics, topology, runtime), with runtime settings overridden. */
+async function startWithOverrides(
+  names: RunNames,
+  overrides: Partial<StreamsConfig>,
+): Promise<{ streams: KafkaStreams; metrics: Metrics; close(): Promise<void> }> {
+  const processor = processorConfig(names)
+  const serdes = await createProcessorSerdes(processor, {
+    encoding: 'registry',
+    lookup: registrySchemaLookup(new RegistryClient({ url: config.schemaRegistry.url })),
+  })
+  const metrics = createMetrics()
+  const topology = agentPartyTopology(processor, serdes, {
+    onDuplicate: (topic) => metrics.processor.duplicate(topic),
+    onDataQuality: (reason) => metrics.processor.dataQuality(reason),
+  })
+  const streams = new KafkaStreams(topology, {
+    applicationId: processor.applicationId,
+    bootstrapServers: config.kafka.bootstrapServers,
+    processingGuarantee: 'exactly_once',
+    ...(config.streams.instanceId ? { instanceId: config.streams.instanceId } : {}),
+    ...(config.streams.stateDir ? { stateDir: config.streams.stateDir } : {}),
+    logger: createRootLogger({ ...config.log, level: 'warn' }),
+    metrics: metrics.streams,
+    engineMetrics: metrics.engine,
+    ...overrides,
+  })
+  await streams.start()
+  return { streams, metrics, close: () => streams.close() }
+}
+
 function processorConfig(names: RunNames): ProcessorConfig {
   return resolveProcessorConfig({
     applicationId: names.applicationId,
@@ -227,21 +269,39 @@ class Instance {
   readonly child: ChildProcess
   readonly lines: string[] = []
   readonly exited: Promise<unknown>
+  readonly logFile: string
 
   constructor(names: RunNames, inputPrefix: string, id: string, nodeFlags: string[]) {
     const stateDir = join(tmpdir(), `${names.run}-${id}`)
     mkdirSync(stateDir, { recursive: true })
     this.child = spawn(
       process.execPath,
-      [...nodeFlags, '--import', 'tsx', SELF, '--child', '--run', names.run, '--input-prefix', inputPrefix],
+      [
+        ...nodeFlags,
+        '--import',
+        'tsx',
+        SELF,
+        '--child',
+        '--run',
+        names.run,
+        '--input-prefix',
+        inputPrefix,
+        ...(streamsOverrides === undefined ? [] : ['--streams', streamsOverrides]),
+      ],
       { env: { ...process.env, INSTANCE_ID: id, STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] },
     )
+    // Its log (warnings and errors, JSON lines) goes to a file beside its state directory.
+    this.logFile = `${stateDir}.log`
+    const logStream = createWriteStream(this.logFile)
     let buffer = ''
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk
       const parts = buffer.split('\n')
       buffer = parts.pop() ?? ''
-      this.lines.push(...parts.filter((l) => l.startsWith('p8 ')))
+      for (const line of parts) {
+        if (line.startsWith('p8 ')) this.lines.push(line)
+        else logStream.write(`${line}\n`)
+      }
     })
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       for (const line of chunk.split('\n')) if (line.trim() !== '') log(`  [${id}] ${line.slice(0, 400)}`)
@@ -295,10 +355,14 @@ async function createInputTopics(names: RunNames): Promise<void> {
       Object.values(names.inputs).map((name) => ({ name, partitions: PARTITIONS, configs: {} })),
       1,
     )
+    // The runner creates the output topics too, but the runtime's check right after can miss topics
+    // the broker's metadata does not show yet (MISSING_SINK_TOPIC): created here, a moment before.
+    await ensureTopics(admin, outputTopicSpecs(names.outputs), 1)
   } finally {
     await admin.close()
   }
-  // What provisioning does: the event schemas and the outputs' (the runner creates the output topics).
+  await sleep(1000)
+  // What provisioning does: the event schemas and the outputs'.
   const client = new RegistryClient({ url: config.schemaRegistry.url })
   await registerEventSchemas(client, { topics: names.inputs })
   await registerSchemas(client, outputSubjects(names.outputs))
@@ -335,8 +399,14 @@ const GENERATOR = {
  * Produces `count` generated events (or, with `entities`, until the agent, team and task topics hold
  * that many distinct keys), event times ending about now. Returns the distinct entities written.
  */
-async function generate(names: RunNames, count: number, entities?: number): Promise<number> {
+async function generate(
+  names: RunNames,
+  count: number,
+  entities?: number,
+  paceRate?: number,
+): Promise<number> {
   const started = performance.now()
+  let written = 0
   const keys = new Set<string>()
   const entityTopics = new Set(ENTITY_FAMILIES.map((f) => names.inputs[f]))
   const abort = new AbortController()
@@ -344,6 +414,10 @@ async function generate(names: RunNames, count: number, entities?: number): Prom
   const sink: RecordSink = {
     async write(batch: readonly OutgoingRecord[]) {
       await kafka.write(batch)
+      written += batch.length
+      // Paced in wall-clock time only: the event times keep the generator's default spacing.
+      if (paceRate !== undefined)
+        await sleep(Math.max(0, started + (written * 1000) / paceRate - performance.now()))
       for (const r of batch) if (entityTopics.has(r.topic)) keys.add(`${r.topic}\u0000${r.key.toString()}`)
       if (entities !== undefined && keys.size >= entities) abort.abort()
     },
@@ -511,8 +585,14 @@ async function throughput(): Promise<void> {
     if (given === undefined) await generate(names, records)
     log(machineLoad())
     const started = Date.now()
-    for (let i = 0; i < instancesWanted; i++)
-      instances.push(new Instance(names, inputPrefix, `p8-${i}`, nodeFlags(false)))
+    // The next instance once the previous one has created the internal topics and joined the group:
+    // started at the same instant, two instances both create them and one fails ("Creating topics
+    // failed"). The second's join rebalances the group in its first seconds.
+    for (let i = 0; i < instancesWanted; i++) {
+      const instance = new Instance(names, inputPrefix, `p8-${i}`, nodeFlags(false))
+      instances.push(instance)
+      await instance.sources()
+    }
     const sources = await instances[0]?.sources()
     const ends = await endOffsets(sources ?? [])
     const progress = await waitUntilCommitted(names, sources ?? [], ends, instances)
@@ -522,7 +602,8 @@ async function throughput(): Promise<void> {
     const commitRate =
       (progress.total - progress.firstCommitRecords) / ((progress.doneAt - progress.firstCommitAt) / 1000)
     log(
-      `${instancesWanted} instance(s), exactly-once, ${progress.total} input records in the topics the ` +
+      `${instancesWanted} instance(s), exactly-once, runtime settings: ${streamsOverrides ?? "the runner's"}, ` +
+        `${progress.total} input records in the topics the ` +
         `topology reads (${(sources ?? []).join(', ')}): ` +
         `start to first record processed ${((firstProcessed - started) / 1000).toFixed(1)} s`,
     )
@@ -551,7 +632,10 @@ async function throughput(): Promise<void> {
 /** Reads the agents snapshots read_committed: receive time - produce-ack time of each last_event_id. */
 class AgentSnapshotReader {
   readonly latencies: number[] = []
+  /** Snapshots naming no event acked and not yet seen (a snapshot emitted again with the same last event). */
   unmatched = 0
+  /** Snapshots of events acked during the warm-up. */
+  warmup = 0
   #stopped = false
   #loop: Promise<void> | undefined
   #decode: ((bytes: Buffer) => Promise<{ last_event_id: string }>) | undefined
@@ -614,6 +698,7 @@ class AgentSnapshotReader {
             }
             this.acks.delete(id)
             if (ack >= this.measureFrom()) this.latencies.push(now - ack)
+            else this.warmup++
           }
           next.set(partitionKey(batch.topic, batch.partition), {
             topic: batch.topic,
@@ -696,7 +781,9 @@ async function latency(): Promise<void> {
         (q === undefined
           ? 'no samples'
           : `p50 ${q.p50} p95 ${q.p95} p99 ${q.p99} max ${q.max} ms over ${q.count} agent events`) +
-        ` (${reader.unmatched} snapshots of events acked before the window or not found)`,
+        ` (left out: ${reader.warmup} snapshots of warm-up events, ${reader.unmatched} snapshots naming an ` +
+        `event already seen; ${acks.size} agent events never named by a snapshot: a later event of the ` +
+        'same agent in the same commit interval supersedes them in the cache, or not yet read)',
     )
     log(`  ${describeReport(report)}`)
     log(`after: ${machineLoad()}`)
@@ -719,30 +806,36 @@ async function memory(): Promise<void> {
   let instance: Instance | undefined
   try {
     await createInputTopics(names)
+    // With --rate, produced at that rate while the instance runs (no backlog); else all first.
+    const paceRate = option('rate', 'BENCH_P8_RATE')
     // About 7.5 events per entity in the generator's mix: ask for more and stop at the count.
-    const entities = await generate(names, wanted * 12, wanted)
+    const entities = paceRate === undefined ? await generate(names, wanted * 12, wanted) : 0
     log(machineLoad())
     instance = new Instance(names, inputPrefix, 'p8-0', nodeFlags(true))
     const sources = await instance.sources()
-    const ends = await endOffsets(sources)
     await instance.waitFor('state RUNNING')
+    await sleep(2000)
     const empty = await instance.report()
     log(`  empty: ${describeReport(empty)}`)
+    const made =
+      paceRate === undefined ? entities : await generate(names, wanted * 12, wanted, Number(paceRate))
+    const ends = await endOffsets(sources)
     const progress = await waitUntilCommitted(names, sources, ends, [instance])
     log(`  ${progress.total} events processed and committed; settling 10 s`)
     await sleep(10_000)
     const full = await instance.report()
-    const perEntity = ((full.rssMiB - empty.rssMiB) * 2 ** 20) / entities
-    const heapPerEntity = ((full.heapUsedMiB - empty.heapUsedMiB) * 2 ** 20) / entities
+    const perEntity = ((full.rssMiB - empty.rssMiB) * 2 ** 20) / made
+    const heapPerEntity = ((full.heapUsedMiB - empty.heapUsedMiB) * 2 ** 20) / made
     log(`  full: ${describeReport(full)}`)
     log(
-      `${entities} entities (agents + teams + tasks) from ${progress.total} events: RSS ${full.rssMiB} MiB after GC ` +
+      `${made} entities (agents + teams + tasks) from ${progress.total} events` +
+        `${paceRate === undefined ? ' (a backlog)' : ` (produced at ${paceRate}/s while processed)`}: RSS ${full.rssMiB} MiB after GC ` +
         `(${empty.rssMiB} MiB empty, peak ${full.maxRssMiB} MiB), ${Math.round(perEntity)} bytes of RSS and ` +
         `${Math.round(heapPerEntity)} bytes of heap per entity (all stores: tables, dedup ids, windows)`,
     )
     log(`after: ${machineLoad()}`)
     process.stdout.write(
-      `rss_mib=${full.rssMiB} bytes_per_entity=${Math.round(perEntity)} entities=${entities} peak_rss_mib=${full.maxRssMiB}\n`,
+      `rss_mib=${full.rssMiB} bytes_per_entity=${Math.round(perEntity)} entities=${made} peak_rss_mib=${full.maxRssMiB}\n`,
     )
   } finally {
     await instance?.stop()
