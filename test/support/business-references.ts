@@ -169,3 +169,75 @@ export function topConsumers(perAgent: Map<string, number>, n: number): Map<numb
   }
   return out
 }
+
+/** A window's team formations as the output has them (formed, failed, success rate, reasons). */
+export interface FormationsRef {
+  formed: number
+  failed: number
+  success_rate: number
+  failure_reasons: Record<string, number>
+}
+
+/** A window's task outcomes as the output has them (counts and rates). */
+export interface OutcomesRef {
+  completed: number
+  failed: number
+  cancelled: number
+  completion_rate: number
+  failure_rate: number
+}
+
+/**
+ * Every business metric's reference on one windowing, by `<key>@<window start>`: the same folds the
+ * driver tests write out, for the run on the broker.
+ */
+export function businessReference(items: BusinessItems, w: Windowing) {
+  const sum = (list: Item<number>[]) =>
+    windowedFold(
+      list,
+      w,
+      () => 0,
+      (a, n) => a + n,
+    )
+  return {
+    instantiations: windowedFold(
+      items.instantiations,
+      w,
+      () => 0,
+      (n) => n + 1,
+    ),
+    formations: windowedFold<string | null, FormationsRef>(
+      items.formations,
+      w,
+      () => ({ formed: 0, failed: 0, success_rate: 0, failure_reasons: {} }),
+      (a, reason) => {
+        const next = { ...a, failure_reasons: { ...a.failure_reasons } }
+        if (reason === null) next.formed++
+        else {
+          next.failed++
+          next.failure_reasons[reason] = (next.failure_reasons[reason] ?? 0) + 1
+        }
+        next.success_rate = next.formed / (next.formed + next.failed)
+        return next
+      },
+    ),
+    taskOutcomes: windowedFold<string, OutcomesRef>(
+      items.taskOutcomes,
+      w,
+      () => ({ completed: 0, failed: 0, cancelled: 0, completion_rate: 0, failure_rate: 0 }),
+      (a, status) => {
+        const next = { ...a }
+        if (status === 'COMPLETED') next.completed++
+        else if (status === 'FAILED') next.failed++
+        else next.cancelled++
+        const total = next.completed + next.failed + next.cancelled
+        next.completion_rate = next.completed / total
+        next.failure_rate = next.failed / total
+        return next
+      },
+    ),
+    tokensByAgent: sum(items.tokensByAgent),
+    tokensByTeam: sum(items.tokensByTeam),
+    tokensByTemplate: sum(items.tokensByTemplate),
+  }
+}

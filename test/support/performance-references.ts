@@ -104,3 +104,66 @@ export function referenceSummaries(
 export function withinRelativeAccuracy(reported: number, exact: number, alpha: number): boolean {
   return Math.abs(reported - exact) <= alpha * Math.abs(exact) + 1e-9
 }
+
+interface SampledRecord {
+  readonly family: string
+  readonly event: unknown
+}
+
+const kindOf = (payload: object) => (Object.keys(payload)[0] ?? '').split('.').pop()
+const bodyOf = (payload: object) => Object.values(payload)[0] as Record<string, unknown>
+
+/** The first copy of each record's event, in the order given. */
+function firstCopies<R extends SampledRecord>(records: readonly R[]): R[] {
+  const seen = new Set<string>()
+  return records.filter((r) => {
+    const id = (r.event as { event_id: string }).event_id
+    if (seen.has(id)) return false
+    seen.add(id)
+    return true
+  })
+}
+
+/** Every ComponentMetric of the distinct events, keyed `<component>/<name>`, with its unit. */
+export function componentMetricSamples(records: readonly SampledRecord[]): Sample[] {
+  const samples: Sample[] = []
+  for (const r of firstCopies(records)) {
+    const e = r.event as { occurred_at: number; payload: object; component?: string }
+    if (r.family !== 'system_events' || kindOf(e.payload) !== 'ComponentMetric') continue
+    const b = bodyOf(e.payload)
+    samples.push({
+      key: `${e.component}/${b.name}`,
+      time: e.occurred_at,
+      value: b.value as number,
+      unit: b.unit as string,
+    })
+  }
+  return samples
+}
+
+/**
+ * The inference times of the distinct events: TeamFormed's inference_time_ms (key `team_formed`) and
+ * the ComponentMetrics named in `names` in MILLISECONDS (key: the component).
+ */
+export function inferenceTimeSamples(
+  records: readonly SampledRecord[],
+  names: readonly string[] = ['gnn_inference_time', 'model_inference_time'],
+): Sample[] {
+  const samples: Sample[] = []
+  for (const r of firstCopies(records)) {
+    const e = r.event as { occurred_at: number; payload: object; component?: string }
+    const b = bodyOf(e.payload)
+    if (r.family === 'team_events' && kindOf(e.payload) === 'TeamFormed') {
+      samples.push({ key: 'team_formed', time: e.occurred_at, value: b.inference_time_ms as number })
+    }
+    if (
+      r.family === 'system_events' &&
+      kindOf(e.payload) === 'ComponentMetric' &&
+      names.includes(b.name as string) &&
+      b.unit === 'MILLISECONDS'
+    ) {
+      samples.push({ key: e.component as string, time: e.occurred_at, value: b.value as number })
+    }
+  }
+  return samples
+}
