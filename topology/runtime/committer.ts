@@ -8,7 +8,16 @@
 // record's results leave the process within a round instead of waiting for the commit interval. A send
 // that fails makes that commit fail; records handed off and then discarded (the tasks that made them
 // rebuilt from the last commit) are aborted with their transaction, never seen by read_committed.
-import type { Consumer, MessageToProduce, Producer } from '@platformatic/kafka'
+import {
+  type Connection,
+  type Consumer,
+  kGetApi,
+  kGetConnection,
+  kMetadata,
+  kPerformWithRetry,
+  type MessageToProduce,
+  type Producer,
+} from '@platformatic/kafka'
 import type { TopicPartitionOffset } from '../internals/runtime/stream-task.js'
 
 export type OutgoingRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
@@ -158,22 +167,17 @@ export class TransactionalCommitter implements Committer {
         // Not the client's current generation: a member whose pre-join hook returned before this commit
         // has joined the next generation already, and its late commit of tasks it no longer owns must be
         // refused, not accepted under the new generation (their next owner may have restored already).
-        const consumer = {
-          groupId: this.consumer.groupId,
-          generationId,
-          memberId: this.consumer.memberId ?? '',
-          coordinatorId: this.consumer.coordinatorId ?? 0,
-        }
-        // One at a time: the client deduplicates concurrent offset commits of one transaction.
-        for (const o of offsets) {
-          await transaction.addOffset({
-            topic: o.topic,
-            partition: o.partition,
-            // addOffset commits offset + 1, the next record to read.
-            offset: BigInt(o.offset - 1),
-            metadata: { consumer },
-          } as never)
-        }
+        await commitTransactionalOffsets(
+          this.producer,
+          transaction.id,
+          {
+            groupId: this.consumer.groupId,
+            generationId,
+            memberId: this.consumer.memberId ?? '',
+            coordinatorId: this.consumer.coordinatorId ?? 0,
+          },
+          offsets,
+        )
       }
       await transaction.commit()
     } catch (error) {
@@ -230,4 +234,87 @@ export class AtLeastOnceCommitter implements Committer {
   async close(): Promise<void> {
     await this.producer.close()
   }
+}
+
+interface GroupMember {
+  readonly groupId: string
+  readonly generationId: number
+  readonly memberId: string
+  readonly coordinatorId: number
+}
+
+/**
+ * Every offset of a commit in one TxnOffsetCommit request. The client's `addOffset` sends one request
+ * per partition, one after the other (it deduplicates concurrent ones): with a topology of many
+ * sub-topologies a commit carries the offsets of hundreds of partitions (sources and repartition
+ * topics), and those round trips were most of a commit's time. Built from the client's exported
+ * building blocks (metadata, connection, versioned API, retry), as its own addOffset does.
+ */
+export async function commitTransactionalOffsets(
+  producer: Producer<Buffer, Buffer, Buffer, Buffer>,
+  transactionalId: string,
+  member: GroupMember,
+  offsets: readonly TopicPartitionOffset[],
+): Promise<void> {
+  const byTopic = new Map<string, TopicPartitionOffset[]>()
+  for (const o of offsets) (byTopic.get(o.topic) ?? byTopic.set(o.topic, []).get(o.topic))?.push(o)
+  const client = producer as unknown as ClientInternals
+  await new Promise<void>((resolve, reject) => {
+    client[kPerformWithRetry](
+      'commit',
+      (retry) => {
+        client[kMetadata]({ topics: [...byTopic.keys()] }, (error, metadata) => {
+          if (error) return retry(error)
+          client[kGetConnection](metadata.brokers.get(member.coordinatorId), (error, connection) => {
+            if (error) return retry(error)
+            client[kGetApi]('TxnOffsetCommit', (error, api) => {
+              if (error) return retry(error)
+              const topics = [...byTopic].map(([name, list]) => ({
+                name,
+                partitions: list.map((o) => ({
+                  partitionIndex: o.partition,
+                  // The offset of the next record to read, as a consumer commits it.
+                  committedOffset: BigInt(o.offset),
+                  committedLeaderEpoch: metadata.topics.get(name)?.partitions[o.partition]?.leaderEpoch ?? -1,
+                })),
+              }))
+              api(
+                connection,
+                transactionalId,
+                member.groupId,
+                producer.producerId,
+                producer.producerEpoch,
+                member.generationId,
+                member.memberId,
+                null,
+                topics,
+                (error: Error | null) => retry(error),
+              )
+            })
+          })
+        })
+      },
+      (error: Error | null) => (error ? reject(error) : resolve()),
+    )
+  })
+}
+
+type Callback<T> = (error: Error | null, result: T) => void
+
+/** The exported, symbol-keyed building blocks of the client this module uses. */
+interface ClientInternals {
+  [kPerformWithRetry](
+    operation: string,
+    run: (retry: (error: Error | null) => void) => void,
+    done: Callback<void>,
+  ): void
+  [kMetadata](
+    options: { topics: string[] },
+    callback: Callback<{
+      brokers: Map<number, unknown>
+      topics: Map<string, { partitions: { leaderEpoch: number }[] }>
+    }>,
+  ): void
+  [kGetConnection](broker: unknown, callback: Callback<Connection>): void
+  [kGetApi](name: string, callback: Callback<(...args: unknown[]) => void>): void
 }

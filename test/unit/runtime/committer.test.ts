@@ -3,7 +3,14 @@
 // off travel in the transaction the next commit completes, before its offsets; a discarded hand-off is
 // aborted and the next transaction waits for that; a failed send fails the commit; and the offsets go
 // out under the generation the caller names, not the client's current one.
-import type { Consumer, Producer } from '@platformatic/kafka'
+import {
+  type Consumer,
+  kGetApi,
+  kGetConnection,
+  kMetadata,
+  kPerformWithRetry,
+  type Producer,
+} from '@platformatic/kafka'
 import { describe, expect, it } from 'vitest'
 import { type OutgoingRecord, TransactionalCommitter } from '../../../topology/runtime/committer.js'
 
@@ -17,6 +24,7 @@ function scripted(options: { failSend?: number } = {}) {
   const calls: Call[] = []
   let transactions = 0
   let sends = 0
+  let current = 0
   const producer = {
     async beginTransaction() {
       const tx = ++transactions
@@ -31,9 +39,6 @@ function scripted(options: { failSend?: number } = {}) {
         async addConsumer() {
           calls.push({ tx, op: 'addConsumer' })
         },
-        async addOffset(message: { metadata: { consumer: { generationId: number } } }) {
-          calls.push({ tx, op: 'addOffset', detail: message.metadata.consumer.generationId })
-        },
         async commit() {
           transaction.completed = true
           calls.push({ tx, op: 'commit' })
@@ -43,8 +48,30 @@ function scripted(options: { failSend?: number } = {}) {
           calls.push({ tx, op: 'abort' })
         },
       }
+      current = tx
       return transaction
     },
+    producerId: 42n,
+    producerEpoch: 3,
+    // The client's building blocks the committer sends all offsets of a commit with, in one request.
+    [kPerformWithRetry]: (
+      _op: string,
+      run: (retry: (e: Error | null) => void) => void,
+      done: (e: Error | null) => void,
+    ) => run(done),
+    [kMetadata]: (_options: unknown, cb: (e: Error | null, m: unknown) => void) =>
+      cb(null, { brokers: new Map([[1, { host: 'coordinator' }]]), topics: new Map() }),
+    [kGetConnection]: (broker: unknown, cb: (e: Error | null, c: unknown) => void) => cb(null, broker),
+    [kGetApi]: (name: string, cb: (e: Error | null, api: unknown) => void) =>
+      cb(null, (...args: unknown[]) => {
+        const [connection, , group, producerId, epoch, generationId, member, , topics] = args
+        calls.push({
+          tx: current,
+          op: name,
+          detail: { connection, group, producerId, epoch, generationId, member, topics },
+        })
+        ;(args.at(-1) as (e: Error | null) => void)(null)
+      }),
   } as unknown as Producer<Buffer, Buffer, Buffer, Buffer>
   const consumer = { groupId: 'g', generationId: 8, memberId: 'm', coordinatorId: 1 } as unknown as Consumer
   return { calls, committer: new TransactionalCommitter(producer, consumer) }
@@ -70,16 +97,43 @@ describe('TransactionalCommitter', () => {
       [1, 'send'],
       [1, 'send'],
       [1, 'addConsumer'],
-      [1, 'addOffset'],
+      [1, 'TxnOffsetCommit'],
       [1, 'commit'],
     ])
     expect(calls.filter((c) => c.op === 'send').map((c) => c.detail)).toEqual([['a', 'b'], ['c'], ['d']])
   })
 
-  it('commits the offsets under the generation it is given, not the client current one', async () => {
+  it('commits every offset in one request, under the generation it is given, not the client current one', async () => {
     const { calls, committer } = scripted()
-    await committer.commit([], offsets, 7)
-    expect(calls.find((c) => c.op === 'addOffset')?.detail).toBe(7)
+    const many = [
+      { topic: 'in', partition: 0, offset: 10 },
+      { topic: 'in', partition: 3, offset: 7 },
+      { topic: 'app-repartition', partition: 1, offset: 99 },
+    ]
+    await committer.commit([], many, 7)
+    const requests = calls.filter((c) => c.op === 'TxnOffsetCommit')
+    expect(requests).toHaveLength(1)
+    expect(requests[0]?.detail).toEqual({
+      connection: { host: 'coordinator' },
+      group: 'g',
+      producerId: 42n,
+      epoch: 3,
+      generationId: 7,
+      member: 'm',
+      topics: [
+        {
+          name: 'in',
+          partitions: [
+            { partitionIndex: 0, committedOffset: 10n, committedLeaderEpoch: -1 },
+            { partitionIndex: 3, committedOffset: 7n, committedLeaderEpoch: -1 },
+          ],
+        },
+        {
+          name: 'app-repartition',
+          partitions: [{ partitionIndex: 1, committedOffset: 99n, committedLeaderEpoch: -1 }],
+        },
+      ],
+    })
   })
 
   it('aborts a discarded hand-off, and begins the next transaction only after that abort', async () => {
@@ -95,7 +149,7 @@ describe('TransactionalCommitter', () => {
       [2, 'begin'],
       [2, 'send'],
       [2, 'addConsumer'],
-      [2, 'addOffset'],
+      [2, 'TxnOffsetCommit'],
       [2, 'commit'],
     ])
     expect(calls.filter((c) => c.tx === 2 && c.op === 'send').map((c) => c.detail)).toEqual([['kept']])
@@ -113,7 +167,7 @@ describe('TransactionalCommitter', () => {
       [2, 'begin'],
       [2, 'send'],
       [2, 'addConsumer'],
-      [2, 'addOffset'],
+      [2, 'TxnOffsetCommit'],
       [2, 'commit'],
     ])
   })
