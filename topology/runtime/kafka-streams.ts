@@ -87,6 +87,8 @@ interface PendingFetch {
 interface PreparedCommit {
   /** The group generation the running tasks were assigned in. */
   readonly generationId: number
+  /** Records handed off to the transaction before this commit. */
+  readonly handedOff: number
   readonly running: readonly TaskEntry[]
   readonly offsets: readonly TopicPartitionOffset[]
   readonly records: OutgoingRecord[]
@@ -110,6 +112,13 @@ const PROTOCOL = { name: 'agent-party-streams', version: 1 }
 const MAX_PENDING_OUTPUT = 200_000
 /** Records a task processes before the runtime looks again for the task with the earliest record. */
 const EVENT_TIME_SLICE = 256
+/**
+ * Records (outputs, changelogs) one transaction takes at most: a round stops processing there and the
+ * commit follows. A fetched backlog of 200k events through a topology that writes ten records per
+ * event would otherwise make one transaction of millions of records, outlast the transaction timeout
+ * and be fenced (P8).
+ */
+const MAX_TRANSACTION_RECORDS = 100_000
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -159,6 +168,8 @@ export class KafkaStreams extends EventEmitter {
   #commitError: unknown
   /** Rounds processed since the last commit, for the optional handedToTransaction metric. */
   readonly #handoff: { fetchedAt: number; records: number }[] = []
+  /** Records handed off to the transaction since the last commit. */
+  #handedOff = 0
 
   constructor(topology: Topology, config: StreamsConfig) {
     super()
@@ -403,6 +414,7 @@ export class KafkaStreams extends EventEmitter {
   #dropUncommitted(): void {
     // Those already handed off are aborted with their transaction.
     this.#committer?.discard()
+    this.#handedOff = 0
     this.#collector.drain()
     this.#collector.drainDeadLetters()
     this.#collector.drainLateRecords()
@@ -846,7 +858,9 @@ export class KafkaStreams extends EventEmitter {
     }
     const now = Date.now()
     const due =
-      now - this.#lastCommit >= this.#config.commitIntervalMs || this.#collector.size >= MAX_PENDING_OUTPUT
+      now - this.#lastCommit >= this.#config.commitIntervalMs ||
+      this.#collector.size >= MAX_PENDING_OUTPUT ||
+      this.#collector.size + this.#handedOff >= MAX_TRANSACTION_RECORDS
     if (this.#commitInFlight === undefined && !due && this.#collector.size > 0) {
       // Results leave at once, in the transaction the next commit completes (while a commit is in
       // flight they wait: its transaction is closing).
@@ -890,11 +904,23 @@ export class KafkaStreams extends EventEmitter {
   // first would run minutes of event time ahead of the others', and a repartition topic they all
   // write would hand its reader records far out of order (late for their windows on a replay). So
   // the tasks take turns in small slices, the one with the earliest next record first.
+  // A round also stops once the transaction holds MAX_TRANSACTION_RECORDS: what is left stays buffered
+  // in the tasks (their partitions are not fetched meanwhile) for the rounds after the commit.
   #processInEventTimeOrder(): number {
     const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING').map((e) => e.task)
-    if (running.length === 1) return running[0]?.process() ?? 0
+    const full = () => this.#collector.size + this.#handedOff >= MAX_TRANSACTION_RECORDS
     let processed = 0
+    if (running.length === 1) {
+      const task = running[0] as StreamTask
+      while (!full()) {
+        const n = task.process(16 * EVENT_TIME_SLICE)
+        if (n === 0) break
+        processed += n
+      }
+      return processed
+    }
     for (;;) {
+      if (full()) return processed
       let next: StreamTask | undefined
       let earliest = Number.POSITIVE_INFINITY
       for (const task of running) {
@@ -1028,6 +1054,9 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     const records = this.#collector.drain().map(toOutgoing)
+    // Records already handed off need this commit even when nothing else does (a punctuator's output).
+    const handedOff = this.#handedOff
+    this.#handedOff = 0
     this.#observeHandoff()
     for (const letter of this.#collector.drainDeadLetters()) {
       this.#metrics.deadLetter(letter.cause.code)
@@ -1055,7 +1084,7 @@ export class KafkaStreams extends EventEmitter {
       records.push(lateRecordMessage(this.#config.lateRecordTopic, letter))
     }
     this.#lastCommit = Date.now()
-    if (records.length === 0 && offsets.length === 0) return undefined
+    if (records.length === 0 && offsets.length === 0 && handedOff === 0) return undefined
     // A transaction without offsets would not be group-fenced (a punctuator's output, say): commit an
     // unchanged offset with it, so that a member the group has moved past cannot commit it.
     if (offsets.length === 0 && this.#config.processingGuarantee === 'exactly_once') {
@@ -1069,11 +1098,13 @@ export class KafkaStreams extends EventEmitter {
         }
       }
     }
-    return { generationId: this.#generationId, running, offsets, records, consumedByTopic }
+    return { generationId: this.#generationId, handedOff, running, offsets, records, consumedByTopic }
   }
 
   #handOff(): void {
-    ;(this.#committer as Committer).handoff(this.#collector.drain().map(toOutgoing))
+    const records = this.#collector.drain().map(toOutgoing)
+    this.#handedOff += records.length
+    ;(this.#committer as Committer).handoff(records)
     this.#observeHandoff()
   }
 
@@ -1103,7 +1134,7 @@ export class KafkaStreams extends EventEmitter {
     }
     this.#fencedInARow = 0
     for (const [topic, count] of prepared.consumedByTopic) this.#metrics.recordsConsumed(topic, count)
-    this.#metrics.commit(Date.now() - started, prepared.records.length)
+    this.#metrics.commit(Date.now() - started, prepared.records.length + prepared.handedOff)
   }
 
   // After a failed commit the producer may hold a half-finished transaction: a new producer with the
