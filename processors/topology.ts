@@ -104,20 +104,21 @@ export function agentPartyTopology(
   const hour = TimeWindows.ofSizeAndGrace(config.hoppingWindowMs, config.metricsGraceMs).advanceBy(
     config.hoppingAdvanceMs,
   )
-  const windowings = [
-    { suffix: '', windows: minute, topic: (name: OutputName) => topics[name] },
-    { suffix: '-1h', windows: hour, topic: (name: OutputName) => topics[`${name}Hourly` as OutputName] },
+  // Each metric is grouped once (one repartition topic) and aggregated per windowing.
+  const windowings = (name: OutputName): MetricWindowing[] => [
+    { suffix: '', windows: minute, output: topics[name] },
+    { suffix: '-1h', windows: hour, output: topics[`${name}Hourly` as OutputName] },
   ]
-  for (const { suffix, windows, topic } of windowings) {
-    const w = (name: OutputName): MetricWindowing => ({ suffix, windows, output: topic(name) })
-    agentInstantiationRate(agentEvents, w('agentInstantiations'), out('agentInstantiations'))
-    teamFormationRate(teamEvents, w('teamFormations'), out('teamFormations'))
-    taskOutcomeRates(taskSnapshots, w('taskOutcomes'), out('taskOutcomes'))
-    const perAgent = tokensByAgent(taskSnapshots, w('tokensByAgent'), out('tokensByAgent'))
-    tokensByTeam(taskSnapshots, w('tokensByTeam'), out('tokensByTeam'))
-    tokensByTemplate(taskSnapshots, agents.table, w('tokensByTemplate'), out('tokensByTemplate'))
-    topTokenConsumers(perAgent, w('topTokenConsumers'), out('topTokenConsumers'), { topN: config.topN })
-  }
+  agentInstantiationRate(agentEvents, windowings('agentInstantiations'), out('agentInstantiations'))
+  teamFormationRate(teamEvents, windowings('teamFormations'), out('teamFormations'))
+  taskOutcomeRates(taskSnapshots, windowings('taskOutcomes'), out('taskOutcomes'))
+  const perAgent = tokensByAgent(taskSnapshots, windowings('tokensByAgent'), out('tokensByAgent'))
+  tokensByTeam(taskSnapshots, windowings('tokensByTeam'), out('tokensByTeam'))
+  tokensByTemplate(taskSnapshots, agents.table, windowings('tokensByTemplate'), out('tokensByTemplate'))
+  windowings('topTokenConsumers').forEach((w, i) => {
+    const table = perAgent[i]
+    if (table !== undefined) topTokenConsumers(table, w, out('topTokenConsumers'), { topN: config.topN })
+  })
 
   // Performance metrics.
   const { inputTopics } = config

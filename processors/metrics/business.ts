@@ -147,92 +147,118 @@ function emit<V, O>(
     .to(windowing.output, { keySerde: windowedKey(windowing.windows), valueSerde })
 }
 
-// The aggregations, shared by the deprecated single-windowing functions and the windowed ones.
+// The aggregations. A metric is grouped once, through one repartition topic named after its first
+// windowing (the 1-minute one in the topology), and aggregated once per windowing: the hourly copy
+// reads the same repartition topic instead of writing every record a second time. What goes through a
+// repartition topic is only what the aggregate needs, not the whole event or snapshot.
+
+type Windowings = MetricWindowing | readonly MetricWindowing[]
+
+function all(metric: string, windowing: Windowings): readonly MetricWindowing[] {
+  const list = Array.isArray(windowing)
+    ? (windowing as readonly MetricWindowing[])
+    : [windowing as MetricWindowing]
+  if (list.length === 0) throw new ProcessorConfigError(`${metric}.windowings`, [], 'at least one windowing')
+  for (const w of list) checkWindowing(metric, w)
+  return list
+}
 
 function instantiationCounts(
   agentEvents: KStream<string, AgentEvent>,
-  windows: TimeWindows,
-  suffix: string,
-): KTable<Windowed<string>, number> {
-  return agentEvents
+  windowings: readonly MetricWindowing[],
+): KTable<Windowed<string>, number>[] {
+  const grouped = agentEvents
     .filter((_id, e) => payloadName(e.payload) === 'AgentCreated')
-    .selectKey((_id, e) => {
+    .map((_id, e): readonly [string, number] => {
       const created = payloadOf<AgentCreated>(e.payload)
-      return `${created.template_id}@${created.version}`
+      return [`${created.template_id}@${created.version}`, 1]
     })
     .groupByKey({
-      name: `instantiations${suffix}-by-template`,
+      name: `instantiations${windowings[0]?.suffix ?? ''}-by-template`,
       keySerde: str,
-      valueSerde: Serdes.Json<AgentEvent>(),
+      valueSerde: Serdes.Long(),
     })
-    .windowedBy(windows)
-    .count(Materialized.as<string, number>(`instantiations${suffix}`))
+  return windowings.map((w) =>
+    grouped.windowedBy(w.windows).count(Materialized.as<string, number>(`instantiations${w.suffix}`)),
+  )
 }
+
+/** A formation outcome as the repartition topic carries it: null when formed, else the reason. */
+type FormationOutcome = { failed: string | null }
 
 function formationCounts(
   teamEvents: KStream<string, TeamEvent>,
-  windows: TimeWindows,
-  suffix: string,
-): KTable<Windowed<string>, FormationOutcomes> {
-  return teamEvents
+  windowings: readonly MetricWindowing[],
+): KTable<Windowed<string>, FormationOutcomes>[] {
+  const grouped = teamEvents
     .filter((_id, e) => {
       const name = payloadName(e.payload)
       return name === 'TeamFormed' || name === 'TeamFormationFailed'
     })
-    .selectKey(() => 'all')
-    .groupByKey({ name: `formations${suffix}-all`, keySerde: str, valueSerde: Serdes.Json<TeamEvent>() })
-    .windowedBy(windows)
-    .aggregate<FormationOutcomes>(
+    .map((_id, e): readonly [string, FormationOutcome] => [
+      'all',
+      {
+        failed:
+          payloadName(e.payload) === 'TeamFormed' ? null : payloadOf<TeamFormationFailed>(e.payload).reason,
+      },
+    ])
+    .groupByKey({
+      name: `formations${windowings[0]?.suffix ?? ''}-all`,
+      keySerde: str,
+      valueSerde: Serdes.Json<FormationOutcome>(),
+    })
+  return windowings.map((w) =>
+    grouped.windowedBy(w.windows).aggregate<FormationOutcomes>(
       () => ({ formed: 0, failed: 0, success_rate: 0, failure_reasons: {} }),
-      (_key, e, agg) => {
+      (_key, outcome, agg) => {
         const next = { ...agg, failure_reasons: { ...agg.failure_reasons } }
-        if (payloadName(e.payload) === 'TeamFormed') next.formed++
+        if (outcome.failed === null) next.formed++
         else {
           next.failed++
-          const reason = payloadOf<TeamFormationFailed>(e.payload).reason
-          next.failure_reasons[reason] = (next.failure_reasons[reason] ?? 0) + 1
+          next.failure_reasons[outcome.failed] = (next.failure_reasons[outcome.failed] ?? 0) + 1
         }
         next.success_rate = next.formed / (next.formed + next.failed)
         return next
       },
-      Materialized.as<string, FormationOutcomes>(`formations${suffix}`).withValueSerde(
+      Materialized.as<string, FormationOutcomes>(`formations${w.suffix}`).withValueSerde(
         Serdes.Json<FormationOutcomes>(),
       ),
-    )
+    ),
+  )
 }
 
 const OUTCOMES = new Set(['COMPLETED', 'FAILED', 'CANCELLED'])
 
 function taskOutcomeCounts(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
-  windows: TimeWindows,
-  suffix: string,
-): KTable<Windowed<string>, TaskOutcomes> {
-  return taskSnapshots
+  windowings: readonly MetricWindowing[],
+): KTable<Windowed<string>, TaskOutcomes>[] {
+  const grouped = taskSnapshots
     .filter((_id, t) => t?.outcome_event === true && OUTCOMES.has(t.status))
-    .selectKey<string>((_id, t) => t?.priority ?? 'UNKNOWN')
+    .map((_id, t): readonly [string, string] => [t?.priority ?? 'UNKNOWN', t?.status ?? 'UNKNOWN'])
     .groupByKey({
-      name: `task-outcomes${suffix}-by-priority`,
+      name: `task-outcomes${windowings[0]?.suffix ?? ''}-by-priority`,
       keySerde: str,
-      valueSerde: Serdes.Json<TaskSnapshot | null>(),
+      valueSerde: str,
     })
-    .windowedBy(windows)
-    .aggregate<TaskOutcomes>(
+  return windowings.map((w) =>
+    grouped.windowedBy(w.windows).aggregate<TaskOutcomes>(
       () => ({ completed: 0, failed: 0, cancelled: 0, completion_rate: 0, failure_rate: 0 }),
-      (_priority, t, agg) => {
+      (_priority, status, agg) => {
         const next = { ...agg }
-        if (t?.status === 'COMPLETED') next.completed++
-        else if (t?.status === 'FAILED') next.failed++
+        if (status === 'COMPLETED') next.completed++
+        else if (status === 'FAILED') next.failed++
         else next.cancelled++
         const total = next.completed + next.failed + next.cancelled
         next.completion_rate = next.completed / total
         next.failure_rate = next.failed / total
         return next
       },
-      Materialized.as<string, TaskOutcomes>(`task-outcomes${suffix}`).withValueSerde(
+      Materialized.as<string, TaskOutcomes>(`task-outcomes${w.suffix}`).withValueSerde(
         Serdes.Json<TaskOutcomes>(),
       ),
-    )
+    ),
+  )
 }
 
 /** The outcome snapshots that used tokens: each task once, at its outcome's event time. */
@@ -252,159 +278,179 @@ function perTeamTokens(outcomes: KStream<string, TaskSnapshot | null>): KStream<
 
 function tokenSums(
   stream: KStream<string, number>,
-  windows: TimeWindows,
+  windowings: readonly MetricWindowing[],
   store: string,
-): KTable<Windowed<string>, number> {
-  return stream
-    .groupByKey({ name: `${store}-by-key`, keySerde: str, valueSerde: Serdes.Long() })
-    .windowedBy(windows)
-    .reduce((a, b) => a + b, Materialized.as<string, number>(store).withValueSerde(Serdes.Long()))
+): KTable<Windowed<string>, number>[] {
+  const grouped = stream.groupByKey({
+    name: `${store}${windowings[0]?.suffix ?? ''}-by-key`,
+    keySerde: str,
+    valueSerde: Serdes.Long(),
+  })
+  return windowings.map((w) =>
+    grouped
+      .windowedBy(w.windows)
+      .reduce(
+        (a, b) => a + b,
+        Materialized.as<string, number>(`${store}${w.suffix}`).withValueSerde(Serdes.Long()),
+      ),
+  )
 }
 
 function templateTokenSums(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
   agents: KTable<string, AgentSnapshot>,
-  windows: TimeWindows,
-  suffix: string,
-): KTable<Windowed<string>, number> {
+  windowings: readonly MetricWindowing[],
+): KTable<Windowed<string>, number>[] {
   return tokenSums(
     perAgentTokens(tokenOutcomes(taskSnapshots))
       .leftJoin(agents, (tokens, agent) => ({ template: agent?.template_id ?? 'UNKNOWN', tokens }), {
-        name: `tokens-with-agent${suffix}`,
+        name: `tokens-with-agent${windowings[0]?.suffix ?? ''}`,
         keySerde: str,
         valueSerde: Serdes.Long(),
       })
       .map((_agent, v) => [v.template, v.tokens] as const),
-    windows,
-    `tokens-per-template${suffix}`,
+    windowings,
+    'tokens-per-template',
   )
 }
 
-// The windowed metrics: call each once per windowing.
+// The windowed metrics: each takes one windowing or several (grouped once, aggregated per windowing).
 
 /**
  * AgentCreated per template and version and window, with the rate per minute. Input: the agent events
- * (any key). Store `instantiations<suffix>`, repartition `instantiations<suffix>-by-template`.
+ * (any key). Store `instantiations<suffix>` per windowing, repartition
+ * `instantiations<first suffix>-by-template`.
  */
 export function agentInstantiationRate(
   agentEvents: KStream<string, AgentEvent>,
-  windowing: MetricWindowing,
+  windowing: Windowings,
   valueSerde: Serde<AgentInstantiationsValue>,
 ): void {
-  const suffix = checkWindowing('agentInstantiationRate', windowing)
-  const minutes = windowing.windows.sizeMs / 60_000
-  emit(
-    instantiationCounts(agentEvents, windowing.windows, suffix),
-    windowing,
-    valueSerde,
-    (key, count, w) => {
+  const windowings = all('agentInstantiationRate', windowing)
+  instantiationCounts(agentEvents, windowings).forEach((table, i) => {
+    const w = windowings[i] as MetricWindowing
+    const minutes = w.windows.sizeMs / 60_000
+    emit(table, w, valueSerde, (key, count, bounds) => {
       // The key is `<template_id>@<version>` and the version an int, so the last '@' splits it.
       const at = key.lastIndexOf('@')
       return {
         template_id: key.slice(0, at),
         version: Number(key.slice(at + 1)),
-        ...w,
+        ...bounds,
         count,
         per_minute: count / minutes,
       }
-    },
-  )
+    })
+  })
 }
 
 /**
  * Formed and failed team formations per window (one key, `all`), with the success rate formed / (formed
- * + failed) and the failures by reason. Input: the team events. Store `formations<suffix>`, repartition
- * `formations<suffix>-all`.
+ * + failed) and the failures by reason. Input: the team events. Store `formations<suffix>` per
+ * windowing, repartition `formations<first suffix>-all`.
  */
 export function teamFormationRate(
   teamEvents: KStream<string, TeamEvent>,
-  windowing: MetricWindowing,
+  windowing: Windowings,
   valueSerde: Serde<TeamFormationsValue>,
 ): void {
-  const suffix = checkWindowing('teamFormationRate', windowing)
-  emit(formationCounts(teamEvents, windowing.windows, suffix), windowing, valueSerde, (_key, o, w) => ({
-    ...w,
-    ...o,
-  }))
+  const windowings = all('teamFormationRate', windowing)
+  formationCounts(teamEvents, windowings).forEach((table, i) => {
+    emit(table, windowings[i] as MetricWindowing, valueSerde, (_key, o, w) => ({ ...w, ...o }))
+  })
 }
 
 /**
  * Task outcomes per priority and window, with the completion and failure rates (of all outcomes). Input:
- * the task table's snapshots (`taskEntities(...).table.toStream()`): the snapshot whose event set the outcome is
- * counted once, in the windows of that event's time. Store `task-outcomes<suffix>`, repartition
- * `task-outcomes<suffix>-by-priority`.
+ * the task table's snapshots (`taskEntities(...).table.toStream()`): the snapshot whose event set the
+ * outcome is counted once, in the windows of that event's time. Store `task-outcomes<suffix>` per
+ * windowing, repartition `task-outcomes<first suffix>-by-priority`.
  */
 export function taskOutcomeRates(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
-  windowing: MetricWindowing,
+  windowing: Windowings,
   valueSerde: Serde<TaskOutcomesValue>,
 ): void {
-  const suffix = checkWindowing('taskOutcomeRates', windowing)
-  emit(
-    taskOutcomeCounts(taskSnapshots, windowing.windows, suffix),
-    windowing,
-    valueSerde,
-    (priority, o, w) => ({ priority, ...w, ...o }),
-  )
+  const windowings = all('taskOutcomeRates', windowing)
+  taskOutcomeCounts(taskSnapshots, windowings).forEach((table, i) => {
+    emit(table, windowings[i] as MetricWindowing, valueSerde, (priority, o, w) => ({ priority, ...w, ...o }))
+  })
 }
 
 /**
  * Tokens consumed per agent and window, from the task table's outcome snapshots (the outcome event
- * carries the tokens each agent used). Store `tokens-per-agent<suffix>`, repartition
- * `tokens-per-agent<suffix>-by-key`. Returns the windowed table, the input of topTokenConsumers.
+ * carries the tokens each agent used). Store `tokens-per-agent<suffix>` per windowing, repartition
+ * `tokens-per-agent<first suffix>-by-key`. Returns the windowed table of each windowing, in order (the
+ * input of topTokenConsumers).
  */
 export function tokensByAgent(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
   windowing: MetricWindowing,
   valueSerde: Serde<TokensByAgentValue>,
-): KTable<Windowed<string>, number> {
-  const suffix = checkWindowing('tokensByAgent', windowing)
-  const table = tokenSums(
-    perAgentTokens(tokenOutcomes(taskSnapshots)),
-    windowing.windows,
-    `tokens-per-agent${suffix}`,
-  )
-  emit(table, windowing, valueSerde, (agent_id, tokens, w) => ({ agent_id, ...w, tokens }))
-  return table
+): KTable<Windowed<string>, number>
+export function tokensByAgent(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  windowing: readonly MetricWindowing[],
+  valueSerde: Serde<TokensByAgentValue>,
+): KTable<Windowed<string>, number>[]
+export function tokensByAgent(
+  taskSnapshots: KStream<string, TaskSnapshot | null>,
+  windowing: Windowings,
+  valueSerde: Serde<TokensByAgentValue>,
+): KTable<Windowed<string>, number> | KTable<Windowed<string>, number>[] {
+  const windowings = all('tokensByAgent', windowing)
+  const tables = tokenSums(perAgentTokens(tokenOutcomes(taskSnapshots)), windowings, 'tokens-per-agent')
+  tables.forEach((table, i) => {
+    emit(table, windowings[i] as MetricWindowing, valueSerde, (agent_id, tokens, w) => ({
+      agent_id,
+      ...w,
+      tokens,
+    }))
+  })
+  return Array.isArray(windowing) ? tables : (tables[0] as KTable<Windowed<string>, number>)
 }
 
 /**
  * Tokens consumed per team and window (the task's team as the task table knows it at the outcome).
- * Store `tokens-per-team<suffix>`, repartition `tokens-per-team<suffix>-by-key`.
+ * Store `tokens-per-team<suffix>` per windowing, repartition `tokens-per-team<first suffix>-by-key`.
  */
 export function tokensByTeam(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
-  windowing: MetricWindowing,
+  windowing: Windowings,
   valueSerde: Serde<TokensByTeamValue>,
 ): void {
-  const suffix = checkWindowing('tokensByTeam', windowing)
-  const table = tokenSums(
-    perTeamTokens(tokenOutcomes(taskSnapshots)),
-    windowing.windows,
-    `tokens-per-team${suffix}`,
+  const windowings = all('tokensByTeam', windowing)
+  tokenSums(perTeamTokens(tokenOutcomes(taskSnapshots)), windowings, 'tokens-per-team').forEach(
+    (table, i) => {
+      emit(table, windowings[i] as MetricWindowing, valueSerde, (team_id, tokens, w) => ({
+        team_id,
+        ...w,
+        tokens,
+      }))
+    },
   )
-  emit(table, windowing, valueSerde, (team_id, tokens, w) => ({ team_id, ...w, tokens }))
 }
 
 /**
  * Tokens consumed per agent template and window: each outcome's tokens per agent, joined with the
  * agent table (keyed by agent id) as it stands when the outcome is processed; an agent the table does
- * not know counts under UNKNOWN. Repartition `tokens-with-agent<suffix>` (the join) and
- * `tokens-per-template<suffix>-by-key`, store `tokens-per-template<suffix>`.
+ * not know counts under UNKNOWN. Repartitions `tokens-with-agent<first suffix>` (the join) and
+ * `tokens-per-template<first suffix>-by-key`, store `tokens-per-template<suffix>` per windowing.
  */
 export function tokensByTemplate(
   taskSnapshots: KStream<string, TaskSnapshot | null>,
   agents: KTable<string, AgentSnapshot>,
-  windowing: MetricWindowing,
+  windowing: Windowings,
   valueSerde: Serde<TokensByTemplateValue>,
 ): void {
-  const suffix = checkWindowing('tokensByTemplate', windowing)
-  emit(
-    templateTokenSums(taskSnapshots, agents, windowing.windows, suffix),
-    windowing,
-    valueSerde,
-    (template_id, tokens, w) => ({ template_id, ...w, tokens }),
-  )
+  const windowings = all('tokensByTemplate', windowing)
+  templateTokenSums(taskSnapshots, agents, windowings).forEach((table, i) => {
+    emit(table, windowings[i] as MetricWindowing, valueSerde, (template_id, tokens, w) => ({
+      template_id,
+      ...w,
+      tokens,
+    }))
+  })
 }
 
 export interface TopTokenConsumersOptions {

@@ -594,6 +594,34 @@ describe('the outputs, by hand', () => {
       expect([...sources].filter((t) => t === `${name}-repartition`)).toHaveLength(1)
   })
 
+  it('groups a metric once when given both windowings: one repartition topic, one store per windowing', () => {
+    const builder = new StreamsBuilder()
+    const agentEvents = builder.stream<string, AgentEvent>('agents', {
+      keySerde: str,
+      valueSerde: Serdes.Json(),
+    })
+    const windowings = [
+      { suffix: '', windows: TimeWindows.ofSizeAndGrace(MINUTE, 30_000), output: 'per-minute' },
+      {
+        suffix: '-1h',
+        windows: TimeWindows.ofSizeAndGrace(HOUR, 60_000).advanceBy(5 * MINUTE),
+        output: 'hourly',
+      },
+    ]
+    agentInstantiationRate(agentEvents, windowings, Serdes.Json())
+    const description = builder.build().describe()
+    const sources = description.subtopologies.flatMap((sub) =>
+      sub.nodes.flatMap((node) => (node.kind === 'source' ? node.topics : [])),
+    )
+    expect(sources.filter((t) => t.endsWith('-repartition'))).toEqual([
+      'instantiations-by-template-repartition',
+    ])
+    const stores = description.subtopologies.flatMap((sub) =>
+      sub.nodes.flatMap((node) => (node.kind === 'processor' ? node.stores : [])),
+    )
+    expect(stores.sort()).toEqual(['instantiations', 'instantiations-1h'])
+  })
+
   it('rejects bad options, naming the setting', () => {
     const builder = new StreamsBuilder()
     const tasks = builder.stream<string, TaskSnapshot | null>('tasks', {
