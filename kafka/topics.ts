@@ -69,6 +69,7 @@ export async function ensureTopics(
       if (!(await admin.listTopics()).includes(spec.name)) throw error
     }
   }
+  await untilListed(admin, created)
   const existing = specs.map((s) => s.name).filter((n) => !created.includes(n))
   const described = await describeTopics(admin, existing)
   const mismatches = specs.flatMap((spec) => {
@@ -77,6 +78,25 @@ export async function ensureTopics(
   })
   if (mismatches.length > 0) throw new TopicMismatchError(mismatches)
   return { created, existing }
+}
+
+/**
+ * Waits (up to 30 s) until every topic just created is listed: CreateTopics answers before every
+ * broker's metadata has them, and a check that follows at once (the runtime's output-topic check, a
+ * producer) would not find them.
+ */
+async function untilListed(admin: Admin, topics: readonly string[]): Promise<void> {
+  if (topics.length === 0) return
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const listed = new Set(await admin.listTopics())
+    const missing = topics.filter((t) => !listed.has(t))
+    if (missing.length === 0) return
+    if (Date.now() > deadline) {
+      throw new Error(`created topics not listed after 30 s: ${missing.join(', ')}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 export function diffTopic(spec: TopicSpec, actual: TopicDescription): TopicMismatch[] {
