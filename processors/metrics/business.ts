@@ -14,9 +14,12 @@
 import type { AgentCreated, AgentEvent, TeamEvent, TeamFormationFailed } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import {
+  type KeyValueStore,
   type KStream,
   type KTable,
   Materialized,
+  type Processor,
+  type ProcessorContext,
   type Serde,
   Serdes,
   type TimeWindows,
@@ -462,6 +465,35 @@ export interface TopTokenConsumersOptions {
    * their new one (see TopTokens).
    */
   readonly retain?: number
+  /**
+   * How long (stream time) a window's list is kept after the window ends: then its row is deleted from
+   * the store, so that the store does not grow with every window ever seen. Default 7 days (the
+   * output topics' retention); at least the window's grace.
+   */
+  readonly keepWindowsMs?: number
+}
+
+/**
+ * Deletes the rows of windows that ended `keepMs` (stream time) ago from a store keyed by window. The
+ * deletes reach the store's changelog; the table's downstream sees null values, which emit() drops.
+ */
+class ExpireWindowRows<V> implements Processor<Windowed<string>, V | null> {
+  constructor(
+    private readonly storeName: string,
+    private readonly keepMs: number,
+  ) {}
+
+  init(context: ProcessorContext): void {
+    const store = context.getStateStore<KeyValueStore<Windowed<string>, V>>(this.storeName)
+    const every = Math.max(60_000, Math.min(3_600_000, Math.floor(this.keepMs / 10)))
+    context.schedule(every, 'stream-time', (streamTime) => {
+      const expired: Windowed<string>[] = []
+      for (const [key] of store.all()) if (key.window.end + this.keepMs <= streamTime) expired.push(key)
+      for (const key of expired) store.delete(key)
+    })
+  }
+
+  process(): void {}
 }
 
 /** An agent and its tokens: best first means more tokens, then the smaller agent id. */
@@ -516,8 +548,9 @@ function removeRanked(state: TopTokens, agentId: string): TopTokens {
  * re-keyed by window (key `all` and the window) through the repartition `top-tokens<suffix>-by-window`
  * and folded into the store `top-tokens<suffix>` by an adder and a subtractor (TopTokens says why the
  * result is exact). Each change of a window's list goes out keyed by the window. The windowing must be
- * the table's (its window size decodes the keys). The store keeps one small row per window ever seen
- * (a KTable aggregate does not expire), about `retain` agents each.
+ * the table's (its window size decodes the keys). The store keeps one small row per window, about
+ * `retain` agents each, for `keepWindowsMs` after the window ends (a KTable aggregate does not expire
+ * by itself: a stream-time punctuator deletes the rows).
  */
 export function topTokenConsumers(
   tokensPerAgent: KTable<Windowed<string>, number>,
@@ -538,7 +571,16 @@ export function topTokenConsumers(
       `a whole number of at least topN (${topN})`,
     )
   }
+  const keepMs = options.keepWindowsMs ?? 7 * 86_400_000
+  if (!(Number.isInteger(keepMs) && keepMs >= windowing.windows.graceMs)) {
+    throw new ProcessorConfigError(
+      'topTokenConsumers.keepWindowsMs',
+      keepMs,
+      `a whole number of milliseconds, at least the windows' grace (${windowing.windows.graceMs})`,
+    )
+  }
   const key = windowedKey(windowing.windows)
+  const store = `top-tokens${suffix}`
   const table = tokensPerAgent
     .groupBy<Windowed<string>, Ranked>(
       (agent, tokens) => [new Windowed('all', agent.window), [agent.key, tokens]],
@@ -552,10 +594,11 @@ export function topTokenConsumers(
       () => ({ top: [], floor: null }),
       (_window, entry, state) => addRanked(state, entry, retain),
       (_window, entry, state) => removeRanked(state, entry[0]),
-      Materialized.as<Windowed<string>, TopTokens>(`top-tokens${suffix}`)
+      Materialized.as<Windowed<string>, TopTokens>(store)
         .withKeySerde(key)
         .withValueSerde(Serdes.Json<TopTokens>()),
     )
+  table.toStream({ name: `${store}-rows` }).process(() => new ExpireWindowRows<TopTokens>(store, keepMs), store)
   emit(table, windowing, valueSerde, (_all, state, w) => ({
     ...w,
     entries: state.top.slice(0, topN).map(([agent_id, tokens], i) => ({ agent_id, tokens, rank: i + 1 })),

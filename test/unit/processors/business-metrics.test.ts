@@ -401,6 +401,32 @@ describe('top token consumers, by hand', () => {
   const w: Windowing = { sizeMs: MINUTE, advanceMs: MINUTE, graceMs: 0 }
   const list = (v: TopTokenConsumersValue) => v.entries.map((e) => `${e.agent_id}:${e.tokens}#${e.rank}`)
 
+  it('deletes a window row once stream time is keepWindowsMs past its end, with no output tombstone', () => {
+    const builder = new StreamsBuilder()
+    const tasks = builder.stream<string, TaskSnapshot | null>('tasks', {
+      keySerde: str,
+      valueSerde: Serdes.Json(),
+    })
+    const windowing: MetricWindowing = { suffix: '', windows: timeWindows(w), output: 'out' }
+    const perAgent = tokensByAgent(tasks, { ...windowing, output: 'per-agent' }, Serdes.Json())
+    topTokenConsumers(perAgent, windowing, Serdes.Json(), { keepWindowsMs: 10 * MINUTE })
+    const d = new TopologyTestDriver(builder.build())
+    const input = d.createInputTopic('tasks', str, Serdes.Json<TaskSnapshot | null>())
+    const output = d.createOutputTopic('out', WindowedSerdes.timeWindowed(str, MINUTE), Serdes.Json())
+    const pipe = (t: TaskSnapshot) => input.pipeInput(t.task_id, t, t.updated_at)
+    const rows = () =>
+      [...d.getKeyValueStore<Windowed<string>, unknown>('top-tokens').all()].map(([k]) => k.window.start)
+    pipe(outcome('t1', 10_000, { a: 4 }))
+    pipe(outcome('t2', 70_000, { b: 2 }))
+    expect(rows()).toEqual([0, MINUTE])
+    // The first window ends at 1 min: kept until 11 min of stream time.
+    pipe(outcome('t3', 11 * MINUTE - 1, { c: 1 }))
+    expect(rows()).toEqual([0, MINUTE, 10 * MINUTE])
+    pipe(outcome('t4', 12 * MINUTE + 1, { d: 1 }))
+    expect(rows()).toEqual([10 * MINUTE, 12 * MINUTE])
+    expect(output.readValuesToList().every((v) => v !== null)).toBe(true)
+  })
+
   it('ranks ties by agent id, follows each update, and lets a dropped agent back in above the rest', () => {
     const t = snapshotDriver(w, (tasks, windowing) =>
       topTokenConsumers(
@@ -637,6 +663,10 @@ describe('the outputs, by hand', () => {
     fails(
       () => topTokenConsumers(table, { ...windowing, suffix: '-a' }, Serdes.Json(), { topN: 0 }),
       'topTokenConsumers.topN',
+    )
+    fails(
+      () => topTokenConsumers(table, { ...windowing, suffix: '-k' }, Serdes.Json(), { keepWindowsMs: -1 }),
+      'topTokenConsumers.keepWindowsMs',
     )
     fails(
       () => topTokenConsumers(table, { ...windowing, suffix: '-b' }, Serdes.Json(), { topN: 2.5 }),
