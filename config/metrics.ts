@@ -89,8 +89,8 @@ class Instruments {
     this.handoff = new Histogram({
       name: name('record_handoff_seconds'),
       help:
-        'Time from the fetch response that brought a record to the commit that hands its results to the ' +
-        'transaction, one observation per record (at most about one commit interval plus a round).',
+        'Time from the fetch response that brought a record to the moment its results are handed to the ' +
+        'transaction (the end of its round, or the next commit while one is in flight), one observation per record.',
       buckets: HANDOFF_BUCKETS,
       registers,
     })

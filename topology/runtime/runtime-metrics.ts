@@ -19,10 +19,10 @@ export interface RuntimeMetrics {
   /** A completed rebalance and how long processing stopped for it. */
   rebalance(pauseMs: number): void
   /**
-   * Records processed in one round, handed to a commit's transaction (their results are sent at commit
-   * time), with when that round's fetch response arrived (performance.now()): called as a commit starts,
-   * once per round since the previous commit. A record buffered across rounds (a backlog) counts in the
-   * round that processed it. Optional: without it the runtime keeps no such times.
+   * Records processed in one round whose results were just handed to the transaction (at the end of
+   * the round, or as a commit starts when another commit was in flight), with when that round's fetch
+   * response arrived (performance.now()): once per round. A record buffered across rounds (a backlog)
+   * counts in the round that processed it. Optional: without it the runtime keeps no such times.
    */
   handedToTransaction?(fetchedAtMs: number, records: number): void
 }
