@@ -481,6 +481,17 @@ export class KafkaStreams extends EventEmitter {
     const incremental = this.#config.groupProtocol === 'consumer' && assignment.rebuild !== true
     const contiguous =
       incremental || (assignment.rebuild !== true && assignment.generationId === this.#generationId + 1)
+    // A task still RUNNING here under the classic protocol was not suspended by a revocation (the
+    // pre-join hook returned at once while a commit was in flight): it is closed below, and what it
+    // produced since the last commit (handed off or not) must not ride along in the next commit of
+    // other tasks without its offsets. (Under the consumer protocol, at-least-once, the work was
+    // committed when the assignment moved, and tasks still assigned go on.)
+    if (!incremental && [...this.#tasks.values()].some((e) => e.task.state === 'RUNNING')) {
+      await this.#settleCommit().catch(() => {
+        this.#producerNeedsRenewal = true
+      })
+      this.#dropUncommitted()
+    }
     if (assignment.rebuild !== true) this.#generationId = assignment.generationId
     const wanted = new Set(assignment.tasks)
     for (const [id, entry] of this.#tasks) {
@@ -802,11 +813,14 @@ export class KafkaStreams extends EventEmitter {
       await sleep(500)
       const topics = (this.#layout as TopologyLayout).subtopologies.flatMap((s) => s.topics)
       await (this.#consumer as Consumer).metadata({ topics, forceUpdate: true }).catch(() => {})
+      // What was handed off waits in an open transaction: commit it rather than let it time out.
+      await this.#commitIfDue(Date.now())
       return
     }
     if (this.#preparing.size > 0 && !(await this.#prepareSerdes(fetched))) {
       // A serde could not get ready (a registry down): drop this fetch, it is read again next round.
       await sleep(500)
+      await this.#commitIfDue(Date.now())
       return
     }
     for (const entry of this.#tasks.values()) entry.residual = entry.task.bufferedRecords
@@ -857,45 +871,53 @@ export class KafkaStreams extends EventEmitter {
       return
     }
     const now = Date.now()
-    const due =
-      now - this.#lastCommit >= this.#config.commitIntervalMs ||
-      this.#collector.size >= MAX_PENDING_OUTPUT ||
-      this.#collector.size + this.#handedOff >= MAX_TRANSACTION_RECORDS
-    if (this.#commitInFlight === undefined && !due && this.#collector.size > 0) {
+    if (this.#commitInFlight === undefined && !this.#commitDue(now) && this.#collector.size > 0) {
       // Results leave at once, in the transaction the next commit completes (while a commit is in
       // flight they wait: its transaction is closing).
       this.#handOff()
     }
-    if (this.#commitInFlight === undefined && due) {
-      let prepared: PreparedCommit | undefined
-      try {
-        await this.#whenTasksIdle()
-        prepared = this.#prepareCommit()
-      } catch (error) {
-        // A cache flush fed an async operator: the next round prepares again (the collector keeps
-        // what the flush produced, and the offsets are taken then).
-        if (isTopologyError(error, 'COMMIT_IN_FLIGHT')) return
-        if (!(isTopologyError(error) && error.retryable)) throw error
-        await this.#settleFetch()
-        this.#closeAllDirty(error)
-        return
-      }
-      if (prepared !== undefined) {
-        this.#commitInFlight = this.#finishCommit(prepared, 'interval').then(
-          () => {
-            this.#commitInFlight = undefined
-          },
-          (error: unknown) => {
-            this.#commitInFlight = undefined
-            this.#commitError = error
-          },
-        )
-      }
-    }
+    await this.#commitIfDue(now)
     if (now - this.#lastPurge >= this.#config.repartitionPurgeIntervalMs) {
       this.#lastPurge = now
       this.#purgeRepartitionTopics().catch((error) =>
         this.#config.logger?.warn({ err: error }, 'purging repartition topics failed'),
+      )
+    }
+  }
+
+  #commitDue(now: number): boolean {
+    return (
+      now - this.#lastCommit >= this.#config.commitIntervalMs ||
+      this.#collector.size >= MAX_PENDING_OUTPUT ||
+      this.#collector.size + this.#handedOff >= MAX_TRANSACTION_RECORDS
+    )
+  }
+
+  /** Starts a commit when one is due and none is in flight (it completes while the next rounds run). */
+  async #commitIfDue(now: number): Promise<void> {
+    if (this.#commitInFlight !== undefined || !this.#commitDue(now)) return
+    let prepared: PreparedCommit | undefined
+    try {
+      await this.#whenTasksIdle()
+      prepared = this.#prepareCommit()
+    } catch (error) {
+      // A cache flush fed an async operator: the next round prepares again (the collector keeps
+      // what the flush produced, and the offsets are taken then).
+      if (isTopologyError(error, 'COMMIT_IN_FLIGHT')) return
+      if (!(isTopologyError(error) && error.retryable)) throw error
+      await this.#settleFetch()
+      this.#closeAllDirty(error)
+      return
+    }
+    if (prepared !== undefined) {
+      this.#commitInFlight = this.#finishCommit(prepared, 'interval').then(
+        () => {
+          this.#commitInFlight = undefined
+        },
+        (error: unknown) => {
+          this.#commitInFlight = undefined
+          this.#commitError = error
+        },
       )
     }
   }
