@@ -66,10 +66,16 @@ export function agentPartyTopology(
   const topics = config.outputTopics
   const out = <T>(name: OutputName): Serde<T> => serdes.output<T>(name)
 
-  // Each event topic, read once, without the second copies of an event.
+  // Each event topic, read once, without the second copies of an event. Event time is occurred_at,
+  // whatever timestamp the producer gave the record: every window and stream time follows it.
   const events = <E extends Envelope>(family: EventFamily, valueSerde: Serde<E>): KStream<string, E> => {
     const topic = config.inputTopics[family]
-    return dropDuplicates(builder, builder.stream<string, E>(topic, { keySerde: key, valueSerde }), {
+    const source = builder.stream<string, E>(topic, {
+      keySerde: key,
+      valueSerde,
+      timestampExtractor: (record) => record.value?.occurred_at ?? record.timestamp,
+    })
+    return dropDuplicates(builder, source, {
       name: `${family.replace('_', '-')}-dedup`,
       keySerde: key,
       horizonMs: config.dedupHorizonMs,

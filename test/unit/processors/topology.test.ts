@@ -1,0 +1,52 @@
+// The whole topology's event time: every window follows the events' occurred_at, whatever timestamp
+// the producer put on the Kafka record (a producer stamps records when it sends them, which a retry or
+// a backlog can put minutes after the event).
+import { describe, expect, it } from 'vitest'
+import { resolveProcessorConfig } from '../../../processors/config.js'
+import type { AgentInstantiationsValue } from '../../../processors/metrics/business.js'
+import { agentPartyTopology } from '../../../processors/topology.js'
+import type { AgentEvent } from '../../../schemas/index.js'
+import { Serdes, TopologyTestDriver, WindowedSerdes } from '../../../topology/index.js'
+import { processorSerdes } from '../../support/processor-serdes.js'
+
+const serdes = await processorSerdes()
+const str = Serdes.String()
+const MINUTE = 60_000
+const created = (agentId: string, occurredAt: number): AgentEvent => ({
+  event_id: `00000000-0000-4000-8000-${String(occurredAt).padStart(12, '0')}`,
+  occurred_at: occurredAt,
+  agent_id: agentId,
+  payload: {
+    'agent_party.events.AgentCreated': {
+      template_id: 'researcher',
+      version: 2,
+      name: agentId,
+      capabilities: [],
+      model: 'm',
+    },
+  } as AgentEvent['payload'],
+})
+
+describe('the topology', () => {
+  it("windows events by occurred_at, not by the record's timestamp", () => {
+    const config = resolveProcessorConfig()
+    const driver = new TopologyTestDriver(agentPartyTopology(config, serdes))
+    const input = driver.createInputTopic(config.inputTopics.agent_events, str, serdes.agentEvents)
+    const base = Date.UTC(2026, 0, 1)
+    // Sent five minutes after it happened: it still counts in its own minute.
+    input.pipeInput('a1', created('a1', base + 10_000), base + 5 * MINUTE)
+    input.pipeInput('a2', created('a2', base + 5 * MINUTE + 10_000), base + 5 * MINUTE + 10_000)
+    const windows = driver
+      .createOutputTopic(
+        config.outputTopics.agentInstantiations,
+        WindowedSerdes.timeWindowed(str, MINUTE),
+        serdes.output<AgentInstantiationsValue>('agentInstantiations'),
+      )
+      .readValuesToList()
+      .map((v) => [(v?.window_start ?? 0) - base, v?.count])
+    expect(windows).toEqual([
+      [0, 1],
+      [5 * MINUTE, 1],
+    ])
+  })
+})
