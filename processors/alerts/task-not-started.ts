@@ -4,8 +4,9 @@
 // Pending tasks are kept in a store keyed by task id (logged, so a moved task still knows them), cleared
 // when the task starts or ends; a stream-time punctuator alerts on each one whose assignment
 // (occurred_at of TaskAssigned) is at least the limit older than the task's stream time. One alert per
-// task: an alerted task stays in the store, marked, until it starts or ends, so a later snapshot does
-// not alert again. Beside the store, the un-alerted tasks and their assignment times are indexed in
+// assignment: an alerted task stays in the store, marked, until it starts or ends, so a later snapshot
+// of the same assignment does not alert again; a reassignment (another assigned_at) is a new cause,
+// with its own alert id, and alerts again if that one is not started in time either. Beside the store, the un-alerted tasks and their assignment times are indexed in
 // memory (rebuilt from the store at start) so a punctuation looks at pending tasks only.
 import {
   type KeyValueStore,
@@ -54,7 +55,7 @@ class TaskNotStartedProcessor implements Processor<string, TaskSnapshot | null, 
     const task = record.value
     if (task?.status === 'ASSIGNED' && task.assigned_at !== null) {
       const known = this.#pending.get(id)
-      if (known?.alerted === true) return
+      if (known?.alerted === true && known.assigned_at === task.assigned_at) return
       if (known?.assigned_at === task.assigned_at && known.team_id === task.team_id) return
       this.#pending.put(id, { assigned_at: task.assigned_at, team_id: task.team_id, alerted: false })
       this.#due.set(id, task.assigned_at)

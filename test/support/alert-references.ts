@@ -101,8 +101,8 @@ export function formationRateReference(
 /**
  * Tasks assigned but not started: every task record in arrival order (duplicates advance stream time
  * but change nothing). A task is pending from its first TaskAssigned (the last one read sets the time)
- * until any TaskStarted, TaskCompleted, TaskFailed or TaskCancelled is read; it alerts once, at the
- * first punctuation at least the limit after its assignment.
+ * until any TaskStarted, TaskCompleted, TaskFailed or TaskCancelled is read; each assignment alerts
+ * once, at the first punctuation at least the limit after it.
  */
 export function taskNotStartedReference(
   records: readonly { timestamp: number; event: Envelope & { task_id: string } }[],
@@ -121,7 +121,7 @@ export function taskNotStartedReference(
     if (!seen.has(e.event_id)) {
       seen.add(e.event_id)
       const k = kind(e.payload)
-      if (k === 'TaskAssigned' && !alerted.has(e.task_id)) {
+      if (k === 'TaskAssigned') {
         assigned.set(e.task_id, { at: e.occurred_at, team: body(e.payload).team_id as string })
       }
       if (k === 'TaskStarted' || k === 'TaskCompleted' || k === 'TaskFailed' || k === 'TaskCancelled') {
@@ -131,8 +131,8 @@ export function taskNotStartedReference(
     const now = punctuate(streamTime)
     if (now === undefined) continue
     for (const [task, { at, team }] of assigned) {
-      if (done.has(task) || alerted.has(task) || at + timeoutMs > now) continue
-      alerted.add(task)
+      if (done.has(task) || alerted.has(`${task}/${at}`) || at + timeoutMs > now) continue
+      alerted.add(`${task}/${at}`)
       alerts.push({
         alert_id: `TASK_NOT_STARTED/${task}/${at}`,
         type: 'TASK_NOT_STARTED',

@@ -398,7 +398,7 @@ describe('task not started alert', () => {
   const tick = (at: number) =>
     task('clock', at, 'TaskCreated', { priority: 'LOW', required_capabilities: [], token_budget: 1 })
 
-  it('fires at the first check at least the limit after the assignment, once', () => {
+  it('fires at the first check at least the limit after the assignment, once per assignment', () => {
     const driver = driverOf(build)
     pipe(driver, [assigned('t1', 1_000), tick(5_999)])
     expect(readAlerts(driver)).toEqual([])
@@ -418,8 +418,13 @@ describe('task not started alert', () => {
         details: { assigned_at: '1000', team_id: 'team-1' },
       },
     ])
-    pipe(driver, [assigned('t1', 7_000, 'team-2'), tick(20_000)])
+    // Not again for the same assignment; a reassignment is a new cause, with its own id.
+    pipe(driver, [tick(12_000)])
     expect(readAlerts(driver)).toEqual([])
+    pipe(driver, [assigned('t1', 7_000, 'team-2'), tick(20_000)])
+    expect(readAlerts(driver).map((a) => [a.alert_id, a.details.team_id])).toEqual([
+      ['TASK_NOT_STARTED/t1/7000', 'team-2'],
+    ])
   })
 
   it('does not fire for a task started or ended in time, even when the start arrives first', () => {
