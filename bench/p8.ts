@@ -16,12 +16,14 @@
 //                                                     runtime settings changed (the runner's wiring)
 //   npm run bench:p8 -- --clean                       delete every bench.p8.* topic and subject
 //
-// Throughput: from the first record processed (the instance's engine metric) to the first poll of the
-// group's committed offsets that covers every input offset; also from the first commit to that one.
+// Throughput: from the first record processed (the fetch response of the instance's first round, from
+// the handedToTransaction hook) to the first poll of the group's committed offsets (admin API, every
+// 100 ms) that covers every input offset, and to the one that also covers the repartition topics.
 // Latency: each agent event's produce-ack time by event id; the agents snapshot output (no repartition)
 // read read_committed: receive time - ack time of the event named by its last_event_id. In-process: the
-// runtime's handedToTransaction hook (fetch response -> the commit that hands the results to the
-// transaction), per record. Memory: the instance's RSS after a GC, empty and after all input, per entity.
+// runtime's handedToTransaction hook (fetch response -> results handed to the transaction), per record.
+// Memory: the instance's RSS and heap after full GCs, empty and after all input, per entity. Each
+// instance's log goes to <tmpdir>/<run>-<instance>.log.
 // Each mode prints the machine and its load; the last line is `key=value` pairs for a script.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -472,14 +474,22 @@ class CommittedPoller {
     private readonly sources: readonly string[],
   ) {}
 
+  async #partitionCounts(): Promise<Map<string, number>> {
+    const metadata = await this.#admin.metadata({ topics: [...this.sources] })
+    return new Map(this.sources.map((t) => [t, metadata.topics.get(t)?.partitionsCount ?? PARTITIONS]))
+  }
+  #counts: Promise<Map<string, number>> | undefined
+
   async committed(): Promise<Map<string, number>> {
+    this.#counts ??= this.#partitionCounts()
+    const counts = await this.#counts
     const groups = await this.#admin.listConsumerGroupOffsets({
       groups: [
         {
           groupId: this.names.applicationId,
           topics: this.sources.map((name) => ({
             name,
-            partitionIndexes: Array.from({ length: PARTITIONS }, (_, i) => i),
+            partitionIndexes: Array.from({ length: counts.get(name) ?? PARTITIONS }, (_, i) => i),
           })),
         },
       ],
@@ -553,6 +563,44 @@ async function waitUntilCommitted(
   }
 }
 
+/**
+ * Polls every 100 ms until the group has committed everything in the application's repartition topics
+ * (read back by the instances after the input is done): at most one offset short per partition, the
+ * last transaction's commit marker. Returns when.
+ */
+async function waitUntilDrained(names: RunNames, instances: readonly Instance[]): Promise<number> {
+  const admin = createAdmin(config.kafka, 'bench-p8-drain')
+  const consumer = createConsumer(config.kafka, `bench-p8-drain-${Date.now()}`)
+  try {
+    const topics = (await admin.listTopics()).filter(
+      (t) => t.startsWith(`${names.applicationId}-`) && t.endsWith('-repartition'),
+    )
+    const metadata = await admin.metadata({ topics, forceUpdate: true })
+    const partitions = topics.flatMap((topic) =>
+      Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, partition) => ({
+        topic,
+        partition,
+      })),
+    )
+    const poller = new CommittedPoller(names, topics)
+    try {
+      for (;;) {
+        const ends = await listOffsets(consumer, partitions, 'latest')
+        const committed = await poller.committed()
+        const now = Date.now()
+        if ([...ends].every(([k, end]) => (committed.get(k) ?? 0) >= end - 1)) return now
+        if (instances.some((i) => !i.running)) throw new Error('an instance exited')
+        await sleep(100)
+      }
+    } finally {
+      await poller.close()
+    }
+  } finally {
+    await consumer.close(true)
+    await admin.close()
+  }
+}
+
 function nodeFlags(expose: boolean): string[] {
   const flags = expose ? ['--expose-gc'] : []
   if (flag('cpu-prof')) flags.push('--cpu-prof', '--cpu-prof-dir=/tmp/p8-prof')
@@ -596,6 +644,7 @@ async function throughput(): Promise<void> {
     const sources = await instances[0]?.sources()
     const ends = await endOffsets(sources ?? [])
     const progress = await waitUntilCommitted(names, sources ?? [], ends, instances)
+    const drainedAt = await waitUntilDrained(names, instances)
     const reports = await Promise.all(instances.map((i) => i.report()))
     const firstProcessed = Math.min(...reports.map((r) => r.firstProcessedAt).filter((t) => t > 0))
     const rate = progress.total / ((progress.doneAt - firstProcessed) / 1000)
@@ -611,6 +660,11 @@ async function throughput(): Promise<void> {
       `first record processed to the commit that covers the last input offset: ` +
         `${((progress.doneAt - firstProcessed) / 1000).toFixed(1)} s, ${Math.round(rate)} events/s`,
     )
+    const drainedRate = progress.total / ((drainedAt - firstProcessed) / 1000)
+    log(
+      `first record processed to the commit that covers the repartition topics too (every result out): ` +
+        `${((drainedAt - firstProcessed) / 1000).toFixed(1)} s, ${Math.round(drainedRate)} events/s`,
+    )
     log(
       progress.doneAt > progress.firstCommitAt
         ? `first commit to last commit (${progress.total - progress.firstCommitRecords} records): ${Math.round(commitRate)} events/s`
@@ -619,7 +673,8 @@ async function throughput(): Promise<void> {
     for (const r of reports) log(`  ${describeReport(r)}`)
     log(`after: ${machineLoad()}`)
     process.stdout.write(
-      `events_per_s=${Math.round(rate)} instances=${instancesWanted} records=${progress.total}\n`,
+      `events_per_s=${Math.round(rate)} all_results_events_per_s=${Math.round(drainedRate)} ` +
+        `instances=${instancesWanted} records=${progress.total}\n`,
     )
   } finally {
     for (const i of instances) await i.stop()
