@@ -32,6 +32,11 @@ export interface ProcessorConfig {
   readonly topN: number
   /** Inactivity gap that ends an agent's activity session. Default 5 min. */
   readonly sessionGapMs: number
+  /**
+   * How far ahead of this processor's clock an event's occurred_at may be (producers' clocks drift);
+   * an event further ahead goes to the dead-letter topic. Default 1 h.
+   */
+  readonly maxFutureSkewMs: number
   readonly performance: PerformanceOptions
   readonly alerts: Required<AlertsOptions>
 }
@@ -47,6 +52,7 @@ export interface ProcessorConfigInput {
   hoppingAdvanceMs?: number
   topN?: number
   sessionGapMs?: number
+  maxFutureSkewMs?: number
   performance?: PerformanceOptionsInput
   alerts?: AlertsOptions
 }
@@ -105,6 +111,7 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     throw new ProcessorConfigError('topN', topN, 'a whole number from 1 to 1000')
   }
   const sessionGapMs = positive('sessionGapMs', input.sessionGapMs ?? 300_000)
+  const maxFutureSkewMs = positive('maxFutureSkewMs', input.maxFutureSkewMs ?? 3_600_000)
   return {
     applicationId,
     inputTopics,
@@ -116,6 +123,7 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     hoppingAdvanceMs,
     topN,
     sessionGapMs,
+    maxFutureSkewMs,
     performance: resolvePerformanceOptions(input.performance),
     alerts: resolveAlertsOptions(input.alerts),
   }

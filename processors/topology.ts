@@ -10,6 +10,7 @@ import {
   type Serde,
   Serdes,
   StreamsBuilder,
+  type StreamRecord,
   TimeWindows,
   type Topology,
 } from '../topology/index.js'
@@ -67,14 +68,22 @@ export function agentPartyTopology(
   const out = <T>(name: OutputName): Serde<T> => serdes.output<T>(name)
 
   // Each event topic, read once, without the second copies of an event. Event time is occurred_at,
-  // whatever timestamp the producer gave the record: every window and stream time follows it.
+  // whatever timestamp the producer gave the record: every window and stream time follows it. An
+  // event from further in the future than maxFutureSkewMs would move every task's stream time ahead
+  // and close all open windows: it goes to the dead-letter topic (INVALID_TIMESTAMP, with why).
+  const eventTime = (record: StreamRecord<string, Envelope | null>): number => {
+    const at = record.value?.occurred_at ?? record.timestamp
+    const ahead = at - Date.now()
+    if (ahead > config.maxFutureSkewMs) {
+      throw new Error(
+        `occurred_at ${new Date(at).toISOString()} is ${ahead} ms ahead of this processor's clock (maxFutureSkewMs ${config.maxFutureSkewMs})`,
+      )
+    }
+    return at
+  }
   const events = <E extends Envelope>(family: EventFamily, valueSerde: Serde<E>): KStream<string, E> => {
     const topic = config.inputTopics[family]
-    const source = builder.stream<string, E>(topic, {
-      keySerde: key,
-      valueSerde,
-      timestampExtractor: (record) => record.value?.occurred_at ?? record.timestamp,
-    })
+    const source = builder.stream<string, E>(topic, { keySerde: key, valueSerde, timestampExtractor: eventTime })
     return dropDuplicates(builder, source, {
       name: `${family.replace('_', '-')}-dedup`,
       keySerde: key,

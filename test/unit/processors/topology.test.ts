@@ -49,4 +49,25 @@ describe('the topology', () => {
       [5 * MINUTE, 1],
     ])
   })
+
+  it('sends an event from beyond maxFutureSkewMs to the dead letters, with why, and goes on', () => {
+    const config = resolveProcessorConfig({ maxFutureSkewMs: 60 * MINUTE })
+    const driver = new TopologyTestDriver(agentPartyTopology(config, serdes))
+    const input = driver.createInputTopic(config.inputTopics.agent_events, str, serdes.agentEvents)
+    const now = Date.now()
+    input.pipeInput('a1', created('a1', now + 2 * 60 * MINUTE), now)
+    input.pipeInput('a2', created('a2', now - MINUTE), now)
+    const letters = driver.readDeadLetters()
+    expect(letters.map((l) => [l.cause.code, l.record.offset])).toEqual([['INVALID_TIMESTAMP', 0]])
+    expect(letters[0]?.cause.reason).toMatch(/ahead of this processor's clock \(maxFutureSkewMs 3600000\)/)
+    const counted = driver
+      .createOutputTopic(
+        config.outputTopics.agentInstantiations,
+        WindowedSerdes.timeWindowed(str, MINUTE),
+        serdes.output<AgentInstantiationsValue>('agentInstantiations'),
+      )
+      .readValuesToList()
+      .map((v) => v?.count)
+    expect(counted).toEqual([1])
+  })
 })
