@@ -108,8 +108,6 @@ export interface StreamsStatus {
 }
 
 const PROTOCOL = { name: 'agent-party-streams', version: 1 }
-/** Records produced while a commit is in flight beyond which processing waits for it. */
-const MAX_PENDING_OUTPUT = 200_000
 /** Records a task processes before the runtime looks again for the task with the earliest record. */
 const EVENT_TIME_SLICE = 256
 /**
@@ -850,7 +848,7 @@ export class KafkaStreams extends EventEmitter {
       this.#prefetch = this.#startFetch()
     }
     // Output waits in memory while a commit is in flight: past a bound, wait for that commit first.
-    if (this.#commitInFlight !== undefined && this.#collector.size >= MAX_PENDING_OUTPUT) {
+    if (this.#commitInFlight !== undefined && this.#transactionFull()) {
       await this.#commitInFlight
     }
     try {
@@ -885,12 +883,13 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
+  /** The next transaction holds MAX_TRANSACTION_RECORDS: processing waits for the commit. */
+  #transactionFull(): boolean {
+    return this.#collector.size + this.#handedOff >= MAX_TRANSACTION_RECORDS
+  }
+
   #commitDue(now: number): boolean {
-    return (
-      now - this.#lastCommit >= this.#config.commitIntervalMs ||
-      this.#collector.size >= MAX_PENDING_OUTPUT ||
-      this.#collector.size + this.#handedOff >= MAX_TRANSACTION_RECORDS
-    )
+    return now - this.#lastCommit >= this.#config.commitIntervalMs || this.#transactionFull()
   }
 
   /** Starts a commit when one is due and none is in flight (it completes while the next rounds run). */
@@ -930,7 +929,7 @@ export class KafkaStreams extends EventEmitter {
   // in the tasks (their partitions are not fetched meanwhile) for the rounds after the commit.
   #processInEventTimeOrder(): number {
     const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING').map((e) => e.task)
-    const full = () => this.#collector.size + this.#handedOff >= MAX_TRANSACTION_RECORDS
+    const full = () => this.#transactionFull()
     let processed = 0
     if (running.length === 1) {
       const task = running[0] as StreamTask
