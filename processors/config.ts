@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { type EventFamily, topicNames } from '../schemas/index.js'
 import { type AlertsOptions, resolveAlertsOptions } from './alerts/alert.js'
-import { ProcessorConfigError } from './config-error.js'
+import { ProcessorConfigError, topicName, wholeMs } from './config-error.js'
 import {
   type PerformanceOptions,
   type PerformanceOptionsInput,
@@ -59,13 +59,9 @@ export interface ProcessorConfigInput {
 
 export { ProcessorConfigError }
 
-const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
-
 export function resolveProcessorConfig(input: ProcessorConfigInput = {}): ProcessorConfig {
   const applicationId = input.applicationId ?? 'agent_event_processor'
-  if (!TOPIC.test(applicationId)) {
-    throw new ProcessorConfigError('applicationId', applicationId, "letters, digits, '.', '_' or '-'")
-  }
+  topicName('applicationId', applicationId)
   const inputTopics = topicNames(input.inputTopics)
   for (const name of Object.keys(input.outputTopics ?? {})) {
     if (!Object.hasOwn(OUTPUTS, name)) {
@@ -78,27 +74,13 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
   for (const [setting, topic] of [
     ...Object.entries(inputTopics).map(([f, t]) => [`inputTopics.${f}`, t]),
     ...Object.entries(outputTopics).map(([o, t]) => [`outputTopics.${o}`, t]),
-  ]) {
-    if (!TOPIC.test(topic as string)) {
-      throw new ProcessorConfigError(
-        setting as string,
-        topic,
-        "a topic name: 1-249 letters, digits, '.', '_' or '-'",
-      )
-    }
-  }
-  const dedupHorizonMs = positive('dedupHorizonMs', input.dedupHorizonMs ?? 3_600_000)
-  const metricsWindowMs = positive('metricsWindowMs', input.metricsWindowMs ?? 60_000)
-  const metricsGraceMs = input.metricsGraceMs ?? 30_000
-  if (!(Number.isInteger(metricsGraceMs) && metricsGraceMs >= 0)) {
-    throw new ProcessorConfigError(
-      'metricsGraceMs',
-      metricsGraceMs,
-      'zero or a positive whole number of milliseconds',
-    )
-  }
-  const hoppingWindowMs = positive('hoppingWindowMs', input.hoppingWindowMs ?? 3_600_000)
-  const hoppingAdvanceMs = positive('hoppingAdvanceMs', input.hoppingAdvanceMs ?? 300_000)
+  ])
+    topicName(setting as string, topic as string)
+  const dedupHorizonMs = wholeMs('dedupHorizonMs', input.dedupHorizonMs ?? 3_600_000)
+  const metricsWindowMs = wholeMs('metricsWindowMs', input.metricsWindowMs ?? 60_000)
+  const metricsGraceMs = wholeMs('metricsGraceMs', input.metricsGraceMs ?? 30_000, 0)
+  const hoppingWindowMs = wholeMs('hoppingWindowMs', input.hoppingWindowMs ?? 3_600_000)
+  const hoppingAdvanceMs = wholeMs('hoppingAdvanceMs', input.hoppingAdvanceMs ?? 300_000)
   if (hoppingAdvanceMs > hoppingWindowMs) {
     throw new ProcessorConfigError(
       'hoppingAdvanceMs',
@@ -110,8 +92,8 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
   if (!(Number.isInteger(topN) && topN >= 1 && topN <= 1000)) {
     throw new ProcessorConfigError('topN', topN, 'a whole number from 1 to 1000')
   }
-  const sessionGapMs = positive('sessionGapMs', input.sessionGapMs ?? 300_000)
-  const maxFutureSkewMs = positive('maxFutureSkewMs', input.maxFutureSkewMs ?? 3_600_000)
+  const sessionGapMs = wholeMs('sessionGapMs', input.sessionGapMs ?? 300_000)
+  const maxFutureSkewMs = wholeMs('maxFutureSkewMs', input.maxFutureSkewMs ?? 3_600_000)
   return {
     applicationId,
     inputTopics,
@@ -127,13 +109,6 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     performance: resolvePerformanceOptions(input.performance),
     alerts: resolveAlertsOptions(input.alerts),
   }
-}
-
-function positive(setting: string, value: number): number {
-  if (!(Number.isInteger(value) && value > 0)) {
-    throw new ProcessorConfigError(setting, value, 'a positive whole number of milliseconds')
-  }
-  return value
 }
 
 /** The topology settings of PROCESSOR_CONFIG (a JSON object of ProcessorConfigInput), or the defaults. */

@@ -10,7 +10,7 @@
 // a task's completion before its creation is a finding even if the creation follows.
 import type { EventFamily } from '../schemas/index.js'
 import type { KStream, Serde } from '../topology/index.js'
-import { ProcessorConfigError } from './config-error.js'
+import { topicName } from './config-error.js'
 
 /**
  * Why an event broke the rules:
@@ -112,8 +112,6 @@ export interface DataQualityOptions {
   readonly name?: string
 }
 
-const TOPIC = /^[A-Za-z0-9._-]{1,249}$/
-
 /**
  * Writes the findings of the entity folds (each stream keyed by its entity id) to the data-quality
  * topic, keyed by entity id, calling onDataQuality once per finding. Returns the written stream.
@@ -122,13 +120,7 @@ export function dataQualityOutput(
   findings: readonly KStream<string, DataQualityIssue>[],
   options: DataQualityOptions,
 ): KStream<string, DataQualityRecord> {
-  if (!TOPIC.test(options.output)) {
-    throw new ProcessorConfigError(
-      'outputTopics.dataQuality',
-      options.output,
-      "a topic name: 1-249 letters, digits, '.', '_' or '-'",
-    )
-  }
+  topicName('outputTopics.dataQuality', options.output)
   const name = options.name ?? 'dq'
   const [first, ...rest] = findings
   if (first === undefined) throw new RangeError('dataQualityOutput needs at least one stream of findings')

@@ -9,8 +9,8 @@ import {
   type KStream,
   type Serde,
   Serdes,
-  StreamsBuilder,
   type StreamRecord,
+  StreamsBuilder,
   TimeWindows,
   type Topology,
 } from '../topology/index.js'
@@ -83,7 +83,11 @@ export function agentPartyTopology(
   }
   const events = <E extends Envelope>(family: EventFamily, valueSerde: Serde<E>): KStream<string, E> => {
     const topic = config.inputTopics[family]
-    const source = builder.stream<string, E>(topic, { keySerde: key, valueSerde, timestampExtractor: eventTime })
+    const source = builder.stream<string, E>(topic, {
+      keySerde: key,
+      valueSerde,
+      timestampExtractor: eventTime,
+    })
     return dropDuplicates(builder, source, {
       name: `${family.replace('_', '-')}-dedup`,
       keySerde: key,

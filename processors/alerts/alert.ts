@@ -3,7 +3,7 @@
 // (its type, subject and the event time that starts it: a window start, an assignment, a busy period),
 // never from when it was detected, so a replay of the same events produces the same ids and a consumer
 // (or a compacted topic keyed by the id) can drop a repeated alert.
-import { ProcessorConfigError } from '../config-error.js'
+import { ProcessorConfigError, positiveInteger, wholeMs } from '../config-error.js'
 
 export type AlertType =
   | 'FORMATION_FAILURE_RATE'
@@ -90,35 +90,21 @@ export function resolveAlertsOptions(input: AlertsOptions = {}): Required<Alerts
       input.maxFormationFailureRate,
       d.maxFormationFailureRate,
     ),
-    minFormations: positiveInteger('alerts.minFormations', input.minFormations, d.minFormations),
-    taskStartTimeoutMs: wholeMs('alerts.taskStartTimeoutMs', input.taskStartTimeoutMs, d.taskStartTimeoutMs),
-    agentMaxBusyMs: wholeMs('alerts.agentMaxBusyMs', input.agentMaxBusyMs, d.agentMaxBusyMs),
-    checkIntervalMs: wholeMs('alerts.checkIntervalMs', input.checkIntervalMs, d.checkIntervalMs),
+    minFormations: positiveInteger('alerts.minFormations', input.minFormations ?? d.minFormations),
+    taskStartTimeoutMs: wholeMs(
+      'alerts.taskStartTimeoutMs',
+      input.taskStartTimeoutMs ?? d.taskStartTimeoutMs,
+    ),
+    agentMaxBusyMs: wholeMs('alerts.agentMaxBusyMs', input.agentMaxBusyMs ?? d.agentMaxBusyMs),
+    checkIntervalMs: wholeMs('alerts.checkIntervalMs', input.checkIntervalMs ?? d.checkIntervalMs),
     maxLatePerMinute: positiveNumber('alerts.maxLatePerMinute', input.maxLatePerMinute, d.maxLatePerMinute),
     maxDeadLettersPerMinute: positiveNumber(
       'alerts.maxDeadLettersPerMinute',
       input.maxDeadLettersPerMinute,
       d.maxDeadLettersPerMinute,
     ),
-    badEventWindowMs: wholeMs('alerts.badEventWindowMs', input.badEventWindowMs, d.badEventWindowMs),
+    badEventWindowMs: wholeMs('alerts.badEventWindowMs', input.badEventWindowMs ?? d.badEventWindowMs),
   }
-}
-
-/** A whole number of milliseconds, at least `min`; the default when not given. */
-function wholeMs(setting: string, given: number | undefined, fallback: number): number {
-  const value = given ?? fallback
-  if (!(Number.isInteger(value) && value > 0)) {
-    throw new ProcessorConfigError(setting, value, 'a positive whole number of milliseconds')
-  }
-  return value
-}
-
-function positiveInteger(setting: string, given: number | undefined, fallback: number): number {
-  const value = given ?? fallback
-  if (!(Number.isInteger(value) && value > 0)) {
-    throw new ProcessorConfigError(setting, value, 'a positive whole number')
-  }
-  return value
 }
 
 function positiveNumber(setting: string, given: number | undefined, fallback: number): number {

@@ -15,11 +15,11 @@ import {
   type Serde,
   Serdes,
   TimeWindows,
-  WindowedSerdes,
 } from '../../topology/index.js'
-import { ProcessorConfigError } from '../config-error.js'
+import { ProcessorConfigError, wholeMs } from '../config-error.js'
 import type { TaskSnapshot } from '../entities/tasks.js'
 import type { TeamSnapshot } from '../entities/teams.js'
+import { windowedKey } from '../windowed-key.js'
 
 /** The key of outcomes of tasks without a team, in the join and in the per-team aggregate. */
 export const NO_TEAM_KEY = 'UNKNOWN'
@@ -90,19 +90,6 @@ export interface TeamAttributionSerdes {
 }
 
 const OUTCOMES = new Set(['COMPLETED', 'FAILED', 'CANCELLED'])
-
-function wholeMs(setting: string, value: number, min: number): number {
-  if (!(Number.isInteger(value) && value >= min)) {
-    throw new ProcessorConfigError(
-      setting,
-      value,
-      min === 0
-        ? 'zero or a positive whole number of milliseconds'
-        : 'a positive whole number of milliseconds',
-    )
-  }
-  return value
-}
 
 /** The windows of the per-team aggregate; a bad option throws ProcessorConfigError naming it. */
 export function teamOutcomeWindows(options: TeamAttributionOptions = {}): TimeWindows {
@@ -216,7 +203,7 @@ export function teamTaskAttribution(
       { name: 'join-team-task-outcomes-values' },
     )
     .to(outputs.outcomes, {
-      keySerde: WindowedSerdes.timeWindowed(str, windows.sizeMs),
+      keySerde: windowedKey(windows),
       valueSerde: serdes.outcomes as Serde<TeamTaskOutcomes | null>,
       name: 'join-team-task-outcomes-sink',
     })

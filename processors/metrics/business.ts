@@ -24,11 +24,11 @@ import {
   Serdes,
   type TimeWindows,
   Windowed,
-  WindowedSerdes,
 } from '../../topology/index.js'
-import { ProcessorConfigError } from '../config-error.js'
+import { ProcessorConfigError, positiveInteger, wholeMs } from '../config-error.js'
 import type { AgentSnapshot } from '../entities/agents.js'
 import type { TaskSnapshot } from '../entities/tasks.js'
+import { windowedKey } from '../windowed-key.js'
 
 /** One windowing of a metric: its windows, where it goes, and what tells its state apart. */
 export interface MetricWindowing {
@@ -118,10 +118,6 @@ export interface TopTokenConsumersValue extends WindowBounds {
 
 const str = Serdes.String()
 const SUFFIX = /^(-[A-Za-z0-9_-]{1,60})?$/
-
-function windowedKey(windows: TimeWindows): Serde<Windowed<string>> {
-  return WindowedSerdes.timeWindowed(str, windows.sizeMs)
-}
 
 function checkWindowing(metric: string, windowing: MetricWindowing): string {
   if (!SUFFIX.test(windowing.suffix)) {
@@ -559,10 +555,7 @@ export function topTokenConsumers(
   options: TopTokenConsumersOptions = {},
 ): void {
   const suffix = checkWindowing('topTokenConsumers', windowing)
-  const topN = options.topN ?? 10
-  if (!(Number.isInteger(topN) && topN > 0)) {
-    throw new ProcessorConfigError('topTokenConsumers.topN', topN, 'a positive whole number')
-  }
+  const topN = positiveInteger('topTokenConsumers.topN', options.topN ?? 10)
   const retain = options.retain ?? 2 * topN
   if (!(Number.isInteger(retain) && retain >= topN)) {
     throw new ProcessorConfigError(
@@ -571,14 +564,11 @@ export function topTokenConsumers(
       `a whole number of at least topN (${topN})`,
     )
   }
-  const keepMs = options.keepWindowsMs ?? 7 * 86_400_000
-  if (!(Number.isInteger(keepMs) && keepMs >= windowing.windows.graceMs)) {
-    throw new ProcessorConfigError(
-      'topTokenConsumers.keepWindowsMs',
-      keepMs,
-      `a whole number of milliseconds, at least the windows' grace (${windowing.windows.graceMs})`,
-    )
-  }
+  const keepMs = wholeMs(
+    'topTokenConsumers.keepWindowsMs',
+    options.keepWindowsMs ?? 7 * 86_400_000,
+    Math.max(1, windowing.windows.graceMs),
+  )
   const key = windowedKey(windowing.windows)
   const store = `top-tokens${suffix}`
   const table = tokensPerAgent
@@ -598,7 +588,9 @@ export function topTokenConsumers(
         .withKeySerde(key)
         .withValueSerde(Serdes.Json<TopTokens>()),
     )
-  table.toStream({ name: `${store}-rows` }).process(() => new ExpireWindowRows<TopTokens>(store, keepMs), store)
+  table
+    .toStream({ name: `${store}-rows` })
+    .process(() => new ExpireWindowRows<TopTokens>(store, keepMs), store)
   emit(table, windowing, valueSerde, (_all, state, w) => ({
     ...w,
     entries: state.top.slice(0, topN).map(([agent_id, tokens], i) => ({ agent_id, tokens, rank: i + 1 })),

@@ -21,9 +21,9 @@ import {
   type StreamRecord,
   type TimeWindows,
   type Windowed,
-  WindowedSerdes,
 } from '../../topology/index.js'
 import { ProcessorConfigError } from '../config-error.js'
+import { windowedKey } from '../windowed-key.js'
 
 /** What every input event has: its event time. */
 export interface TimedEvent {
@@ -113,10 +113,6 @@ export function resolvePerformanceOptions(input: PerformanceOptionsInput = {}): 
 
 const str = Serdes.String()
 const COMPONENT_METRIC = 'ComponentMetric'
-
-function windowedKey(windows: TimeWindows): Serde<Windowed<string>> {
-  return WindowedSerdes.timeWindowed(str, windows.sizeMs)
-}
 
 function summary(key: Windowed<string>, sketch: QuantileSketch): WindowSummary {
   return {

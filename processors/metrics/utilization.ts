@@ -51,7 +51,8 @@ import {
   type Windowed,
   WindowedSerdes,
 } from '../../topology/index.js'
-import { ProcessorConfigError } from '../config-error.js'
+import { wholeMs } from '../config-error.js'
+import { windowedKey } from '../windowed-key.js'
 
 /** Busy time of one agent in one window (topic agent_party.agent_utilization). */
 export interface AgentUtilization {
@@ -137,17 +138,6 @@ interface BusyState {
 
 const str = Serdes.String()
 const SETTLED = 'settled'
-
-function wholeMs(setting: string, value: number, min: number): number {
-  if (!(Number.isInteger(value) && value >= min)) {
-    throw new ProcessorConfigError(
-      setting,
-      value,
-      min > 0 ? 'a positive whole number of milliseconds' : 'zero or a positive whole number of milliseconds',
-    )
-  }
-  return value
-}
 
 export function resolveUtilizationOptions(options: UtilizationOptions = {}): Required<UtilizationOptions> {
   return {
@@ -296,10 +286,6 @@ class BusyIntervalProcessor implements Processor<string, AgentEvent, string, Bus
     }
     for (const [agentId, state] of busy) this.#agents.put(agentId, { ...state, accounted_to: settled })
   }
-}
-
-function windowedKey(sizeMs: number): Serde<Windowed<string>> {
-  return WindowedSerdes.timeWindowed(str, sizeMs)
 }
 
 /**
