@@ -36,6 +36,7 @@
 import type { AgentCreated, AgentEvent, AgentStatusChanged } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import {
+  type KeyValue,
   type KeyValueStore,
   type KStream,
   Materialized,
@@ -354,13 +355,16 @@ export function agentUtilization(
       { name: 'util-agent-utilization' },
     )
   byAgent.to(outputs.byAgent, { keySerde: windowedKey(windowMs), valueSerde: serdes.byAgent })
+  // Only the milliseconds travel through the repartition topic (the piece's timestamp places it).
   const byTemplate = pieces
-    .selectKey((_agent, piece) => piece.template_id ?? 'UNKNOWN', { name: 'util-template-key' })
-    .groupByKey({ name: 'util-busy-by-template', keySerde: str, valueSerde: pieceSerde })
+    .map((_agent, piece): KeyValue<string, number> => [piece.template_id ?? 'UNKNOWN', piece.busy_ms], {
+      name: 'util-template-key',
+    })
+    .groupByKey({ name: 'util-busy-by-template', keySerde: str, valueSerde: Serdes.Long() })
     .windowedBy(windows)
     .aggregate<number>(
       () => 0,
-      (_template, piece, sum) => sum + piece.busy_ms,
+      (_template, busyMs, sum) => sum + busyMs,
       Materialized.as<string, number>(UTILIZATION_STORES.templateBusy)
         .withKeySerde(str)
         .withValueSerde(Serdes.Long()),
