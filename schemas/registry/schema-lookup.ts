@@ -22,7 +22,7 @@ export function registrySchemaLookup(client: RegistryClient): SchemaLookup {
       if (found) return found.id
       throw new SchemaError(
         'SCHEMA_NOT_REGISTERED',
-        `the current schema is not registered under ${subject}: run provisioning (registerEventSchemas) first`,
+        `the current schema is not registered under ${subject}: run \`agent-party provision\` first (it registers the event and output schemas)`,
         { subject },
       )
     },

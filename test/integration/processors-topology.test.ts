@@ -794,4 +794,16 @@ describe('the Agent Party topology on the real runtime', () => {
     expect(dropped).toBeGreaterThanOrEqual(sent)
     expect(dropped).toBeLessThanOrEqual(sent * (1 + aborted))
   }, 420_000)
+
+  it('refuses to start on output topics whose schemas were never registered, saying how to fix it', async () => {
+    const unprovisioned = resolveProcessorConfig({
+      applicationId: `${prefix}-unprovisioned`,
+      inputTopics: topics,
+      outputTopics: { agents: `${prefix}-never-provisioned-agents` },
+    })
+    const error = await createProcessorSerdes(unprovisioned, { encoding: 'registry', lookup }).catch((e) => e)
+    expect(error).toMatchObject({ code: 'SCHEMA_NOT_REGISTERED' })
+    expect((error as Error).message).toContain(`${prefix}-never-provisioned-agents-value`)
+    expect((error as Error).message).toContain('agent-party provision')
+  })
 })
