@@ -88,7 +88,11 @@ export function agentPartyTopology(
       valueSerde,
       timestampExtractor: eventTime,
     })
-    return dropDuplicates(builder, source, {
+    // A null value (a tombstone) on an event topic carries no event: nothing downstream reads it.
+    const present = source.filter((_key, event) => event !== null && event !== undefined, {
+      name: `${family.replace('_', '-')}-present`,
+    })
+    return dropDuplicates(builder, present, {
       name: `${family.replace('_', '-')}-dedup`,
       keySerde: key,
       horizonMs: config.dedupHorizonMs,

@@ -6,7 +6,7 @@ import { resolveProcessorConfig } from '../../../processors/config.js'
 import type { AgentInstantiationsValue } from '../../../processors/metrics/business.js'
 import { agentPartyTopology } from '../../../processors/topology.js'
 import type { AgentEvent } from '../../../schemas/index.js'
-import { Serdes, TopologyTestDriver, WindowedSerdes } from '../../../topology/index.js'
+import { NO_HEADERS, Serdes, TopologyTestDriver, WindowedSerdes } from '../../../topology/index.js'
 import { processorSerdes } from '../../support/processor-serdes.js'
 
 const serdes = await processorSerdes()
@@ -69,5 +69,30 @@ describe('the topology', () => {
       .readValuesToList()
       .map((v) => v?.count)
     expect(counted).toEqual([1])
+  })
+
+  it('passes over tombstones and undecodable values on every input topic, without failing', () => {
+    const config = resolveProcessorConfig()
+    const driver = new TopologyTestDriver(agentPartyTopology(config, serdes))
+    const now = Date.now()
+    for (const topic of Object.values(config.inputTopics)) {
+      driver.pipe(topic, Buffer.from('k'), null, now, NO_HEADERS)
+      driver.pipe(topic, Buffer.from('k'), Buffer.from('not avro'), now, NO_HEADERS)
+    }
+    // The undecodable ones are dead letters, with their topic; the tombstones carry no event.
+    const letters = driver.readDeadLetters()
+    expect(letters.map((l) => [l.record.topic, l.cause.code]).sort()).toEqual(
+      Object.values(config.inputTopics)
+        .map((t) => [t, 'DESERIALIZATION_FAILED'])
+        .sort(),
+    )
+    const input = driver.createInputTopic(config.inputTopics.agent_events, str, serdes.agentEvents)
+    input.pipeInput('a1', created('a1', now - MINUTE), now)
+    expect(
+      driver
+        .createOutputTopic(config.outputTopics.agents, str, serdes.agentSnapshot)
+        .readValuesToList()
+        .map((a) => a?.agent_id),
+    ).toEqual(['a1'])
   })
 })
