@@ -4,7 +4,14 @@
 // running top-N; the performance metrics; utilization and activity sessions; the joins (team
 // attribution, idle agents per capability at formation requests); and the alerts. Each concern lives in
 // its own module; this file only connects them to the configured topics and serdes.
-import type { AgentEvent, EventFamily, SystemEvent, TaskEvent, TeamEvent } from '../schemas/index.js'
+import {
+  type AgentEvent,
+  type EventFamily,
+  eventFamilies,
+  type SystemEvent,
+  type TaskEvent,
+  type TeamEvent,
+} from '../schemas/index.js'
 import {
   type KStream,
   type Serde,
@@ -92,7 +99,20 @@ export function agentPartyTopology(
     const present = source.filter((_key, event) => event !== null && event !== undefined, {
       name: `${family.replace('_', '-')}-present`,
     })
-    return dropDuplicates(builder, present, {
+    // An event without a key sits on whatever partition its producer picked, away from its entity's
+    // state: it fails here, so the runtime dead-letters it with the reason (processingExceptionHandler).
+    const keyField = eventFamilies[family].keyField
+    const keyed = present.peek(
+      (k, event) => {
+        if (k === null || k === undefined) {
+          throw new Error(
+            `event ${event.event_id} of ${topic} has no key: ${family} events are keyed by ${keyField}`,
+          )
+        }
+      },
+      { name: `${family.replace('_', '-')}-keyed` },
+    )
+    return dropDuplicates(builder, keyed, {
       name: `${family.replace('_', '-')}-dedup`,
       keySerde: key,
       horizonMs: config.dedupHorizonMs,

@@ -95,4 +95,32 @@ describe('the topology', () => {
         .map((a) => a?.agent_id),
     ).toEqual(['a1'])
   })
+
+  it('dead-letters an event without a key, saying which field keys its topic, and goes on', () => {
+    const config = resolveProcessorConfig()
+    // The runtime's default; the driver's is to fail.
+    const driver = new TopologyTestDriver(agentPartyTopology(config, serdes), {
+      processingExceptionHandler: 'dead-letter',
+    })
+    const topic = config.inputTopics.agent_events
+    const now = Date.now()
+    driver.pipe(
+      topic,
+      null,
+      serdes.agentEvents.serialize(topic, created('a1', now - MINUTE)),
+      now,
+      NO_HEADERS,
+    )
+    const letters = driver.readDeadLetters()
+    expect(letters.map((l) => l.cause.code)).toEqual(['PROCESSING_FAILED'])
+    expect(letters[0]?.cause.reason).toMatch(/has no key: agent_events events are keyed by agent_id/)
+    const input = driver.createInputTopic(topic, str, serdes.agentEvents)
+    input.pipeInput('a2', created('a2', now - MINUTE + 1), now)
+    expect(
+      driver
+        .createOutputTopic(config.outputTopics.agents, str, serdes.agentSnapshot)
+        .readValuesToList()
+        .map((a) => a?.agent_id),
+    ).toEqual(['a2'])
+  })
 })
