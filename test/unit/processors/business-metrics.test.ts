@@ -51,10 +51,9 @@ import {
 } from '../../../topology/index.js'
 import {
   businessItems,
-  type Item,
+  businessReference,
   topConsumers,
   type Windowing,
-  windowedFold,
 } from '../../support/business-references.js'
 import { processorSerdes } from '../../support/processor-serdes.js'
 
@@ -219,24 +218,12 @@ function withBounds<A extends object>(values: Map<string, A>, w: Windowing, fiel
   return out
 }
 
-const sums = (list: Item<number>[], w: Windowing) =>
-  windowedFold(
-    list,
-    w,
-    () => 0,
-    (a, n) => a + n,
-  )
-
 describe.each(['tumbling', 'hopping'] as const)('business metrics on the %s windows', (which) => {
   const w = WINDOWINGS[which]
+  const reference = businessReference(items, w)
 
   it('agent instantiations per template, version and window, with the rate per minute', () => {
-    const expected = windowedFold(
-      items.instantiations,
-      w,
-      () => 0,
-      (n) => n + 1,
-    )
+    const expected = reference.instantiations
     expect(expected.values.size).toBeGreaterThan(1)
     const counts = new Map(
       [...expected.values].map(([id, count]) => [id, { count, per_minute: count / (w.sizeMs / MINUTE) }]),
@@ -250,21 +237,7 @@ describe.each(['tumbling', 'hopping'] as const)('business metrics on the %s wind
   })
 
   it('team formations per window: formed, failed, the success rate and the reasons', () => {
-    const expected = windowedFold(
-      items.formations,
-      w,
-      () => ({ formed: 0, failed: 0, success_rate: 0, failure_reasons: {} as Record<string, number> }),
-      (a, reason) => {
-        const next = { ...a, failure_reasons: { ...a.failure_reasons } }
-        if (reason === null) next.formed++
-        else {
-          next.failed++
-          next.failure_reasons[reason] = (next.failure_reasons[reason] ?? 0) + 1
-        }
-        next.success_rate = next.formed / (next.formed + next.failed)
-        return next
-      },
-    )
+    const expected = reference.formations
     expect([...expected.values.values()].some((v) => v.failed > 0)).toBe(true)
     expect(finalValues<TeamFormationsValue>('team_formations', which)).toEqual(
       withBounds(expected.values, w, () => ({})),
@@ -272,21 +245,7 @@ describe.each(['tumbling', 'hopping'] as const)('business metrics on the %s wind
   })
 
   it('task outcomes per priority and window, each task once, late outcomes left out window by window', () => {
-    const expected = windowedFold(
-      items.taskOutcomes,
-      w,
-      () => ({ completed: 0, failed: 0, cancelled: 0, completion_rate: 0, failure_rate: 0 }),
-      (a, status) => {
-        const next = { ...a }
-        if (status === 'COMPLETED') next.completed++
-        else if (status === 'FAILED') next.failed++
-        else next.cancelled++
-        const total = next.completed + next.failed + next.cancelled
-        next.completion_rate = next.completed / total
-        next.failure_rate = next.failed / total
-        return next
-      },
-    )
+    const expected = reference.taskOutcomes
     // Tumbling windows lose late outcomes whole; hopping windows lose them only from the closed windows.
     if (which === 'tumbling') expect(expected.late).toBeGreaterThan(0)
     else expect(expected.partlyLate).toBeGreaterThan(0)
@@ -296,7 +255,7 @@ describe.each(['tumbling', 'hopping'] as const)('business metrics on the %s wind
   })
 
   it('tokens per agent, per team and per template and window', () => {
-    const byAgent = sums(items.tokensByAgent, w)
+    const byAgent = reference.tokensByAgent
     expect(byAgent.values.size).toBeGreaterThan(10)
     expect(which === 'tumbling' ? byAgent.late : byAgent.partlyLate).toBeGreaterThan(0)
     const tokens = (m: Map<string, number>) => new Map([...m].map(([id, n]) => [id, { tokens: n }]))
@@ -304,9 +263,9 @@ describe.each(['tumbling', 'hopping'] as const)('business metrics on the %s wind
       withBounds(tokens(byAgent.values), w, (agent_id) => ({ agent_id })),
     )
     expect(finalValues<TokensByTeamValue>('tokens_by_team', which)).toEqual(
-      withBounds(tokens(sums(items.tokensByTeam, w).values), w, (team_id) => ({ team_id })),
+      withBounds(tokens(reference.tokensByTeam.values), w, (team_id) => ({ team_id })),
     )
-    const byTemplate = sums(items.tokensByTemplate, w).values
+    const byTemplate = reference.tokensByTemplate.values
     expect(new Set([...byTemplate.keys()].map((id) => id.split('@')[0])).size).toBeGreaterThan(2)
     expect(finalValues<TokensByTemplateValue>('tokens_by_template', which)).toEqual(
       withBounds(tokens(byTemplate), w, (template_id) => ({ template_id })),
@@ -317,7 +276,7 @@ describe.each(['tumbling', 'hopping'] as const)('business metrics on the %s wind
     ['top_token_consumers', 10],
     ['top_3', 3],
   ] as const)('a running top-N of token consumers per window (%s)', (metric, n) => {
-    const expected = topConsumers(sums(items.tokensByAgent, w).values, n)
+    const expected = topConsumers(reference.tokensByAgent.values, n)
     expect([...expected.values()].some((list) => list.length === n)).toBe(true)
     // Every list on the way, not only the last: ranked, best first, at most N.
     const got = finalValues<TopTokenConsumersValue>(
