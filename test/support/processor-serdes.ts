@@ -3,6 +3,7 @@
 // snapshots' serdes by name, for tests that build parts of the topology.
 import type { ProcessorConfig } from '../../processors/config.js'
 import { resolveProcessorConfig } from '../../processors/config.js'
+import type { DataQualityRecord } from '../../processors/data-quality.js'
 import type { AgentSnapshot } from '../../processors/entities/agents.js'
 import type { TaskSnapshot } from '../../processors/entities/tasks.js'
 import type { TeamSnapshot } from '../../processors/entities/teams.js'
@@ -13,16 +14,32 @@ export interface TestProcessorSerdes extends ProcessorSerdes {
   readonly agentSnapshot: Serde<AgentSnapshot>
   readonly teamSnapshot: Serde<TeamSnapshot>
   readonly taskSnapshot: Serde<TaskSnapshot>
+  /** The entity topology's outputs (entity-references.ts) in their Avro schemas, as the topology writes them. */
+  readonly entityOutputs: {
+    readonly agents: Serde<AgentSnapshot>
+    readonly teams: Serde<TeamSnapshot>
+    readonly tasks: Serde<TaskSnapshot>
+    readonly dataQuality: Serde<DataQualityRecord>
+  }
 }
 
 export async function processorSerdes(
   config: ProcessorConfig = resolveProcessorConfig(),
 ): Promise<TestProcessorSerdes> {
   const serdes = await createProcessorSerdes(config, { encoding: 'single-object' })
+  const agentSnapshot = serdes.output<AgentSnapshot>('agents')
+  const teamSnapshot = serdes.output<TeamSnapshot>('teams')
+  const taskSnapshot = serdes.output<TaskSnapshot>('tasks')
   return {
     ...serdes,
-    agentSnapshot: serdes.output('agents'),
-    teamSnapshot: serdes.output('teams'),
-    taskSnapshot: serdes.output('tasks'),
+    agentSnapshot,
+    teamSnapshot,
+    taskSnapshot,
+    entityOutputs: {
+      agents: agentSnapshot,
+      teams: teamSnapshot,
+      tasks: taskSnapshot,
+      dataQuality: serdes.output<DataQualityRecord>('dataQuality'),
+    },
   }
 }

@@ -4,7 +4,6 @@
 // the table sees them in arrival order, disbandings reported late included).
 import { describe, expect, it } from 'vitest'
 import { resolveProcessorConfig } from '../../../processors/config.js'
-import type { DataQualityRecord } from '../../../processors/data-quality.js'
 import type { AgentSnapshot } from '../../../processors/entities/agents.js'
 import { agentPartyTopology } from '../../../processors/topology.js'
 import { type AgentEvent, generateRecords, type TeamEvent } from '../../../schemas/index.js'
@@ -21,13 +20,7 @@ import {
 import { processorSerdes } from '../../support/processor-serdes.js'
 
 const serdes = await processorSerdes()
-// The entity topology's outputs in their Avro schemas, as the topology writes them.
-const avroOutputs = {
-  agents: serdes.agentSnapshot,
-  teams: serdes.teamSnapshot,
-  tasks: serdes.taskSnapshot,
-  dataQuality: serdes.output<DataQualityRecord>('dataQuality'),
-}
+const avroOutputs = serdes.entityOutputs
 const agentEvents = serdes.agentEvents
 const snapshots = serdes.agentSnapshot
 const str = Serdes.String()

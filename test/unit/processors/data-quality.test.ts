@@ -12,20 +12,14 @@ import {
   type DataQualityRecord,
   dataQualityOutput,
 } from '../../../processors/data-quality.js'
-import type { AgentSnapshot } from '../../../processors/entities/agents.js'
-import type { TaskSnapshot } from '../../../processors/entities/tasks.js'
-import type { TeamSnapshot } from '../../../processors/entities/teams.js'
-import { engineSerde } from '../../../processors/event-serdes.js'
 import { avroType } from '../../../schemas/bounded-avro-types.js'
 import {
   type AgentEvent,
   type GeneratedRecord,
   generateRecords,
-  outputSchema,
   type TaskEvent,
   type TeamEvent,
 } from '../../../schemas/index.js'
-import { createSingleObjectValueSerde } from '../../../schemas/serde/single-object-serde.js'
 import { type Serde, Serdes, StreamsBuilder, TopologyTestDriver } from '../../../topology/index.js'
 import {
   dataQualityReference,
@@ -202,14 +196,7 @@ describe('data-quality findings', () => {
 describe('with the Avro serdes of the outputs', () => {
   it('the stores, snapshots and findings are the same as with JSON', () => {
     const records = brokenRecords().slice(0, 8000)
-    const avro = <T>(name: string, topic: string) =>
-      engineSerde(createSingleObjectValueSerde<T>(outputSchema(`outputs/${name}`), topic))
-    const outputs = {
-      agents: avro<AgentSnapshot>('agents', ENTITY_TOPICS.agents),
-      teams: avro<TeamSnapshot>('teams', ENTITY_TOPICS.teams),
-      tasks: avro<TaskSnapshot>('tasks', ENTITY_TOPICS.tasks),
-      dataQuality: avro<DataQualityRecord>('data_quality', ENTITY_TOPICS.dataQuality),
-    }
+    const outputs = serdes.entityOutputs
     const json = new TopologyTestDriver(entityTopology(serdes))
     pipeAll(json, records)
     const binary = new TopologyTestDriver(entityTopology(serdes, undefined, outputs))

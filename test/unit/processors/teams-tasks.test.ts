@@ -3,7 +3,6 @@
 // the distinct events sorted by event time, so the tables, fed in arrival order, must not depend on it.
 import { describe, expect, it } from 'vitest'
 import { resolveProcessorConfig } from '../../../processors/config.js'
-import type { DataQualityRecord } from '../../../processors/data-quality.js'
 import type { TaskSnapshot } from '../../../processors/entities/tasks.js'
 import type { TeamSnapshot } from '../../../processors/entities/teams.js'
 import { agentPartyTopology } from '../../../processors/topology.js'
@@ -26,13 +25,7 @@ import {
 import { processorSerdes } from '../../support/processor-serdes.js'
 
 const serdes = await processorSerdes()
-// The entity topology's outputs in their Avro schemas, as the topology writes them.
-const avroOutputs = {
-  agents: serdes.agentSnapshot,
-  teams: serdes.teamSnapshot,
-  tasks: serdes.taskSnapshot,
-  dataQuality: serdes.output<DataQualityRecord>('dataQuality'),
-}
+const avroOutputs = serdes.entityOutputs
 const str = Serdes.String()
 const config = resolveProcessorConfig()
 
