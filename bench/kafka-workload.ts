@@ -128,23 +128,7 @@ export async function rawConsumeRate(topic: string, records: number): Promise<nu
   }
 }
 
-/** The P2 aggregate: count and sum, encoded as 8-byte big-endian count then sum. */
-export interface CountSum {
-  count: number
-  sum: number
-}
-
-export const countSumSerde: Serde<CountSum> = {
-  serialize: (_topic, value) => {
-    const out = Buffer.allocUnsafe(16)
-    out.writeBigInt64BE(BigInt(value.count), 0)
-    out.writeBigInt64BE(BigInt(value.sum), 8)
-    return out
-  },
-  deserialize: (_topic, bytes) => ({
-    count: Number(bytes.readBigInt64BE(0)),
-    sum: Number(bytes.readBigInt64BE(8)),
-  }),
-}
+/** The P2 aggregate: count and sum, 8-byte big-endian count then sum (the runtime tests' workload). */
+export { type CountSum, countSumSerde } from '../test/support/token-windows-app.js'
 
 // Reads the output back: the last count and sum of every window must add up to the input.
