@@ -30,6 +30,32 @@ export interface Metrics {
   readonly engine: EngineMetrics
   /** For the Agent Party topology's hooks. */
   readonly processor: ProcessorMetrics
+  /** For the sink runner and the sink targets (sinks/). */
+  readonly sinks: SinkMetrics
+}
+
+/** The sinks' instruments. `sink` is the target's name (neo4j, redis, archive). */
+export interface SinkMetrics {
+  /** Records a batch applied (each record once, when its batch is applied). */
+  applied(sink: string, topic: string, records: number): void
+  /** One batch applied: its duration and size. */
+  batch(sink: string, durationMs: number, records: number): void
+  /** An apply (or restart, tick) failed and will be retried, by failure kind (transient or data). */
+  retry(sink: string, kind: string): void
+  /** A record sent to the sink's dead-letter topic, by code. */
+  deadLetter(sink: string, code: string): void
+  /** Records behind the end a read_committed reader can reach, per partition this instance owns. */
+  partitionLag(sink: string, topic: string, partition: number, lag: number): void
+  /** The partitions of a sink moved: forget the lag of those no longer owned. */
+  rebalanced(sink: string): void
+  /** A Neo4j call failed to reach the server (operations guide: `neo4j_connection_failures_total`). */
+  neo4jConnectionFailure(): void
+  /** One Neo4j query or transaction (operations guide: `neo4j_query_duration_seconds`), by operation. */
+  neo4jQuery(operation: string, durationMs: number): void
+  /** The driver's connection pool: connections in use and idle. */
+  neo4jPool(inUse: number, idle: number): void
+  /** Archive objects uploaded and their records. */
+  archiveUploaded(topic: string, records: number, bytes: number): void
 }
 
 export interface ProcessorMetrics {
@@ -64,6 +90,18 @@ class Instruments {
   readonly storeOperation: Histogram<'store' | 'operation'>
   readonly duplicates: Counter<'topic'>
   readonly dataQuality: Counter<'reason'>
+  readonly sinkApplied: Counter<'sink' | 'topic'>
+  readonly sinkBatch: Histogram<'sink'>
+  readonly sinkBatchRecords: Histogram<'sink'>
+  readonly sinkRetries: Counter<'sink' | 'kind'>
+  readonly sinkDeadLetters: Counter<'sink' | 'code'>
+  readonly sinkLag: Gauge<'sink' | 'topic' | 'partition'>
+  readonly neo4jConnectionFailures: Counter
+  readonly neo4jQueryDuration: Histogram<'operation'>
+  readonly neo4jPool: Gauge<'state'>
+  readonly archiveObjects: Counter<'topic'>
+  readonly archiveRecords: Counter<'topic'>
+  readonly archiveBytes: Counter<'topic'>
   defaultMetrics = false
 
   constructor(readonly registry: Registry) {
@@ -185,6 +223,81 @@ class Instruments {
       labelNames: ['reason'],
       registers,
     })
+    this.sinkApplied = new Counter({
+      name: name('sink_records_applied_total'),
+      help: 'Records a sink applied to its target (Neo4j, Redis, the archive), by sink and topic.',
+      labelNames: ['sink', 'topic'],
+      registers,
+    })
+    this.sinkBatch = new Histogram({
+      name: name('sink_batch_duration_seconds'),
+      help: 'Time to apply one batch to the target, offsets included.',
+      labelNames: ['sink'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.sinkBatchRecords = new Histogram({
+      name: name('sink_batch_records'),
+      help: 'Records in one applied batch.',
+      labelNames: ['sink'],
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers,
+    })
+    this.sinkRetries = new Counter({
+      name: name('sink_retries_total'),
+      help: 'Failed applies that the sink retries (transient: target down or busy; data: a batch split to find a poison record).',
+      labelNames: ['sink', 'kind'],
+      registers,
+    })
+    this.sinkDeadLetters = new Counter({
+      name: name('sink_dead_letters_total'),
+      help: 'Records a sink sent to its dead-letter topic, by code.',
+      labelNames: ['sink', 'code'],
+      registers,
+    })
+    this.sinkLag = new Gauge({
+      name: name('sink_partition_lag'),
+      help: 'Records a sink is behind the end of each partition it owns, as of its last fetch (cleared at each rebalance).',
+      labelNames: ['sink', 'topic', 'partition'],
+      registers,
+    })
+    // The operations guide's names, without the project's prefix (its alert and dashboard use them).
+    this.neo4jConnectionFailures = new Counter({
+      name: 'neo4j_connection_failures_total',
+      help: 'Neo4j calls that failed to reach the server (service unavailable, session expired, connection refused).',
+      registers,
+    })
+    this.neo4jQueryDuration = new Histogram({
+      name: 'neo4j_query_duration_seconds',
+      help: 'Neo4j query and transaction execution time, by operation.',
+      labelNames: ['operation'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.neo4jPool = new Gauge({
+      name: name('neo4j_pool_connections'),
+      help: "Connections of the Neo4j driver's pool, by state (in_use, idle).",
+      labelNames: ['state'],
+      registers,
+    })
+    this.archiveObjects = new Counter({
+      name: name('archive_objects_total'),
+      help: 'Archive objects (one offset range of one partition) uploaded and recorded in their manifest.',
+      labelNames: ['topic'],
+      registers,
+    })
+    this.archiveRecords = new Counter({
+      name: name('archive_records_total'),
+      help: 'Records in the archive objects uploaded.',
+      labelNames: ['topic'],
+      registers,
+    })
+    this.archiveBytes = new Counter({
+      name: name('archive_bytes_total'),
+      help: 'Bytes of the archive objects uploaded.',
+      labelNames: ['topic'],
+      registers,
+    })
   }
 }
 
@@ -213,6 +326,43 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     processor: {
       duplicate: (topic) => instruments.duplicates.inc({ topic }),
       dataQuality: (reason) => instruments.dataQuality.inc({ reason }),
+    },
+    sinks: sinkMetrics(m),
+  }
+}
+
+function sinkMetrics(m: Instruments): SinkMetrics {
+  // prom-client removes a series only by its full label set: remember each sink's partitions.
+  const lagSeries = new Map<string, Map<string, { topic: string; partition: string }>>()
+  return {
+    applied: (sink, topic, records) => {
+      if (records > 0) m.sinkApplied.inc({ sink, topic }, records)
+    },
+    batch: (sink, durationMs, records) => {
+      m.sinkBatch.observe({ sink }, durationMs / 1000)
+      m.sinkBatchRecords.observe({ sink }, records)
+    },
+    retry: (sink, kind) => m.sinkRetries.inc({ sink, kind }),
+    deadLetter: (sink, code) => m.sinkDeadLetters.inc({ sink, code }),
+    partitionLag: (sink, topic, partition, lag) => {
+      const series = lagSeries.get(sink) ?? lagSeries.set(sink, new Map()).get(sink)
+      series?.set(`${topic}\u0000${partition}`, { topic, partition: String(partition) })
+      m.sinkLag.set({ sink, topic, partition: String(partition) }, lag)
+    },
+    rebalanced: (sink) => {
+      for (const labels of lagSeries.get(sink)?.values() ?? []) m.sinkLag.remove({ sink, ...labels })
+      lagSeries.delete(sink)
+    },
+    neo4jConnectionFailure: () => m.neo4jConnectionFailures.inc(),
+    neo4jQuery: (operation, durationMs) => m.neo4jQueryDuration.observe({ operation }, durationMs / 1000),
+    neo4jPool: (inUse, idle) => {
+      m.neo4jPool.set({ state: 'in_use' }, inUse)
+      m.neo4jPool.set({ state: 'idle' }, idle)
+    },
+    archiveUploaded: (topic, records, bytes) => {
+      m.archiveObjects.inc({ topic })
+      m.archiveRecords.inc({ topic }, records)
+      m.archiveBytes.inc({ topic }, bytes)
     },
   }
 }
