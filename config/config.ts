@@ -7,8 +7,15 @@ type Parsed = { [K in VariableName]: z.output<(typeof variables)[K]['schema']> }
 
 export interface Config {
   kafka: { bootstrapServers: string[]; clientId: string; replicationFactor: number }
-  neo4j: { uri: string; username: string; password: string; database: string }
-  redis: { url: string }
+  neo4j: {
+    uri: string
+    username: string
+    password: string
+    database: string
+    maxPoolSize: number
+    maxConnectionLifetimeMs: number
+  }
+  redis: { url: string; keyPrefix: string }
   s3: { endpoint: string; accessKey: string; secretKey: string; region: string; bucket: string }
   schemaRegistry: { url: string }
   schemas: { encoding: Parsed['SCHEMA_ENCODING'] }
@@ -23,6 +30,15 @@ export interface Config {
   }
   /** The Agent Party topology's settings file; undefined: the defaults. */
   processor: { configFile: string | undefined }
+  /** How `agent-party run sinks` runs (sinks/run-sinks.ts). */
+  sinks: {
+    enabled: Parsed['SINKS']
+    batchSize: number
+    lingerMs: number
+    archiveRangeRecords: number
+    archiveIdleMs: number
+    archiveRetentionDays: number
+  }
   log: { level: Parsed['LOG_LEVEL']; components: Parsed['LOG_LEVELS'] }
 }
 
@@ -76,8 +92,10 @@ export function loadConfig(env: Environment = process.env): Config {
       username: v.NEO4J_USERNAME,
       password: v.NEO4J_PASSWORD,
       database: v.NEO4J_DATABASE,
+      maxPoolSize: v.NEO4J_MAX_POOL_SIZE,
+      maxConnectionLifetimeMs: v.NEO4J_MAX_CONNECTION_LIFETIME_MS,
     },
-    redis: { url: v.REDIS_URL },
+    redis: { url: v.REDIS_URL, keyPrefix: v.REDIS_KEY_PREFIX },
     s3: {
       endpoint: v.S3_ENDPOINT,
       accessKey: v.S3_ACCESS_KEY,
@@ -94,6 +112,14 @@ export function loadConfig(env: Environment = process.env): Config {
       metricsPort: v.METRICS_PORT,
     },
     processor: { configFile: v.PROCESSOR_CONFIG || undefined },
+    sinks: {
+      enabled: v.SINKS,
+      batchSize: v.SINK_BATCH_SIZE,
+      lingerMs: v.SINK_LINGER_MS,
+      archiveRangeRecords: v.ARCHIVE_RANGE_RECORDS,
+      archiveIdleMs: v.ARCHIVE_IDLE_MS,
+      archiveRetentionDays: v.ARCHIVE_RETENTION_DAYS,
+    },
     log: { level: v.LOG_LEVEL, components: v.LOG_LEVELS },
   })
 }
@@ -103,7 +129,7 @@ export function redactConfig(config: Config): Config {
   return {
     ...config,
     neo4j: { ...config.neo4j, password: config.neo4j.password === '' ? '' : '[redacted]' },
-    redis: { url: redactUrl(config.redis.url) },
+    redis: { ...config.redis, url: redactUrl(config.redis.url) },
     s3: { ...config.s3, secretKey: '[redacted]' },
   }
 }

@@ -47,6 +47,11 @@ const positiveInt = z
 
 export const SCHEMA_ENCODINGS = ['registry', 'single-object'] as const
 
+export const SINK_NAMES = ['neo4j', 'redis', 'archive'] as const
+export type SinkName = (typeof SINK_NAMES)[number]
+
+const wholeNumber = z.string().regex(/^\d+$/, 'not a whole number').transform(Number)
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 const logLevel = z.enum(LOG_LEVELS, { message: `not one of ${LOG_LEVELS.join(', ')}` })
@@ -208,6 +213,76 @@ export const variables = {
     expected: 'empty, or the path of a readable JSON file',
     default: '',
     schema: z.string().refine((s) => s === '' || existsSync(s), 'names no file'),
+  },
+  SINKS: {
+    description:
+      'Which sinks `agent-party run sinks` runs, each in its own consumer group: neo4j (the graph), redis (the read model), archive (raw events to S3)',
+    expected: `a comma-separated subset of ${SINK_NAMES.join(', ')}`,
+    default: SINK_NAMES.join(','),
+    schema: z.string().transform((s, ctx) => {
+      const names = s
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== '')
+      const unknown = names.filter((n) => !(SINK_NAMES as readonly string[]).includes(n))
+      if (names.length === 0 || unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: names.length === 0 ? 'names no sink' : `has unknown sinks ${unknown.join(', ')}`,
+        })
+        return z.NEVER
+      }
+      return [...new Set(names)] as SinkName[]
+    }),
+  },
+  SINK_BATCH_SIZE: {
+    description: 'Records a sink applies in one database transaction (Neo4j) or script call (Redis), at most',
+    expected: 'a whole number >= 1',
+    default: '1000',
+    schema: positiveInt,
+  },
+  SINK_LINGER_MS: {
+    description:
+      'How long a sink waits for more records before applying a batch smaller than SINK_BATCH_SIZE',
+    expected: 'a whole number of milliseconds >= 0',
+    default: '50',
+    schema: wholeNumber,
+  },
+  NEO4J_MAX_POOL_SIZE: {
+    description: "Connections of the Neo4j driver's pool, at most",
+    expected: 'a whole number >= 1',
+    default: '50',
+    schema: positiveInt,
+  },
+  NEO4J_MAX_CONNECTION_LIFETIME_MS: {
+    description: 'Age after which a pooled Neo4j connection is closed and replaced',
+    expected: 'a whole number of milliseconds >= 1',
+    default: '3600000',
+    schema: positiveInt,
+  },
+  REDIS_KEY_PREFIX: {
+    description: 'Prefix of every key the Redis sink writes and the API reads',
+    expected: 'a non-empty prefix, e.g. ap:',
+    default: 'ap:',
+    schema: nonEmpty,
+  },
+  ARCHIVE_RANGE_RECORDS: {
+    description: 'Records of one archive object (one offset range of one partition) at most',
+    expected: 'a whole number >= 1',
+    default: '10000',
+    schema: positiveInt,
+  },
+  ARCHIVE_IDLE_MS: {
+    description: 'A partition idle this long closes its open archive range (uploads it)',
+    expected: 'a whole number of milliseconds >= 1',
+    default: '60000',
+    schema: positiveInt,
+  },
+  ARCHIVE_RETENTION_DAYS: {
+    description: 'Archive objects whose newest record is older than this are deleted by the archive sink',
+    expected: 'a whole number of days >= 1',
+    default: '90',
+    schema: positiveInt,
   },
   LOG_LEVEL: {
     description: 'Default log level',
