@@ -1,7 +1,9 @@
 // Turns the environment into one typed, frozen Config, or fails with a ConfigError that lists
 // every bad variable (name, problem, expected form). Secret values never reach a message.
 import type { z } from 'zod'
-import { type VariableName, variables } from './env.js'
+import { type SinkName, type VariableName, variables } from './env.js'
+
+export type { SinkName }
 
 type Parsed = { [K in VariableName]: z.output<(typeof variables)[K]['schema']> }
 
@@ -33,6 +35,7 @@ export interface Config {
   /** How `agent-party run sinks` runs (sinks/run-sinks.ts). */
   sinks: {
     enabled: Parsed['SINKS']
+    groupPrefix: string
     batchSize: number
     lingerMs: number
     archiveRangeRecords: number
@@ -114,6 +117,7 @@ export function loadConfig(env: Environment = process.env): Config {
     processor: { configFile: v.PROCESSOR_CONFIG || undefined },
     sinks: {
       enabled: v.SINKS,
+      groupPrefix: v.SINK_GROUP_PREFIX,
       batchSize: v.SINK_BATCH_SIZE,
       lingerMs: v.SINK_LINGER_MS,
       archiveRangeRecords: v.ARCHIVE_RANGE_RECORDS,

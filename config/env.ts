@@ -235,6 +235,13 @@ export const variables = {
       return [...new Set(names)] as SinkName[]
     }),
   },
+  SINK_GROUP_PREFIX: {
+    description:
+      'Consumer group of each sink: <prefix>-<sink> (its dead-letter topic: <prefix>-<sink>-dlq); two deployments on one cluster need two prefixes',
+    expected: 'letters, digits, ., _ and -',
+    default: 'agent-party-sink',
+    schema: z.string().regex(/^[A-Za-z0-9._-]+$/, 'has characters other than letters, digits, ., _ and -'),
+  },
   SINK_BATCH_SIZE: {
     description: 'Records a sink applies in one database transaction (Neo4j) or script call (Redis), at most',
     expected: 'a whole number >= 1',

@@ -55,6 +55,16 @@ export interface SinkRunnerOptions<T> {
   readonly heartbeatIntervalMs?: number
   readonly rebalanceTimeoutMs?: number
   readonly replicationFactor?: number
+  /**
+   * Where positions come from after an assignment or a failure. `target` (the default): the offsets
+   * stored with the data, which is what makes the sink exactly-once. `group`: the group's committed
+   * offsets, committed every `groupCommitIntervalMs` as Kafka's auto-commit does: at-least-once, what
+   * was applied after the last commit is applied again after a crash. Only for comparison (the chaos
+   * test shows that it can tell the difference).
+   */
+  readonly positionsFrom?: 'target' | 'group'
+  /** With positionsFrom `group`: how often the group's offsets are committed. Default 5 s. */
+  readonly groupCommitIntervalMs?: number
   readonly metrics?: SinkMetrics
   readonly logger?: Logger
 }
@@ -144,6 +154,7 @@ export class SinkRunner<T> {
   #lastError: string | undefined
   #lastTick = 0
   #fatal: unknown
+  #lastGroupCommit = 0
 
   constructor(options: SinkRunnerOptions<T>) {
     this.#options = options
@@ -357,7 +368,8 @@ export class SinkRunner<T> {
     this.#positions.clear()
     while (!this.#stopping) {
       try {
-        const stored = await this.#target.restart(this.#assigned)
+        let stored = await this.#target.restart(this.#assigned)
+        if (this.#options.positionsFrom === 'group') stored = await this.#groupOffsets()
         for (const p of this.#assigned) {
           const key = partitionKey(p.topic, p.partition)
           const offset = stored.get(key)
@@ -372,6 +384,21 @@ export class SinkRunner<T> {
         await this.#backoff(error, 'restart')
       }
     }
+  }
+
+  /** The group's committed offsets as "last applied" offsets (the committed offset is the next one). */
+  async #groupOffsets(): Promise<Map<string, number>> {
+    const byTopic = new Map<string, number[]>()
+    for (const p of this.#assigned) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition])
+    const committed = await (this.#consumer as Consumer).listCommittedOffsets({
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    })
+    const out = new Map<string, number>()
+    for (const p of this.#assigned) {
+      const next = committed.get(p.topic)?.[p.partition]
+      if (next !== undefined && next >= 0n) out.set(partitionKey(p.topic, p.partition), Number(next) - 1)
+    }
+    return out
   }
 
   #initialOffset(): number {
@@ -561,7 +588,11 @@ export class SinkRunner<T> {
         this.#attempt = 0
         this.#recovered()
         for (const p of batch) this.#applied.set(partitionKey(p.topic, p.partition), p.lastOffset)
-        this.#commitGroupOffsets(batch)
+        if (this.#options.positionsFrom !== 'group') void this.#commitGroupOffsets(batch)
+        else if (Date.now() - this.#lastGroupCommit >= (this.#options.groupCommitIntervalMs ?? 5000)) {
+          this.#lastGroupCommit = Date.now()
+          await this.#commitGroupOffsets(this.#appliedPositions())
+        }
       }
     } catch (error) {
       await this.#backoff(error, 'apply')
@@ -695,11 +726,21 @@ export class SinkRunner<T> {
     }
   }
 
-  // For lag tools only (never read back): the next offset of each partition of the batch.
-  #commitGroupOffsets(batch: readonly PartitionBatch<T>[]): void {
+  #appliedPositions(): { topic: string; partition: number; lastOffset: number }[] {
+    return this.#assigned.flatMap((p) => {
+      const lastOffset = this.#applied.get(partitionKey(p.topic, p.partition))
+      return lastOffset === undefined ? [] : [{ ...p, lastOffset }]
+    })
+  }
+
+  // For lag tools only (never read back, but with positionsFrom 'group'): the next offset of each
+  // partition of the batch.
+  #commitGroupOffsets(
+    batch: readonly { topic: string; partition: number; lastOffset: number }[],
+  ): Promise<void> {
     const consumer = this.#consumer
-    if (consumer === undefined || this.#joining) return
-    consumer
+    if (consumer === undefined || this.#joining) return Promise.resolve()
+    return consumer
       .commit({
         offsets: batch.map((p) => ({
           topic: p.topic,

@@ -1,5 +1,6 @@
-// One instance of the token-windows application as a child process (a real process, so that SIGKILL
-// is a real crash): started with its environment, its stdout lines kept, killed or stopped on demand.
+// One instance of an application as a child process (a real process, so that SIGKILL is a real
+// crash): the token-windows application by default, or any script (the CLI) with its arguments;
+// started with its environment, its stdout and stderr lines kept, killed or stopped on demand.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
@@ -11,8 +12,8 @@ export class StreamsProcess {
   readonly lines: string[] = []
   readonly exited: Promise<number | null>
 
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', APP], {
+  constructor(env: Record<string, string>, script = APP, args: readonly string[] = []) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })

@@ -70,6 +70,7 @@ describe('loadConfig', () => {
     METRICS_PORT: ['70000', /above 65535/],
     PROCESSOR_CONFIG: ['/nonexistent/processor.json', /names no file/],
     SINKS: ['neo4j,kafka', /unknown sinks kafka/],
+    SINK_GROUP_PREFIX: ['my group', /characters other than/],
     SINK_BATCH_SIZE: ['0', /at least 1/],
     SINK_LINGER_MS: ['-5', /not a whole number/],
     NEO4J_MAX_POOL_SIZE: ['many', /not a whole number/],
