@@ -54,4 +54,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     up: [range('agent_template_index', 'Agent', ['template_id', 'version'])],
     down: [dropIndex('agent_template_index')],
   },
+  {
+    // The Neo4j sink's stored offsets (sinks/neo4j): one node per (sink, topic, partition). The
+    // constraint is what makes its MERGE safe under concurrency (and the node a lock).
+    version: 6,
+    name: 'sink offsets',
+    up: [
+      'CREATE CONSTRAINT sink_offset_key IF NOT EXISTS FOR (o:SinkOffset) REQUIRE (o.sink, o.topic, o.partition) IS UNIQUE',
+    ],
+    down: [dropConstraint('sink_offset_key')],
+  },
 ])

@@ -31,12 +31,19 @@ export interface DecodedRecord<T> {
   /** The record's timestamp (ms). */
   readonly timestamp: number
   readonly key: Buffer | null
+  /** The record's headers (the runner always passes them). */
+  readonly headers?: ReadonlyMap<string, Buffer>
   /** What `decode` returned; `null` for a tombstone (a record with a null value). */
   readonly value: T | null
 }
 
 /** Stored offsets by `partitionKey(topic, partition)`; a partition absent from the map has none. */
 export type StoredOffsets = ReadonlyMap<string, number>
+
+export interface PartitionAudit {
+  readonly offset: number | undefined
+  readonly applied: number
+}
 
 export type FailureKind =
   /** The target is down or busy (connection refused, timeout, deadlock, failover): retry later. */
@@ -81,6 +88,15 @@ export interface SinkTarget<T> {
    * holds each partition at most once.
    */
   apply(batch: readonly PartitionBatch<T>[]): Promise<void>
+
+  /**
+   * The exactly-once audit: per partition, the stored offset and how many records the target has
+   * applied (each record counted when its batch applied it, i.e. when its offset was above the stored
+   * one), both stored in the same atomic step as the data. With nothing lost and nothing applied
+   * twice, `applied` equals the number of records in the partition's log up to `offset` (minus the
+   * dead-lettered ones). Optional.
+   */
+  audit?(partitions: readonly TopicPartition[]): Promise<ReadonlyMap<string, PartitionAudit>>
 
   /** Partitions moved to another instance: drop what is kept for them. Optional. */
   revoke?(partitions: readonly TopicPartition[]): Promise<void>

@@ -23,7 +23,7 @@ describe('graph migrations', () => {
     }
   })
 
-  it('create exactly the indexes of the operations guide, each dropped by its own rollback', () => {
+  it("create exactly the indexes of the operations guide and the sinks' offsets, each dropped by its own rollback", () => {
     const created = MIGRATIONS.flatMap((m) => m.up.map((s) => /(?:CONSTRAINT|INDEX) (\w+)/.exec(s)?.[1]))
     expect(created.sort()).toEqual(
       [
@@ -36,6 +36,7 @@ describe('graph migrations', () => {
         'task_id_index',
         'task_priority_index',
         'agent_template_index',
+        'sink_offset_key',
       ].sort(),
     )
     for (const m of MIGRATIONS) {
@@ -45,12 +46,18 @@ describe('graph migrations', () => {
     }
   })
 
-  it('make the id properties and the capability name unique, the rest range indexes', () => {
+  it('make the id properties, the capability name and the sink offset key unique, the rest range indexes', () => {
     const statements = MIGRATIONS.flatMap((m) => m.up)
     const uniques = statements
       .filter((s) => s.includes('IS UNIQUE'))
-      .map((s) => /\(n:(\w+)\) REQUIRE n\.(\w+)/.exec(s)?.slice(1).join('.'))
-    expect(uniques.sort()).toEqual(['Agent.id', 'Capability.name', 'Task.id', 'Team.id'])
+      .map((s) => /\(\w:(\w+)\) REQUIRE (\([^)]*\)|\w\.\w+)/.exec(s)?.slice(1).join(' '))
+    expect(uniques.sort()).toEqual([
+      'Agent n.id',
+      'Capability n.name',
+      'SinkOffset (o.sink, o.topic, o.partition)',
+      'Task n.id',
+      'Team n.id',
+    ])
     expect(statements.find((s) => s.includes('agent_template_index'))).toContain(
       'ON (n.template_id, n.version)',
     )
