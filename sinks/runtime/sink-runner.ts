@@ -523,18 +523,13 @@ export class SinkRunner<T> {
       for (const record of batch.records) {
         pending.lastOffset = record.offset
         if (record.value === null) {
-          pending.records.push({
-            offset: record.offset,
-            timestamp: record.timestamp,
-            key: record.key,
-            value: null,
-          })
+          pending.records.push({ ...recordPlace(record), value: null })
           this.#pendingCount++
           continue
         }
         try {
           const value = this.#target.decode(record)
-          pending.records.push({ offset: record.offset, timestamp: record.timestamp, key: record.key, value })
+          pending.records.push({ ...recordPlace(record), value })
           this.#pendingCount++
         } catch (error) {
           pending.poison.push({ record, reason: messageOf(error) })
@@ -785,6 +780,10 @@ function chunk<T>(pending: readonly Pending<T>[], size: number): PartitionBatch<
   }
   if (current.length > 0) batches.push(current)
   return batches
+}
+
+function recordPlace(record: FetchedRecord): Omit<DecodedRecord<never>, 'value'> {
+  return { offset: record.offset, timestamp: record.timestamp, key: record.key, headers: record.headers }
 }
 
 function positive(name: string, value: number): number {
