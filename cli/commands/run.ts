@@ -1,8 +1,17 @@
-// `agent-party run processor`: one instance of the Agent Party topology, until SIGTERM or SIGINT (a
-// clean close: the open transaction commits, the group is left). Issue 11 adds sinks, api and all.
+// `agent-party run processor|sinks`: one instance of a role, until SIGTERM or SIGINT (a clean close:
+// the processor commits its open transaction, a sink applies what it fetched; the group is left).
 import type { Command } from 'commander'
 import { loadConfig } from '../../config/config.js'
 import { startProcessor } from '../../processors/run-processor.js'
+import { startSinks } from '../../sinks/run-sinks.js'
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => resolve()
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+}
 
 export function registerRunCommand(program: Command): void {
   const run = program
@@ -17,11 +26,25 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async () => {
       const processor = await startProcessor(loadConfig())
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve()
-        process.once('SIGTERM', stop)
-        process.once('SIGINT', stop)
-      })
+      await untilSignal()
       await processor.close()
+    })
+  run
+    .command('sinks')
+    .description(
+      'Run the sinks named by SINKS (neo4j, redis, archive), each in its own consumer group, applying ' +
+        "the processors' outputs (and the raw events, for the archive) exactly once: offsets are stored " +
+        'with the data. Instances share the partitions. Serves /metrics, /health and /ready on METRICS_PORT',
+    )
+    .action(async () => {
+      const sinks = await startSinks(loadConfig())
+      // A fatal error (credentials, permissions) ends the process with it, after a clean close.
+      const failed = sinks.done.then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      const outcome = await Promise.race([untilSignal().then(() => undefined), failed])
+      await sinks.close()
+      if (outcome !== undefined) throw outcome
     })
 }

@@ -401,6 +401,10 @@ export class SinkRunner<T> {
     return out
   }
 
+  #rebalanced(): boolean {
+    return this.#joining || (this.#consumer as Consumer).assignments !== this.#followed
+  }
+
   #initialOffset(): number {
     // 'latest' is resolved by the fetcher as an out-of-range reset only for positions past the end;
     // a partition without stored offsets starts at the beginning unless configured otherwise.
@@ -571,8 +575,9 @@ export class SinkRunner<T> {
     try {
       await this.#deadLetterPoison(pending)
       for (const batch of chunk(pending, this.#batchSize)) {
-        // A rebalance began: stop here; the positions are read from the target after it.
-        if (epoch !== this.#epoch || this.#fatal !== undefined || this.#joining) return
+        // A rebalance began (or ended while the last chunk was applied): stop here; the positions are
+        // read from the target after the new assignment is taken.
+        if (epoch !== this.#epoch || this.#fatal !== undefined || this.#rebalanced()) return
         const applying = this.#applyLanes(batch)
         this.#applying = applying
         try {
