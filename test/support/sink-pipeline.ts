@@ -247,6 +247,21 @@ export class SinkPipeline {
     }
   }
 
+  /**
+   * Waits until both sinks caught up with the log, then every difference of their state from it: the
+   * audits (records applied exactly once), the graph and the read model.
+   */
+  async sinksDifferences(neo4j: Neo4jSinkTarget, redis: RedisSinkTarget, log: Log): Promise<string[]> {
+    await this.waitCaughtUp(neo4j, log, 120_000)
+    await this.waitCaughtUp(redis, log, 120_000)
+    return [
+      ...(await this.auditDifferences(neo4j, log)),
+      ...(await this.auditDifferences(redis, log)),
+      ...(await this.neo4jDifferences(log)),
+      ...(await this.redisDifferences(log, redis)),
+    ]
+  }
+
   /** Decoded last value per key (null: a tombstone) of an output, from the log. */
   async lastValues<T>(name: OutputName, log: Log): Promise<Map<string, { key: Buffer; value: T | null }>> {
     const serde = (this.#serdes as ProcessorSerdes).output<T>(name)
