@@ -31,6 +31,8 @@ interface Window {
   id: string
   count: number
   sum: number
+  /** Where it was read (to tell a window committed twice from a record read twice). */
+  at: string
 }
 
 async function readWindows(topic: string, expected: number): Promise<Window[]> {
@@ -46,6 +48,7 @@ async function readWindows(topic: string, expected: number): Promise<Window[]> {
     return {
       id: `${key.subarray(0, key.length - 8).toString()}@${Number(key.readBigInt64BE(key.length - 8))}`,
       ...value,
+      at: `${r.partition}:${r.offset}`,
     }
   })
 }
