@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { deleteTestTopics, describeOffsets, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import { StreamsProcess } from '../support/streams-process.js'
 import {
@@ -117,9 +117,21 @@ describe('exactly-once under SIGKILL', () => {
       const windows = await readWindows(output, expected.size)
       const seen = new Map<string, Window>()
       const duplicates = windows.filter((w) => seen.has(w.id) || !seen.set(w.id, w))
+      // Each copy's batch and its transaction's fate (COMMIT, ABORT, OPEN) in the log as written.
+      const sample = duplicates.slice(0, 5).map((d) => [d, seen.get(d.id) as Window] as const)
+      const where =
+        duplicates.length === 0
+          ? new Map<string, string>()
+          : await describeOffsets(
+              config,
+              output,
+              sample.flatMap(([a, b]) => [a.at, b.at]),
+            )
       expect(
         duplicates.length,
-        JSON.stringify(duplicates.slice(0, 5).map((d) => [d, seen.get(d.id), expected.get(d.id)])),
+        JSON.stringify(
+          sample.map(([d, first]) => [d, first, expected.get(d.id), where.get(first.at), where.get(d.at)]),
+        ),
       ).toBe(0)
       expect(seen.size).toBe(expected.size)
       for (const [id, value] of expected) expect(seen.get(id), id).toMatchObject(value)

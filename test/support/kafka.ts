@@ -1,5 +1,6 @@
 // Kafka helpers for integration tests: read a topic back from the start with a chosen isolation
 // level, and create/delete a test file's own topics.
+import { FetchIsolationLevels, type RecordsBatch } from '@platformatic/kafka'
 import type { Config } from '../../config/config.js'
 import { createAdmin, createConsumer } from '../../kafka/clients.js'
 import {
@@ -144,4 +145,96 @@ export async function deleteTestTopics(config: Config, topics: string[]): Promis
   } finally {
     await admin.close()
   }
+}
+
+/**
+ * Where records sit in the log, as read_uncommitted sees it: for each `partition:offset`, its batch
+ * (producer id and epoch, transactional or not) and the fate of its transaction (the next control
+ * marker of that producer in the partition: COMMIT, ABORT, or OPEN when none follows). Tells a window
+ * committed twice (two COMMITs) from an aborted copy that a read_committed reader let through.
+ */
+export async function describeOffsets(
+  config: Config,
+  topic: string,
+  ats: readonly string[],
+): Promise<Map<string, string>> {
+  const consumer = createConsumer(config.kafka, `${topic}-describe-${Date.now()}`)
+  const out = new Map<string, string>()
+  try {
+    const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true })
+    const info = metadata.topics.get(topic)
+    if (info === undefined) return out
+    const wanted = new Map<number, number[]>()
+    for (const at of ats) {
+      const [p, o] = at.split(':').map(Number) as [number, number]
+      ;(wanted.get(p) ?? wanted.set(p, []).get(p))?.push(o)
+    }
+    for (const [partition, offsets] of wanted) {
+      const batches: RecordsBatch[] = []
+      let next = 0
+      for (let round = 0; round < 10_000; round++) {
+        const response = await consumer.fetch({
+          node: info.partitions[partition]?.leader ?? 0,
+          isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
+          maxWaitTime: 10,
+          minBytes: 1,
+          maxBytes: 32 * 1024 * 1024,
+          topics: [
+            {
+              topicId: info.id,
+              partitions: [
+                {
+                  partition,
+                  fetchOffset: BigInt(next),
+                  partitionMaxBytes: 8 * 1024 * 1024,
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                },
+              ],
+            },
+          ],
+        } as never)
+        const p = response.responses[0]?.partitions[0]
+        const got = p?.records ?? []
+        for (const b of got) {
+          const last = Number(b.firstOffset) + b.lastOffsetDelta
+          if (last >= next) {
+            batches.push(b)
+            next = last + 1
+          }
+        }
+        if (p === undefined || next >= Number(p.highWatermark)) break
+      }
+      for (const offset of offsets) {
+        const batch = batches.find(
+          (b) => Number(b.firstOffset) <= offset && offset <= Number(b.firstOffset) + b.lastOffsetDelta,
+        )
+        if (batch === undefined) {
+          out.set(`${partition}:${offset}`, 'no batch')
+          continue
+        }
+        const transactional = (batch.attributes & 0x10) !== 0
+        const marker = batches.find(
+          (b) =>
+            (b.attributes & 0x20) !== 0 &&
+            b.producerId === batch.producerId &&
+            b.firstOffset > batch.firstOffset,
+        )
+        const fate = !transactional
+          ? 'not transactional'
+          : marker === undefined
+            ? 'OPEN'
+            : marker.records[0]?.key?.readInt16BE(2) === 0
+              ? `ABORT@${marker.firstOffset}`
+              : `COMMIT@${marker.firstOffset}`
+        out.set(
+          `${partition}:${offset}`,
+          `batch ${batch.firstOffset}+${batch.lastOffsetDelta} pid ${batch.producerId} epoch ${batch.producerEpoch} ${fate}`,
+        )
+      }
+    }
+  } finally {
+    await consumer.close(true)
+  }
+  return out
 }
