@@ -20,6 +20,7 @@ import { RedisReconnectedError, type RedisSinkOptions, RedisSinkTarget } from '.
 import type { RedisWrite } from '../../sinks/redis/writes.js'
 import type { DecodedRecord, PartitionBatch } from '../../sinks/runtime/target.js'
 import { Serdes, Window, Windowed, WindowedSerdes } from '../../topology/index.js'
+import { keysUnder } from '../support/redis.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 
 const run = testPrefix(import.meta.url)
@@ -59,7 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await target.reset()
   await target.close()
-  const left = await keysUnder(run)
+  const left = await keysUnder(redis, run)
   if (left.length > 0) await redis.unlink(...left)
   redis.disconnect()
 })
@@ -136,21 +137,10 @@ function agent(id: string, overrides: Partial<AgentSnapshot> = {}): AgentSnapsho
   }
 }
 
-async function keysUnder(p: string): Promise<string[]> {
-  const found: string[] = []
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}*`, 'COUNT', 1000)
-    cursor = next
-    found.push(...keys)
-  } while (cursor !== '0')
-  return found.sort()
-}
-
 /** Every key under the prefix with its type, content and expiry: two dumps equal = same state. */
 async function dump(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
-  for (const k of await keysUnder(prefix)) {
+  for (const k of await keysUnder(redis, prefix)) {
     const type = await redis.type(k)
     const expiry = await redis.call('PEXPIRETIME', k)
     let content: unknown
@@ -619,7 +609,7 @@ describe('RedisSinkTarget', () => {
       await r.reset()
       // Left: the offsets of the other sinks under the prefix (redis-alerts wrote two, redis-outage one),
       // with their audit counts.
-      const left = await keysUnder(prefix)
+      const left = await keysUnder(redis, prefix)
       const audits = left.filter((k) => k.endsWith(':applied'))
       expect(audits.length).toBeGreaterThan(0)
       for (const key of audits) expect(left).toContain(key.slice(0, -':applied'.length))

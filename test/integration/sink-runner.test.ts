@@ -22,6 +22,7 @@ import {
 } from '../../sinks/runtime/sink-runner.js'
 import type { PartitionAudit } from '../../sinks/runtime/target.js'
 import { createTestTopics, deleteTestTopics, type RawRecord, readTopicRaw } from '../support/kafka.js'
+import { keysUnder } from '../support/redis.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 
 const run = testPrefix(import.meta.url)
@@ -53,7 +54,7 @@ afterAll(async () => {
     await sc.observer.reset().catch(() => {})
     await sc.observer.close()
   }
-  const left = await keysUnder(run)
+  const left = await keysUnder(redis, run)
   if (left.length > 0) await redis.unlink(...left)
   redis.disconnect()
   await deleteTestTopics(
@@ -61,17 +62,6 @@ afterAll(async () => {
     scenarios.flatMap((sc) => [sc.topic, `${sc.group}-dlq`]),
   )
 })
-
-async function keysUnder(p: string): Promise<string[]> {
-  const found: string[] = []
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}*`, 'COUNT', 1000)
-    cursor = next
-    found.push(...keys)
-  } while (cursor !== '0')
-  return found
-}
 
 async function scenario(name: string, partitions: number): Promise<Scenario> {
   const topic = `${run}-${name}.${outputId('agents')}`
