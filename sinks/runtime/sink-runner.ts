@@ -326,7 +326,7 @@ export class SinkRunner<T> {
         await this.#step()
       }
       // Stopping: apply what was fetched, so the next owner does not fetch it again.
-      if (this.#fatal === undefined && !this.#joining && this.#pendingCount + this.#pendingCovers() > 0)
+      if (this.#fatal === undefined && !this.#joining && this.#pending.size > 0)
         await this.#flush().catch((error) =>
           this.#options.logger?.warn({ err: error }, 'last batch not applied at stop'),
         )
@@ -479,7 +479,7 @@ export class SinkRunner<T> {
     const due =
       this.#pendingCount >= this.#batchSize ||
       this.#pendingCount >= this.#maxBuffered ||
-      (this.#pendingCount + this.#pendingCovers() > 0 && now - this.#pendingSince >= this.#lingerMs)
+      (this.#pending.size > 0 && now - this.#pendingSince >= this.#lingerMs)
     if (!due) return
     // The next fetch travels while this batch is applied.
     if (this.#pendingCount < this.#maxBuffered) this.#prefetch = this.#startFetch()
@@ -511,6 +511,8 @@ export class SinkRunner<T> {
           Math.max(0, batch.lastStableOffset - batch.nextOffset),
         )
       if (batch.records.length === 0) continue
+      // Every pending partition has records fetched (applied or dead-lettered): empty means nothing waits.
+      if (this.#pending.size === 0) this.#pendingSince = Date.now()
       const pending =
         this.#pending.get(key) ??
         this.#pending
@@ -523,7 +525,6 @@ export class SinkRunner<T> {
           })
           .get(key)
       if (pending === undefined) continue
-      if (this.#pendingCount === 0 && this.#pendingCovers() === 0) this.#pendingSince = Date.now()
       for (const record of batch.records) {
         pending.lastOffset = record.offset
         if (record.value === null) {
@@ -541,13 +542,6 @@ export class SinkRunner<T> {
       }
     }
     return true
-  }
-
-  /** Pending partitions that only move an offset (every record of them poison). */
-  #pendingCovers(): number {
-    let n = 0
-    for (const p of this.#pending.values()) if (p.records.length === 0 && p.lastOffset >= 0) n++
-    return n
   }
 
   async #tickIfDue(): Promise<void> {
