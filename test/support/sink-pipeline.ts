@@ -88,14 +88,9 @@ export class SinkPipeline {
     await registerSchemas(this.#families.client, outputSubjects(this.outputTopics))
     const admin = createAdmin(this.config.kafka, 'sink-pipeline')
     try {
+      // ensureTopics returns once the broker lists the topics it created.
       const specs = outputTopicSpecs(this.outputTopics, { partitions: PARTITIONS })
       await ensureTopics(admin, specs, this.config.kafka.replicationFactor)
-      const until = Date.now() + 30_000
-      while (Date.now() < until) {
-        const listed = new Set(await admin.listTopics())
-        if (specs.every((s) => listed.has(s.name))) break
-        await new Promise((r) => setTimeout(r, 200))
-      }
     } finally {
       await admin.close()
     }
