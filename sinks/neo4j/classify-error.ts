@@ -7,19 +7,10 @@
 // - fatal: credentials or permissions, a missing database, a statement the server cannot parse
 //   (a bug: no record is to blame, and retrying changes nothing).
 // Unknown errors are transient: the runner retries them with backoff rather than dead-lettering.
+import { SOCKET_ERROR_CODES } from '../runtime/socket-errors.js'
 import type { FailureKind } from '../runtime/target.js'
 
 const CONNECTION_CODES = new Set(['ServiceUnavailable', 'SessionExpired'])
-const SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-])
 
 function codeOf(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined
@@ -30,7 +21,7 @@ function codeOf(error: unknown): string | undefined {
 /** Whether the error says the server could not be reached (the connection-failure counter). */
 export function isConnectionFailure(error: unknown): boolean {
   const code = codeOf(error)
-  if (code !== undefined && (CONNECTION_CODES.has(code) || SOCKET_CODES.has(code))) return true
+  if (code !== undefined && (CONNECTION_CODES.has(code) || SOCKET_ERROR_CODES.has(code))) return true
   const cause = (error as { cause?: unknown } | null)?.cause
   return cause !== undefined && cause !== error && isConnectionFailure(cause)
 }

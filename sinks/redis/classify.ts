@@ -5,19 +5,9 @@
 // - fatal: credentials and permissions (NOAUTH, WRONGPASS, NOPERM), and a server without the commands
 //   the script needs (ERR unknown command: Redis older than 7.0, which has PEXPIRETIME);
 // - data: any other error reply of the script (WRONGTYPE, a value Redis refuses).
+import { SOCKET_ERROR_CODES } from '../runtime/socket-errors.js'
 import type { FailureKind } from '../runtime/target.js'
 
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-])
 const TRANSIENT_REPLIES = /^(LOADING|BUSY|READONLY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|OOM|NOSCRIPT|NOREPLICAS)\b/
 const FATAL_REPLIES = /^(NOAUTH|WRONGPASS|NOPERM)\b/
 const TRANSIENT_MESSAGES =
@@ -42,7 +32,7 @@ export function classifyRedisError(error: unknown): FailureKind {
   if (/unknown command/i.test(message)) return 'fatal'
   if (TRANSIENT_REPLIES.test(message) || TRANSIENT_REPLIES.test(reply)) return 'transient'
   if (e?.name === 'ReplyError') return 'data'
-  if (typeof e?.code === 'string' && TRANSIENT_CODES.has(e.code)) return 'transient'
+  if (typeof e?.code === 'string' && SOCKET_ERROR_CODES.has(e.code)) return 'transient'
   if (e?.name === 'MaxRetriesPerRequestError' || TRANSIENT_MESSAGES.test(message)) return 'transient'
   // Anything else (a bug, an unexpected client state) is retried rather than dropping records.
   return 'transient'
