@@ -8,11 +8,10 @@ import { createMetrics, type Metrics } from '../config/metrics.js'
 import { ProbeServer } from '../config/probe-server.js'
 import { createAdmin } from '../kafka/clients.js'
 import { ensureTopics } from '../kafka/topics.js'
-import { RegistryClient, registrySchemaLookup } from '../schemas/index.js'
 import { KafkaStreams } from '../topology/runtime/index.js'
 import { loadProcessorConfig, type ProcessorConfig } from './config.js'
 import { outputTopicSpecs } from './outputs.js'
-import { createProcessorSerdes } from './serdes.js'
+import { configuredProcessorSerdes } from './serdes.js'
 import { agentPartyTopology } from './topology.js'
 
 export interface RunningProcessor {
@@ -49,12 +48,7 @@ export async function startProcessor(
   } finally {
     await admin.close()
   }
-  const serdes = await createProcessorSerdes(processor, {
-    encoding: config.schemas.encoding,
-    ...(config.schemas.encoding === 'registry'
-      ? { lookup: registrySchemaLookup(new RegistryClient({ url: config.schemaRegistry.url })) }
-      : {}),
-  })
+  const serdes = await configuredProcessorSerdes(config, processor)
   const metrics = createMetrics(undefined, { defaultMetrics: true })
   const topology = agentPartyTopology(processor, serdes, {
     onDuplicate: (topic) => metrics.processor.duplicate(topic),

@@ -1,10 +1,13 @@
 // The serdes of the Agent Party topology: the four event families (either encoding) and every output
 // with its Avro schema (schemas/avro/outputs/), written in the same encoding as the events: the
 // registry wire format under `<output topic>-value`, or single-object encoding without a registry.
+import type { Config } from '../config/config.js'
 import {
   type AgentEvent,
   createEventSerde,
   outputSchema,
+  RegistryClient,
+  registrySchemaLookup,
   type SchemaLookup,
   type SystemEvent,
   type TaskEvent,
@@ -33,6 +36,22 @@ export interface ProcessorSerdesOptions {
   readonly lookup?: SchemaLookup
   /** Register the schemas when their subjects lack them (default off: provisioning does). */
   readonly autoRegister?: boolean
+}
+
+/**
+ * The serdes in the deployment's encoding (SCHEMA_ENCODING), with the registry at SCHEMA_REGISTRY_URL
+ * for the registry wire format: what the processors and the sinks read and write with.
+ */
+export function configuredProcessorSerdes(
+  config: Config,
+  processor: ProcessorConfig,
+): Promise<ProcessorSerdes> {
+  return createProcessorSerdes(processor, {
+    encoding: config.schemas.encoding,
+    ...(config.schemas.encoding === 'registry'
+      ? { lookup: registrySchemaLookup(new RegistryClient({ url: config.schemaRegistry.url })) }
+      : {}),
+  })
 }
 
 export async function createProcessorSerdes(

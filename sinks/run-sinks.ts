@@ -7,8 +7,7 @@ import { componentLogger, createRootLogger, type Logger } from '../config/logger
 import { createMetrics, type Metrics } from '../config/metrics.js'
 import { ProbeServer, type Readiness } from '../config/probe-server.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
-import { createProcessorSerdes, type ProcessorSerdes } from '../processors/serdes.js'
-import { RegistryClient, registrySchemaLookup } from '../schemas/index.js'
+import { configuredProcessorSerdes, type ProcessorSerdes } from '../processors/serdes.js'
 import { Neo4jSinkTarget } from './neo4j/target.js'
 import { RedisSinkTarget } from './redis/target.js'
 import { SinkRunner, type SinkRunnerOptions } from './runtime/sink-runner.js'
@@ -49,12 +48,7 @@ export async function startSinks(config: Config, options: StartSinksOptions = {}
   const root = options.logger ?? createRootLogger(config.log)
   const log = componentLogger(root, config.log, 'sinks')
   const metrics = createMetrics(undefined, { defaultMetrics: true })
-  const serdes = await createProcessorSerdes(processor, {
-    encoding: config.schemas.encoding,
-    ...(config.schemas.encoding === 'registry'
-      ? { lookup: registrySchemaLookup(new RegistryClient({ url: config.schemaRegistry.url })) }
-      : {}),
-  })
+  const serdes = await configuredProcessorSerdes(config, processor)
   const enabled = options.sinks ?? config.sinks.enabled
   const runners = new Map<SinkName, SinkRunner<unknown>>()
   for (const sink of enabled) {
