@@ -86,6 +86,10 @@ export class RedisKeys {
   windows(output: OutputName, group: string): string {
     return `${this.prefix}mi:${outputId(output)}:${group}`
   }
+  /** The groups of one output that have windows: a ZSET of group keys scored by their latest window start. */
+  groups(output: OutputName): string {
+    return `${this.prefix}mg:${outputId(output)}`
+  }
   /** Token leaderboard of one window: a ZSET of agent ids scored by tokens (from tokens_by_agent*). */
   leaderboard(output: OutputName, windowStart: number): string {
     return `${this.prefix}lb:${outputId(output)}:${windowStart}`

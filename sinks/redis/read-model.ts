@@ -38,6 +38,42 @@ export class RedisReadModel {
     return this.#entity<AgentSnapshot>('agents', this.keys.agent(id))
   }
 
+  /** Agents by id, in the order given; ids with no agent are left out. */
+  async getAgents(ids: readonly string[]): Promise<AgentSnapshot[]> {
+    return this.#entities<AgentSnapshot>(
+      'agents',
+      ids.map((id) => this.keys.agent(id)),
+    )
+  }
+
+  /** Teams by id (without roles: members are in each snapshot), in the order given. */
+  async getTeams(ids: readonly string[]): Promise<TeamSnapshot[]> {
+    return this.#entities<TeamSnapshot>(
+      'teams',
+      ids.map((id) => this.keys.team(id)),
+    )
+  }
+
+  /** Tasks by id, in the order given. */
+  async getTasks(ids: readonly string[]): Promise<TaskSnapshot[]> {
+    return this.#entities<TaskSnapshot>(
+      'tasks',
+      ids.map((id) => this.keys.task(id)),
+    )
+  }
+
+  async allAgents(): Promise<string[]> {
+    return this.#members(this.keys.agentsAll())
+  }
+
+  async allTeams(): Promise<string[]> {
+    return this.#members(this.keys.teamsAll())
+  }
+
+  async allTasks(): Promise<string[]> {
+    return this.#members(this.keys.tasksAll())
+  }
+
   async agentsByStatus(status: string): Promise<string[]> {
     return this.#members(this.keys.agentsByStatus(status))
   }
@@ -92,7 +128,22 @@ export class RedisReadModel {
     return Object.keys(hash).length === 0 ? null : decodeHash('idleAgentsByCapability', hash)
   }
 
-  /** The group keys that have windows of an output are not listed: the API names the group. */
+  /** The groups that have windows of an output, with the start of each one's latest window written. */
+  async metricGroups(output: OutputName, limit = 1000): Promise<{ group: string; latest_start: number }[]> {
+    const flat = await this.redis.zrevrange(this.keys.groups(output), 0, limit - 1, 'WITHSCORES')
+    const out: { group: string; latest_start: number }[] = []
+    for (let i = 0; i < flat.length; i += 2)
+      out.push({ group: flat[i] as string, latest_start: Number(flat[i + 1]) })
+    return out.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))
+  }
+
+  /** The start of the latest window written for any group of an output; null when none is. */
+  async latestWindowStart(output: OutputName): Promise<number | null> {
+    const [, score] = await this.redis.zrevrange(this.keys.groups(output), 0, 0, 'WITHSCORES')
+    return score === undefined ? null : Number(score)
+  }
+
+  /** The windows of one (output, group) whose start is in [from, to). */
   async metricWindows(output: OutputName, group: string, from: number, to: number): Promise<WindowValue[]> {
     const ids = await this.redis.zrangebyscore(this.keys.windows(output, group), from, `(${to}`)
     if (ids.length === 0) return []
@@ -152,6 +203,19 @@ export class RedisReadModel {
   async #entity<T>(output: OutputName, key: string): Promise<T | null> {
     const hash = await this.redis.hgetall(key)
     return Object.keys(hash).length === 0 ? null : decodeHash<T>(output, hash)
+  }
+
+  async #entities<T>(output: OutputName, keys: readonly string[]): Promise<T[]> {
+    if (keys.length === 0) return []
+    const pipeline = this.redis.pipeline()
+    for (const key of keys) pipeline.hgetall(key)
+    const out: T[] = []
+    for (const [error, hash] of (await pipeline.exec()) ?? []) {
+      if (error) throw error
+      if (hash && Object.keys(hash).length > 0)
+        out.push(decodeHash<T>(output, hash as Record<string, string>))
+    }
+    return out
   }
 
   async #members(key: string): Promise<string[]> {

@@ -76,7 +76,9 @@ describe('WriteCompiler', () => {
       '120000',
       String(7 * DAY + 60_000),
     ])
-    expect(ops[1]).toEqual(['Z', '4', 'p:lb:tokens_by_agent:120000', '42', 'a1', String(180_000 + 7 * DAY)])
+    // The output's groups index (the API lists groups and reads their latest windows from it).
+    expect(ops[1]).toEqual(['Z', '4', 'p:mg:tokens_by_agent', '120000', 'a1', String(180_000 + 7 * DAY)])
+    expect(ops[2]).toEqual(['Z', '4', 'p:lb:tokens_by_agent:120000', '42', 'a1', String(180_000 + 7 * DAY)])
   })
 
   it('keys a session window by start and end, so a merged-away session is a different key', () => {
