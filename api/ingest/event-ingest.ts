@@ -1,0 +1,136 @@
+// Event ingest for the API (`POST /events`, `POST /agents`): a JSON event is checked and converted
+// against its Avro schema (event-json.ts), encoded by its family's serde in the deployment's encoding
+// (registry wire format or single-object, as the generator and the processors read it), and produced
+// with the project's idempotent producer, whose Java-compatible partitioner puts a key on the same
+// partition as the generator and any Java client do. The record timestamp is the event time, as the
+// generator writes it. One record per send, so the answer can name its partition and offset; the
+// client retries under the same event_id, which consumers deduplicate on.
+import { randomUUID } from 'node:crypto'
+import type { Producer } from '@platformatic/kafka'
+import type { Config } from '../../config/config.js'
+import { createProducer } from '../../kafka/clients.js'
+import {
+  createEventSerdesFromConfig,
+  EVENT_FAMILIES,
+  type EventFamily,
+  type EventSerde,
+  type EventsByFamily,
+  type SchemaLookup,
+  topicNames,
+} from '../../schemas/index.js'
+import { type ConvertedEvent, type EventJsonConverter, eventJsonConverter } from './event-json.js'
+
+export { EventValidationError, type FieldProblem } from './event-json.js'
+
+/** What the API answers for an accepted event. */
+export interface IngestResult {
+  /** The event type, e.g. AgentCreated. */
+  type: string
+  topic: string
+  partition: number
+  /** Offset of the record in its partition (below 2^53 for any real log). */
+  offset: number
+  event_id: string
+  /** The record key: agent_id, team_id, task_id or component. */
+  key: string
+}
+
+/** Per family, what encodes its envelope for its topic (EventSerdes fits). */
+export type EventEncoders = {
+  readonly [F in EventFamily]: Pick<EventSerde<EventsByFamily[F]>, 'serialize' | 'topic'>
+}
+
+export interface EventIngestOptions {
+  /** An idempotent producer from kafka/clients.ts createProducer; closed by close(). */
+  producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  /** The topic of each family (topicNames(): the defaults, or prefixed in tests). */
+  topics: Readonly<Record<EventFamily, string>>
+  /** The serde of each family, for the same topics (a registry serde's subject follows its topic). */
+  encoder: EventEncoders
+  /** Default: the converter of the shipped schemas. */
+  converter?: EventJsonConverter
+}
+
+export interface EventIngestCreateOptions {
+  /** Topic names when not the family names (tests prefix them). */
+  topics?: Partial<Record<EventFamily, string>>
+  /** Suffix of the producer's client id (default 'api-ingest'). */
+  clientId?: string
+  /** How registry ids are found, instead of a client of config.schemaRegistry.url. */
+  lookup?: SchemaLookup
+}
+
+export class EventIngest {
+  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  readonly #topics: Readonly<Record<EventFamily, string>>
+  readonly #encoder: EventEncoders
+  readonly #converter: EventJsonConverter
+
+  constructor(options: EventIngestOptions) {
+    for (const family of EVENT_FAMILIES) {
+      const serdeTopic = options.encoder[family].topic
+      if (serdeTopic !== options.topics[family]) {
+        throw new TypeError(
+          `the ${family} encoder writes for topic ${serdeTopic}, not ${options.topics[family]}: build the serdes with the same topics`,
+        )
+      }
+    }
+    this.#producer = options.producer
+    this.#topics = options.topics
+    this.#encoder = options.encoder
+    this.#converter = options.converter ?? eventJsonConverter()
+  }
+
+  /**
+   * An ingest of the configured deployment: the idempotent producer of config.kafka and the serdes of
+   * SCHEMA_ENCODING (with the registry encoding, the current schemas must be registered under their
+   * subjects: provisioning does it; otherwise this rejects with SCHEMA_NOT_REGISTERED).
+   */
+  static async create(config: Config, options: EventIngestCreateOptions = {}): Promise<EventIngest> {
+    const topics = topicNames(options.topics)
+    const encoder = await createEventSerdesFromConfig(config, {
+      topics,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    })
+    const producer = createProducer(config.kafka, { clientId: options.clientId ?? 'api-ingest' })
+    return new EventIngest({ producer, topics, encoder })
+  }
+
+  /**
+   * Validates, encodes and produces one event. Throws EventValidationError (every invalid field) for a
+   * bad body; Kafka errors are passed through as they are.
+   */
+  async ingest(body: unknown): Promise<IngestResult> {
+    return this.#produce(this.#converter.convert(body))
+  }
+
+  /** `POST /agents`: an AgentCreated whose body is AgentCreated's fields, with a new agent_id (a UUID). */
+  async createAgent(body: unknown): Promise<IngestResult> {
+    return this.#produce(this.#converter.convertPayload('AgentCreated', body, randomUUID()))
+  }
+
+  /** Closes the producer (after the sends in flight). */
+  async close(): Promise<void> {
+    await this.#producer.close()
+  }
+
+  async #produce(converted: ConvertedEvent): Promise<IngestResult> {
+    const { family, type, key, event } = converted
+    const topic = this.#topics[family]
+    const value = (this.#encoder[family] as Pick<EventSerde<unknown>, 'serialize'>).serialize(event)
+    const result = await this.#producer.send({
+      messages: [{ topic, key: Buffer.from(key, 'utf8'), value, timestamp: BigInt(event.occurred_at) }],
+    })
+    const written = result.offsets?.find((o) => o.topic === topic)
+    if (written === undefined)
+      throw new Error(`the broker did not report the offset of the record on ${topic}`)
+    return {
+      type,
+      topic,
+      partition: written.partition,
+      offset: Number(written.offset),
+      event_id: event.event_id,
+      key,
+    }
+  }
+}
