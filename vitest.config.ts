@@ -1,5 +1,6 @@
 // Test projects: unit (no services, parallel), integration (the real local stack, files in
-// parallel, each with its own topic/group prefix), chaos (real stack, kills processes: one file at a time).
+// parallel, each with its own topic/group prefix), serial (real stack, files that clear state the
+// others share, one at a time), chaos (real stack, kills processes: one file at a time).
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -20,6 +21,18 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           maxWorkers: 2,
+        },
+      },
+      {
+        // Integration tests that clear state every file shares (the Neo4j sink's reset deletes the
+        // graph's labels): one file at a time, after the parallel integration files.
+        test: {
+          name: 'serial',
+          include: ['test/serial/**/*.test.ts'],
+          globalSetup: ['test/support/stack-env.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
         },
       },
       {

@@ -52,7 +52,7 @@ export async function startSinks(config: Config, options: StartSinksOptions = {}
   const enabled = options.sinks ?? config.sinks.enabled
   const runners = new Map<SinkName, SinkRunner<unknown>>()
   for (const sink of enabled) {
-    const target = createTarget(sink, config, processor, serdes, metrics, root, options)
+    const target = createSinkTarget(sink, config, processor, serdes, { ...options, metrics, logger: root })
     runners.set(
       sink,
       new SinkRunner<unknown>({
@@ -101,17 +101,20 @@ export async function startSinks(config: Config, options: StartSinksOptions = {}
   }
 }
 
-function createTarget(
+/**
+ * One sink's target as `agent-party run sinks` builds it from the configuration (and the options'
+ * names, for tests); also what the pipeline reset (ops/reset.ts) clears. Metrics and logger optional.
+ */
+export function createSinkTarget(
   sink: SinkName,
   config: Config,
   processor: ProcessorConfig,
   serdes: ProcessorSerdes,
-  metrics: Metrics,
-  root: Logger,
-  options: StartSinksOptions,
+  options: StartSinksOptions & { readonly metrics?: Metrics } = {},
 ): SinkTarget<unknown> {
   const name = options.sinkId?.(sink) ?? sink
-  const logger = componentLogger(root, config.log, sink)
+  const logger = options.logger && componentLogger(options.logger, config.log, sink)
+  const metrics = options.metrics?.sinks
   switch (sink) {
     case 'neo4j':
       return new Neo4jSinkTarget({
@@ -131,7 +134,7 @@ function createTarget(
         },
         serdes,
         ...(options.unguarded ? { guard: false } : {}),
-        metrics: metrics.sinks,
+        metrics,
         logger,
       }) as SinkTarget<unknown>
     case 'redis':
@@ -144,7 +147,7 @@ function createTarget(
         metricsWindowMs: processor.metricsWindowMs,
         hoppingWindowMs: processor.hoppingWindowMs,
         ...(options.unguarded ? { offsetMode: 'unguarded' as const } : {}),
-        metrics: metrics.sinks,
+        metrics,
         logger,
       }) as SinkTarget<unknown>
     case 'archive':
@@ -158,7 +161,7 @@ function createTarget(
         rangeRecords: config.sinks.archiveRangeRecords,
         idleMs: config.sinks.archiveIdleMs,
         retentionMs: config.sinks.archiveRetentionDays * 24 * 60 * 60 * 1000,
-        metrics: metrics.sinks,
+        metrics,
         logger,
       }) as SinkTarget<unknown>
   }

@@ -16,6 +16,7 @@ import type {
   FailureKind,
   PartitionAudit,
   PartitionBatch,
+  PartitionOffset,
   SinkTarget,
   StoredOffsets,
   TopicPartition,
@@ -45,6 +46,12 @@ import {
 } from './graph-rows.js'
 
 export const DEFAULT_NEO4J_SINK_NAME = 'neo4j'
+
+/** A reset's stored offsets: nothing applied yet, the next record to apply is the one after `offset`. */
+const STORE_OFFSETS = `
+UNWIND $parts AS p
+MERGE (o:SinkOffset {sink: $sink, topic: p.topic, partition: p.partition})
+SET o.offset = p.offset, o.applied = 0, o.updated_at = timestamp()`
 
 export interface Neo4jSinkTargetOptions {
   /** The sink's id (its offsets' `sink`, its metrics' label, its group suffix). Default `neo4j`. */
@@ -292,6 +299,26 @@ export class Neo4jSinkTarget implements SinkTarget<EntitySnapshot> {
         await this.#run((s) => s.run(DELETE_GRAPH(label)))
       }
     })
+  }
+
+  /**
+   * Sets the offset nodes of these partitions (created when missing) to the given offsets with an
+   * `applied` count of 0, in one write transaction (a reset's offsets: ops/reset.ts).
+   */
+  async storeOffsets(offsets: readonly PartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return
+    const parts = offsets.map((p) => ({
+      topic: p.topic,
+      partition: neo4j.int(p.partition),
+      offset: neo4j.int(p.offset),
+    }))
+    await this.#timed('reset', () =>
+      this.#run((s) =>
+        s.executeWrite((tx) => tx.run(STORE_OFFSETS, { sink: this.name, parts }), {
+          metadata: this.#txMeta(),
+        }),
+      ),
+    )
   }
 
   async ping(): Promise<boolean> {

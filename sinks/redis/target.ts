@@ -14,6 +14,7 @@ import type {
   FailureKind,
   PartitionAudit,
   PartitionBatch,
+  PartitionOffset,
   SinkTarget,
   StoredOffsets,
   TopicPartition,
@@ -262,6 +263,21 @@ export class RedisSinkTarget implements SinkTarget<RedisWrite> {
       const doomed = found.filter((k) => !k.startsWith(otherOffsets) || k.startsWith(mine))
       if (doomed.length > 0) await this.#redis.unlink(...doomed)
     } while (cursor !== '0')
+  }
+
+  /** Sets these partitions' offset keys and zeroes their applied counts, in one MULTI/EXEC (a reset's). */
+  async storeOffsets(offsets: readonly PartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return
+    const keys = offsets.map((p) => this.keys.offset(this.name, p.topic, p.partition))
+    const results = await this.#call(() =>
+      this.#redis
+        .multi()
+        .mset(...offsets.flatMap((p, i) => [keys[i] as string, String(p.offset)]))
+        .del(...keys.map((k) => `${k}:applied`))
+        .exec(),
+    )
+    const failed = results?.find(([error]) => error !== null)?.[0]
+    if (results === null || failed) throw failed ?? new Error('storeOffsets: transaction discarded')
   }
 
   async ping(): Promise<boolean> {

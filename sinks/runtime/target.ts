@@ -37,6 +37,11 @@ export interface DecodedRecord<T> {
   readonly value: T | null
 }
 
+/** A partition with an offset (the offset of the last record applied, for storeOffsets). */
+export interface PartitionOffset extends TopicPartition {
+  readonly offset: number
+}
+
 /** Stored offsets by `partitionKey(topic, partition)`; a partition absent from the map has none. */
 export type StoredOffsets = ReadonlyMap<string, number>
 
@@ -115,6 +120,15 @@ export interface SinkTarget<T> {
    * Only with no runner of this sink alive.
    */
   reset(): Promise<void>
+
+  /**
+   * For a reset (ops/reset.ts), after reset() and with no runner of this sink alive: stores each
+   * partition's offset as the last one applied, with no record counted as applied (the audit's
+   * `applied` is 0), so that the next runner starts after it. A replay from earliest uses it to skip
+   * the output records from before the rebuild. Optional: a target without it starts a reset
+   * partition from the earliest offset.
+   */
+  storeOffsets?(offsets: readonly PartitionOffset[]): Promise<void>
 
   /** Whether the target answers now (for `/ready`). */
   ping(): Promise<boolean>
