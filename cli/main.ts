@@ -13,6 +13,7 @@ import { registerProduceCommand } from './commands/produce.js'
 import { registerProvisionCommand } from './commands/provision.js'
 import { registerRunCommand } from './commands/run.js'
 import { registerStackCommand } from './commands/stack.js'
+import { registerUsersCommand } from './commands/users.js'
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerProduceCommand(program)
   registerConfigCommand(program)
   registerRunCommand(program)
+  registerUsersCommand(program)
   // Every subcommand reports usage errors through exitOverride, so they map to EXIT.USAGE.
   const override = (cmd: Command) => {
     cmd.exitOverride()

@@ -42,6 +42,26 @@ export interface Config {
     archiveIdleMs: number
     archiveRetentionDays: number
   }
+  /** How `agent-party run api` runs (api/). */
+  api: {
+    port: number
+    host: string
+    /** Undefined: no user store, POST /token issues nothing. */
+    usersFile: string | undefined
+    jwt: {
+      /** HS256 key; undefined: HS256 off. */
+      secret: string | undefined
+      privateKeyFile: string | undefined
+      keyId: string | undefined
+      jwksUrl: string | undefined
+      issuer: string
+      audience: string
+      ttlSeconds: number
+    }
+    rateLimitPerMinute: number
+    corsOrigins: string[]
+    lag: { groups: string[]; pollMs: number }
+  }
   log: { level: Parsed['LOG_LEVEL']; components: Parsed['LOG_LEVELS'] }
 }
 
@@ -124,6 +144,23 @@ export function loadConfig(env: Environment = process.env): Config {
       archiveIdleMs: v.ARCHIVE_IDLE_MS,
       archiveRetentionDays: v.ARCHIVE_RETENTION_DAYS,
     },
+    api: {
+      port: v.API_PORT,
+      host: v.API_HOST,
+      usersFile: v.API_USERS_FILE || undefined,
+      jwt: {
+        secret: v.API_JWT_SECRET || undefined,
+        privateKeyFile: v.API_JWT_PRIVATE_KEY_FILE || undefined,
+        keyId: v.API_JWT_KEY_ID || undefined,
+        jwksUrl: v.API_JWT_JWKS_URL || undefined,
+        issuer: v.API_JWT_ISSUER,
+        audience: v.API_JWT_AUDIENCE,
+        ttlSeconds: v.API_TOKEN_TTL_SECONDS,
+      },
+      rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE,
+      corsOrigins: v.API_CORS_ORIGINS,
+      lag: { groups: v.LAG_GROUPS, pollMs: v.LAG_POLL_MS },
+    },
     log: { level: v.LOG_LEVEL, components: v.LOG_LEVELS },
   })
 }
@@ -135,6 +172,10 @@ export function redactConfig(config: Config): Config {
     neo4j: { ...config.neo4j, password: config.neo4j.password === '' ? '' : '[redacted]' },
     redis: { ...config.redis, url: redactUrl(config.redis.url) },
     s3: { ...config.s3, secretKey: '[redacted]' },
+    api: {
+      ...config.api,
+      jwt: { ...config.api.jwt, secret: config.api.jwt.secret === undefined ? undefined : '[redacted]' },
+    },
   }
 }
 

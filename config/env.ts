@@ -23,6 +23,15 @@ const hostPortList = z
     message: 'not a list of host:port',
   })
 
+function isOrigin(s: string): boolean {
+  try {
+    const url = new URL(s)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === s.replace(/\/$/, '')
+  } catch {
+    return false
+  }
+}
+
 function portOf(hostAndPort: string): number {
   return Number(hostAndPort.slice(hostAndPort.lastIndexOf(':') + 1))
 }
@@ -76,6 +85,12 @@ const componentLevels = z.string().transform((s, ctx) => {
 })
 
 const nonEmpty = z.string().min(1, 'is empty')
+const port = z
+  .string()
+  .regex(/^\d+$/, 'not a whole number')
+  .transform(Number)
+  .refine((n) => n <= 65535, 'is above 65535')
+const existingFileOrEmpty = z.string().refine((s) => s === '' || existsSync(s), 'names no file')
 const s3BucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name (3-63 of a-z, 0-9, ., -)')
@@ -201,11 +216,7 @@ export const variables = {
     description: 'Port of the /metrics, /health and /ready endpoints of a processor or sink process',
     expected: 'a port number 0-65535 (0: any free port)',
     default: '9464',
-    schema: z
-      .string()
-      .regex(/^\d+$/, 'not a whole number')
-      .transform(Number)
-      .refine((n) => n <= 65535, 'is above 65535'),
+    schema: port,
   },
   PROCESSOR_CONFIG: {
     description:
@@ -290,6 +301,116 @@ export const variables = {
     expected: 'a whole number of days >= 1',
     default: '90',
     schema: positiveInt,
+  },
+  API_PORT: {
+    description: 'Port of the query and ingest API (`agent-party run api`)',
+    expected: 'a port number 0-65535 (0: any free port)',
+    default: '8000',
+    schema: port,
+  },
+  API_HOST: {
+    description: 'Address the API listens on',
+    expected: 'an IP address or host name, e.g. 0.0.0.0 or 127.0.0.1',
+    default: '0.0.0.0',
+    schema: nonEmpty,
+  },
+  API_USERS_FILE: {
+    description:
+      'JSON file of API users ([{username, role, passwordHash}], written by `agent-party users add`); empty: POST /token issues no token',
+    expected: 'a path to a readable JSON file, or empty',
+    default: '',
+    schema: existingFileOrEmpty,
+  },
+  API_JWT_SECRET: {
+    description: 'HS256 key that signs and checks API tokens (local use); empty: HS256 off',
+    expected: 'at least 32 characters (e.g. `openssl rand -base64 48`), or empty',
+    default: '',
+    secret: true,
+    schema: z.string().refine((s) => s === '' || s.length >= 32, 'is shorter than 32 characters'),
+  },
+  API_JWT_PRIVATE_KEY_FILE: {
+    description:
+      'RS256 private key (PKCS#8 PEM) with which POST /token signs, when the API issues RS256 tokens itself',
+    expected: 'a path to a PEM file, or empty',
+    default: '',
+    schema: existingFileOrEmpty,
+  },
+  API_JWT_KEY_ID: {
+    description: "Key id (`kid`) put in the header of RS256 tokens the API signs (the JWKS's id of that key)",
+    expected: 'a key id, or empty',
+    default: '',
+    schema: z.string(),
+  },
+  API_JWT_JWKS_URL: {
+    description: 'JWKS URL of the identity provider whose RS256 tokens the API accepts (production)',
+    expected: 'an http or https URL, or empty',
+    default: '',
+    schema: z
+      .string()
+      .refine(
+        (s) => s === '' || urlWithScheme(['http', 'https']).safeParse(s).success,
+        'not a URL with scheme http or https',
+      ),
+  },
+  API_JWT_ISSUER: {
+    description: 'Issuer (`iss`) that API tokens must carry; POST /token issues tokens with it',
+    expected: 'a non-empty string (a URL for an identity provider)',
+    default: 'agent-party',
+    schema: nonEmpty,
+  },
+  API_JWT_AUDIENCE: {
+    description: 'Audience (`aud`) that API tokens must carry',
+    expected: 'a non-empty string',
+    default: 'agent-party-api',
+    schema: nonEmpty,
+  },
+  API_TOKEN_TTL_SECONDS: {
+    description: 'Lifetime of the tokens POST /token issues',
+    expected: 'a whole number of seconds >= 1',
+    default: '3600',
+    schema: positiveInt,
+  },
+  API_RATE_LIMIT_PER_MINUTE: {
+    description:
+      'Requests per minute allowed per client (per user for authenticated requests, else per IP); 0: no limit',
+    expected: 'a whole number >= 0',
+    default: '1200',
+    schema: wholeNumber,
+  },
+  API_CORS_ORIGINS: {
+    description: 'Origins allowed by CORS; empty: CORS off (no CORS headers)',
+    expected: 'comma-separated origins, e.g. https://dash.example.com, or empty',
+    default: '',
+    schema: z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((o) => o.trim())
+          .filter((o) => o !== ''),
+      )
+      .refine(
+        (origins) => origins.every(isOrigin),
+        'has an entry that is not an origin (scheme://host[:port])',
+      ),
+  },
+  LAG_GROUPS: {
+    description:
+      "Consumer groups whose lag the API exports besides the project's own (the processor's application id and the sinks' groups)",
+    expected: 'comma-separated group ids, or empty',
+    default: '',
+    schema: z.string().transform((s) =>
+      s
+        .split(',')
+        .map((g) => g.trim())
+        .filter((g) => g !== ''),
+    ),
+  },
+  LAG_POLL_MS: {
+    description: 'How often the API samples end offsets and committed offsets for the lag metrics',
+    expected: 'a whole number of milliseconds >= 100',
+    default: '5000',
+    schema: positiveInt.refine((n) => n >= 100, 'must be at least 100'),
   },
   LOG_LEVEL: {
     description: 'Default log level',

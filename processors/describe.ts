@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Serdes } from '../topology/index.js'
-import { resolveProcessorConfig } from './config.js'
+import { type ProcessorConfig, resolveProcessorConfig } from './config.js'
 import { agentPartyTopology, type ProcessorSerdes } from './topology.js'
 
 // describe() does not depend on the serdes: placeholders keep this free of registry lookups.
@@ -18,6 +18,15 @@ const serdes: ProcessorSerdes = {
 }
 
 export const TOPOLOGY_DOC = fileURLToPath(new URL('./TOPOLOGY.md', import.meta.url))
+
+/** The topology of a processor configuration as describe() text and as a Mermaid diagram (the API's /topology). */
+export function describeTopology(config: ProcessorConfig = resolveProcessorConfig()): {
+  text: string
+  mermaid: string
+} {
+  const description = agentPartyTopology(config, serdes).describe()
+  return { text: description.toString(), mermaid: description.toMermaid() }
+}
 
 export function topologyDocument(): string {
   const description = agentPartyTopology(resolveProcessorConfig(), serdes).describe()

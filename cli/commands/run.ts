@@ -1,6 +1,7 @@
-// `agent-party run processor|sinks`: one instance of a role, until SIGTERM or SIGINT (a clean close:
+// `agent-party run processor|sinks|api`: one instance of a role, until SIGTERM or SIGINT (a clean close:
 // the processor commits its open transaction, a sink applies what it fetched; the group is left).
 import type { Command } from 'commander'
+import { startApi } from '../../api/run-api.js'
 import { loadConfig } from '../../config/config.js'
 import { startProcessor } from '../../processors/run-processor.js'
 import { startSinks } from '../../sinks/run-sinks.js'
@@ -46,5 +47,17 @@ export function registerRunCommand(program: Command): void {
       const outcome = await Promise.race([untilSignal().then(() => undefined), failed])
       await sinks.close()
       if (outcome !== undefined) throw outcome
+    })
+  run
+    .command('api')
+    .description(
+      'Serve the query and ingest API (Fastify) on API_PORT: reads from Redis and Neo4j, POST /events, ' +
+        'JWT roles (POST /token with API_USERS_FILE), /health, /ready, /metrics with the consumer lag of ' +
+        "the project's groups, and the OpenAPI docs at /docs",
+    )
+    .action(async () => {
+      const api = await startApi(loadConfig())
+      await untilSignal()
+      await api.close()
     })
 }

@@ -79,6 +79,18 @@ describe('loadConfig', () => {
     ARCHIVE_RANGE_RECORDS: ['1e4', /not a whole number/],
     ARCHIVE_IDLE_MS: ['0', /at least 1/],
     ARCHIVE_RETENTION_DAYS: ['0', /at least 1/],
+    API_PORT: ['70000', /above 65535/],
+    API_HOST: ['', /is empty/],
+    API_USERS_FILE: ['/nonexistent/users.json', /names no file/],
+    API_JWT_SECRET: ['too-short', /shorter than 32 characters/],
+    API_JWT_PRIVATE_KEY_FILE: ['/nonexistent/key.pem', /names no file/],
+    API_JWT_JWKS_URL: ['idp.example.com/jwks', /scheme http or https/],
+    API_JWT_ISSUER: ['', /is empty/],
+    API_JWT_AUDIENCE: ['', /is empty/],
+    API_TOKEN_TTL_SECONDS: ['0', /at least 1/],
+    API_RATE_LIMIT_PER_MINUTE: ['-1', /not a whole number/],
+    API_CORS_ORIGINS: ['https://dash.example.com/app', /not an origin/],
+    LAG_POLL_MS: ['50', /at least 100/],
     LOG_LEVEL: ['verbose', /not one of fatal, error/],
     LOG_LEVELS: ['kafka:debug', /'kafka:debug' is not component=level/],
   }
@@ -96,7 +108,7 @@ describe('loadConfig', () => {
   }
 
   it('covers every variable with a bad-value case, except those that accept any string', () => {
-    const free = ['NEO4J_USERNAME', 'NEO4J_PASSWORD']
+    const free = ['NEO4J_USERNAME', 'NEO4J_PASSWORD', 'API_JWT_KEY_ID', 'LAG_GROUPS']
     expect(Object.keys(variables).sort()).toEqual([...Object.keys(bad), ...free].sort())
   })
 
