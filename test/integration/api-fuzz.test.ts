@@ -1,0 +1,198 @@
+// Fuzzing the API with schemathesis (PyPI) against its own OpenAPI document, with a token of each role:
+// no 5xx, every status declared by its route, every answer of the declared content type and schema.
+// The API runs on the real stack with this file's names (its event topics, application id, sink groups
+// and Redis prefix), so POST /events and POST /agents write only to this file's topics.
+//
+// POST /admin/reset is left out of the role runs: a reset that ran would clear the Neo4j graph every
+// file (and a developer's pipeline) shares, whatever the application id. It is fuzzed alone, as admin,
+// on a second API whose Neo4j address answers nothing, while this file's application group has a live
+// member: every reset the fuzzer sends must be refused (409) before it changes anything, and the test
+// checks that none ran (no 200 in the API's own request metrics, the member still the same). Were the
+// member gone, a reset naming Neo4j would fail to connect before changing anything (a 503 that fails
+// the run), and one without it would reset only this file's application and Redis prefix.
+import type { Admin, Consumer, MessagesStream } from '@platformatic/kafka'
+import { MessagesStreamModes } from '@platformatic/kafka'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import type { Role } from '../../api/auth/roles.js'
+import { createAdmin, createConsumer } from '../../kafka/clients.js'
+import { prefixedTopics, prepareProduceTargets } from '../../ops/produce.js'
+import { resolveProcessorConfig } from '../../processors/config.js'
+import { OUTPUT_NAMES, type OutputName, outputSubjects } from '../../processors/outputs.js'
+import { EVENT_FAMILIES, RegistryClient, registerSchemas, valueSubject } from '../../schemas/index.js'
+import { TestApi } from '../support/api.js'
+import { deleteTestTopics } from '../support/kafka.js'
+import { keysUnder } from '../support/redis.js'
+import {
+  failureText,
+  runSchemathesis,
+  type SchemathesisCheck,
+  type SchemathesisOptions,
+  schemathesisBinary,
+} from '../support/schemathesis.js'
+import { stackConfig, testPrefix } from '../support/stack-env.js'
+
+const prefix = testPrefix(import.meta.url)
+const config = stackConfig()
+const topics = prefixedTopics(`${prefix}.`)
+const outputTopics = Object.fromEntries(OUTPUT_NAMES.map((n) => [n, `${prefix}-${n}`])) as Record<
+  OutputName,
+  string
+>
+const processor = resolveProcessorConfig({
+  applicationId: `${prefix}-app`,
+  inputTopics: topics,
+  outputTopics,
+})
+const redisPrefix = `${prefix}:`
+/** The API's environment: the reset routine reads the sinks' groups and the Redis prefix from it. */
+const env = {
+  REDIS_KEY_PREFIX: redisPrefix,
+  SINK_GROUP_PREFIX: `${prefix}-sink`,
+  // schemathesis's report shows each failing request and answer; the API's warnings would repeat them.
+  LOG_LEVEL: 'error',
+}
+const RESET = '/admin/reset'
+
+/** Bounded so the file runs in well under two minutes; API_FUZZ_EXAMPLES and API_FUZZ_SEED for a deeper run. */
+const MAX_EXAMPLES = Number(process.env.API_FUZZ_EXAMPLES ?? 25)
+const SEED = Number(process.env.API_FUZZ_SEED ?? 20261127)
+const RUN_TIMEOUT_MS = 150_000
+const CHECKS: SchemathesisCheck[] = [
+  'not_a_server_error',
+  'status_code_conformance',
+  'content_type_conformance',
+  'response_schema_conformance',
+]
+
+let api: TestApi
+/** Serves only the reset run: Neo4j unreachable, so no reset could clear the shared graph. */
+let resetApi: TestApi
+let admin: Admin
+let guard: { consumer: Consumer; stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> } | undefined
+const registry = new RegistryClient({ url: config.schemaRegistry.url })
+
+function fuzz(
+  target: TestApi,
+  token: string,
+  filter: Pick<SchemathesisOptions, 'includePaths' | 'excludePaths'>,
+) {
+  return runSchemathesis({
+    schemaUrl: `${target.base}/docs/json`,
+    bearerToken: token,
+    checks: CHECKS,
+    // The stateful phase is left out: the document declares no links, so it would only repeat the
+    // fuzzing phase's calls in random orders, for most of the time budget.
+    phases: ['examples', 'coverage', 'fuzzing'],
+    maxExamples: MAX_EXAMPLES,
+    seed: SEED,
+    timeoutMs: RUN_TIMEOUT_MS,
+    ...filter,
+  })
+}
+
+/** The live members of the application group (their ids). */
+async function appMembers(): Promise<string[]> {
+  const described = await admin.describeGroups({ groups: [processor.applicationId] })
+  return [...(described.get(processor.applicationId)?.members.values() ?? [])].map((m) => m.id)
+}
+
+/** `http_request_duration_seconds` counts of one route, by status. */
+async function requestCounts(target: TestApi, endpoint: string): Promise<Record<string, number>> {
+  const metric = (await target.running.registry.getMetricsAsJSON()).find(
+    (m) => m.name === 'http_request_duration_seconds',
+  )
+  const counts: Record<string, number> = {}
+  for (const v of (metric?.values ?? []) as {
+    metricName?: string
+    labels: Record<string, string>
+    value: number
+  }[])
+    if (v.metricName === 'http_request_duration_seconds_count' && v.labels.endpoint === endpoint)
+      counts[v.labels.status as string] = (counts[v.labels.status as string] ?? 0) + v.value
+  return counts
+}
+
+beforeAll(async () => {
+  // Fails first, with the install command, when schemathesis is missing.
+  schemathesisBinary()
+  admin = createAdmin(config.kafka, 'api-fuzz-test')
+  await prepareProduceTargets(config, { topics, oldestEventTime: Date.now(), createTopics: true })
+  // The reset routine reads the output schemas before it checks the groups: registered, the fuzzed
+  // resets get as far as the live-member refusal.
+  await registerSchemas(registry, outputSubjects(outputTopics))
+
+  const consumer = createConsumer(config.kafka, processor.applicationId, { autocommit: false })
+  const stream = await consumer.consume({ topics: [topics.system_events], mode: MessagesStreamModes.LATEST })
+  guard = { consumer, stream }
+
+  api = await TestApi.start(env, { processor, eventTopics: topics, redisPrefix })
+  resetApi = await TestApi.start(
+    { ...env, NEO4J_URI: 'bolt://127.0.0.1:1' },
+    { processor, eventTopics: topics, redisPrefix, lag: false },
+  )
+}, 120_000)
+
+afterAll(async () => {
+  await api?.close()
+  await resetApi?.close()
+  await guard?.stream.close().catch(() => {})
+  await guard?.consumer.close(true).catch(() => {})
+  if (admin) {
+    const groups = [
+      processor.applicationId,
+      ...['neo4j', 'redis', 'archive'].map((s) => `${env.SINK_GROUP_PREFIX}-${s}`),
+    ]
+    await admin.deleteGroups({ groups }).catch(() => {})
+    // The event topics, and any internal topic of this file's application.
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
+    await admin.close()
+    await deleteTestTopics(config, mine)
+  }
+  for (const topic of [...EVENT_FAMILIES.map((f) => topics[f]), ...Object.values(outputTopics)])
+    await registry.deleteSubject(valueSubject(topic), true).catch(() => {})
+  const redis = new Redis(config.redis.url)
+  try {
+    const keys = await keysUnder(redis, redisPrefix)
+    if (keys.length > 0) await redis.del(...keys)
+  } finally {
+    redis.disconnect()
+  }
+})
+
+describe('the API under schemathesis', () => {
+  for (const role of ['viewer', 'operator', 'admin'] as const satisfies readonly Role[]) {
+    it.concurrent(
+      `as ${role}: no server error, and every answer declared by its route, of its content type and schema`,
+      async ({ expect }) => {
+        const token = await api.token(role)
+        // The token works: a viewer route answers 200 with it.
+        expect((await api.request('GET', '/topology', { token })).status).toBe(200)
+        const result = await fuzz(api, token, { excludePaths: [RESET] })
+        expect(result.exitCode, failureText(result)).toBe(0)
+        // Every documented operation but the reset was fuzzed, with some cases each.
+        expect(result.report?.operations.selected).toBe(api.routes.length - 1)
+        expect(result.report?.operations.tested).toBe(api.routes.length - 1)
+        expect(result.report?.test_cases.generated).toBeGreaterThan(api.routes.length)
+      },
+      RUN_TIMEOUT_MS + 20_000,
+    )
+  }
+
+  it.concurrent(
+    'as admin, POST /admin/reset: refused (409) or rejected (400) while the application has a live member, never run',
+    async ({ expect }) => {
+      const before = await appMembers()
+      expect(before).toHaveLength(1)
+      const result = await fuzz(resetApi, await resetApi.token('admin'), { includePaths: [RESET] })
+      expect(result.exitCode, failureText(result)).toBe(0)
+      expect(result.report?.operations.selected).toBe(1)
+      // The same member all along: no moment without one, when a reset could have run.
+      expect(await appMembers()).toEqual(before)
+      const counts = await requestCounts(resetApi, RESET)
+      expect(counts['200']).toBeUndefined()
+      expect(counts['409']).toBeGreaterThan(0)
+    },
+    RUN_TIMEOUT_MS + 20_000,
+  )
+})
