@@ -9,13 +9,13 @@ import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { type Access, allows, ROLES } from './auth/roles.js'
 import type { Principal, TokenService } from './auth/tokens.js'
 import type { User } from './auth/users.js'
-import { ApiError, errorSchema, installErrorHandlers } from './errors.js'
+import { ApiError, body as errorBody, errorSchema, installErrorHandlers } from './errors.js'
 import { createHttpMetrics } from './http-metrics.js'
 import { sharedSchemas } from './json-schema.js'
 import { adminRoutes } from './routes/admin.js'
@@ -68,7 +68,14 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
       ? { logger: false }
       : { loggerInstance: options.logger as FastifyBaseLogger }),
     // Query strings like ?capability=a&capability=b arrive as arrays where the schema says array.
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path parameters up to 256 characters reach the route's schema (ids are at most 200).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    // Errors raised before a route runs (a parameter too long, a bad URL) in the one error shape.
+    frameworkErrors: (error, _request, reply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400
+      const answer = errorBody(status, error.code?.replace(/^FST_ERR_/, '') ?? 'BAD_REQUEST', error.message)
+      ;(reply as unknown as FastifyReply).status(status).send(answer)
+    },
     ajv: {
       customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true },
     },
@@ -78,53 +85,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   app.addSchema(errorSchema)
   for (const schema of sharedSchemas()) app.addSchema(schema)
 
-  // A route without a declared access is a bug: refuse it at start, not open it at run time.
-  const declared: RouteAccess[] = []
-  app.decorate('routeAccess', declared)
-  app.addHook('onRoute', (route) => {
-    const access = route.config?.access
-    for (const method of [route.method].flat())
-      if (method !== 'HEAD') declared.push({ method, url: route.url, access: access ?? 'public' })
-    if (route.url.startsWith(DOCS_PREFIX)) {
-      route.config = { ...route.config, access: 'public' }
-      route.schema = { ...route.schema, hide: true }
-      return
-    }
-    if (access === undefined)
-      throw new Error(
-        `route ${route.method} ${route.url} declares no access (config.access: a role or 'public')`,
-      )
-    // The answers every route may give besides its own, so that the document lists every status code.
-    const schema = route.schema ?? {}
-    const validated =
-      schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined
-    route.schema = {
-      ...schema,
-      ...(access === 'public'
-        ? {}
-        : {
-            security: [{ bearer: [] }],
-            description: `${schema.description ?? ''}\n\nNeeds the **${access}** role or higher.`.trim(),
-          }),
-      response: {
-        ...(validated
-          ? { 400: { $ref: 'Error#', description: 'the request is not valid: `details` lists the fields' } }
-          : {}),
-        ...(access === 'public'
-          ? {}
-          : {
-              401: { $ref: 'Error#', description: 'missing, expired or invalid token' },
-              403: { $ref: 'Error#', description: `the token's role is below ${access}` },
-              503: { $ref: 'Error#', description: 'a dependency or the identity provider does not answer' },
-            }),
-        ...(options.rateLimitPerMinute > 0 || route.config?.rateLimit
-          ? { 429: { $ref: 'Error#', description: 'too many requests' } }
-          : {}),
-        500: { $ref: 'Error#', description: 'an unexpected error (logged)' },
-        ...(schema.response as object | undefined),
-      },
-    }
-  })
+  app.decorate('routeAccess', declareRouteAccess(app, options.rateLimitPerMinute > 0))
 
   await app.register(swagger, {
     openapi: {
@@ -196,3 +157,66 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
 }
 
 export { ROLES }
+
+/**
+ * Makes every route declare its access: a route without `config.access` is refused when it is
+ * registered (a route can never be open by omission). Adds to each route's schema the answers every
+ * route may give (400 when it validates input, 401/403/503 when it needs a role, 429, 500) so that the
+ * OpenAPI document lists every status code. Returns the list of routes with their access, filled as
+ * routes are registered.
+ */
+export function declareRouteAccess(app: FastifyInstance, rateLimited: boolean): readonly RouteAccess[] {
+  const declared: RouteAccess[] = []
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') declared.push({ method, url: route.url, access: access ?? 'public' })
+    // The docs pages, and CORS preflight answers (OPTIONS *, when origins are configured), are public.
+    if (route.url.startsWith(DOCS_PREFIX) || route.method === 'OPTIONS') {
+      route.config = { ...route.config, access: 'public' }
+      route.schema = { ...route.schema, hide: true }
+      return
+    }
+    if (access === undefined)
+      throw new Error(
+        `route ${route.method} ${route.url} declares no access (config.access: a role or 'public')`,
+      )
+    // The answers every route may give besides its own, so that the document lists every status code.
+    const schema = route.schema ?? {}
+    const validated =
+      schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined
+    route.schema = {
+      ...schema,
+      ...(access === 'public'
+        ? {}
+        : {
+            security: [{ bearer: [] }],
+            description: `${schema.description ?? ''}\n\nNeeds the **${access}** role or higher.`.trim(),
+          }),
+      response: {
+        ...(validated
+          ? { 400: { $ref: 'Error#', description: 'the request is not valid: `details` lists the fields' } }
+          : {}),
+        ...(access === 'public'
+          ? {}
+          : {
+              401: { $ref: 'Error#', description: 'missing, expired or invalid token' },
+              403: { $ref: 'Error#', description: `the token's role is below ${access}` },
+              503: { $ref: 'Error#', description: 'a dependency or the identity provider does not answer' },
+            }),
+        ...(rateLimited || route.config?.rateLimit
+          ? { 429: { $ref: 'Error#', description: 'too many requests' } }
+          : {}),
+        ...(schema.params !== undefined
+          ? { 414: { $ref: 'Error#', description: 'a path parameter longer than 256 characters' } }
+          : {}),
+        ...(schema.querystring !== undefined
+          ? { 431: { description: 'the request line and headers are longer than 16 KiB (no body)' } }
+          : {}),
+        500: { $ref: 'Error#', description: 'an unexpected error (logged)' },
+        ...(schema.response as object | undefined),
+      },
+    }
+  })
+  return declared
+}

@@ -82,10 +82,9 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     for (const c of closers.reverse()) await c().catch((error) => log.warn({ err: error }, 'close failed'))
   }
   try {
-    // Fail fast while Redis is down (the route answers 503) instead of queueing requests.
+    // While Redis is down a command waits for one reconnection attempt (or 5 s), then fails and the
+    // route answers 503; commands sent while the client first connects just wait for it.
     const redis = new Redis(config.redis.url, {
-      lazyConnect: false,
-      enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 3000,
       commandTimeout: 5000,
@@ -145,6 +144,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
         reset: (request) =>
           resetPipeline(config, {
             processor,
+            ...(options.redisPrefix !== undefined ? { redisPrefix: options.redisPrefix } : {}),
             ...(request.sinks ? { sinks: request.sinks as (typeof SINK_NAMES)[number][] } : {}),
             logger: log,
           }),

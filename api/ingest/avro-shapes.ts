@@ -161,7 +161,9 @@ export function readJson(shape: Shape, value: unknown, path: string, problems: F
         ? value
         : bad(`expected an integer from ${INT_MIN} to ${INT_MAX}`)
     case 'long':
-      return Number.isSafeInteger(value) ? value : bad('expected an integer')
+      return Number.isInteger(value) && Math.abs(value as number) <= MAX_AVRO_LONG
+        ? value
+        : bad(`expected an integer from ${-MAX_AVRO_LONG} to ${MAX_AVRO_LONG}`)
     case 'float':
     case 'double':
       return typeof value === 'number' && Number.isFinite(value) ? value : bad('expected a number')
@@ -243,6 +245,9 @@ const ISO_8601 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/
 
 const MAX_EPOCH_MS = 8.64e15
+
+/** The largest long avsc writes from a JavaScript number (its safe range is one short of 2^53 - 1). */
+export const MAX_AVRO_LONG = 2 ** 53 - 2
 
 /** Epoch milliseconds of an ISO-8601 time with a zone, or of an epoch-ms integer; undefined if neither. */
 export function timestampMillis(value: unknown): number | undefined {

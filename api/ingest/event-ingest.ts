@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Producer } from '@platformatic/kafka'
 import type { Config } from '../../config/config.js'
-import { createProducer } from '../../kafka/clients.js'
+import { createAdmin, createProducer } from '../../kafka/clients.js'
+import { describeTopics } from '../../kafka/topics.js'
 import {
   createEventSerdesFromConfig,
   EVENT_FAMILIES,
@@ -18,7 +19,12 @@ import {
   type SchemaLookup,
   topicNames,
 } from '../../schemas/index.js'
-import { type ConvertedEvent, type EventJsonConverter, eventJsonConverter } from './event-json.js'
+import {
+  type ConvertedEvent,
+  type EventJsonConverter,
+  EventValidationError,
+  eventJsonConverter,
+} from './event-json.js'
 
 export { EventValidationError, type FieldProblem } from './event-json.js'
 
@@ -49,7 +55,21 @@ export interface EventIngestOptions {
   encoder: EventEncoders
   /** Default: the converter of the shipped schemas. */
   converter?: EventJsonConverter
+  /**
+   * How far in the future an event time may be. Kafka refuses a record timestamp past the broker's
+   * `log.message.timestamp.after.max.ms` (1 h by default in Kafka 4): default 1 h.
+   */
+  maxFutureMs?: number
+  /**
+   * Each topic's retention.ms (undefined or negative: none). An event older than its topic's retention
+   * is refused: Kafka deletes records by their timestamps, so it would be gone at once.
+   */
+  retentionMs?: Partial<Readonly<Record<EventFamily, number>>>
+  /** The clock, epoch ms (default Date.now). */
+  now?: () => number
 }
+
+const DEFAULT_MAX_FUTURE_MS = 60 * 60 * 1000
 
 export interface EventIngestCreateOptions {
   /** Topic names when not the family names (tests prefix them). */
@@ -65,6 +85,9 @@ export class EventIngest {
   readonly #topics: Readonly<Record<EventFamily, string>>
   readonly #encoder: EventEncoders
   readonly #converter: EventJsonConverter
+  readonly #maxFutureMs: number
+  readonly #retentionMs: Partial<Readonly<Record<EventFamily, number>>>
+  readonly #now: () => number
 
   constructor(options: EventIngestOptions) {
     for (const family of EVENT_FAMILIES) {
@@ -79,6 +102,9 @@ export class EventIngest {
     this.#topics = options.topics
     this.#encoder = options.encoder
     this.#converter = options.converter ?? eventJsonConverter()
+    this.#maxFutureMs = options.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS
+    this.#retentionMs = options.retentionMs ?? {}
+    this.#now = options.now ?? Date.now
   }
 
   /**
@@ -92,8 +118,20 @@ export class EventIngest {
       topics,
       ...(options.lookup ? { lookup: options.lookup } : {}),
     })
+    const admin = createAdmin(config.kafka, 'api-ingest-admin')
+    const retentionMs: Partial<Record<EventFamily, number>> = {}
+    try {
+      const described = await describeTopics(admin, Object.values(topics))
+      for (const family of EVENT_FAMILIES) {
+        const d = described.find((t) => t.name === topics[family])
+        const retention = Number(d?.configs['retention.ms'] ?? '-1')
+        if (retention >= 0) retentionMs[family] = retention
+      }
+    } finally {
+      await admin.close()
+    }
     const producer = createProducer(config.kafka, { clientId: options.clientId ?? 'api-ingest' })
-    return new EventIngest({ producer, topics, encoder })
+    return new EventIngest({ producer, topics, encoder, retentionMs })
   }
 
   /**
@@ -117,7 +155,32 @@ export class EventIngest {
   async #produce(converted: ConvertedEvent): Promise<IngestResult> {
     const { family, type, key, event } = converted
     const topic = this.#topics[family]
-    const value = (this.#encoder[family] as Pick<EventSerde<unknown>, 'serialize'>).serialize(event)
+    const now = this.#now()
+    const retention = this.#retentionMs[family]
+    if (event.occurred_at > now + this.#maxFutureMs)
+      throw new EventValidationError([
+        {
+          field: 'occurred_at',
+          message: `more than ${this.#maxFutureMs / 60_000} minutes in the future: Kafka refuses such a record timestamp`,
+        },
+      ])
+    if (retention !== undefined && event.occurred_at < now - retention)
+      throw new EventValidationError([
+        {
+          field: 'occurred_at',
+          message: `older than the retention of ${topic} (${retention / 3_600_000} h): Kafka would delete it at once`,
+        },
+      ])
+    let value: Buffer
+    try {
+      value = (this.#encoder[family] as Pick<EventSerde<unknown>, 'serialize'>).serialize(event) as Buffer
+    } catch (error) {
+      // The converter checks what the schema says; a value it let through and the serde refuses is
+      // still the request's: a 400, never a 503.
+      throw new EventValidationError([
+        { field: '(body)', message: `does not fit the Avro schema: ${(error as Error).message}` },
+      ])
+    }
     const result = await this.#producer.send({
       messages: [{ topic, key: Buffer.from(key, 'utf8'), value, timestamp: BigInt(event.occurred_at) }],
     })

@@ -5,7 +5,7 @@
 // them into the media type's examples). It documents; it does not validate (the converter does, with
 // a message per field).
 import type { FieldShape, RecordShape, Shape } from './avro-shapes.js'
-import { isOptional } from './avro-shapes.js'
+import { isOptional, MAX_AVRO_LONG } from './avro-shapes.js'
 import type { EventType } from './event-json.js'
 
 export type JsonSchema = { [keyword: string]: unknown }
@@ -108,8 +108,8 @@ function shapeJsonSchema(shape: Shape, records: readonly string[]): JsonSchema {
       return {
         type: 'integer',
         format: 'int64',
-        minimum: Number.MIN_SAFE_INTEGER,
-        maximum: Number.MAX_SAFE_INTEGER,
+        minimum: -MAX_AVRO_LONG,
+        maximum: MAX_AVRO_LONG,
       }
     case 'float':
       return { type: 'number', format: 'float' }

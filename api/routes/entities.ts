@@ -19,9 +19,16 @@ const paging = {
     default: 100,
     description: 'Items per page (at most 1000)',
   },
-  offset: { type: 'integer', minimum: 0, default: 0, description: 'Items to skip (ids sorted ascending)' },
+  offset: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 100_000_000,
+    default: 0,
+    description: 'Items to skip (ids sorted ascending)',
+  },
 } as const
 
+// Short enough that 20 repeated values stay far below Node's 16 KiB limit on the request line.
 const filterValue = { type: 'string', minLength: 1, maxLength: 200 } as const
 
 const page = (ref: string) => ({

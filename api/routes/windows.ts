@@ -27,6 +27,7 @@ const outputParams = {
 const time = {
   type: 'string',
   description: 'ISO-8601 time (2026-11-27T10:00:00Z) or milliseconds since the epoch',
+  pattern: '^([1-9][0-9]{0,14}|0|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)$',
   maxLength: 40,
 } as const
 
@@ -231,7 +232,7 @@ export function windowRoutes(services: ApiServices): FastifyPluginAsync {
 /** ISO-8601 or epoch milliseconds; a 400 naming the field otherwise. */
 export function parseTime(field: string, value: string): number {
   const ms = /^\d{1,15}$/.test(value) ? Number(value) : Date.parse(value)
-  if (!Number.isFinite(ms) || !/^\d{1,15}$|^\d{4}-\d{2}-\d{2}/.test(value))
+  if (!Number.isFinite(ms))
     throw new ApiError(400, 'VALIDATION_FAILED', `${field} is not an ISO-8601 time or epoch milliseconds`, [
       { field, message: 'not an ISO-8601 time or epoch milliseconds' },
     ])
