@@ -85,6 +85,31 @@ describe('EventIngest', () => {
     expect(sent).toEqual([])
   })
 
+  it("refuses an event time Kafka would refuse (past the broker's 1 h) or delete at once (older than the retention)", async () => {
+    const { producer, sent } = recordingProducer()
+    const now = Date.parse('2026-11-27T12:00:00Z')
+    const ingest = new EventIngest({
+      producer,
+      topics,
+      encoder: await serdes(),
+      retentionMs: { task_events: 7 * 24 * 3_600_000 },
+      now: () => now,
+    })
+    const at = (occurred_at: number) => ({ type: 'TaskStarted', task_id: 'k', team_id: 't', occurred_at })
+    for (const [time, message] of [
+      [now + 61 * 60_000, /60 minutes in the future/],
+      [now - 7 * 24 * 3_600_000 - 1, /older than the retention of p\.tasks \(168 h\)/],
+    ] as const) {
+      const error = await ingest.ingest(at(time)).catch((e) => e)
+      expect(error).toBeInstanceOf(EventValidationError)
+      expect(error.details).toEqual([{ field: 'occurred_at', message: expect.stringMatching(message) }])
+    }
+    expect(sent).toEqual([])
+    await ingest.ingest(at(now + 59 * 60_000))
+    await ingest.ingest(at(now - 7 * 24 * 3_600_000 + 1000))
+    expect(sent).toHaveLength(2)
+  })
+
   it('lets a Kafka error through as it is', async () => {
     const kafkaError = Object.assign(new Error('Producing messages failed.'), { code: 'PLT_KFK_MULTIPLE' })
     const { producer } = recordingProducer(kafkaError)

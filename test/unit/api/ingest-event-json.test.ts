@@ -257,18 +257,22 @@ describe('EventJsonConverter', () => {
       }),
     ).toEqual([
       { field: 'required_capabilities[1]', message: 'expected a string' },
-      { field: 'token_budget', message: 'expected an integer' },
+      { field: 'token_budget', message: 'expected an integer from -9007199254740990 to 9007199254740990' },
     ])
     expect(
       problemsOf({
         type: 'TaskCompleted',
         task_id: 'k',
         tokens_used: { 'a 1': '5', ok: 1 },
-        duration_ms: 2 ** 53,
+        // 2^53 - 1 is a safe integer, but one past the longs avsc writes.
+        duration_ms: 2 ** 53 - 1,
       }),
     ).toEqual([
-      { field: 'tokens_used["a 1"]', message: 'expected an integer' },
-      { field: 'duration_ms', message: 'expected an integer' },
+      {
+        field: 'tokens_used["a 1"]',
+        message: 'expected an integer from -9007199254740990 to 9007199254740990',
+      },
+      { field: 'duration_ms', message: 'expected an integer from -9007199254740990 to 9007199254740990' },
     ])
     expect(problemsOf({ type: 'TaskFailed', task_id: 'k', error: 'e', tokens_used: [] })).toEqual([
       { field: 'tokens_used', message: 'expected an object' },

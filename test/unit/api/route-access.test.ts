@@ -37,7 +37,15 @@ describe('declareRouteAccess', () => {
       { method: 'GET', url: '/things/:id', access: 'operator' },
       { method: 'GET', url: '/open', access: 'public' },
     ])
-    expect(Object.keys(schema?.response as object).sort()).toEqual(['400', '401', '403', '429', '500', '503'])
+    expect(Object.keys(schema?.response as object).sort()).toEqual([
+      '400',
+      '401',
+      '403',
+      '414',
+      '429',
+      '500',
+      '503',
+    ])
     expect(schema?.security).toEqual([{ bearer: [] }])
     await app.close()
   })
