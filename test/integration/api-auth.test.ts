@@ -1,15 +1,18 @@
 // The API's access rules and operations surface against the real stack: every route with every role
 // (allowed or refused as declared), bad tokens, rate limits, CORS, request logs without secrets,
-// /ready when each dependency does not answer, and the README's route and metric tables.
+// /ready when each dependency does not answer, the README's route and metric tables, and the CLI's
+// `run api` (serves, stops on SIGTERM, refuses a configuration without a token key).
 import { readFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Access, Role } from '../../api/auth/roles.js'
 import { allows, ROLES } from '../../api/auth/roles.js'
-import { TEST_SECRET, TestApi } from '../support/api.js'
+import { TEST_SECRET, TestApi, usersFile } from '../support/api.js'
 import { stackEnv, testPrefix } from '../support/stack-env.js'
+import { StreamsProcess } from '../support/streams-process.js'
 
 const prefix = testPrefix(import.meta.url)
 const env = { ...stackEnv(), REDIS_KEY_PREFIX: `${prefix}:`, LAG_GROUPS: '', LOG_LEVEL: 'warn' }
@@ -242,4 +245,32 @@ describe('docs', () => {
       await full.close()
     }
   })
+})
+
+describe('agent-party run api', () => {
+  it('serves until SIGTERM, then finishes and exits 0; a missing token key is a configuration error', async () => {
+    const cli = fileURLToPath(new URL('../../cli/main.ts', import.meta.url))
+    const processEnv = {
+      ...env,
+      API_PORT: '0',
+      API_HOST: '127.0.0.1',
+      API_JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'info',
+    }
+    const api = new StreamsProcess({ ...processEnv, API_USERS_FILE: await usersFile() }, cli, ['run', 'api'])
+    try {
+      await api.waitForLine(/"msg":"api started"/)
+      const started = JSON.parse(api.lines.find((l) => l.includes('"api started"')) as string)
+      const health = await fetch(`http://127.0.0.1:${started.port}/health`)
+      expect(await health.json()).toEqual({ status: 'ok' })
+      const docs = await fetch(`http://127.0.0.1:${started.port}/docs`)
+      expect(docs.status).toBe(200)
+      expect(docs.headers.get('content-type')).toContain('text/html')
+    } finally {
+      expect(await api.kill('SIGTERM')).toBe(0)
+    }
+    const misconfigured = new StreamsProcess({ ...processEnv, API_JWT_SECRET: '' }, cli, ['run', 'api'])
+    expect(await misconfigured.exited).toBe(3)
+    expect(misconfigured.lines.join('\n')).toMatch(/API_JWT_SECRET: no way to check tokens is configured/)
+  }, 60_000)
 })
