@@ -3,13 +3,17 @@
 // compared with the last records of the output topics, POST /events seen end to end in Redis and
 // Neo4j, the reset refused while the pipeline runs, and /metrics (route patterns, lag of the groups).
 // Every answer is checked against its route's response schema in the OpenAPI document (TestApi).
+
+import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { registerBusinessMetrics } from '../../api/business-metrics.js'
 import { loadConfig } from '../../config/config.js'
 import { describeTopology } from '../../processors/describe.js'
 import type { AgentSnapshot } from '../../processors/entities/agents.js'
 import type { TaskSnapshot } from '../../processors/entities/tasks.js'
 import type { TeamSnapshot } from '../../processors/entities/teams.js'
 import type { Neo4jSinkTarget } from '../../sinks/neo4j/target.js'
+import { RedisReadModel } from '../../sinks/redis/read-model.js'
 import type { RedisSinkTarget } from '../../sinks/redis/target.js'
 import { type RunningSinks, startSinks } from '../../sinks/run-sinks.js'
 import { TestApi } from '../support/api.js'
@@ -232,6 +236,67 @@ describe('windowed results', () => {
     expect(bad.body.details).toEqual([expect.objectContaining({ field: 'from' })])
     const unknown = await api.request('GET', '/windows/no_such_output?group=x', { role: 'viewer' })
     expect(unknown.status).toBe(400)
+  })
+})
+
+describe('business gauges', () => {
+  it('shows the windowed results of the latest closed window, as the output topics say', async () => {
+    const log = await pipeline.readLog([
+      pipeline.outputTopics.agentInstantiations,
+      pipeline.outputTopics.taskOutcomes,
+    ])
+    const instantiations = [
+      ...(
+        await pipeline.lastValues<{
+          template_id: string
+          version: number
+          window_start: number
+          per_minute: number
+        }>('agentInstantiations', log)
+      ).values(),
+    ].flatMap((e) => (e.value ? [plain(e.value)] : []))
+    const outcomes = [
+      ...(
+        await pipeline.lastValues<{ priority: string; window_start: number; completion_rate: number }>(
+          'taskOutcomes',
+          log,
+        )
+      ).values(),
+    ].flatMap((e) => (e.value ? [plain(e.value)] : []))
+    // The window with most groups, seen from just after it closed.
+    const starts = instantiations.map((w) => w.window_start)
+    const start = starts.sort(
+      (a, b) => starts.filter((x) => x === b).length - starts.filter((x) => x === a).length,
+    )[0] as number
+    const registry = new Registry()
+    registerBusinessMetrics({
+      registry,
+      readModel: new RedisReadModel(targets.redis.redis, `${pipeline.prefix}:`),
+      now: () => start + 60_000 + 1,
+    })
+    const metrics = await registry.getMetricsAsJSON()
+    const values = (name: string) =>
+      (metrics.find((m) => m.name === name)?.values ?? [])
+        .map((v) => ({ labels: v.labels, value: v.value }))
+        .sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)))
+    const expected = instantiations
+      .filter((w) => w.window_start === start)
+      .map((w) => ({
+        labels: { template_id: w.template_id, version: String(w.version) },
+        value: w.per_minute,
+      }))
+      .sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)))
+    expect(expected.length).toBeGreaterThan(0)
+    expect(values('agent_party_agent_instantiations_per_minute')).toEqual(expected)
+    expect(values('agent_party_task_completion_ratio')).toEqual(
+      outcomes
+        .filter((w) => w.window_start === start)
+        .map((w) => ({ labels: { priority: w.priority }, value: w.completion_rate }))
+        .sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels))),
+    )
+    expect(values('agent_party_business_metrics_window_start_seconds')).toEqual([
+      { labels: {}, value: start / 1000 },
+    ])
   })
 })
 
