@@ -6,10 +6,11 @@
 //
 // Every group (the application's, each selected sink's) is checked for live members before anything
 // changes: a live processor would write state the reset removes, a live sink would write data the
-// reset cleared and move the offsets it set. The archive is not reset by default: it holds the raw
-// input log, which an application reset does not change, and Kafka may no longer have all of it (its
-// retention is shorter than the archive's). Selected explicitly, it is emptied and archives again from
-// the earliest offset Kafka still has.
+// reset cleared and move the offsets it set. The application's own late and dead-letter topics, which
+// its alerts read, start at their end: the rebuild writes their records again. The archive is not
+// reset by default: it holds the raw input log, which an application reset does not change, and Kafka
+// may no longer have all of it (its retention is shorter than the archive's). Selected explicitly, it
+// is emptied and archives again from the earliest offset Kafka still has.
 import { type Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
 import type { Config, SinkName } from '../config/config.js'
 import type { Logger } from '../config/logger.js'
@@ -17,7 +18,7 @@ import { createAdmin } from '../kafka/clients.js'
 import { partitionKey, partitionsByTopic } from '../kafka/partition-fetcher.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { configuredProcessorSerdes } from '../processors/serdes.js'
-import { agentPartyTopology } from '../processors/topology.js'
+import { agentPartyTopology, runtimeTopics } from '../processors/topology.js'
 import type { RedisSinkTarget } from '../sinks/redis/target.js'
 import { createSinkTarget, type StartSinksOptions } from '../sinks/run-sinks.js'
 import type { PartitionOffset, SinkTarget, TopicPartition } from '../sinks/runtime/target.js'
@@ -162,6 +163,30 @@ export async function resetPipeline(
           throw new ResetRefusedError('LIVE_MEMBERS', error.message, [], [], { cause: error })
         throw error
       })
+      // The application's own late and dead-letter topics are inputs too (the alerts count what they
+      // hold), and the rebuild writes their records again: read from their end, so that each late or
+      // undecodable event is counted once, not once for the old copy and once for the new one.
+      const { late, deadLetter } = runtimeTopics(processor.applicationId)
+      const own = await topicPartitions(
+        admin,
+        [late, deadLetter].filter((t) => present.has(t)),
+      )
+      if (own.length > 0) {
+        const ownEnds = await stableEndOffsets(admin, own, options.openTransactionWaitMs ?? 30_000)
+        const ownOffsets = own.map((p) => ({
+          ...p,
+          offset: ownEnds.get(partitionKey(p.topic, p.partition)) ?? 0,
+        }))
+        await commitGroupOffsets(admin, processor.applicationId, ownOffsets)
+        const ownKeys = new Set(own.map((p) => partitionKey(p.topic, p.partition)))
+        processorReport = {
+          ...processorReport,
+          inputOffsets: [
+            ...processorReport.inputOffsets.filter((o) => !ownKeys.has(partitionKey(o.topic, o.partition))),
+            ...ownOffsets,
+          ],
+        }
+      }
       log?.info(
         { applicationId: processor.applicationId, deletedTopics: processorReport.deletedTopics },
         'processor application reset',

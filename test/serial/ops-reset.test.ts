@@ -250,15 +250,30 @@ describe('resetPipeline', () => {
     const ends = await stableEnds(topics)
     const report = await resetPipeline(config, resetOptions)
     expect(report.applicationId).toBe(appGroup)
-    // The application: input offsets at the earliest (the topics were never truncated: 0), internal
-    // topics and their offsets gone.
-    // (The topology's sources are the event topics and its own late and dead-letter topics.)
+    // The application: the event topics' offsets at the earliest (never truncated: 0), its own late and
+    // dead-letter topics' at their end (the rebuild writes their records again), internal topics and
+    // their offsets gone.
     const inputOffsets = report.processor?.inputOffsets ?? []
-    for (const topic of Object.values(pipeline.topics))
+    const eventTopics = new Set(Object.values(pipeline.topics))
+    for (const topic of eventTopics)
       expect(inputOffsets.filter((o) => o.topic === topic)).toHaveLength(PARTITIONS)
-    expect(inputOffsets.every((o) => o.offset === 0)).toBe(true)
+    expect(inputOffsets.filter((o) => eventTopics.has(o.topic)).every((o) => o.offset === 0)).toBe(true)
+    const own = inputOffsets.filter((o) => !eventTopics.has(o.topic))
+    expect([...new Set(own.map((o) => o.topic))].sort()).toEqual([`${appGroup}-dlq`, `${appGroup}-late`])
+    const ownEnds = await admin.listOffsets({
+      topics: [...new Set(own.map((o) => o.topic))].map((name) => ({
+        name,
+        partitions: own
+          .filter((o) => o.topic === name)
+          .map((o) => ({ partitionIndex: o.partition, timestamp: ListOffsetTimestamps.LATEST })),
+      })),
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    })
+    expect(own.map((o) => [o.topic, o.partition, o.offset]).sort()).toEqual(
+      ownEnds.flatMap((t) => t.partitions.map((p) => [t.name, p.partitionIndex, Number(p.offset)])).sort(),
+    )
     expect(await committed(appGroup)).toEqual(
-      Object.fromEntries(inputOffsets.map((o) => [`${o.topic}-${o.partition}`, 0])),
+      Object.fromEntries(inputOffsets.map((o) => [`${o.topic}-${o.partition}`, o.offset])),
     )
     expect([...(report.processor?.deletedTopics ?? [])].sort()).toEqual(unchanged.internalTopics)
     await expect
