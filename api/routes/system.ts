@@ -2,10 +2,12 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ApiOptions } from '../app.js'
 import { DUMMY_HASH, verifyPassword } from '../auth/passwords.js'
-import { body, messageOf } from '../errors.js'
+import { body, errorSchema, messageOf } from '../errors.js'
 import type { ApiServices, DependencyName } from '../services.js'
 
 const READY_TIMEOUT_MS = 3000
+
+const { $id: _, ...errorShape } = errorSchema as { $id: string; properties: object; required: string[] }
 
 const dependencyStates = {
   type: 'object',
@@ -58,21 +60,9 @@ export function systemRoutes(services: ApiServices, options: ApiOptions): Fastif
               required: ['status', 'dependencies'],
             },
             503: {
-              type: 'object',
-              properties: {
-                statusCode: { type: 'integer' },
-                code: { type: 'string' },
-                message: { type: 'string' },
-                details: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: { field: { type: 'string' }, message: { type: 'string' } },
-                  },
-                },
-                dependencies: dependencyStates,
-              },
-              required: ['statusCode', 'code', 'message', 'dependencies'],
+              ...errorShape,
+              properties: { ...errorShape.properties, dependencies: dependencyStates },
+              required: [...errorShape.required, 'dependencies'],
             },
           },
         },
@@ -153,22 +143,12 @@ export function systemRoutes(services: ApiServices, options: ApiOptions): Fastif
               required: ['access_token', 'token_type', 'expires_in'],
             },
             400: {
-              type: 'object',
+              ...errorShape,
               properties: {
-                statusCode: { type: 'integer' },
-                code: { type: 'string' },
-                message: { type: 'string' },
+                ...errorShape.properties,
                 error: { type: 'string' },
                 error_description: { type: 'string' },
-                details: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: { field: { type: 'string' }, message: { type: 'string' } },
-                  },
-                },
               },
-              required: ['statusCode', 'code', 'message'],
             },
           },
         },

@@ -11,22 +11,25 @@ export interface CliResult {
 
 const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url))
 
+/** `input`: written to the command's standard input, which is then closed (default: none). */
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 180_000,
+  input?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
+    child.stdin?.end(input)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (chunk) => {
+    child.stdout?.on('data', (chunk) => {
       stdout += chunk
     })
-    child.stderr.on('data', (chunk) => {
+    child.stderr?.on('data', (chunk) => {
       stderr += chunk
     })
     const timer = setTimeout(() => {

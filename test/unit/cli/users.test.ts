@@ -1,16 +1,15 @@
 // `agent-party users add`: the password read from standard input (never an argument), refused when
 // short, the role required and checked, and the store written so that the API can load it.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { verifyPassword } from '../../../api/auth/passwords.js'
 import { loadUsers } from '../../../api/auth/users.js'
 import { EXIT } from '../../../cli/exit-codes.js'
 import { run } from '../../../cli/main.js'
+import { runCli } from '../../support/cli.js'
 
 let out = ''
 let err = ''
@@ -170,25 +169,12 @@ describe('agent-party users add', () => {
 
 describe('agent-party users add, as a user runs it (a child process, the password piped in)', () => {
   it('reads the password from a pipe', { timeout: 30_000 }, async () => {
-    const main = fileURLToPath(new URL('../../../cli/main.ts', import.meta.url))
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', main, 'users', 'add', 'dave', '--role', 'operator'],
-      {
-        env: { ...process.env, API_USERS_FILE: file },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
+    const { code, stdout, stderr } = await runCli(
+      ['users', 'add', 'dave', '--role', 'operator'],
+      { API_USERS_FILE: file },
+      30_000,
+      'dave-piped-password\n',
     )
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    child.stdin.end('dave-piped-password\n')
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
     expect({ code, stderr }).toEqual({ code: EXIT.OK, stderr: '' })
     expect(stdout).toContain(`user dave (operator) written to ${file}`)
     expect(await verifyPassword('dave-piped-password', await passwordOf('dave'))).toBe(true)
