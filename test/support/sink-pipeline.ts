@@ -62,7 +62,11 @@ export class SinkPipeline {
   #serdes: ProcessorSerdes | undefined
   #running: RunningProcessor | undefined
 
-  constructor(fileUrl: string) {
+  /** Multiplies the pipeline's own waits (a benchmark-scale run moves far more records). */
+  readonly timeScale: number
+
+  constructor(fileUrl: string, options: { timeScale?: number } = {}) {
+    this.timeScale = Math.max(1, options.timeScale ?? 1)
     this.prefix = testPrefix(fileUrl)
     this.config = stackConfig({ STATE_DIR: mkdtempSync(join(tmpdir(), 'sink-pipeline-')), LOG_LEVEL: 'warn' })
     this.#families = prefixedFamilies(this.config, this.prefix)
@@ -129,7 +133,7 @@ export class SinkPipeline {
       expected: 0,
       isolation: 'read_committed',
       quietMs,
-      timeoutMs: 180_000,
+      timeoutMs: 180_000 * this.timeScale,
     })
     await this.#running?.close()
     this.#running = undefined
@@ -183,7 +187,7 @@ export class SinkPipeline {
       expected: 0,
       isolation: 'read_committed',
       quietMs: 1500,
-      timeoutMs: 120_000,
+      timeoutMs: 120_000 * this.timeScale,
     })
     const log: Log = new Map()
     for (const topic of topics) for (let p = 0; p < PARTITIONS; p++) log.set(partitionKey(topic, p), [])
@@ -247,8 +251,8 @@ export class SinkPipeline {
    * audits (records applied exactly once), the graph and the read model.
    */
   async sinksDifferences(neo4j: Neo4jSinkTarget, redis: RedisSinkTarget, log: Log): Promise<string[]> {
-    await this.waitCaughtUp(neo4j, log, 120_000)
-    await this.waitCaughtUp(redis, log, 120_000)
+    await this.waitCaughtUp(neo4j, log, 120_000 * this.timeScale)
+    await this.waitCaughtUp(redis, log, 120_000 * this.timeScale)
     return [
       ...(await this.auditDifferences(neo4j, log)),
       ...(await this.auditDifferences(redis, log)),
