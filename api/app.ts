@@ -12,7 +12,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { type Access, allows, ROLES } from './auth/roles.js'
+import { type Access, allows } from './auth/roles.js'
 import type { Principal, TokenService } from './auth/tokens.js'
 import type { User } from './auth/users.js'
 import { ApiError, body as errorBody, errorSchema, installErrorHandlers } from './errors.js'
@@ -99,6 +99,8 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // The same tokens, for clients (and the docs page's Authorize button) that run the flow.
+          oauth2: { type: 'oauth2', flows: { password: { tokenUrl: '/token', scopes: {} } } },
         },
       },
     },
@@ -156,8 +158,6 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   return app
 }
 
-export { ROLES }
-
 /**
  * Makes every route declare its access: a route without `config.access` is refused when it is
  * registered (a route can never be open by omission). Adds to each route's schema the answers every
@@ -190,7 +190,7 @@ export function declareRouteAccess(app: FastifyInstance, rateLimited: boolean): 
       ...(access === 'public'
         ? {}
         : {
-            security: [{ bearer: [] }],
+            security: [{ bearer: [] }, { oauth2: [] }],
             description: `${schema.description ?? ''}\n\nNeeds the **${access}** role or higher.`.trim(),
           }),
       response: {

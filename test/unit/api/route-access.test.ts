@@ -46,7 +46,7 @@ describe('declareRouteAccess', () => {
       '500',
       '503',
     ])
-    expect(schema?.security).toEqual([{ bearer: [] }])
+    expect(schema?.security).toEqual([{ bearer: [] }, { oauth2: [] }])
     await app.close()
   })
 })
