@@ -161,7 +161,15 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
       },
     )
     closers.push(() => app.close())
-    await app.listen({ port: options.port ?? config.api.port, host: options.host ?? config.api.host })
+    const listenPort = options.port ?? config.api.port
+    const listenHost = options.host ?? config.api.host
+    await app.listen({ port: listenPort, host: listenHost }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE')
+        throw new Error(
+          `port ${listenPort} on ${listenHost} is in use (API_PORT): stop the process that holds it or choose another port`,
+        )
+      throw error
+    })
     const address = app.server.address()
     const port = typeof address === 'object' && address !== null ? address.port : 0
     log.info({ port }, 'api started')
