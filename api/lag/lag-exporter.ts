@@ -7,8 +7,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Config } from '../../config/config.js'
 import type { Logger } from '../../config/logger.js'
+import { GroupLagReader, type GroupLagReadout, type PartitionLag } from '../../kafka/group-lag.js'
 import { partitionKey } from '../../kafka/partition-fetcher.js'
-import { GroupLagReader, type GroupLagReadout, type PartitionLag } from './group-lag.js'
 import { DEFAULT_MAX_SAMPLES, LookupTable } from './lookup-table.js'
 
 export interface LagEntry extends PartitionLag {

@@ -4,7 +4,6 @@
 import { type Admin, FetchIsolationLevels, MessagesStreamModes, stringSerializers } from '@platformatic/kafka'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { readGroupLag } from '../../api/lag/group-lag.js'
 import { LagExporter } from '../../api/lag/lag-exporter.js'
 import {
   createAdmin,
@@ -12,6 +11,7 @@ import {
   createProducer,
   createTransactionalProducer,
 } from '../../kafka/clients.js'
+import { readGroupLag } from '../../kafka/group-lag.js'
 import { createTestTopics, deleteTestTopics } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 

@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it, vi } from 'vitest'
-import type { GroupLagReadout, PartitionLag } from '../../../api/lag/group-lag.js'
 import { LagExporter, type LagSource } from '../../../api/lag/lag-exporter.js'
 import { loadConfig } from '../../../config/config.js'
+import type { GroupLagReadout, PartitionLag } from '../../../kafka/group-lag.js'
 import { partitionKey } from '../../../kafka/partition-fetcher.js'
 
 const kafka = loadConfig({}).kafka

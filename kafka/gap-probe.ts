@@ -7,7 +7,7 @@
 // marker at 3) and the caught-up consumer committed 3. A read_committed fetch from the committed offset
 // that returns no record and reaches the end proves the group caught up.
 import type { Consumer } from '@platformatic/kafka'
-import { PartitionFetcher, partitionKey } from '../../kafka/partition-fetcher.js'
+import { PartitionFetcher, partitionKey } from './partition-fetcher.js'
 
 export interface Gap {
   readonly topic: string

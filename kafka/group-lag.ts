@@ -15,9 +15,9 @@
 // receive (markers, aborted records) is lag 0: see gap-probe.ts, and what a user expects of a caught-up
 // group.
 import { type Admin, type Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
-import { createAdmin, createConsumer, type KafkaConfig } from '../../kafka/clients.js'
-import { partitionKey, partitionsByTopic } from '../../kafka/partition-fetcher.js'
+import { createAdmin, createConsumer, type KafkaConfig } from './clients.js'
 import { type Gap, GapProbe, gapKey } from './gap-probe.js'
+import { partitionKey, partitionsByTopic } from './partition-fetcher.js'
 
 export interface PartitionLag {
   readonly group: string
