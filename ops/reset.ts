@@ -114,23 +114,25 @@ export async function resetPipeline(
   const groupPrefix = options.groupPrefix ?? config.sinks.groupPrefix
   const names = [...new Set(options.sinks ?? DEFAULT_RESET_SINKS)]
   const log = options.logger
-  const serdes = await configuredProcessorSerdes(config, processor)
-  const selected: SelectedSink[] = names.map((sink) => ({
-    sink,
-    groupId: `${groupPrefix}-${sink}`,
-    target: createSinkTarget(sink, config, processor, serdes, options),
-    // The archive's topics are the inputs: it starts again from what Kafka still has of them.
-    from: sink === 'archive' ? 'earliest' : sinksFrom,
-  }))
   const admin = createAdmin(config.kafka, 'reset')
+  let selected: SelectedSink[] = []
   try {
+    // First, and before anything else is needed (the registry for the serdes): live members refuse.
+    await refuseLiveGroups(admin, [
+      ...(resetProcessor ? [processor.applicationId] : []),
+      ...names.map((sink) => `${groupPrefix}-${sink}`),
+    ])
+    const serdes = await configuredProcessorSerdes(config, processor)
+    selected = names.map((sink) => ({
+      sink,
+      groupId: `${groupPrefix}-${sink}`,
+      target: createSinkTarget(sink, config, processor, serdes, options),
+      // The archive's topics are the inputs: it starts again from what Kafka still has of them.
+      from: sink === 'archive' ? 'earliest' : sinksFrom,
+    }))
     const cannotStore = selected.find((s) => s.from === 'end' && s.target.storeOffsets === undefined)
     if (cannotStore)
       throw new Error(`sink ${cannotStore.sink} cannot store offsets: it cannot start at the end`)
-    await refuseLiveGroups(admin, [
-      ...(resetProcessor ? [processor.applicationId] : []),
-      ...selected.map((s) => s.groupId),
-    ])
     // Connects (and fails) before anything changes: a sink unreachable now refuses the whole reset.
     for (const s of selected) await s.target.open()
     const present = new Set(await admin.listTopics())
