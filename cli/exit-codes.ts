@@ -11,6 +11,8 @@ export const EXIT = Object.freeze({
   CONFIG: 3,
   /** What exists differs from what is defined (a topic's partitions or retention) and was left as it is. */
   MISMATCH: 4,
+  /** Refused: the state does not allow it now (a group with live members); nothing was changed. */
+  REFUSED: 5,
 })
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
@@ -20,4 +22,5 @@ export const EXIT_CODE_HELP = `Exit codes:
   1  failure at run time (a service unreachable, a query refused, ...)
   2  usage error (unknown command or option, bad argument)
   3  invalid configuration (the message names each bad variable and the expected form)
-  4  existing state differs from its definition (e.g. a topic's partitions or retention)`
+  4  existing state differs from its definition (e.g. a topic's partitions or retention)
+  5  refused: the state does not allow it now (a group has live members, a transaction is open); nothing changed`

@@ -6,13 +6,18 @@ import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { TopicMismatchError } from '../kafka/topics.js'
+import { ResetRefusedError } from '../ops/reset.js'
 import { ProcessorConfigError } from '../processors/config-error.js'
 import { registerConfigCommand } from './commands/config.js'
+import { registerDescribeCommand } from './commands/describe.js'
+import { registerGroupsCommand } from './commands/groups.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerProduceCommand } from './commands/produce.js'
 import { registerProvisionCommand } from './commands/provision.js'
+import { registerResetCommand } from './commands/reset.js'
 import { registerRunCommand } from './commands/run.js'
 import { registerStackCommand } from './commands/stack.js'
+import { registerTokenCommand } from './commands/token.js'
 import { registerUsersCommand } from './commands/users.js'
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes.js'
 
@@ -28,6 +33,10 @@ export function buildProgram(): Command {
   registerConfigCommand(program)
   registerRunCommand(program)
   registerUsersCommand(program)
+  registerTokenCommand(program)
+  registerDescribeCommand(program)
+  registerGroupsCommand(program)
+  registerResetCommand(program)
   // Every subcommand reports usage errors through exitOverride, so they map to EXIT.USAGE.
   const override = (cmd: Command) => {
     cmd.exitOverride()
@@ -58,6 +67,11 @@ function report(error: unknown): ExitCode {
   if (error instanceof TopicMismatchError) {
     process.stderr.write(`${error.message}\n`)
     return EXIT.MISMATCH
+  }
+  if (error instanceof ResetRefusedError) {
+    // A pipeline or group reset refused before anything changed (live members, open transactions).
+    process.stderr.write(`${error.message}\n`)
+    return EXIT.REFUSED
   }
   const message = error instanceof Error ? error.message : String(error)
   process.stderr.write(`agent-party: ${message}\n`)
