@@ -4,7 +4,7 @@
 //   the API may also sign RS256 itself with API_JWT_PRIVATE_KEY_FILE (its public key then checks them).
 // Only the algorithms configured are accepted (never `none`, never HS256 with an RSA key), and every
 // token must carry the configured issuer and audience, an expiry, a subject and a role.
-import { createPrivateKey } from 'node:crypto'
+import { createPrivateKey, createSecretKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import {
   type CryptoKey,
@@ -54,7 +54,10 @@ type JwtConfig = Config['api']['jwt']
 
 export class TokenService {
   readonly #jwt: JwtConfig
-  readonly #secret: Uint8Array | undefined
+  /** A KeyObject: jose then verifies HS256 through node:crypto, not by importing the key on each call. */
+  readonly #secret: KeyObject | undefined
+  /** Tokens verified before, until they expire: a request with a known token costs a lookup. */
+  readonly #verified = new Map<string, { principal: Principal; expiresAt: number }>()
   readonly #signingKey: CryptoKey | KeyObject | undefined
   /** The public key of the API's own RS256 signing key. */
   readonly #localKeys: JWTVerifyGetKey | undefined
@@ -69,7 +72,7 @@ export class TokenService {
     remoteKeys: JWTVerifyGetKey | undefined,
   ) {
     this.#jwt = jwt
-    this.#secret = jwt.secret === undefined ? undefined : new TextEncoder().encode(jwt.secret)
+    this.#secret = jwt.secret === undefined ? undefined : createSecretKey(Buffer.from(jwt.secret, 'utf8'))
     this.#signingKey = signingKey
     this.#localKeys = localKeys
     this.#remoteKeys = remoteKeys
@@ -167,6 +170,12 @@ export class TokenService {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
     if (!match) throw new AuthError('TOKEN_INVALID', 'the Authorization header is not `Bearer <token>`')
     const token = match[1] as string
+    const known = this.#verified.get(token)
+    if (known !== undefined) {
+      if (known.expiresAt > Date.now()) return known.principal
+      this.#verified.delete(token)
+      throw new AuthError('TOKEN_EXPIRED', 'the token has expired')
+    }
     const options = {
       issuer: this.#jwt.issuer,
       audience: this.#jwt.audience,
@@ -213,9 +222,15 @@ export class TokenService {
         'TOKEN_INVALID',
         'the token carries no role (a `role` claim of viewer, operator or admin)',
       )
-    return { subject: payload.sub, role }
+    const principal = { subject: payload.sub, role }
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE)
+      this.#verified.delete(this.#verified.keys().next().value as string)
+    this.#verified.set(token, { principal, expiresAt: (payload.exp as number) * 1000 })
+    return principal
   }
 }
+
+const VERIFIED_CACHE_SIZE = 10_000
 
 function toAuthError(error: unknown): AuthError {
   if (error instanceof AuthError) return error
