@@ -95,3 +95,12 @@ export function createConsumer<K = Buffer, V = Buffer, HK = Buffer, HV = Buffer>
 export function createAdmin(kafka: KafkaConfig, clientIdSuffix = 'admin'): Admin {
   return new Admin(baseOptions(kafka, clientIdSuffix))
 }
+
+/**
+ * The partition a key goes to among `partitions`, as the project's producers and Java's default
+ * partitioner place it (murmur2, positive, modulo the count): for callers that must know a record's
+ * partition before sending it.
+ */
+export function keyPartition(key: Buffer, partitions: number): number {
+  return compatibilityPartitioner(undefined as never, key) % partitions
+}

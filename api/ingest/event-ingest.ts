@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Producer } from '@platformatic/kafka'
 import type { Config } from '../../config/config.js'
-import { createAdmin, createProducer } from '../../kafka/clients.js'
+import { createAdmin, createProducer, keyPartition } from '../../kafka/clients.js'
 import { describeTopics } from '../../kafka/topics.js'
 import {
   createEventSerdesFromConfig,
@@ -67,7 +67,23 @@ export interface EventIngestOptions {
   retentionMs?: Partial<Readonly<Record<EventFamily, number>>>
   /** The clock, epoch ms (default Date.now). */
   now?: () => number
+  /**
+   * Each topic's partition count. Given, concurrent events are sent together (one request for all
+   * the events that arrived while the previous request was in flight), each on the partition its key
+   * goes to, and each answer still names its own offset. Absent, one event per request.
+   */
+  partitions?: Partial<Readonly<Record<EventFamily, number>>>
 }
+
+interface Pending {
+  readonly message: { topic: string; partition: number; key: Buffer; value: Buffer; timestamp: bigint }
+  resolve(offset: number): void
+  reject(error: unknown): void
+}
+
+/** At most this many events, and about this many bytes, per request. */
+const MAX_BATCH_EVENTS = 500
+const MAX_BATCH_BYTES = 512 * 1024
 
 const DEFAULT_MAX_FUTURE_MS = 60 * 60 * 1000
 
@@ -88,6 +104,9 @@ export class EventIngest {
   readonly #maxFutureMs: number
   readonly #retentionMs: Partial<Readonly<Record<EventFamily, number>>>
   readonly #now: () => number
+  readonly #partitions: Partial<Readonly<Record<EventFamily, number>>> | undefined
+  readonly #queue: Pending[] = []
+  #sending = false
 
   constructor(options: EventIngestOptions) {
     for (const family of EVENT_FAMILIES) {
@@ -105,6 +124,7 @@ export class EventIngest {
     this.#maxFutureMs = options.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS
     this.#retentionMs = options.retentionMs ?? {}
     this.#now = options.now ?? Date.now
+    this.#partitions = options.partitions
   }
 
   /**
@@ -120,18 +140,20 @@ export class EventIngest {
     })
     const admin = createAdmin(config.kafka, 'api-ingest-admin')
     const retentionMs: Partial<Record<EventFamily, number>> = {}
+    const partitions: Partial<Record<EventFamily, number>> = {}
     try {
       const described = await describeTopics(admin, Object.values(topics))
       for (const family of EVENT_FAMILIES) {
         const d = described.find((t) => t.name === topics[family])
         const retention = Number(d?.configs['retention.ms'] ?? '-1')
         if (retention >= 0) retentionMs[family] = retention
+        if (d !== undefined && d.partitions > 0) partitions[family] = d.partitions
       }
     } finally {
       await admin.close()
     }
     const producer = createProducer(config.kafka, { clientId: options.clientId ?? 'api-ingest' })
-    return new EventIngest({ producer, topics, encoder, retentionMs })
+    return new EventIngest({ producer, topics, encoder, retentionMs, partitions })
   }
 
   /**
@@ -147,8 +169,9 @@ export class EventIngest {
     return this.#produce(this.#converter.convertPayload('AgentCreated', body, randomUUID()))
   }
 
-  /** Closes the producer (after the sends in flight). */
+  /** Closes the producer, after the events waiting to be sent are sent. */
   async close(): Promise<void> {
+    while (this.#sending || this.#queue.length > 0) await new Promise((r) => setTimeout(r, 5))
     await this.#producer.close()
   }
 
@@ -181,19 +204,68 @@ export class EventIngest {
         { field: '(body)', message: `does not fit the Avro schema: ${(error as Error).message}` },
       ])
     }
-    const result = await this.#producer.send({
-      messages: [{ topic, key: Buffer.from(key, 'utf8'), value, timestamp: BigInt(event.occurred_at) }],
-    })
-    const written = result.offsets?.find((o) => o.topic === topic)
-    if (written === undefined)
-      throw new Error(`the broker did not report the offset of the record on ${topic}`)
-    return {
-      type,
-      topic,
-      partition: written.partition,
-      offset: Number(written.offset),
-      event_id: event.event_id,
-      key,
+    const keyBytes = Buffer.from(key, 'utf8')
+    const timestamp = BigInt(event.occurred_at)
+    const count = this.#partitions?.[family]
+    if (count === undefined) {
+      const result = await this.#producer.send({ messages: [{ topic, key: keyBytes, value, timestamp }] })
+      const written = result.offsets?.find((o) => o.topic === topic)
+      if (written === undefined)
+        throw new Error(`the broker did not report the offset of the record on ${topic}`)
+      return {
+        type,
+        topic,
+        partition: written.partition,
+        offset: Number(written.offset),
+        event_id: event.event_id,
+        key,
+      }
     }
+    const partition = keyPartition(keyBytes, count)
+    const offset = await new Promise<number>((resolve, reject) => {
+      this.#queue.push({ message: { topic, partition, key: keyBytes, value, timestamp }, resolve, reject })
+      this.#flush()
+    })
+    return { type, topic, partition, offset, event_id: event.event_id, key }
+  }
+
+  /**
+   * Sends what waits, unless a request is in flight (it sends again when that one ends). The broker
+   * answers one base offset per partition: a partition's records of one request are appended
+   * together, in the order sent, so each record's offset is its partition's base plus its position.
+   */
+  #flush(): void {
+    if (this.#sending || this.#queue.length === 0) return
+    let bytes = 0
+    let n = 0
+    while (n < this.#queue.length && n < MAX_BATCH_EVENTS && (n === 0 || bytes < MAX_BATCH_BYTES))
+      bytes += (this.#queue[n++] as Pending).message.value.length
+    const batch = this.#queue.splice(0, n)
+    this.#sending = true
+    this.#producer
+      .send({ messages: batch.map((p) => p.message) })
+      .then(
+        (result) => {
+          const next = new Map<string, number>()
+          for (const o of result.offsets ?? []) next.set(`${o.topic}\u0000${o.partition}`, Number(o.offset))
+          for (const p of batch) {
+            const at = `${p.message.topic}\u0000${p.message.partition}`
+            const offset = next.get(at)
+            if (offset === undefined) {
+              p.reject(new Error(`the broker did not report the offset of the record on ${p.message.topic}`))
+              continue
+            }
+            next.set(at, offset + 1)
+            p.resolve(offset)
+          }
+        },
+        (error: unknown) => {
+          for (const p of batch) p.reject(error)
+        },
+      )
+      .finally(() => {
+        this.#sending = false
+        this.#flush()
+      })
   }
 }

@@ -110,6 +110,62 @@ describe('EventIngest', () => {
     expect(sent).toHaveLength(2)
   })
 
+  it('sends concurrent events together and answers each with its own partition and offset', async () => {
+    type Placed = Sent & { partition: number }
+    const requests: Placed[][] = []
+    const base = new Map<number, bigint>()
+    const producer = {
+      async send({ messages }: { messages: Placed[] }) {
+        requests.push(messages)
+        // As the broker answers: one base offset per partition, its records appended in order.
+        const offsets = [...new Set(messages.map((m) => m.partition))].map((partition) => {
+          const first = base.get(partition) ?? 100n
+          base.set(partition, first + BigInt(messages.filter((m) => m.partition === partition).length))
+          return { topic: 'p.tasks', partition, offset: first }
+        })
+        await new Promise((r) => setTimeout(r, 5))
+        return { offsets }
+      },
+      async close() {},
+    } as unknown as Producer<Buffer, Buffer, Buffer, Buffer>
+    const ingest = new EventIngest({
+      producer,
+      topics,
+      encoder: await serdes(),
+      partitions: { task_events: 8 },
+    })
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        ingest.ingest({
+          type: 'TaskStarted',
+          task_id: `task-${i % 7}`,
+          team_id: 't',
+          occurred_at: Date.now(),
+        }),
+      ),
+    )
+    // The first event goes alone; the other 39 arrive while it is in flight and go in one request.
+    expect(requests.map((r) => r.length)).toEqual([1, 39])
+    const sent = requests.flat()
+    for (const [i, result] of results.entries()) {
+      const record = sent[i] as Placed
+      expect(result.partition).toBe(record.partition)
+      expect(record.key.toString()).toBe(`task-${i % 7}`)
+      // Its offset: the partition's base in its request plus the records of that partition before it.
+      const request = requests.find((r) => r.includes(record)) as Placed[]
+      const before = request.slice(0, request.indexOf(record)).filter((m) => m.partition === record.partition)
+      const earlier = requests
+        .slice(0, requests.indexOf(request))
+        .flat()
+        .filter((m) => m.partition === record.partition).length
+      expect(result.offset).toBe(100 + earlier + before.length)
+    }
+    // Same key, same partition, offsets in the order the events came.
+    const ofTask0 = results.filter((_, i) => i % 7 === 0)
+    expect(new Set(ofTask0.map((r) => r.partition)).size).toBe(1)
+    expect(ofTask0.map((r) => r.offset)).toEqual([...ofTask0.map((r) => r.offset)].sort((a, b) => a - b))
+  })
+
   it('lets a Kafka error through as it is', async () => {
     const kafkaError = Object.assign(new Error('Producing messages failed.'), { code: 'PLT_KFK_MULTIPLE' })
     const { producer } = recordingProducer(kafkaError)
