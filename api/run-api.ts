@@ -15,6 +15,7 @@ import { createAdmin } from '../kafka/clients.js'
 import { resetPipeline } from '../ops/reset.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { describeTopology } from '../processors/describe.js'
+import type { EventFamily } from '../schemas/index.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
 import { RedisReadModel } from '../sinks/redis/read-model.js'
 import { createS3Client } from '../sinks/s3/client.js'
@@ -45,11 +46,7 @@ export interface StartApiOptions {
   /** Redis key prefix over REDIS_KEY_PREFIX (tests). */
   readonly redisPrefix?: string
   /** Event topics when not the family names (tests). */
-  readonly eventTopics?: Parameters<typeof EventIngest.create>[1] extends infer O
-    ? O extends { topics?: infer T }
-      ? T
-      : never
-    : never
+  readonly eventTopics?: Partial<Record<EventFamily, string>>
   /** Off in tests that do not need the lag exporter's timer. Default on. */
   readonly lag?: boolean
 }
@@ -145,7 +142,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
           resetPipeline(config, {
             processor,
             ...(options.redisPrefix !== undefined ? { redisPrefix: options.redisPrefix } : {}),
-            ...(request.sinks ? { sinks: request.sinks as (typeof SINK_NAMES)[number][] } : {}),
+            ...(request.sinks ? { sinks: request.sinks } : {}),
             logger: log,
           }),
         topology: describeTopology(processor),

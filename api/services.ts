@@ -1,5 +1,6 @@
 // What the API's routes need, as interfaces: run-api.ts builds them from the configuration, tests
 // build them against the real stack with their own prefixes. Routes never open connections.
+import type { SinkName } from '../config/config.js'
 import type { RedisReadModel } from '../sinks/redis/read-model.js'
 import type { GraphReads } from './graph-reads.js'
 import type { IngestResult } from './ingest/event-ingest.js'
@@ -23,7 +24,7 @@ export interface DependencyCheck {
 
 export interface ResetRequest {
   /** Which sinks to reset with the application (default: the routine's default). */
-  readonly sinks?: readonly string[]
+  readonly sinks?: readonly SinkName[]
 }
 
 export interface ApiServices {

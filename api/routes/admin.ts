@@ -1,6 +1,8 @@
 // Pipeline operations for admins: the application reset (the runtime's reset and the sinks'
 // resets, through the one routine in ops/), refused with 409 while any of the groups has live members.
 import type { FastifyPluginAsync } from 'fastify'
+import type { SinkName } from '../../config/config.js'
+import { ResetRefusedError } from '../../ops/reset.js'
 import { ApiError, DependencyError } from '../errors.js'
 import type { ApiServices } from '../services.js'
 
@@ -35,15 +37,14 @@ export function adminRoutes(services: ApiServices): FastifyPluginAsync {
         },
       },
       async (request) => {
-        const { sinks } = (request.body ?? {}) as { sinks?: string[] }
+        const { sinks } = (request.body ?? {}) as { sinks?: SinkName[] }
         try {
           const report = await services.reset(sinks === undefined ? {} : { sinks })
           request.log.warn({ user: request.principal?.subject, sinks }, 'pipeline reset')
           return report
         } catch (error) {
           if (error instanceof ApiError) throw error
-          if ((error as { code?: unknown }).code === 'RESET_REFUSED')
-            throw new ApiError(409, 'RESET_REFUSED', (error as Error).message)
+          if (error instanceof ResetRefusedError) throw new ApiError(409, 'RESET_REFUSED', error.message)
           throw new DependencyError('kafka', error)
         }
       },

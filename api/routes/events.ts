@@ -5,7 +5,7 @@
 // documentation, generated from the Avro schemas.
 import type { FastifyPluginAsync } from 'fastify'
 import { ApiError, DependencyError } from '../errors.js'
-import { agentRequestJsonSchema, eventRequestJsonSchema } from '../ingest/event-json.js'
+import { agentRequestJsonSchema, EventValidationError, eventRequestJsonSchema } from '../ingest/event-json.js'
 import type { ApiServices, IngestResult } from '../services.js'
 
 const accepted = {
@@ -69,14 +69,8 @@ async function write(work: () => Promise<IngestResult>): Promise<IngestResult> {
   try {
     return await work()
   } catch (error) {
-    const details = (error as { details?: unknown }).details
-    if (Array.isArray(details))
-      throw new ApiError(
-        400,
-        'VALIDATION_FAILED',
-        (error as Error).message,
-        details as { field: string; message: string }[],
-      )
+    if (error instanceof EventValidationError)
+      throw new ApiError(400, 'VALIDATION_FAILED', error.message, error.details)
     if (error instanceof ApiError) throw error
     throw new DependencyError('kafka', error)
   }
