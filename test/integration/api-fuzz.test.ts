@@ -10,6 +10,13 @@
 // checks that none ran (no 200 in the API's own request metrics, the member still the same). Were the
 // member gone, a reset naming Neo4j would fail to connect before changing anything (a 503 that fails
 // the run), and one without it would reset only this file's application and Redis prefix.
+//
+// An anonymous pass (no token, a few examples) runs on a third API, whose Neo4j address answers nothing
+// too: every route that needs a role must answer 401 in the error shape, whatever the fuzzer sends (a
+// request it lets through would show as another status in that API's own request metrics), and the
+// public routes their declared answers. GET /ready is asked directly there rather than fuzzed: it takes
+// no input, and its declared 503 (Neo4j down, as on that API) is a server error to schemathesis; the
+// role runs fuzz it with a Neo4j that answers.
 import type { Admin, Consumer, MessagesStream } from '@platformatic/kafka'
 import { MessagesStreamModes } from '@platformatic/kafka'
 import { Redis } from 'ioredis'
@@ -57,7 +64,10 @@ const RESET = '/admin/reset'
 /** Bounded so the file runs in well under two minutes; API_FUZZ_EXAMPLES and API_FUZZ_SEED for a deeper run. */
 const MAX_EXAMPLES = Number(process.env.API_FUZZ_EXAMPLES ?? 25)
 const SEED = Number(process.env.API_FUZZ_SEED ?? 20261127)
-const RUN_TIMEOUT_MS = 150_000
+/** The anonymous pass: few examples, every answer of a role route is the same 401. */
+const ANONYMOUS_EXAMPLES = Math.min(MAX_EXAMPLES, 5)
+/** Per schemathesis run: 150 s at the default examples, growing with a deeper run's. */
+const RUN_TIMEOUT_MS = Math.max(150_000, MAX_EXAMPLES * 5_000)
 const CHECKS: SchemathesisCheck[] = [
   'not_a_server_error',
   'status_code_conformance',
@@ -68,23 +78,27 @@ const CHECKS: SchemathesisCheck[] = [
 let api: TestApi
 /** Serves only the reset run: Neo4j unreachable, so no reset could clear the shared graph. */
 let resetApi: TestApi
+/** Serves only the anonymous pass (its own request metrics); Neo4j unreachable as well. */
+let anonymousApi: TestApi
 let admin: Admin
 let guard: { consumer: Consumer; stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> } | undefined
 const registry = new RegistryClient({ url: config.schemaRegistry.url })
 
 function fuzz(
   target: TestApi,
-  token: string,
+  token: string | undefined,
   filter: Pick<SchemathesisOptions, 'includePaths' | 'excludePaths'>,
+  checks: readonly SchemathesisCheck[] = CHECKS,
+  maxExamples = MAX_EXAMPLES,
 ) {
   return runSchemathesis({
     schemaUrl: `${target.base}/docs/json`,
-    bearerToken: token,
-    checks: CHECKS,
+    ...(token === undefined ? {} : { bearerToken: token }),
+    checks,
     // The stateful phase is left out: the document declares no links, so it would only repeat the
     // fuzzing phase's calls in random orders, for most of the time budget.
     phases: ['examples', 'coverage', 'fuzzing'],
-    maxExamples: MAX_EXAMPLES,
+    maxExamples,
     seed: SEED,
     timeoutMs: RUN_TIMEOUT_MS,
     ...filter,
@@ -97,8 +111,12 @@ async function appMembers(): Promise<string[]> {
   return [...(described.get(processor.applicationId)?.members.values() ?? [])].map((m) => m.id)
 }
 
-/** `http_request_duration_seconds` counts of one route, by status. */
-async function requestCounts(target: TestApi, endpoint: string): Promise<Record<string, number>> {
+/** `http_request_duration_seconds` counts of one route (of one method, when given), by status. */
+async function requestCounts(
+  target: TestApi,
+  endpoint: string,
+  method?: string,
+): Promise<Record<string, number>> {
   const metric = (await target.running.registry.getMetricsAsJSON()).find(
     (m) => m.name === 'http_request_duration_seconds',
   )
@@ -108,7 +126,11 @@ async function requestCounts(target: TestApi, endpoint: string): Promise<Record<
     labels: Record<string, string>
     value: number
   }[])
-    if (v.metricName === 'http_request_duration_seconds_count' && v.labels.endpoint === endpoint)
+    if (
+      v.metricName === 'http_request_duration_seconds_count' &&
+      v.labels.endpoint === endpoint &&
+      (method === undefined || v.labels.method === method)
+    )
       counts[v.labels.status as string] = (counts[v.labels.status as string] ?? 0) + v.value
   return counts
 }
@@ -131,11 +153,16 @@ beforeAll(async () => {
     { ...env, NEO4J_URI: 'bolt://127.0.0.1:1' },
     { processor, eventTopics: topics, redisPrefix, lag: false },
   )
+  anonymousApi = await TestApi.start(
+    { ...env, NEO4J_URI: 'bolt://127.0.0.1:1' },
+    { processor, eventTopics: topics, redisPrefix, lag: false },
+  )
 }, 120_000)
 
 afterAll(async () => {
   await api?.close()
   await resetApi?.close()
+  await anonymousApi?.close()
   await guard?.stream.close().catch(() => {})
   await guard?.consumer.close(true).catch(() => {})
   if (admin) {
@@ -192,6 +219,45 @@ describe('the API under schemathesis', () => {
       const counts = await requestCounts(resetApi, RESET)
       expect(counts['200']).toBeUndefined()
       expect(counts['409']).toBeGreaterThan(0)
+    },
+    RUN_TIMEOUT_MS + 20_000,
+  )
+
+  it.concurrent(
+    'with no token: every route that needs a role answers 401 in the error shape, the public ones their declared answers',
+    async ({ expect }) => {
+      // ignored_auth: a 2xx from a route whose document declares a security scheme fails the run.
+      const result = await fuzz(
+        anonymousApi,
+        undefined,
+        { excludePaths: ['/ready'] },
+        [...CHECKS, 'ignored_auth'],
+        ANONYMOUS_EXAMPLES,
+      )
+      expect(result.exitCode, failureText(result)).toBe(0)
+      expect(result.report?.operations.tested).toBe(anonymousApi.routes.length - 1)
+      // Its declared 503 in the error shape, naming the dependency down (the schema checked by request()).
+      const ready = await anonymousApi.request('GET', '/ready')
+      expect(ready.status).toBe(503)
+      expect(ready.body.dependencies.neo4j).toMatch(/^down: /)
+      const routes = anonymousApi.running.app.routeAccess.filter((r) => !r.url.startsWith('/docs'))
+      const guarded = routes.filter((r) => r.access !== 'public')
+      expect(guarded.length).toBeGreaterThan(0)
+      // Only 401 on each of them, however malformed its parameters and body: the token is checked first.
+      const answers = Object.fromEntries(
+        await Promise.all(
+          guarded.map(
+            async (r) =>
+              [`${r.method} ${r.url}`, await requestCounts(anonymousApi, r.url, r.method)] as const,
+          ),
+        ),
+      )
+      for (const [route, counts] of Object.entries(answers)) {
+        expect(Object.keys(counts), `${route} answered ${JSON.stringify(counts)} with no token`).toEqual([
+          '401',
+        ])
+        expect(counts['401']).toBeGreaterThan(0)
+      }
     },
     RUN_TIMEOUT_MS + 20_000,
   )

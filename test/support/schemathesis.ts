@@ -25,6 +25,8 @@ export type SchemathesisCheck =
   | 'response_schema_conformance'
   | 'negative_data_rejection'
   | 'positive_data_acceptance'
+  /** A 2xx from an operation that declares a security scheme, without (or with a made-up) token. */
+  | 'ignored_auth'
 
 export type SchemathesisPhase = 'examples' | 'coverage' | 'fuzzing' | 'stateful'
 
