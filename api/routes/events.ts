@@ -37,7 +37,7 @@ export function eventRoutes(services: ApiServices): FastifyPluginAsync {
           tags: ['events'],
           summary: 'Publish one platform event to its topic',
           description:
-            'The body names the payload record in `type` and carries its fields at the top level, beside the key field of its family (`agent_id`, `team_id`, `task_id`, or `component` for system events). `event_id` (a UUID) is generated when absent; `occurred_at` (ISO-8601 or epoch milliseconds) defaults to now. Unknown fields are refused. The answer says where the event was written.',
+            'The body names the payload record in `type` and carries its fields at the top level, beside the key field of its family (`agent_id`, `team_id`, `task_id`, or `component` for system events). `event_id` (a UUID) is generated when absent; `occurred_at` (ISO-8601 or epoch milliseconds) defaults to now, and may be at most 60 minutes in the future (Kafka refuses later record timestamps) and no older than the retention of its topic (Kafka would delete the record at once). Unknown fields are refused. The answer says where the event was written.',
           body: eventRequestJsonSchema(),
           response: { 202: accepted, 400: { $ref: 'Error#' }, 503: { $ref: 'Error#' } },
         },
