@@ -6,9 +6,8 @@
 import { type Admin, type Consumer, MessagesStreamModes, stringSerializers } from '@platformatic/kafka'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { EXIT } from '../../cli/exit-codes.js'
-import { run } from '../../cli/main.js'
 import { createAdmin, createConsumer, createProducer } from '../../kafka/clients.js'
-import { type CliResult, runCli } from '../support/cli.js'
+import { runCli, runInProcess } from '../support/cli.js'
 import { createTestTopics, deleteTestTopics } from '../support/kafka.js'
 import { stackConfig, stackEnv, testPrefix } from '../support/stack-env.js'
 
@@ -47,27 +46,8 @@ async function commit(offsets: Record<number, number>): Promise<void> {
 /** As a user runs it: a child process (the exit code and output of the real command). */
 const cli = (args: string[]) => runCli(args, env, 60_000)
 
-/** The same command in this process (no start-up of its own: the broker work is the same). */
-async function here(args: string[]): Promise<CliResult> {
-  let stdout = ''
-  let stderr = ''
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value)
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk)
-    return true
-  })
-  try {
-    const code = await run(args)
-    return { code, stdout, stderr }
-  } finally {
-    vi.restoreAllMocks()
-    vi.unstubAllEnvs()
-  }
-}
+/** The same command in this process (no start-up of its own: the work is the same). */
+const here = (args: string[]) => runInProcess(args, env)
 
 beforeAll(async () => {
   await createTestTopics(config, [topic], 2)
@@ -203,24 +183,19 @@ describe('agent-party groups', () => {
     expect(noTopic.stderr).toContain(`topic ${prefix}-none does not exist`)
     expect(await committed(group)).toEqual({ 0: 10, 1: 5 })
 
-    const err: string[] = []
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      err.push(String(chunk))
-      return true
-    })
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
-    try {
-      expect(await run(['groups', 'reset', group])).toBe(EXIT.USAGE)
-      expect(err.join('')).toContain('name exactly one of --to-earliest, --to-latest, --to-offset <n>')
-      expect(await run(['groups', 'reset', group, '--to-earliest', '--to-offset', '3'])).toBe(EXIT.USAGE)
-      expect(await run(['groups', 'reset', group, '--to-offset', '-1'])).toBe(EXIT.USAGE)
-      expect(err.join('')).toContain('expected a whole number >= 0')
-      expect(await run(['groups', 'describe'])).toBe(EXIT.USAGE)
-      expect(err.join('')).toContain("missing required argument 'group'")
-      expect(await run(['groups', 'describe', '--help'])).toBe(EXIT.OK)
-    } finally {
-      vi.restoreAllMocks()
-    }
+    const none = await here(['groups', 'reset', group])
+    expect(none.code).toBe(EXIT.USAGE)
+    expect(none.stderr).toContain('name exactly one of --to-earliest, --to-latest, --to-offset <n>')
+    expect((await here(['groups', 'reset', group, '--to-earliest', '--to-offset', '3'])).code).toBe(
+      EXIT.USAGE,
+    )
+    const negative = await here(['groups', 'reset', group, '--to-offset', '-1'])
+    expect(negative.code).toBe(EXIT.USAGE)
+    expect(negative.stderr).toContain('expected a whole number >= 0')
+    const missing = await here(['groups', 'describe'])
+    expect(missing.code).toBe(EXIT.USAGE)
+    expect(missing.stderr).toContain("missing required argument 'group'")
+    expect((await here(['groups', 'describe', '--help'])).code).toBe(EXIT.OK)
     expect(await committed(group)).toEqual({ 0: 10, 1: 5 })
   })
 })

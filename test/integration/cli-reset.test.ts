@@ -11,11 +11,10 @@ import { type Admin, type Consumer, MessagesStreamModes, stringSerializers } fro
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { EXIT } from '../../cli/exit-codes.js'
-import { run } from '../../cli/main.js'
 import { createAdmin, createConsumer, createProducer } from '../../kafka/clients.js'
 import { prefixedTopics } from '../../ops/produce.js'
 import { OUTPUT_NAMES } from '../../processors/outputs.js'
-import { type CliResult, runCli } from '../support/cli.js'
+import { runCli, runInProcess } from '../support/cli.js'
 import { createTestTopics, deleteTestTopics } from '../support/kafka.js'
 import { keysUnder } from '../support/redis.js'
 import { stackConfig, stackEnv, testPrefix } from '../support/stack-env.js'
@@ -44,26 +43,7 @@ let redis: Redis
 const cli = (args: string[]) => runCli(args, env, 90_000)
 
 /** The same command in this process (no start-up of its own: the work is the same). */
-async function here(args: string[]): Promise<CliResult> {
-  let stdout = ''
-  let stderr = ''
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value)
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk)
-    return true
-  })
-  try {
-    const code = await run(args)
-    return { code, stdout, stderr }
-  } finally {
-    vi.restoreAllMocks()
-    vi.unstubAllEnvs()
-  }
-}
+const here = (args: string[]) => runInProcess(args, env)
 
 async function committed(groupId: string, topic: string): Promise<number | undefined> {
   const [g] = await admin.listConsumerGroupOffsets({ groups: [groupId] })
@@ -200,26 +180,15 @@ describe('agent-party reset', () => {
   })
 
   it('exits 2 on a bad sink list or nothing to reset, and explains the order of work in its help', async () => {
-    let out = ''
-    let err = ''
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      out += String(chunk)
-      return true
-    })
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      err += String(chunk)
-      return true
-    })
-    try {
-      expect(await run(['reset', '--sinks', 'mysql'])).toBe(EXIT.USAGE)
-      expect(err).toContain('expected a comma-separated subset of neo4j, redis, archive, or none')
-      expect(await run(['reset', '--no-processor', '--sinks', 'none'])).toBe(EXIT.USAGE)
-      expect(err).toContain('nothing to reset')
-      expect(await run(['reset', '--help'])).toBe(EXIT.OK)
-      expect(out.replace(/\s+/g, ' ')).toContain('Stop every processor and sink instance first')
-      expect(out.replace(/\s+/g, ' ')).toContain('Then start them again to rebuild')
-    } finally {
-      vi.restoreAllMocks()
-    }
+    const badSinks = await here(['reset', '--sinks', 'mysql'])
+    expect(badSinks.code).toBe(EXIT.USAGE)
+    expect(badSinks.stderr).toContain('expected a comma-separated subset of neo4j, redis, archive, or none')
+    const nothing = await here(['reset', '--no-processor', '--sinks', 'none'])
+    expect(nothing.code).toBe(EXIT.USAGE)
+    expect(nothing.stderr).toContain('nothing to reset')
+    const help = await here(['reset', '--help'])
+    expect(help.code).toBe(EXIT.OK)
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('Stop every processor and sink instance first')
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('Then start them again to rebuild')
   })
 })

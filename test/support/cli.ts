@@ -1,7 +1,10 @@
 // Runs the `agent-party` command as a user would, in a child process (from the sources, through
-// tsx), and returns its exit code and output.
+// tsx), and returns its exit code and output; or in the test's own process (no start-up), with its
+// output captured.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { vi } from 'vitest'
+import { run } from '../../cli/main.js'
 
 export interface CliResult {
   code: number | null
@@ -42,4 +45,38 @@ export function runCli(
       resolve({ code, stdout, stderr })
     })
   })
+}
+
+/** Hands what is written to stdout and stderr to the callbacks instead, until `vi.restoreAllMocks()`. */
+export function captureOutput(onOut: (text: string) => void, onErr: (text: string) => void): void {
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    onOut(String(chunk))
+    return true
+  })
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    onErr(String(chunk))
+    return true
+  })
+}
+
+/** The command in this process, with `env` over the environment: its exit code and output. */
+export async function runInProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
+  let stdout = ''
+  let stderr = ''
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value)
+  captureOutput(
+    (text) => {
+      stdout += text
+    },
+    (text) => {
+      stderr += text
+    },
+  )
+  try {
+    const code = await run(args)
+    return { code, stdout, stderr }
+  } finally {
+    vi.restoreAllMocks()
+    vi.unstubAllEnvs()
+  }
 }

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { EXIT } from '../../../cli/exit-codes.js'
 import { run } from '../../../cli/main.js'
 import { describeTopology } from '../../../processors/describe.js'
+import { captureOutput } from '../../support/cli.js'
 
 let out = ''
 let err = ''
@@ -17,14 +18,14 @@ beforeEach(() => {
   err = ''
   dir = mkdtempSync(join(tmpdir(), 'cli-describe-'))
   vi.stubEnv('PROCESSOR_CONFIG', '')
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk)
-    return true
-  })
+  captureOutput(
+    (text) => {
+      out += text
+    },
+    (text) => {
+      err += text
+    },
+  )
 })
 
 afterEach(() => {

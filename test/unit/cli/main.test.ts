@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { EXIT } from '../../../cli/exit-codes.js'
 import { buildProgram, run } from '../../../cli/main.js'
+import { captureOutput } from '../../support/cli.js'
 
 let out = ''
 let err = ''
@@ -9,14 +10,14 @@ let err = ''
 beforeEach(() => {
   out = ''
   err = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk)
-    return true
-  })
+  captureOutput(
+    (text) => {
+      out += text
+    },
+    (text) => {
+      err += text
+    },
+  )
 })
 
 afterEach(() => {

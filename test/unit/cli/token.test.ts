@@ -11,6 +11,7 @@ import { TokenService } from '../../../api/auth/tokens.js'
 import { EXIT } from '../../../cli/exit-codes.js'
 import { run } from '../../../cli/main.js'
 import { loadConfig } from '../../../config/config.js'
+import { captureOutput } from '../../support/cli.js'
 
 const SECRET = 'a-local-secret-of-more-than-32-characters'
 let out = ''
@@ -21,14 +22,14 @@ beforeEach(() => {
   err = ''
   for (const name of ['API_JWT_SECRET', 'API_JWT_PRIVATE_KEY_FILE', 'API_JWT_JWKS_URL', 'API_JWT_KEY_ID'])
     vi.stubEnv(name, '')
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk)
-    return true
-  })
+  captureOutput(
+    (text) => {
+      out += text
+    },
+    (text) => {
+      err += text
+    },
+  )
 })
 
 afterEach(() => {

@@ -9,7 +9,7 @@ import { verifyPassword } from '../../../api/auth/passwords.js'
 import { loadUsers } from '../../../api/auth/users.js'
 import { EXIT } from '../../../cli/exit-codes.js'
 import { run } from '../../../cli/main.js'
-import { runCli } from '../../support/cli.js'
+import { captureOutput, runCli } from '../../support/cli.js'
 
 let out = ''
 let err = ''
@@ -22,14 +22,14 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'cli-users-'))
   file = join(dir, 'users.json')
   vi.stubEnv('API_USERS_FILE', '')
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk)
-    return true
-  })
+  captureOutput(
+    (text) => {
+      out += text
+    },
+    (text) => {
+      err += text
+    },
+  )
 })
 
 afterEach(() => {
