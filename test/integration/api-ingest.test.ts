@@ -13,12 +13,11 @@ import {
   type EventFamily,
   type GeneratedRecord,
   generateRecords,
-  payloadName,
-  payloadOf,
   produceEvents,
   RegistryClient,
   valueSubject,
 } from '../../schemas/index.js'
+import { flatBody } from '../support/api-fixtures.js'
 import { deleteTestTopics, type RawRecord, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import { JAVA_PARTITIONS } from '../unit/schemas/fixtures/java-partitions.js'
@@ -38,17 +37,6 @@ const generator = { seed: 'api-ingest', count: 2000, baseTime: Date.now() - 120_
 
 const position = (r: { topic: string; partition: number; offset: number | bigint }) =>
   `${r.topic}/${r.partition}/${r.offset}`
-
-/** A generated envelope as a client posts it: flat, the time as ISO-8601 or epoch ms. */
-function flatBody(event: { payload: object; occurred_at: number }, time: 'iso' | 'ms') {
-  const { payload, ...envelope } = event
-  return {
-    type: payloadName(payload),
-    ...envelope,
-    occurred_at: time === 'iso' ? new Date(event.occurred_at).toISOString() : event.occurred_at,
-    ...(payloadOf(payload) as object),
-  }
-}
 
 let ingest: EventIngest
 const generated: { record: GeneratedRecord; result: IngestResult }[] = []

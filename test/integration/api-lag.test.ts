@@ -12,6 +12,7 @@ import {
   createTransactionalProducer,
 } from '../../kafka/clients.js'
 import { readGroupLag } from '../../kafka/group-lag.js'
+import { lagSeries } from '../support/api-fixtures.js'
 import { createTestTopics, deleteTestTopics } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 
@@ -51,17 +52,6 @@ async function commit(groupId: string, topic: string, offset: number): Promise<v
   })
 }
 
-/** Each series of `name` as `group/topic/partition` (or '' without labels) -> value. */
-async function series(registry: Registry, name: string): Promise<Record<string, number>> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name)
-  const out: Record<string, number> = {}
-  for (const v of (metric?.values ?? []) as { labels: Record<string, string>; value: number }[]) {
-    const l = v.labels
-    out[l.consumergroup === undefined ? '' : `${l.consumergroup}/${l.topic}/${l.partition}`] = v.value
-  }
-  return out
-}
-
 beforeAll(async () => {
   await createTestTopics(config, [plainTopic, txnTopic], 1)
   admin = createAdmin(config.kafka, 'test')
@@ -86,15 +76,15 @@ describe('LagExporter against the broker', () => {
       const at = `${g}/${plainTopic}/0`
       await exporter.poll()
       // One sample (end 10 at t1): the time lag is its lower bound, 0 at the first sample.
-      expect(await series(registry, 'kafka_consumergroup_lag')).toEqual({ [at]: 6 })
-      expect(await series(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ [at]: 0 })
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({ [at]: 6 })
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ [at]: 0 })
 
       await produce(plainTopic, 10, 10)
       now = t1 + 10_000
       await exporter.poll()
       // End 10 at t1, 20 at t1 + 10 s: 1 s per offset; offset 4 is extrapolated 6 s before t1.
-      expect(await series(registry, 'kafka_consumergroup_lag')).toEqual({ [at]: 16 })
-      expect(await series(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ [at]: 16 })
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({ [at]: 16 })
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ [at]: 16 })
 
       await commit(g, plainTopic, 15)
       now = t1 + 15_000
@@ -103,14 +93,14 @@ describe('LagExporter against the broker', () => {
       expect(exporter.snapshot()).toEqual([
         { group: g, topic: plainTopic, partition: 0, committed: 15, end: 20, lag: 5, lagSeconds: 10 },
       ])
-      expect(await series(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ [at]: 10 })
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ [at]: 10 })
 
       await commit(g, plainTopic, 20)
       now = t1 + 20_000
       await exporter.poll()
-      expect(await series(registry, 'kafka_consumergroup_lag')).toEqual({ [at]: 0 })
-      expect(await series(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ [at]: 0 })
-      expect(await series(registry, 'kafka_lag_exporter_poll_failures_total')).toEqual({ '': 0 })
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({ [at]: 0 })
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ [at]: 0 })
+      expect(await lagSeries(registry, 'kafka_lag_exporter_poll_failures_total')).toEqual({ '': 0 })
     } finally {
       await exporter.close()
     }
@@ -171,7 +161,7 @@ describe('LagExporter against the broker', () => {
       expect(readerEntry).toMatchObject({ group: reader, committed: 3, end: 7, lag: 0, lagSeconds: 0 })
       // A group below a committed record has lag, counted in offsets (markers included), as Kafka's tools do.
       expect(behindEntry).toMatchObject({ group: behind, committed: 2, end: 7, lag: 5 })
-      expect(await series(registry, 'kafka_consumergroup_lag')).toEqual({
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({
         [`${reader}/${txnTopic}/0`]: 0,
         [`${behind}/${txnTopic}/0`]: 5,
       })
@@ -198,15 +188,15 @@ describe('LagExporter against the broker', () => {
       expect(exporter.snapshot()).toEqual([
         expect.objectContaining({ group: found, topic: plainTopic, committed: 1 }),
       ])
-      expect(Object.keys(await series(registry, 'kafka_consumergroup_lag'))).toEqual([
+      expect(Object.keys(await lagSeries(registry, 'kafka_consumergroup_lag'))).toEqual([
         `${found}/${plainTopic}/0`,
       ])
 
       await admin.deleteGroups({ groups: [found] })
       await exporter.poll()
       expect(exporter.snapshot()).toEqual([])
-      expect(await series(registry, 'kafka_consumergroup_lag')).toEqual({})
-      expect(await series(registry, 'kafka_consumergroup_lag_seconds')).toEqual({})
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({})
+      expect(await lagSeries(registry, 'kafka_consumergroup_lag_seconds')).toEqual({})
     } finally {
       await exporter.close()
     }
@@ -221,7 +211,7 @@ describe('LagExporter against the broker', () => {
     })
     try {
       await expect(exporter.poll()).resolves.toBeUndefined()
-      expect(await series(registry, 'kafka_lag_exporter_poll_failures_total')).toEqual({ '': 1 })
+      expect(await lagSeries(registry, 'kafka_lag_exporter_poll_failures_total')).toEqual({ '': 1 })
       expect(exporter.snapshot()).toEqual([])
     } finally {
       await exporter.close()

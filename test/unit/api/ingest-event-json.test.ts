@@ -23,6 +23,7 @@ import {
   payloadOf,
   schemaCatalog,
 } from '../../../schemas/index.js'
+import { flatBody } from '../../support/api-fixtures.js'
 
 const fixed = { now: () => 1_700_000_000_000, newId: () => '00000000-0000-4000-8000-000000000000' }
 
@@ -35,17 +36,6 @@ function problemsOf(body: unknown, converter = eventJsonConverter()) {
     return (error as EventValidationError).details
   }
   throw new Error(`expected ${JSON.stringify(body)} to be refused`)
-}
-
-/** A generated envelope as a client posts it: flat, the time as ISO-8601 or epoch ms. */
-function flatBody(event: { payload: object; occurred_at: number }, time: 'iso' | 'ms') {
-  const { payload, ...envelope } = event
-  return {
-    type: payloadName(payload),
-    ...envelope,
-    occurred_at: time === 'iso' ? new Date(event.occurred_at).toISOString() : event.occurred_at,
-    ...(payloadOf(payload) as object),
-  }
 }
 
 const agentCreated = {

@@ -4,6 +4,7 @@ import { LagExporter, type LagSource } from '../../../api/lag/lag-exporter.js'
 import { loadConfig } from '../../../config/config.js'
 import type { GroupLagReadout, PartitionLag } from '../../../kafka/group-lag.js'
 import { partitionKey } from '../../../kafka/partition-fetcher.js'
+import { lagSeries } from '../../support/api-fixtures.js'
 
 const kafka = loadConfig({}).kafka
 
@@ -40,16 +41,6 @@ function readout(lags: Omit<PartitionLag, 'lag'>[], failed: [string, unknown][] 
   }
 }
 
-async function values(registry: Registry, name: string): Promise<Record<string, number>> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name)
-  const out: Record<string, number> = {}
-  for (const v of (metric?.values ?? []) as { labels: Record<string, string>; value: number }[]) {
-    const l = v.labels
-    out[l.consumergroup === undefined ? '' : `${l.consumergroup}/${l.topic}/${l.partition}`] = v.value
-  }
-  return out
-}
-
 describe('LagExporter', () => {
   it('publishes lag in messages and the time lag interpolated on the end offsets it sampled', async () => {
     const registry = new Registry()
@@ -64,15 +55,15 @@ describe('LagExporter', () => {
     now = 110_000
     await exporter.poll()
     // End 10 at 100 s, 30 at 110 s: committed 10 has waited since 100 s.
-    expect(await values(registry, 'kafka_consumergroup_lag')).toEqual({ 'g/t/0': 20 })
-    expect(await values(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ 'g/t/0': 10 })
+    expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({ 'g/t/0': 20 })
+    expect(await lagSeries(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ 'g/t/0': 10 })
     now = 112_000
     await exporter.poll()
     // Committed 20 is halfway between (10, 100 s) and (30, 110 s): 105 s, 7 s before 112 s.
     expect(exporter.snapshot()).toEqual([
       { group: 'g', topic: 't', partition: 0, committed: 20, end: 30, lag: 10, lagSeconds: 7 },
     ])
-    expect(await values(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ 'g/t/0': 7 })
+    expect(await lagSeries(registry, 'kafka_consumergroup_lag_seconds')).toEqual({ 'g/t/0': 7 })
     await exporter.close()
     expect(source.closed).toBe(true)
   })
@@ -104,14 +95,14 @@ describe('LagExporter', () => {
     ])
     const exporter = new LagExporter({ kafka, registry, groups: ['g', 'h'], source })
     await exporter.poll()
-    expect(Object.keys(await values(registry, 'kafka_consumergroup_lag')).sort()).toEqual([
+    expect(Object.keys(await lagSeries(registry, 'kafka_consumergroup_lag')).sort()).toEqual([
       'g/t/0',
       'g/t/1',
       'h/t/0',
     ])
     await exporter.poll()
-    expect(await values(registry, 'kafka_consumergroup_lag')).toEqual({ 'g/t/1': 1 })
-    expect(Object.keys(await values(registry, 'kafka_consumergroup_lag_seconds'))).toEqual(['g/t/1'])
+    expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({ 'g/t/1': 1 })
+    expect(Object.keys(await lagSeries(registry, 'kafka_consumergroup_lag_seconds'))).toEqual(['g/t/1'])
     await exporter.close()
   })
 
@@ -131,8 +122,8 @@ describe('LagExporter', () => {
     })
     await exporter.poll()
     await expect(exporter.poll()).resolves.toBeUndefined()
-    expect(await values(registry, 'kafka_consumergroup_lag')).toEqual({ 'g/t/0': 4 })
-    expect(await values(registry, 'kafka_lag_exporter_poll_failures_total')).toEqual({ '': 1 })
+    expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({ 'g/t/0': 4 })
+    expect(await lagSeries(registry, 'kafka_lag_exporter_poll_failures_total')).toEqual({ '': 1 })
     expect(warn).toHaveBeenCalledWith(
       { err: expect.objectContaining({ message: 'broker down' }) },
       expect.stringContaining('poll failed'),
@@ -155,8 +146,8 @@ describe('LagExporter', () => {
     const exporter = new LagExporter({ kafka, registry, groups: ['g', 'h'], source })
     await exporter.poll()
     await exporter.poll()
-    expect(await values(registry, 'kafka_consumergroup_lag')).toEqual({ 'g/t/0': 4, 'h/t/0': 0 })
-    expect(await values(registry, 'kafka_lag_exporter_poll_failures_total')).toEqual({ '': 1 })
+    expect(await lagSeries(registry, 'kafka_consumergroup_lag')).toEqual({ 'g/t/0': 4, 'h/t/0': 0 })
+    expect(await lagSeries(registry, 'kafka_lag_exporter_poll_failures_total')).toEqual({ '': 1 })
     await exporter.close()
   })
 
