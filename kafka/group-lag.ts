@@ -14,10 +14,10 @@
 // committed offset and the end count), except that a gap holding nothing a read_committed consumer would
 // receive (markers, aborted records) is lag 0: see gap-probe.ts, and what a user expects of a caught-up
 // group.
-import { type Admin, type Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { type Admin, type Consumer, FetchIsolationLevels } from '@platformatic/kafka'
 import { createAdmin, createConsumer, type KafkaConfig } from './clients.js'
 import { type Gap, GapProbe, gapKey } from './gap-probe.js'
-import { partitionKey, partitionsByTopic } from './partition-fetcher.js'
+import { listOffsetsWithAdmin, partitionKey } from './partition-fetcher.js'
 
 export interface PartitionLag {
   readonly group: string
@@ -143,19 +143,7 @@ export class GroupLagReader {
     const existing = partitions.filter(
       (p) => p.partition < (metadata.topics.get(p.topic)?.partitionsCount ?? 0),
     )
-    const byTopic = partitionsByTopic(dedupe(existing))
-    if (byTopic.size === 0) return out
-    const result = await this.#admin.listOffsets({
-      topics: [...byTopic].map(([name, ids]) => ({
-        name,
-        partitions: ids.map((partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST })),
-      })),
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    })
-    for (const topic of result) {
-      for (const p of topic.partitions) out.set(partitionKey(topic.name, p.partitionIndex), Number(p.offset))
-    }
-    return out
+    return listOffsetsWithAdmin(this.#admin, dedupe(existing), 'latest', FetchIsolationLevels.READ_COMMITTED)
   }
 }
 

@@ -5,6 +5,7 @@
 // broker, concurrently; control batches skipped; aborted records already filtered by the client under
 // read_committed; records before the requested offset (a batch starts earlier) dropped.
 import {
+  type Admin,
   type Consumer,
   FetchIsolationLevels,
   ListOffsetTimestamps,
@@ -369,5 +370,31 @@ export async function listOffsets(
     if (value === undefined) throw new Error(`no ${policy} offset listed for ${p.topic}-${p.partition}`)
     out.set(partitionKey(p.topic, p.partition), Number(value))
   }
+  return out
+}
+
+/**
+ * The same offsets through the admin client (no consumer needed): earliest (log start), latest (high
+ * watermark, or the last stable offset under read_committed). Partitions the broker does not answer
+ * for are absent from the map.
+ */
+export async function listOffsetsWithAdmin(
+  admin: Admin,
+  partitions: readonly { topic: string; partition: number }[],
+  policy: 'earliest' | 'latest',
+  isolationLevel: number = FetchIsolationLevels.READ_UNCOMMITTED,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  if (partitions.length === 0) return out
+  const timestamp = policy === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST
+  const result = await admin.listOffsets({
+    topics: [...partitionsByTopic(partitions)].map(([name, ids]) => ({
+      name,
+      partitions: ids.map((partitionIndex) => ({ partitionIndex, timestamp })),
+    })),
+    isolationLevel: isolationLevel as 0 | 1,
+  })
+  for (const topic of result)
+    for (const p of topic.partitions) out.set(partitionKey(topic.name, p.partitionIndex), Number(p.offset))
   return out
 }

@@ -14,10 +14,15 @@
 // A reset is refused while the group has live members (a member would go on committing its own
 // positions, and the broker refuses the change anyway): stop every instance first.
 import type { Admin, Consumer, Group } from '@platformatic/kafka'
-import { FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { FetchIsolationLevels } from '@platformatic/kafka'
 import { createAdmin, createConsumer, type KafkaConfig } from '../kafka/clients.js'
 import { type PartitionLag, readGroupLag } from '../kafka/group-lag.js'
-import { PartitionFetcher, partitionKey, partitionsByTopic } from '../kafka/partition-fetcher.js'
+import {
+  listOffsetsWithAdmin,
+  PartitionFetcher,
+  partitionKey,
+  partitionsByTopic,
+} from '../kafka/partition-fetcher.js'
 import { ResetRefusedError } from './reset.js'
 
 export interface GroupSummary {
@@ -204,8 +209,19 @@ export async function resetGroupOffsets(
       if (partitions.length === 0)
         throw new Error(`group ${groupId} has no committed offsets on existing topics: name one with --topic`)
     }
-    const earliest = await listEnds(admin, partitions, ListOffsetTimestamps.EARLIEST)
-    const latest = await listEnds(admin, partitions, ListOffsetTimestamps.LATEST)
+    const earliest = await listOffsetsWithAdmin(
+      admin,
+      partitions,
+      'earliest',
+      FetchIsolationLevels.READ_COMMITTED,
+    )
+    // The last stable offset: the end a read_committed consumer (every consumer here) reaches.
+    const latest = await listOffsetsWithAdmin(
+      admin,
+      partitions,
+      'latest',
+      FetchIsolationLevels.READ_COMMITTED,
+    )
     const offsets = partitions.map((p): GroupOffsetChange => {
       const key = partitionKey(p.topic, p.partition)
       const low = earliest.get(key) ?? 0
@@ -279,26 +295,6 @@ async function committedOffsets(admin: Admin, groupId: string): Promise<Map<stri
     for (const p of topic.partitions)
       if (p.committedOffset >= 0n)
         out.set(partitionKey(topic.name, p.partitionIndex), Number(p.committedOffset))
-  return out
-}
-
-/** Earliest offsets, or the last stable offsets (the end a read_committed consumer reaches: every consumer here). */
-async function listEnds(
-  admin: Admin,
-  partitions: readonly { topic: string; partition: number }[],
-  timestamp: bigint,
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  if (partitions.length === 0) return out
-  const result = await admin.listOffsets({
-    topics: [...partitionsByTopic(partitions)].map(([name, ids]) => ({
-      name,
-      partitions: ids.map((partitionIndex) => ({ partitionIndex, timestamp })),
-    })),
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-  })
-  for (const topic of result)
-    for (const p of topic.partitions) out.set(partitionKey(topic.name, p.partitionIndex), Number(p.offset))
   return out
 }
 

@@ -11,11 +11,11 @@
 // reset by default: it holds the raw input log, which an application reset does not change, and Kafka
 // may no longer have all of it (its retention is shorter than the archive's). Selected explicitly, it
 // is emptied and archives again from the earliest offset Kafka still has.
-import { type Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { type Admin, FetchIsolationLevels } from '@platformatic/kafka'
 import type { Config, SinkName } from '../config/config.js'
 import type { Logger } from '../config/logger.js'
 import { createAdmin } from '../kafka/clients.js'
-import { partitionKey, partitionsByTopic } from '../kafka/partition-fetcher.js'
+import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { configuredProcessorSerdes } from '../processors/serdes.js'
 import { agentPartyTopology, runtimeTopics } from '../processors/topology.js'
@@ -139,7 +139,7 @@ export async function resetPipeline(
     const partitions = await topicPartitions(admin, [
       ...new Set(selected.flatMap((s) => s.target.topics.filter((t) => present.has(t)))),
     ])
-    const earliest = await listOffsets(admin, partitions, 'earliest')
+    const earliest = await listOffsetsWithAdmin(admin, partitions, 'earliest')
     const ends = await stableEndOffsets(
       admin,
       partitions.filter((p) => selected.some((s) => s.from === 'end' && s.target.topics.includes(p.topic))),
@@ -275,27 +275,6 @@ async function topicPartitions(admin: Admin, topics: readonly string[]): Promise
   )
 }
 
-async function listOffsets(
-  admin: Admin,
-  partitions: readonly TopicPartition[],
-  which: 'earliest' | 'latest',
-  isolationLevel: number = FetchIsolationLevels.READ_UNCOMMITTED,
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  if (partitions.length === 0) return out
-  const timestamp = which === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST
-  const result = await admin.listOffsets({
-    topics: [...partitionsByTopic(partitions)].map(([name, ids]) => ({
-      name,
-      partitions: ids.map((partitionIndex) => ({ partitionIndex, timestamp })),
-    })),
-    isolationLevel: isolationLevel as 0 | 1,
-  })
-  for (const topic of result)
-    for (const p of topic.partitions) out.set(partitionKey(topic.name, p.partitionIndex), Number(p.offset))
-  return out
-}
-
 /**
  * The last stable offsets (read_committed ends), once they equal the high watermarks: an open
  * transaction below the end could still commit old results after the offsets a sink starts from.
@@ -307,8 +286,18 @@ async function stableEndOffsets(
 ): Promise<Map<string, number>> {
   const deadline = Date.now() + waitMs
   for (;;) {
-    const stable = await listOffsets(admin, partitions, 'latest', FetchIsolationLevels.READ_COMMITTED)
-    const high = await listOffsets(admin, partitions, 'latest', FetchIsolationLevels.READ_UNCOMMITTED)
+    const stable = await listOffsetsWithAdmin(
+      admin,
+      partitions,
+      'latest',
+      FetchIsolationLevels.READ_COMMITTED,
+    )
+    const high = await listOffsetsWithAdmin(
+      admin,
+      partitions,
+      'latest',
+      FetchIsolationLevels.READ_UNCOMMITTED,
+    )
     const open = partitions.filter((p) => {
       const key = partitionKey(p.topic, p.partition)
       return (stable.get(key) ?? 0) < (high.get(key) ?? 0)

@@ -3,9 +3,9 @@
 // offsets are deleted, so the next start rebuilds every store from the input. Refused while the group
 // has members: a live instance would keep writing state the reset just removed. Output topics are left
 // as they are (a replay writes its results again; a sink that needs them cleared resets itself).
-import { type Admin, ListOffsetTimestamps } from '@platformatic/kafka'
+import type { Admin } from '@platformatic/kafka'
 import { createAdmin } from '../../kafka/clients.js'
-import { partitionKey, partitionsByTopic } from '../../kafka/partition-fetcher.js'
+import { listOffsetsWithAdmin, partitionKey } from '../../kafka/partition-fetcher.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
 import type { Topology } from '../topology.js'
@@ -52,7 +52,7 @@ export async function resetApplication(topology: Topology, options: ResetOptions
           partition,
         })),
       )
-      const earliest = await listOffsetsWithAdmin(admin, partitions)
+      const earliest = await listOffsetsWithAdmin(admin, partitions, 'earliest')
       for (const p of partitions)
         inputOffsets.push({ ...p, offset: earliest.get(partitionKey(p.topic, p.partition)) ?? 0 })
       await admin.alterConsumerGroupOffsets({
@@ -102,22 +102,4 @@ async function refuseLiveMembers(admin: Admin, applicationId: string): Promise<v
       'first (a crashed static member leaves the group when its session times out)',
     { subject: applicationId },
   )
-}
-
-async function listOffsetsWithAdmin(
-  admin: Admin,
-  partitions: readonly { topic: string; partition: number }[],
-): Promise<Map<string, number>> {
-  const byTopic = partitionsByTopic(partitions)
-  const result = await admin.listOffsets({
-    topics: [...byTopic].map(([name, ids]) => ({
-      name,
-      partitions: ids.map((partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.EARLIEST })),
-    })),
-  })
-  const out = new Map<string, number>()
-  for (const topic of result) {
-    for (const p of topic.partitions) out.set(partitionKey(topic.name, p.partitionIndex), Number(p.offset))
-  }
-  return out
 }
