@@ -139,4 +139,4 @@ DELETE o`
 
 export const DELETE_GRAPH = (label: string) => `
 MATCH (n:${label})
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS`
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS`

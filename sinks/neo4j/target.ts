@@ -282,7 +282,8 @@ export class Neo4jSinkTarget implements SinkTarget<EntitySnapshot> {
 
   /**
    * Deletes this sink's offsets, then every Agent, Capability, Team and Task node with its
-   * relationships (in transactions of 5,000 nodes). The graph labels are the sink's own: a second
+   * relationships, in transactions of 1,000 nodes (5,000 Team nodes with their relationships exceeded
+   * the transaction memory of the local stack's 512 MiB Neo4j). The graph labels are the sink's own: a second
    * Neo4j sink on the same database would lose its graph too (its offsets stay, so reset it as well).
    * Offsets first: a reset interrupted half-way leaves a partial graph that a replay from offset 0
    * overwrites, never a graph ahead of its offsets.
