@@ -3,7 +3,7 @@
 // its input is being produced; in the read_committed output every window still appears exactly once
 // with the value a naive reading of the input gives. The same run at-least-once, killed between
 // producing and committing, processes records twice: the test can tell the two guarantees apart.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -54,15 +54,39 @@ async function readWindows(topic: string, expected: number): Promise<Window[]> {
 }
 
 function appEnv(name: string, input: string, output: string, extra: Record<string, string> = {}) {
+  const stateDir = mkdtempSync(join(tmpdir(), `${name}-`))
   return {
     APP_ID: `${prefix}-${name}`,
     APP_INPUT: input,
     APP_OUTPUT: output,
     APP_BOOTSTRAP: config.kafka.bootstrapServers.join(','),
-    APP_STATE_DIR: mkdtempSync(join(tmpdir(), `${name}-`)),
+    APP_STATE_DIR: stateDir,
     APP_INSTANCE_ID: `${name}-instance`,
+    // Every incarnation's debug log, kept beside the state directory (outside it: the directory is
+    // the instance's, locked) for the diagnostics of a failure.
+    APP_LOG_FILE: `${stateDir}.log`,
     ...extra,
   }
+}
+
+// What a failed run's incarnations did: producer epochs, committed offsets and restore ranges, and
+// the last commits before each restart (the whole log is kept at `file`).
+function runtimeLogSummary(file: string): string {
+  let lines: string[]
+  try {
+    lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+  } catch {
+    return `(no runtime log at ${file})`
+  }
+  const kept: string[] = []
+  lines.forEach((line, i) => {
+    const next = lines[i + 1] ?? ''
+    const pid = (l: string) => /"pid":(\d+)/.exec(l)?.[1]
+    if (!line.includes('"msg":"committed"') || pid(next) !== pid(line)) kept.push(line)
+  })
+  return `runtime log ${file} (${lines.length} lines; commits shown only before a restart):\n${kept.join('\n')}`
 }
 
 async function setUp(name: string): Promise<{ input: string; output: string }> {
@@ -139,8 +163,10 @@ describe('exactly-once under SIGKILL', () => {
       const diagnostics = JSON.stringify(
         sample.map(([d, first]) => [d, first, expected.get(d.id), where.get(first.at), where.get(d.at)]),
       )
-      if (duplicates.length > 0)
+      if (duplicates.length > 0) {
         console.error(`runtime-crash: ${duplicates.length} windows emitted twice; first five: ${diagnostics}`)
+        console.error(runtimeLogSummary(env.APP_LOG_FILE))
+      }
       expect(duplicates.length, diagnostics).toBe(0)
       expect(seen.size).toBe(expected.size)
       for (const [id, value] of expected) expect(seen.get(id), id).toMatchObject(value)

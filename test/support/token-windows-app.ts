@@ -4,6 +4,7 @@
 // script it is one instance of the application, configured by environment variables, that runs until
 // SIGTERM (a clean close) or SIGKILL (a crash).
 
+import { pino } from 'pino'
 import { createMetrics } from '../../config/metrics.js'
 import { ProbeServer } from '../../config/probe-server.js'
 import {
@@ -89,6 +90,16 @@ async function main(): Promise<void> {
     bootstrapServers: required('APP_BOOTSTRAP').split(','),
     stateDir: required('APP_STATE_DIR'),
     ...(env.APP_INSTANCE_ID ? { instanceId: env.APP_INSTANCE_ID } : {}),
+    // The runtime's debug log (producer epochs, committed offsets, restore ranges, commits), appended
+    // synchronously so that a SIGKILL loses none of it: the chaos tests print it on a failure.
+    ...(env.APP_LOG_FILE
+      ? {
+          logger: pino(
+            { level: 'debug', base: { pid: process.pid } },
+            pino.destination({ dest: env.APP_LOG_FILE, append: true, sync: true }),
+          ),
+        }
+      : {}),
     processingGuarantee: env.APP_GUARANTEE === 'at_least_once' ? 'at_least_once' : 'exactly_once',
     groupProtocol: env.APP_GROUP_PROTOCOL === 'consumer' ? 'consumer' : 'classic',
     sessionTimeoutMs: Number(env.APP_SESSION_TIMEOUT_MS ?? 6000),

@@ -295,6 +295,7 @@ export class KafkaStreams extends EventEmitter {
         () => (this.#committer as Committer).initialize(),
         config.transactionTimeoutMs + 30_000,
       )
+      this.#logProducer('producer ready')
       this.#consumer.on('consumer:group:join', (payload) => {
         this.#pendingAssignment = {
           generationId: payload.generationId ?? -1,
@@ -581,6 +582,16 @@ export class KafkaStreams extends EventEmitter {
             : FetchIsolationLevels.READ_UNCOMMITTED
         const starts = await listOffsets(consumer, changelogs, 'earliest', isolation)
         const ends = await this.#restoreEnds(changelogs, isolation)
+        if (this.#config.logger?.isLevelEnabled('debug') === true) {
+          this.#config.logger.debug(
+            {
+              committed: Object.fromEntries(committed),
+              starts: Object.fromEntries(starts),
+              ends: Object.fromEntries(ends),
+            },
+            'restoring',
+          )
+        }
         const started = Date.now()
         const pending = new Map<
           string,
@@ -614,6 +625,16 @@ export class KafkaStreams extends EventEmitter {
             if (batch.nextOffset >= p.end) {
               pending.delete(key)
               this.#metrics.restored(p.store, p.count, Date.now() - started)
+              this.#config.logger?.debug(
+                {
+                  store: p.store,
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  count: p.count,
+                  end: p.end,
+                },
+                'restored',
+              )
             }
           }
         }
@@ -1154,6 +1175,17 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     this.#fencedInARow = 0
+    if (this.#config.logger?.isLevelEnabled('debug') === true) {
+      this.#config.logger.debug(
+        {
+          reason,
+          producerEpoch: this.#producer?.producerEpoch,
+          records: prepared.records.length + prepared.handedOff,
+          offsets: prepared.offsets.map((o) => `${o.topic}-${o.partition}@${o.offset}`),
+        },
+        'committed',
+      )
+    }
     for (const [topic, count] of prepared.consumedByTopic) this.#metrics.recordsConsumed(topic, count)
     this.#metrics.commit(Date.now() - started, prepared.records.length + prepared.handedOff)
   }
@@ -1172,6 +1204,18 @@ export class KafkaStreams extends EventEmitter {
     )
     this.#committer = new TransactionalCommitter(this.#producer, this.#consumer as Consumer)
     await retryUntil(() => (this.#committer as Committer).initialize(), config.transactionTimeoutMs + 30_000)
+    this.#logProducer('producer renewed')
+  }
+
+  // Which producer id and epoch the transactions carry from now on: with the committed offsets and the
+  // restore ranges logged at debug level, a duplicate in an output can be traced to its writer.
+  #logProducer(message: string): void {
+    const producer = this.#producer
+    if (producer === undefined || this.#config.logger?.isLevelEnabled('debug') !== true) return
+    this.#config.logger.debug(
+      { producerId: String(producer.producerId), producerEpoch: producer.producerEpoch },
+      message,
+    )
   }
 
   // Kafka Streams deletes what every consumer of a repartition topic has committed past.
