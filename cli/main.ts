@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { TopicMismatchError } from '../kafka/topics.js'
 import { ResetRefusedError } from '../ops/reset.js'
+import { SchemaMismatchError } from '../ops/schemas.js'
+import { PartitionIncreaseRefusedError } from '../ops/topics.js'
 import { ProcessorConfigError } from '../processors/config-error.js'
 import { registerConfigCommand } from './commands/config.js'
 import { registerDescribeCommand } from './commands/describe.js'
@@ -16,8 +18,10 @@ import { registerProduceCommand } from './commands/produce.js'
 import { registerProvisionCommand } from './commands/provision.js'
 import { registerResetCommand } from './commands/reset.js'
 import { registerRunCommand } from './commands/run.js'
+import { registerSchemasCommand } from './commands/schemas.js'
 import { registerStackCommand } from './commands/stack.js'
 import { registerTokenCommand } from './commands/token.js'
+import { registerTopicsCommand } from './commands/topics.js'
 import { registerUsersCommand } from './commands/users.js'
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes.js'
 
@@ -37,6 +41,8 @@ export function buildProgram(): Command {
   registerDescribeCommand(program)
   registerGroupsCommand(program)
   registerResetCommand(program)
+  registerTopicsCommand(program)
+  registerSchemasCommand(program)
   // Every subcommand reports usage errors through exitOverride, so they map to EXIT.USAGE.
   const override = (cmd: Command) => {
     cmd.exitOverride()
@@ -64,11 +70,11 @@ function report(error: unknown): ExitCode {
     process.stderr.write(`${error.message}\n`)
     return EXIT.CONFIG
   }
-  if (error instanceof TopicMismatchError) {
+  if (error instanceof TopicMismatchError || error instanceof SchemaMismatchError) {
     process.stderr.write(`${error.message}\n`)
     return EXIT.MISMATCH
   }
-  if (error instanceof ResetRefusedError) {
+  if (error instanceof ResetRefusedError || error instanceof PartitionIncreaseRefusedError) {
     // A pipeline or group reset refused before anything changed (live members, open transactions).
     process.stderr.write(`${error.message}\n`)
     return EXIT.REFUSED

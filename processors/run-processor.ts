@@ -17,8 +17,8 @@ import { agentPartyTopology } from './topology.js'
 export interface RunningProcessor {
   readonly streams: KafkaStreams
   readonly metrics: Metrics
-  /** The port /metrics, /health and /ready listen on. */
-  readonly port: number
+  /** The port /metrics, /health and /ready listen on; null when the caller serves them (metricsPort null). */
+  readonly port: number | null
   close(): Promise<void>
 }
 
@@ -26,8 +26,13 @@ export interface StartProcessorOptions {
   /** Instead of PROCESSOR_CONFIG. */
   readonly processor?: ProcessorConfig
   readonly logger?: Logger
-  /** Instead of METRICS_PORT (tests: 0). */
-  readonly metricsPort?: number
+  /**
+   * Instead of METRICS_PORT (tests: 0). null: no probe server of its own; the caller serves `metrics`
+   * and `streams.readiness()` (`agent-party run all`: one server for the roles of the process).
+   */
+  readonly metricsPort?: number | null
+  /** The metrics to record into, instead of a registry of its own (`run all` shares one). */
+  readonly metrics?: Metrics
   /** Partitions of output topics it creates. Default 8, as provisioning makes them. */
   readonly outputPartitions?: number
 }
@@ -49,7 +54,7 @@ export async function startProcessor(
     await admin.close()
   }
   const serdes = await configuredProcessorSerdes(config, processor)
-  const metrics = createMetrics(undefined, { defaultMetrics: true })
+  const metrics = options.metrics ?? createMetrics(undefined, { defaultMetrics: true })
   const topology = agentPartyTopology(processor, serdes, {
     onDuplicate: (topic) => metrics.processor.duplicate(topic),
     onDataQuality: (reason) => metrics.processor.dataQuality(reason),
@@ -66,12 +71,15 @@ export async function startProcessor(
     metrics: metrics.streams,
     engineMetrics: metrics.engine,
   })
-  const probe = new ProbeServer({ registry: metrics.registry, ready: () => streams.readiness() })
-  const port = await probe.start(options.metricsPort ?? config.streams.metricsPort)
+  const probe =
+    options.metricsPort === null
+      ? undefined
+      : new ProbeServer({ registry: metrics.registry, ready: () => streams.readiness() })
+  const port = probe ? await probe.start(options.metricsPort ?? config.streams.metricsPort) : null
   try {
     await streams.start()
   } catch (error) {
-    await probe.close()
+    await probe?.close()
     throw error
   }
   log.info(
@@ -84,7 +92,7 @@ export async function startProcessor(
     port,
     close: async () => {
       await streams.close()
-      await probe.close()
+      await probe?.close()
       log.info('processor stopped')
     },
   }

@@ -18,7 +18,10 @@ import { createS3Client } from './s3/client.js'
 export interface RunningSinks {
   readonly runners: ReadonlyMap<SinkName, SinkRunner<unknown>>
   readonly metrics: Metrics
-  readonly port: number
+  /** The port of /metrics, /health and /ready; null when the caller serves them (metricsPort null). */
+  readonly port: number | null
+  /** What GET /ready answers: every runner running, none retrying its target. */
+  readiness(): Readiness
   /** Resolves when every runner ended; rejects with the first fatal error. */
   readonly done: Promise<void>
   close(): Promise<void>
@@ -30,8 +33,13 @@ export interface StartSinksOptions {
   /** Instead of PROCESSOR_CONFIG (the topic names and window sizes the sinks read). */
   readonly processor?: ProcessorConfig
   readonly logger?: Logger
-  /** Instead of METRICS_PORT (tests: 0). */
-  readonly metricsPort?: number
+  /**
+   * Instead of METRICS_PORT (tests: 0). null: no probe server of its own; the caller serves `metrics`
+   * and `readiness()` (`agent-party run all`: one server for the roles of the process).
+   */
+  readonly metricsPort?: number | null
+  /** The metrics to record into, instead of a registry of its own (`run all` shares one). */
+  readonly metrics?: Metrics
   /** Runner settings over the configuration's (tests: short sessions, a group prefix). */
   readonly runner?: Partial<Omit<SinkRunnerOptions<unknown>, 'kafka' | 'target' | 'metrics' | 'logger'>>
   /** Key prefix of the Redis sink and of the archive's objects (tests), over REDIS_KEY_PREFIX. */
@@ -47,7 +55,7 @@ export async function startSinks(config: Config, options: StartSinksOptions = {}
   const processor = options.processor ?? loadProcessorConfig(config.processor.configFile)
   const root = options.logger ?? createRootLogger(config.log)
   const log = componentLogger(root, config.log, 'sinks')
-  const metrics = createMetrics(undefined, { defaultMetrics: true })
+  const metrics = options.metrics ?? createMetrics(undefined, { defaultMetrics: true })
   const serdes = await configuredProcessorSerdes(config, processor)
   const enabled = options.sinks ?? config.sinks.enabled
   const runners = new Map<SinkName, SinkRunner<unknown>>()
@@ -70,8 +78,11 @@ export async function startSinks(config: Config, options: StartSinksOptions = {}
       }),
     )
   }
-  const probe = new ProbeServer({ registry: metrics.registry, ready: () => readiness(runners) })
-  const port = await probe.start(options.metricsPort ?? config.streams.metricsPort)
+  const probe =
+    options.metricsPort === null
+      ? undefined
+      : new ProbeServer({ registry: metrics.registry, ready: () => readiness(runners) })
+  const port = probe ? await probe.start(options.metricsPort ?? config.streams.metricsPort) : null
   const started: SinkRunner<unknown>[] = []
   try {
     for (const runner of runners.values()) {
@@ -80,7 +91,7 @@ export async function startSinks(config: Config, options: StartSinksOptions = {}
     }
   } catch (error) {
     await Promise.all(started.map((r) => r.stop()))
-    await probe.close()
+    await probe?.close()
     throw error
   }
   log.info({ sinks: enabled, port }, 'sinks started')
@@ -89,11 +100,12 @@ export async function startSinks(config: Config, options: StartSinksOptions = {}
     runners,
     metrics,
     port,
+    readiness: () => readiness(runners),
     done: Promise.all([...runners.values()].map((r) => r.done)).then(() => {}),
     close: () => {
       closing ??= (async () => {
         await Promise.all([...runners.values()].map((r) => r.stop()))
-        await probe.close()
+        await probe?.close()
         log.info('sinks stopped')
       })()
       return closing

@@ -1,10 +1,15 @@
-// `agent-party run processor|sinks|api`: one instance of a role, until SIGTERM or SIGINT (a clean close:
-// the processor commits its open transaction, a sink applies what it fetched; the group is left).
+// `agent-party run processor|sinks|api|all`: one instance of a role, or all three in one process (small
+// installs, the demo), until SIGTERM or SIGINT (a clean close: the processor commits its open
+// transaction, a sink applies what it fetched; the group is left).
 import type { Command } from 'commander'
-import { startApi } from '../../api/run-api.js'
-import { loadConfig } from '../../config/config.js'
-import { startProcessor } from '../../processors/run-processor.js'
-import { startSinks } from '../../sinks/run-sinks.js'
+import { type RunningApi, startApi } from '../../api/run-api.js'
+import { type Config, ConfigError, loadConfig } from '../../config/config.js'
+import { createRootLogger } from '../../config/logger.js'
+import { createMetrics } from '../../config/metrics.js'
+import { ProbeServer, type Readiness } from '../../config/probe-server.js'
+import { loadProcessorConfig } from '../../processors/config.js'
+import { type RunningProcessor, startProcessor } from '../../processors/run-processor.js'
+import { type RunningSinks, startSinks } from '../../sinks/run-sinks.js'
 
 function untilSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -12,6 +17,75 @@ function untilSignal(): Promise<void> {
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)
   })
+}
+
+export interface RunningAll {
+  /** The port of the processor's and sinks' /metrics, /health and /ready (METRICS_PORT). */
+  readonly metricsPort: number
+  readonly api: RunningApi
+  /** Rejects with a sink's fatal error (credentials, permissions). */
+  readonly failed: Promise<never>
+  /** API, sinks, processor, then the probe server: the reverse of the start. */
+  close(): Promise<void>
+}
+
+/**
+ * The processor, the sinks and the API in this process. The processor and the sinks record into one
+ * metrics registry served by one probe server on METRICS_PORT (each would otherwise listen there on its
+ * own), whose /ready is ready when both are; the API serves its own on API_PORT and ingests into the
+ * processor's input topics (PROCESSOR_CONFIG).
+ */
+export async function startAll(config: Config): Promise<RunningAll> {
+  const { metricsPort } = config.streams
+  if (metricsPort !== 0 && metricsPort === config.api.port)
+    throw new ConfigError([
+      {
+        variable: 'METRICS_PORT',
+        problem: `is API_PORT (${metricsPort}), and run all serves both in one process`,
+        expected: 'a port other than API_PORT',
+      },
+    ])
+  const logger = createRootLogger(config.log)
+  const metrics = createMetrics(undefined, { defaultMetrics: true })
+  let processor: RunningProcessor | undefined
+  let sinks: RunningSinks | undefined
+  let api: RunningApi | undefined
+  const probe = new ProbeServer({
+    registry: metrics.registry,
+    ready: (): Readiness => {
+      const parts = [
+        processor ? processor.streams.readiness() : { ready: false, reasons: ['starting'] },
+        sinks ? sinks.readiness() : { ready: false, reasons: ['starting'] },
+      ]
+      const reasons = parts.flatMap((p, i) =>
+        (p.reasons ?? []).map((r) => `${i === 0 ? 'processor' : 'sinks'}: ${r}`),
+      )
+      return { ready: parts.every((p) => p.ready), reasons }
+    },
+  })
+  const close = async () => {
+    // Each closes even when one before it failed; the first failure is thrown after.
+    let failure: unknown
+    for (const role of [api, sinks, processor, probe])
+      await role?.close().catch((error: unknown) => {
+        failure ??= error
+      })
+    if (failure !== undefined) throw failure
+  }
+  try {
+    const port = await probe.start(metricsPort)
+    const topology = loadProcessorConfig(config.processor.configFile)
+    processor = await startProcessor(config, { processor: topology, metrics, metricsPort: null, logger })
+    sinks = await startSinks(config, { processor: topology, metrics, metricsPort: null, logger })
+    // The API ingests into the topics this processor reads (`run api` alone writes to the family names).
+    api = await startApi(config, { processor: topology, eventTopics: topology.inputTopics, logger })
+    const failed = sinks.done.then(() => new Promise<never>(() => {}))
+    failed.catch(() => {})
+    return { metricsPort: port, api, failed, close }
+  } catch (error) {
+    await close().catch(() => {})
+    throw error
+  }
 }
 
 export function registerRunCommand(program: Command): void {
@@ -59,5 +133,22 @@ export function registerRunCommand(program: Command): void {
       const api = await startApi(loadConfig())
       await untilSignal()
       await api.close()
+    })
+  run
+    .command('all')
+    .description(
+      'Run the processor, the sinks (SINKS) and the API in one process, for small installs and the demo. ' +
+        "The processor's and the sinks' /metrics, /health and /ready are served on METRICS_PORT by one " +
+        'server (ready when both are), the API on API_PORT (the two must differ). SIGTERM or SIGINT ' +
+        'closes the API, then the sinks, then the processor',
+    )
+    .action(async () => {
+      const all = await startAll(loadConfig())
+      const outcome = await Promise.race([
+        untilSignal().then(() => undefined),
+        all.failed.catch((error: unknown) => ({ error })),
+      ])
+      await all.close()
+      if (outcome !== undefined) throw outcome.error
     })
 }

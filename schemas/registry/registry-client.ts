@@ -99,6 +99,24 @@ export class RegistryClient {
     return body.compatibilityLevel ?? body.compatibility
   }
 
+  /** The registry's default level, which applies to a subject without its own. */
+  async getGlobalCompatibility(): Promise<CompatibilityLevel | undefined> {
+    const body = await this.#request<{
+      compatibilityLevel?: CompatibilityLevel
+      compatibility?: CompatibilityLevel
+    }>('GET', '/config', { notFound: () => ({}) })
+    return body.compatibilityLevel ?? body.compatibility
+  }
+
+  /** The subject's latest version (id, version, schema text), or undefined when the subject has none. */
+  async latest(subject: string): Promise<(RegisteredSchema & { schema: string }) | undefined> {
+    return this.#request<(RegisteredSchema & { schema: string }) | undefined>(
+      'GET',
+      `/subjects/${enc(subject)}/versions/latest`,
+      { subject, notFound: () => undefined },
+    )
+  }
+
   /** Whether `schema` could be registered next under `subject` (its compatibility level decides). */
   async isCompatible(subject: string, schema: string): Promise<boolean> {
     const body = await this.#request<{ is_compatible: boolean }>(

@@ -117,6 +117,9 @@ interface FetchRound {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+// A bound raced against work that usually ends first: unref'd, so that it never keeps a stopped
+// process alive until it fires (a SIGTERM'd `run sinks` exited only after the 30 s bound).
+const bound = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
 
 export class SinkRunner<T> {
   readonly #options: SinkRunnerOptions<T>
@@ -272,12 +275,12 @@ export class SinkRunner<T> {
     this.#stopping = true
     if (this.#state !== 'ERROR') this.#state = 'STOPPING'
     const loop = this.#loop ?? Promise.resolve()
-    await Promise.race([loop.catch(() => {}), sleep(timeoutMs)])
+    await Promise.race([loop.catch(() => {}), bound(timeoutMs)])
     const consumer = this.#consumer
     if (consumer !== undefined && consumer.memberId !== null)
       await Promise.race([
         new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve())),
-        sleep(5000),
+        bound(5000),
       ])
     await this.#closeClients()
     if (this.#state !== 'ERROR') this.#state = 'STOPPED'
@@ -301,7 +304,7 @@ export class SinkRunner<T> {
     const applying = this.#applying
     if (applying !== undefined) {
       const budget = (this.#options.sessionTimeoutMs ?? 30_000) / 2
-      await Promise.race([applying.catch(() => {}), sleep(budget)])
+      await Promise.race([applying.catch(() => {}), bound(budget)])
     }
     return Buffer.alloc(0)
   }
