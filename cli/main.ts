@@ -6,10 +6,12 @@ import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { TopicMismatchError } from '../kafka/topics.js'
+import { RestoreRefusedError } from '../ops/backup.js'
 import { ResetRefusedError } from '../ops/reset.js'
 import { SchemaMismatchError } from '../ops/schemas.js'
 import { PartitionIncreaseRefusedError } from '../ops/topics.js'
 import { ProcessorConfigError } from '../processors/config-error.js'
+import { registerBackupCommand } from './commands/backup.js'
 import { registerConfigCommand } from './commands/config.js'
 import { registerDescribeCommand } from './commands/describe.js'
 import { registerGroupsCommand } from './commands/groups.js'
@@ -43,6 +45,7 @@ export function buildProgram(): Command {
   registerResetCommand(program)
   registerTopicsCommand(program)
   registerSchemasCommand(program)
+  registerBackupCommand(program)
   // Every subcommand reports usage errors through exitOverride, so they map to EXIT.USAGE.
   const override = (cmd: Command) => {
     cmd.exitOverride()
@@ -74,7 +77,11 @@ function report(error: unknown): ExitCode {
     process.stderr.write(`${error.message}\n`)
     return EXIT.MISMATCH
   }
-  if (error instanceof ResetRefusedError || error instanceof PartitionIncreaseRefusedError) {
+  if (
+    error instanceof ResetRefusedError ||
+    error instanceof PartitionIncreaseRefusedError ||
+    error instanceof RestoreRefusedError
+  ) {
     // A pipeline or group reset refused before anything changed (live members, open transactions).
     process.stderr.write(`${error.message}\n`)
     return EXIT.REFUSED

@@ -42,6 +42,8 @@ export interface Config {
     archiveIdleMs: number
     archiveRetentionDays: number
   }
+  /** Graph backups to S3 (ops/backup.ts, `agent-party backup`); S3 connection: `s3`. */
+  backup: { bucket: string; retentionDays: number }
   /** How `agent-party run api` runs (api/). */
   api: {
     port: number
@@ -144,6 +146,7 @@ export function loadConfig(env: Environment = process.env): Config {
       archiveIdleMs: v.ARCHIVE_IDLE_MS,
       archiveRetentionDays: v.ARCHIVE_RETENTION_DAYS,
     },
+    backup: { bucket: v.BACKUP_BUCKET, retentionDays: v.BACKUP_RETENTION_DAYS },
     api: {
       port: v.API_PORT,
       host: v.API_HOST,

@@ -302,6 +302,20 @@ export const variables = {
     default: '90',
     schema: positiveInt,
   },
+  BACKUP_BUCKET: {
+    description:
+      'Bucket of the graph backups (`agent-party backup`, under backups/<id>/); its own bucket, apart from the archive, so that its retention and access can differ. Created on the first backup when missing',
+    expected: 'an S3 bucket name (3-63 of a-z, 0-9, ., -)',
+    default: 'agent-party-backups',
+    schema: s3BucketName,
+  },
+  BACKUP_RETENTION_DAYS: {
+    description:
+      'Graph backups older than this are deleted by `agent-party backup prune` (the newest backup is always kept)',
+    expected: 'a whole number of days >= 1',
+    default: '30',
+    schema: positiveInt,
+  },
   API_PORT: {
     description: 'Port of the query and ingest API (`agent-party run api`)',
     expected: 'a port number 0-65535 (0: any free port)',

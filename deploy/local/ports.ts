@@ -17,6 +17,8 @@ export const DEFAULT_PORTS: Readonly<StackPorts> = {
   // Quarkus' management interface is build-time enabled in Apicurio and defaults to 9000,
   // which would collide with the S3 port, so it gets its own.
   registryManagement: 8091,
+  // The optional second Neo4j (neo4j-restore), the restore target of graph backups.
+  neo4jRestoreBolt: 7688,
 }
 
 export const PORT_ENV_VARS: Readonly<Record<keyof StackPorts, string>> = {
@@ -27,6 +29,7 @@ export const PORT_ENV_VARS: Readonly<Record<keyof StackPorts, string>> = {
   s3: 'STACK_S3_PORT',
   registry: 'STACK_REGISTRY_PORT',
   registryManagement: 'STACK_REGISTRY_MANAGEMENT_PORT',
+  neo4jRestoreBolt: 'STACK_NEO4J_RESTORE_BOLT_PORT',
 }
 
 const KEYS = Object.keys(DEFAULT_PORTS) as (keyof StackPorts)[]

@@ -7,6 +7,9 @@
 //   redis     Redis 7 (Debian redis-server), AOF  6379
 //   s3        s3proxy 4.1, filesystem backend     9000
 //   registry  Apicurio Registry 3.3 (ccompat v7)  8081, 8091 (Quarkus management)
+//   neo4j-restore  (optional) a second Neo4j 5.26,   7688
+//                  the restore target of graph backups: started only with STACK_NEO4J_RESTORE=1
+//                  (or opts.services naming it); stack.env then has NEO4J_RESTORE_URI
 //
 // Environment variables:
 //   AGENT_PARTY_STACK_DIR            stack folder (default: .stack/ at the repo root)
@@ -17,6 +20,8 @@
 //   STACK_S3_PORT                    s3proxy HTTP port (9000)
 //   STACK_REGISTRY_PORT              registry HTTP port (8081)
 //   STACK_REGISTRY_MANAGEMENT_PORT   registry management port (8091)
+//   STACK_NEO4J_RESTORE              1 or true: `up` also starts neo4j-restore
+//   STACK_NEO4J_RESTORE_BOLT_PORT    neo4j-restore Bolt port (7688)
 //   REGISTRY_JAVA_HOME               a Java 21+ for the registry (else JAVA_HOME, /usr/lib/jvm/*)
 //   JAVA_HOME                        Java 17+ for Kafka, Neo4j, s3proxy (else java on PATH)
 //   MAVEN_HOME                       Maven to download jars with (else mvn on PATH)
@@ -33,12 +38,13 @@ import { mergePorts, portsFromEnv, readSavedPorts, writeSavedPorts } from './por
 import { ourLivePid, rssBytes, stopPid, tailFile } from './process.js'
 import type { ServiceContext, ServiceDefinition } from './service.js'
 import { kafka } from './services/kafka.js'
-import { neo4j } from './services/neo4j.js'
+import { neo4j, neo4jRestore } from './services/neo4j.js'
 import { redis } from './services/redis.js'
 import { registry } from './services/registry.js'
 import { s3 } from './services/s3.js'
 import { assertPortsFree, startService, waitReady } from './startup.js'
 import {
+  OPTIONAL_SERVICE_NAMES,
   SERVICE_NAMES,
   type ServiceName,
   type ServiceStatus,
@@ -51,22 +57,51 @@ export { parseStackEnv, readStackEnv } from './env-file.js'
 export { isStackError, StackError, type StackErrorCode } from './errors.js'
 export { DEFAULT_PORTS, PORT_ENV_VARS } from './ports.js'
 export type { ServiceName, ServiceStatus, StackEnvironment, StackOptions, StackPorts } from './types.js'
-export { SERVICE_NAMES } from './types.js'
+export { OPTIONAL_SERVICE_NAMES, SERVICE_NAMES } from './types.js'
 
-const SERVICES: Readonly<Record<ServiceName, ServiceDefinition>> = { kafka, neo4j, redis, s3, registry }
+const SERVICES: Readonly<Record<ServiceName, ServiceDefinition>> = {
+  kafka,
+  neo4j,
+  redis,
+  s3,
+  registry,
+  'neo4j-restore': neo4jRestore,
+}
 
-function selected(opts: StackOptions): ServiceDefinition[] {
-  const names = opts.services ?? SERVICE_NAMES
+const ALL_SERVICE_NAMES: readonly ServiceName[] = [...SERVICE_NAMES, ...OPTIONAL_SERVICE_NAMES]
+
+/** STACK_NEO4J_RESTORE: whether `up` starts the optional restore target. */
+export function restoreInstanceWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = (env.STACK_NEO4J_RESTORE ?? '').trim().toLowerCase()
+  if (raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true
+  throw new StackError(
+    'UNKNOWN_SERVICE',
+    `STACK_NEO4J_RESTORE=${env.STACK_NEO4J_RESTORE} is not 1/true or 0/false; set it to 1 to start neo4j-restore.`,
+  )
+}
+
+/**
+ * The services to act on: opts.services, else the default five plus the optional ones in `extra`
+ * (for up: those asked for; for status, down, reset: those running).
+ */
+function selected(opts: StackOptions, extra: readonly ServiceName[] = []): ServiceDefinition[] {
+  const names = opts.services ?? [...SERVICE_NAMES, ...extra]
   return [...new Set(names)].map((name) => {
     const svc = SERVICES[name]
     if (!svc) {
       throw new StackError(
         'UNKNOWN_SERVICE',
-        `Unknown service "${String(name)}"; use one of ${SERVICE_NAMES.join(', ')}.`,
+        `Unknown service "${String(name)}"; use one of ${ALL_SERVICE_NAMES.join(', ')}.`,
       )
     }
     return svc
   })
+}
+
+/** The optional services that run now. */
+function runningOptional(running: ReadonlyMap<ServiceName, number>): ServiceName[] {
+  return OPTIONAL_SERVICE_NAMES.filter((name) => running.has(name))
 }
 
 function prepareDirs(layout: StackLayout): void {
@@ -78,7 +113,7 @@ function prepareDirs(layout: StackLayout): void {
 async function runningPids(layout: StackLayout): Promise<Map<ServiceName, number>> {
   const out = new Map<ServiceName, number>()
   await Promise.all(
-    SERVICE_NAMES.map(async (name) => {
+    ALL_SERVICE_NAMES.map(async (name) => {
       const pid = await ourLivePid(layout.pidFile(name), layout.serviceDir(name))
       if (pid !== undefined) out.set(name, pid)
     }),
@@ -92,9 +127,13 @@ function currentPorts(layout: StackLayout, opts: StackOptions, anyRunning: boole
   return anyRunning ? mergePorts(...explicit, readSavedPorts(layout.portsFile)) : mergePorts(...explicit)
 }
 
-function environment(layout: StackLayout, ports: StackPorts): StackEnvironment {
+function environment(
+  layout: StackLayout,
+  ports: StackPorts,
+  optional: readonly ServiceName[] = [],
+): StackEnvironment {
   const env: StackEnvironment = {}
-  for (const name of SERVICE_NAMES) Object.assign(env, SERVICES[name].env(ports))
+  for (const name of [...SERVICE_NAMES, ...optional]) Object.assign(env, SERVICES[name].env(ports))
   // Lets tests and scripts find the stack (logs, pid files); only if it needs no shell quoting.
   if (isShellSafe(layout.root)) env.AGENT_PARTY_STACK_DIR = layout.root
   return env
@@ -108,7 +147,7 @@ function environment(layout: StackLayout, ports: StackPorts): StackEnvironment {
 export async function stackUp(opts: StackOptions = {}): Promise<StackEnvironment> {
   const layout = stackLayout(opts.dir)
   const log = opts.log ?? (() => {})
-  const services = selected(opts)
+  const services = selected(opts, restoreInstanceWanted() ? OPTIONAL_SERVICE_NAMES : [])
   prepareDirs(layout)
   return withStackLock(layout.lockFile, async () => {
     const t0 = Date.now()
@@ -149,7 +188,10 @@ export async function stackUp(opts: StackOptions = {}): Promise<StackEnvironment
       }),
     )
     throwAll(services, results)
-    const env = environment(layout, ports)
+    const optional = OPTIONAL_SERVICE_NAMES.filter(
+      (name) => running.has(name) || services.some((svc) => svc.name === name),
+    )
+    const env = environment(layout, ports, optional)
     writeStackEnv(layout.envFile, env)
     log(`stack ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; settings in ${layout.envFile}`)
     return env
@@ -205,15 +247,15 @@ async function stopServices(layout: StackLayout, services: ServiceDefinition[], 
 /** Stops the selected services that this stack started (per pid file); others are untouched. */
 export async function stackDown(opts: StackOptions = {}): Promise<void> {
   const layout = stackLayout(opts.dir)
-  const services = selected(opts)
+  const services = selected(opts, runningOptional(await runningPids(layout)))
   prepareDirs(layout)
   await withStackLock(layout.lockFile, () => stopServices(layout, services, opts.log ?? (() => {})))
 }
 
 export async function stackStatus(opts: StackOptions = {}): Promise<ServiceStatus[]> {
   const layout = stackLayout(opts.dir)
-  const services = selected(opts)
   const running = await runningPids(layout)
+  const services = selected(opts, runningOptional(running))
   const ports = currentPorts(layout, opts, running.size > 0)
   return Promise.all(
     services.map(async (svc): Promise<ServiceStatus> => {
@@ -247,13 +289,13 @@ export async function stackLogs(
 export async function stackEnv(opts: StackOptions = {}): Promise<StackEnvironment> {
   const layout = stackLayout(opts.dir)
   const running = await runningPids(layout)
-  return environment(layout, currentPorts(layout, opts, running.size > 0))
+  return environment(layout, currentPorts(layout, opts, running.size > 0), runningOptional(running))
 }
 
 /** Stops the selected services and deletes their data, config and logs; downloads in lib/ stay. */
 export async function stackReset(opts: StackOptions = {}): Promise<void> {
   const layout = stackLayout(opts.dir)
-  const services = selected(opts)
+  const services = selected(opts, opts.services ? [] : OPTIONAL_SERVICE_NAMES)
   const log = opts.log ?? (() => {})
   prepareDirs(layout)
   await withStackLock(layout.lockFile, async () => {
@@ -264,7 +306,7 @@ export async function stackReset(opts: StackOptions = {}): Promise<void> {
       await rm(`${layout.logFile(svc.name)}.1`, { force: true })
       log(`${svc.name}: data deleted`)
     }
-    if (services.length === SERVICE_NAMES.length) {
+    if (SERVICE_NAMES.every((name) => services.some((svc) => svc.name === name))) {
       await rm(layout.envFile, { force: true })
       await rm(layout.portsFile, { force: true })
     }

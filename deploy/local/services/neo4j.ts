@@ -2,6 +2,9 @@
 // over Bolt on 127.0.0.1, auth off. The launcher is compiled once with javac into the stack's
 // lib dir (measured: ~1 s faster start and ~40 MB less RSS than the single-file source launcher,
 // which would also compile it on every start).
+// `neo4jRestore` is an optional second instance from the same jars (its own folder, Bolt 7688, a
+// smaller heap and page cache): the target of graph backup restores, as Community edition has one
+// user database.
 
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -20,8 +23,24 @@ import type { StackPorts } from '../types.js'
 
 const run = promisify(execFile)
 
-function neo4jConf(ports: StackPorts): string {
-  const bolt = `127.0.0.1:${ports.neo4jBolt}`
+interface Neo4jInstance {
+  readonly name: 'neo4j' | 'neo4j-restore'
+  readonly portKey: 'neo4jBolt' | 'neo4jRestoreBolt'
+  readonly heap: string
+  readonly pageCache: string
+}
+
+const MAIN: Neo4jInstance = { name: 'neo4j', portKey: 'neo4jBolt', heap: '512m', pageCache: '128m' }
+// A restore target holds one backup at a time and runs only beside the whole stack: small memory.
+const RESTORE: Neo4jInstance = {
+  name: 'neo4j-restore',
+  portKey: 'neo4jRestoreBolt',
+  heap: '256m',
+  pageCache: '48m',
+}
+
+function neo4jConf(port: number, pageCache: string): string {
+  const bolt = `127.0.0.1:${port}`
   return `${[
     'server.default_listen_address=127.0.0.1',
     'server.bolt.enabled=true',
@@ -33,7 +52,7 @@ function neo4jConf(ports: StackPorts): string {
     // Never phone home from a dev or CI machine.
     'dbms.usage_report.enabled=false',
     // The 8 MiB default page cache turns every query into disk reads.
-    'server.memory.pagecache.size=128m',
+    `server.memory.pagecache.size=${pageCache}`,
     // Keep the transaction logs of a dev store small.
     'db.tx_log.rotation.retention_policy=2 files',
     // Netty waits a 5 s quiet period per event loop group on shutdown (10 s per stop, measured);
@@ -68,16 +87,34 @@ async function compileLauncher(layout: StackLayout, java: JavaRuntime): Promise<
   return classesDir
 }
 
-async function prepare(ctx: ServiceContext): Promise<LaunchSpec> {
-  const java = findJava(17)
+/**
+ * The jars and the compiled launcher, shared by both instances: once per lib folder and process, so
+ * that two instances starting together do not download or compile into the same folders at once.
+ */
+const installs = new Map<string, Promise<{ java: JavaRuntime; lib: string; classes: string }>>()
+
+function install(ctx: ServiceContext): Promise<{ java: JavaRuntime; lib: string; classes: string }> {
   const lib = ctx.layout.libDir('neo4j')
-  await fetchPomDependencies('Neo4j 5.26 jars', assetPath('neo4j', 'pom.xml'), lib, ctx.log)
-  const classes = await compileLauncher(ctx.layout, java)
-  const dir = ctx.layout.serviceDir('neo4j')
+  let done = installs.get(lib)
+  if (!done) {
+    done = (async () => {
+      const java = findJava(17)
+      await fetchPomDependencies('Neo4j 5.26 jars', assetPath('neo4j', 'pom.xml'), lib, ctx.log)
+      return { java, lib, classes: await compileLauncher(ctx.layout, java) }
+    })()
+    installs.set(lib, done)
+    done.catch(() => installs.delete(lib))
+  }
+  return done
+}
+
+async function prepare(instance: Neo4jInstance, ctx: ServiceContext): Promise<LaunchSpec> {
+  const { java, lib, classes } = await install(ctx)
+  const dir = ctx.layout.serviceDir(instance.name)
   const home = path.join(dir, 'home')
   await mkdir(home, { recursive: true })
   const conf = path.join(dir, 'neo4j.conf')
-  await writeFile(conf, neo4jConf(ctx.ports))
+  await writeFile(conf, neo4jConf(ctx.ports[instance.portKey], instance.pageCache))
   return {
     command: java.java,
     args: [
@@ -86,7 +123,7 @@ async function prepare(ctx: ServiceContext): Promise<LaunchSpec> {
       '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
       '--add-opens=java.base/java.io=ALL-UNNAMED',
       // Serial GC for a small heap; C2 kept because the sinks' Cypher is the hot path in tests.
-      ...jvmFlags(ctx.layout.root, { heap: '512m', serialGc: true }),
+      ...jvmFlags(ctx.layout.root, { heap: instance.heap, serialGc: true }),
       '-cp',
       `${classes}:${lib}/*`,
       'Neo4jLauncher',
@@ -106,22 +143,18 @@ const BOLT_HANDSHAKE = Buffer.from([
  * A raw handshake first keeps the probe cheap while the port is still closed, and the driver
  * gets no retries: its default retry loop (up to 30 s) would hide the moment it became ready.
  */
-async function probe(ports: StackPorts): Promise<boolean> {
-  const agreed = await tcpExchange(ports.neo4jBolt, BOLT_HANDSHAKE, (buf) =>
+async function probe(port: number): Promise<boolean> {
+  const agreed = await tcpExchange(port, BOLT_HANDSHAKE, (buf) =>
     buf.length >= 4 ? buf.readUInt32BE(0) : undefined,
   )
   if (!agreed) return false
-  const driver = neo4jDriver.driver(
-    `bolt://127.0.0.1:${ports.neo4jBolt}`,
-    neo4jDriver.auth.basic('neo4j', ''),
-    {
-      connectionTimeout: 1500,
-      connectionAcquisitionTimeout: 2000,
-      maxTransactionRetryTime: 0,
-      maxConnectionPoolSize: 1,
-      logging: { level: 'error', logger: () => {} },
-    },
-  )
+  const driver = neo4jDriver.driver(`bolt://127.0.0.1:${port}`, neo4jDriver.auth.basic('neo4j', ''), {
+    connectionTimeout: 1500,
+    connectionAcquisitionTimeout: 2000,
+    maxTransactionRetryTime: 0,
+    maxConnectionPoolSize: 1,
+    logging: { level: 'error', logger: () => {} },
+  })
   try {
     const res = await withTimeout(driver.executeQuery('RETURN 1 AS one'), 3000)
     return res?.records.length === 1
@@ -131,16 +164,27 @@ async function probe(ports: StackPorts): Promise<boolean> {
 }
 
 export const neo4j: ServiceDefinition = {
-  name: 'neo4j',
-  portKeys: ['neo4jBolt'],
+  name: MAIN.name,
+  portKeys: [MAIN.portKey],
   startTimeoutMs: 120_000,
   // A clean shutdown checkpoints the store; SIGKILL would force recovery on the next start.
   stopTimeoutMs: 30_000,
-  prepare,
-  probe,
+  prepare: (ctx) => prepare(MAIN, ctx),
+  probe: (ports: StackPorts) => probe(ports[MAIN.portKey]),
   env: (p) => ({
     NEO4J_URI: `bolt://127.0.0.1:${p.neo4jBolt}`,
     NEO4J_USERNAME: 'neo4j',
     NEO4J_PASSWORD: '',
   }),
+}
+
+/** The optional restore target (auth off like the first: same user and empty password). */
+export const neo4jRestore: ServiceDefinition = {
+  name: RESTORE.name,
+  portKeys: [RESTORE.portKey],
+  startTimeoutMs: 120_000,
+  stopTimeoutMs: 30_000,
+  prepare: (ctx) => prepare(RESTORE, ctx),
+  probe: (ports: StackPorts) => probe(ports[RESTORE.portKey]),
+  env: (p) => ({ NEO4J_RESTORE_URI: `bolt://127.0.0.1:${p.neo4jRestoreBolt}` }),
 }

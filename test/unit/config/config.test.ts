@@ -74,6 +74,8 @@ describe('loadConfig', () => {
     SINK_BATCH_SIZE: ['0', /at least 1/],
     SINK_LINGER_MS: ['-5', /not a whole number/],
     NEO4J_MAX_POOL_SIZE: ['many', /not a whole number/],
+    BACKUP_BUCKET: ['Bad_Bucket', /not a valid S3 bucket name/],
+    BACKUP_RETENTION_DAYS: ['0', /at least 1/],
     NEO4J_MAX_CONNECTION_LIFETIME_MS: ['0', /at least 1/],
     REDIS_KEY_PREFIX: ['', /is empty/],
     ARCHIVE_RANGE_RECORDS: ['1e4', /not a whole number/],
