@@ -45,7 +45,7 @@ export interface StartApiOptions {
   readonly host?: string
   /** Redis key prefix over REDIS_KEY_PREFIX (tests). */
   readonly redisPrefix?: string
-  /** Event topics when not the family names (tests). */
+  /** Event topics over PROCESSOR_CONFIG's input topics (tests). */
   readonly eventTopics?: Partial<Record<EventFamily, string>>
   /** Off in tests that do not need the lag exporter's timer. Default on. */
   readonly lag?: boolean
@@ -103,7 +103,8 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     })
 
     const events = new LazyEventWriter(() =>
-      EventIngest.create(config, { ...(options.eventTopics ? { topics: options.eventTopics } : {}) }),
+      // Into the topics the processor reads (PROCESSOR_CONFIG may rename them).
+      EventIngest.create(config, { topics: options.eventTopics ?? processor.inputTopics }),
     )
     closers.push(() => events.close())
 

@@ -1,17 +1,20 @@
 // Puts a cluster in the shape the pipeline expects, idempotently: the four event topics and the
 // processor's output topics with their registry subjects, the graph schema migrations and the archive
-// bucket. The output topics' names come from PROCESSOR_CONFIG, as the processor reads them. Run by `agent-party stack up` on the local stack and by
-// `agent-party provision` against any configured cluster; a second run changes nothing.
+// bucket. Every topic's name comes from PROCESSOR_CONFIG, as the processor reads them (the event
+// topics under other names too: a renamed input topic is created and its subject registered under
+// that name). Run by `agent-party stack up` on the local stack and by `agent-party provision` against
+// any configured cluster; a second run changes nothing.
 import type { Config } from '../config/config.js'
-import { EVENT_TOPICS } from '../deploy/kafka/topics.js'
 import { createAdmin } from '../kafka/clients.js'
 import { ensureTopics } from '../kafka/topics.js'
 import { loadProcessorConfig } from '../processors/config.js'
-import { outputSubjects, outputTopicSpecs } from '../processors/outputs.js'
-import { RegistryClient, registerEventSchemas, registerSchemas } from '../schemas/index.js'
+import { outputTopicSpecs } from '../processors/outputs.js'
+import { RegistryClient, registerSchemas } from '../schemas/index.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
 import { createS3Client } from '../sinks/s3/client.js'
 import { migrateUp } from './migrations.js'
+import { projectSubjects } from './schemas.js'
+import { inputTopicSpecs } from './topics.js'
 
 export interface ProvisionReport {
   topicsCreated: string[]
@@ -46,11 +49,7 @@ export async function provision(config: Config): Promise<ProvisionReport> {
 export async function provisionSchemas(config: Config): Promise<string[]> {
   if (config.schemas.encoding !== 'registry') return []
   const client = new RegistryClient({ url: config.schemaRegistry.url })
-  const { outputTopics } = loadProcessorConfig(config.processor.configFile)
-  const registrations = [
-    ...(await registerEventSchemas(client)),
-    ...(await registerSchemas(client, outputSubjects(outputTopics))),
-  ]
+  const registrations = await registerSchemas(client, projectSubjects(config))
   return registrations.filter((r) => r.ids.some((id) => id.registeredNow)).map((r) => r.subject)
 }
 
@@ -68,7 +67,8 @@ export async function provisionOutputTopics(config: Config) {
 export async function provisionTopics(config: Config) {
   const admin = createAdmin(config.kafka, 'provision')
   try {
-    return await ensureTopics(admin, [...EVENT_TOPICS], config.kafka.replicationFactor)
+    const processor = loadProcessorConfig(config.processor.configFile)
+    return await ensureTopics(admin, inputTopicSpecs(processor), config.kafka.replicationFactor)
   } finally {
     await admin.close()
   }

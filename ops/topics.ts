@@ -14,7 +14,7 @@ import { EVENT_TOPICS } from '../deploy/kafka/topics.js'
 import { createAdmin } from '../kafka/clients.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
 import { describeTopics, ensureTopics, TopicMismatchError, type TopicSpec } from '../kafka/topics.js'
-import { loadProcessorConfig } from '../processors/config.js'
+import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { outputTopicSpecs } from '../processors/outputs.js'
 import { runtimeTopics } from '../processors/topology.js'
 import { isEventFamily } from '../schemas/index.js'
@@ -41,15 +41,19 @@ export class PartitionIncreaseRefusedError extends Error {
  * names PROCESSOR_CONFIG gives them, the output topics, and the runtime's late-record and dead-letter
  * topics (one partition, broker defaults, as the runtime creates them when missing).
  */
-export function projectTopicSpecs(config: Config): TopicSpec[] {
-  const processor = loadProcessorConfig(config.processor.configFile)
-  const inputs = EVENT_TOPICS.map((spec) => ({
+/** The four event topics as the operations guide defines them, under the names PROCESSOR_CONFIG gives. */
+export function inputTopicSpecs(processor: ProcessorConfig): TopicSpec[] {
+  return EVENT_TOPICS.map((spec) => ({
     ...spec,
     name: isEventFamily(spec.name) ? processor.inputTopics[spec.name] : spec.name,
   }))
+}
+
+export function projectTopicSpecs(config: Config): TopicSpec[] {
+  const processor = loadProcessorConfig(config.processor.configFile)
   const { late, deadLetter } = runtimeTopics(processor.applicationId)
   return [
-    ...inputs,
+    ...inputTopicSpecs(processor),
     ...outputTopicSpecs(processor.outputTopics),
     ...[late, deadLetter].map((name) => ({ name, partitions: 1, configs: {} })),
   ]

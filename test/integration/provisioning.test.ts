@@ -1,5 +1,8 @@
 // Provisioning against the real broker: the event topics as the operations guide defines them,
 // idempotence, and a mismatching existing topic reported rather than accepted.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { EVENT_TOPICS } from '../../deploy/kafka/topics.js'
 import { createAdmin } from '../../kafka/clients.js'
@@ -12,8 +15,15 @@ const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
 const admin = createAdmin(config.kafka, 'test')
 
+const renamed = {
+  agent_events: `${prefix}-agents`,
+  team_events: `${prefix}-teams`,
+  task_events: `${prefix}-tasks`,
+  system_events: `${prefix}-system`,
+}
+
 afterAll(async () => {
-  await deleteTestTopics(config, [`${prefix}-a`, `${prefix}-b`])
+  await deleteTestTopics(config, [`${prefix}-a`, `${prefix}-b`, ...Object.values(renamed)])
   await admin.close()
 })
 
@@ -37,6 +47,22 @@ describe('event topics', () => {
       ['system_events', 4, '1209600000', 'delete'],
     ])
     expect(described.every((d) => d.replicationFactor === config.kafka.replicationFactor)).toBe(true)
+  })
+})
+
+describe('event topics renamed in PROCESSOR_CONFIG', () => {
+  it('are created under the names the processor reads, with the same partitions and retention', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'provision-')), 'processor.json')
+    writeFileSync(file, JSON.stringify({ inputTopics: renamed }))
+    const result = await provisionTopics({ ...config, processor: { configFile: file } })
+    expect(result.created.sort()).toEqual(Object.values(renamed).sort())
+    const described = await describeTopics(admin, Object.values(renamed))
+    expect(described.map((d) => [d.name, d.partitions, d.configs['retention.ms']])).toEqual([
+      [renamed.agent_events, 8, '604800000'],
+      [renamed.team_events, 8, '604800000'],
+      [renamed.task_events, 8, '604800000'],
+      [renamed.system_events, 4, '1209600000'],
+    ])
   })
 })
 
