@@ -2,12 +2,24 @@
 // main loop and its changelog restore both need whole fetch responses (to decode and process a batch at
 // once), their own offsets (never the client's stream position, which a rebalance rewinds), and the
 // partition's high watermark and last stable offset (restore ends there). One Fetch request per leader
-// broker, concurrently; control batches skipped; aborted records already filtered by the client under
-// read_committed; records before the requested offset (a batch starts earlier) dropped.
+// broker, concurrently; control batches skipped; under read_committed, aborted records dropped by
+// Kafka's rule (committedBatches); records before the requested offset (a batch starts earlier) dropped.
+//
+// The Fetch request is sent through the client's versioned API, not Consumer.fetch: under read_committed
+// the client filters aborted records itself, and its filter ends a producer's last aborted range at the
+// producer's last abort marker in the response. An abort marker can stand alone (a transaction that
+// added the partition and aborted before writing to it), and then every committed transaction of that
+// producer in between was dropped too: a restore lost committed changelog records and a restarted
+// instance emitted windows a second time (issue 7). Sessionless requests (session id 0, epoch -1):
+// every request names its partitions and offsets, so no broker-side state can disagree with ours.
 import {
   type Admin,
+  type Connection,
   type Consumer,
   FetchIsolationLevels,
+  kGetApi,
+  kGetConnection,
+  kPerformWithRetry,
   ListOffsetTimestamps,
   protocolErrors,
   type RecordsBatch,
@@ -152,14 +164,13 @@ export class PartitionFetcher {
       })
       requested.set(partitionKey(p.topic, p.partition), p.offset)
     }
-    let response: Awaited<ReturnType<Consumer['fetch']>>
+    let response: FetchResponse
     try {
-      response = await this.#consumer.fetch({
-        node,
-        topics: [...requestTopics.values()] as never,
+      response = await unfilteredFetch(this.#consumer, metadata.brokers.get(node), {
+        topics: [...requestTopics.values()],
+        byId,
         isolationLevel: this.#isolation,
         maxWaitTime: this.#options.maxWaitMs ?? 100,
-        minBytes: 1,
         maxBytes: this.#options.maxBytes ?? 32 * 1024 * 1024,
       })
     } catch (error) {
@@ -242,9 +253,9 @@ export class PartitionFetcher {
  * The batches a read_committed reader may see, by Kafka's rule (the Java consumer's Fetcher): walking
  * the batches in offset order, a producer is "aborted" from the first offset of each of its aborted
  * transactions the broker listed until its abort marker; its transactional batches in between are
- * dropped. The client's own filter keeps one range per producer and gives up on a range whose marker
- * is in a later response, so aborted records leak through it (a restarted transactional producer keeps
- * its producer id, so its aborted transactions follow one another): this filter runs after it.
+ * dropped. Every abort marker ends the producer's range, one written alone included (a transaction
+ * that added the partition but wrote nothing to it is not in the broker's list): the client's filter,
+ * which this replaces, let such a marker end an earlier range and so dropped committed batches.
  */
 export function committedBatches(
   batches: readonly RecordsBatch[],
@@ -276,8 +287,88 @@ export function committedBatches(
   return out
 }
 
+type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>
+
+interface FetchRequest {
+  readonly topics: readonly { topicId: string; partitions: object[] }[]
+  /** Topic names by id: Fetch v12 and older name topics instead. */
+  readonly byId: ReadonlyMap<string, string>
+  readonly isolationLevel: number
+  readonly maxWaitTime: number
+  readonly maxBytes: number
+}
+
+type Callback<T> = (error: Error | null, result: T) => void
+
+/** The exported, symbol-keyed building blocks of the client used here (as the committer does). */
+interface ClientInternals {
+  [kPerformWithRetry](
+    operation: string,
+    run: (retry: Callback<FetchResponse | undefined>) => void,
+    done: Callback<FetchResponse>,
+    attempt?: number,
+  ): void
+  [kGetConnection](broker: unknown, callback: Callback<Connection>): void
+  [kGetApi](name: string, callback: Callback<FetchApi>): void
+}
+
+type FetchApi = ((
+  connection: Connection,
+  maxWaitMs: number,
+  minBytes: number,
+  maxBytes: number,
+  isolationLevel: number,
+  sessionId: number,
+  sessionEpoch: number,
+  topics: readonly { topicId: string; partitions: object[] }[],
+  forgottenTopics: readonly never[],
+  rackId: string,
+  callback: Callback<FetchResponse>,
+) => void) & { version: number }
+
+/**
+ * One sessionless Fetch to `broker`, its response as the broker sent it: no record filtered (see the
+ * file's comment). A partition error rejects with the response attached, as Consumer.fetch does.
+ */
+function unfilteredFetch(consumer: Consumer, broker: unknown, request: FetchRequest): Promise<FetchResponse> {
+  if (broker === undefined) return Promise.reject(new Error('no broker for the fetch: metadata is stale'))
+  const client = consumer as unknown as ClientInternals
+  return new Promise<FetchResponse>((resolve, reject) => {
+    client[kPerformWithRetry](
+      'fetch',
+      (retry) => {
+        client[kGetConnection](broker, (error, connection) => {
+          if (error) return retry(error, undefined)
+          client[kGetApi]('Fetch', (error, api) => {
+            if (error) return retry(error, undefined)
+            const topics =
+              api.version <= 12
+                ? request.topics.map((t) => ({ ...t, topicId: request.byId.get(t.topicId) ?? t.topicId }))
+                : request.topics
+            api(
+              connection,
+              request.maxWaitTime,
+              1,
+              request.maxBytes,
+              request.isolationLevel,
+              0,
+              -1,
+              topics,
+              [],
+              '',
+              (error, response) => retry(error, response),
+            )
+          })
+        })
+      },
+      (error, response) => (error ? reject(error) : resolve(response)),
+      0,
+    )
+  })
+}
+
 // The response of a failed fetch, wherever the client nested it (MultipleErrors after a retry).
-function findResponse(error: unknown, depth = 0): Awaited<ReturnType<Consumer['fetch']>> | undefined {
+function findResponse(error: unknown, depth = 0): FetchResponse | undefined {
   if (error === null || typeof error !== 'object' || depth > 5) return undefined
   const { response, errors, cause } = error as { response?: unknown; errors?: unknown; cause?: unknown }
   if (
@@ -286,7 +377,7 @@ function findResponse(error: unknown, depth = 0): Awaited<ReturnType<Consumer['f
     response !== null &&
     'responses' in response
   ) {
-    return response as Awaited<ReturnType<Consumer['fetch']>>
+    return response as FetchResponse
   }
   if (Array.isArray(errors)) {
     for (const nested of errors) {

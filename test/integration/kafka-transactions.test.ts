@@ -5,7 +5,8 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { stringSerializers } from '@platformatic/kafka'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTransactionalProducer } from '../../kafka/clients.js'
+import { createConsumer, createTransactionalProducer } from '../../kafka/clients.js'
+import { PartitionFetcher } from '../../kafka/partition-fetcher.js'
 import { createTestTopics, deleteTestTopics, readTopic } from '../support/kafka.js'
 import { stackConfig, stackEnv, testPrefix } from '../support/stack-env.js'
 
@@ -13,9 +14,10 @@ const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
 const committedTopic = `${prefix}-seed`
 const crashTopic = `${prefix}-crash`
+const markerTopic = `${prefix}-marker`
 
-beforeAll(() => createTestTopics(config, [committedTopic, crashTopic], 3))
-afterAll(() => deleteTestTopics(config, [committedTopic, crashTopic]))
+beforeAll(() => createTestTopics(config, [committedTopic, crashTopic, markerTopic], 3))
+afterAll(() => deleteTestTopics(config, [committedTopic, crashTopic, markerTopic]))
 
 describe('transactional produce', () => {
   it('shows read_committed readers the committed transaction only, and read_uncommitted both', async () => {
@@ -106,5 +108,55 @@ describe('transactional produce', () => {
 
     const visible = await readTopic(config, crashTopic, { expected: 5, isolation: 'read_committed' })
     expect(visible.map((r) => r.value).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `survivor-${i}`))
+  })
+})
+
+describe('read_committed fetch (the runtime and its restore read this way)', () => {
+  // An abort marker can stand alone: a producer that added a partition to its transaction and died
+  // (or aborted) before its records reached it. The client's own filter ended the last aborted range
+  // it was told of at such a marker, and so dropped every committed transaction in between: a restore
+  // lost the changelog records of a committed transaction (issue 7's re-emitted windows).
+  it('keeps a committed transaction that lies between an aborted one and an abort marker with no records', async () => {
+    const producer = createTransactionalProducer(config.kafka, `${prefix}-marker`, {
+      serializers: stringSerializers,
+    })
+    try {
+      const aborted = await producer.beginTransaction()
+      await aborted.send({
+        messages: ['a1', 'a2'].map((v) => ({ topic: markerTopic, partition: 0, key: v, value: v })),
+      })
+      await aborted.abort()
+      const committed = await producer.beginTransaction()
+      await committed.send({
+        messages: ['c1', 'c2', 'c3'].map((v) => ({ topic: markerTopic, partition: 0, key: v, value: v })),
+      })
+      await committed.commit()
+      // Partition 0 joins the transaction, no record is written to it, and the transaction aborts.
+      const empty = await producer.beginTransaction()
+      const metadata = await producer.metadata({ topics: [markerTopic] })
+      await empty.addPartitions(metadata, [{ topic: markerTopic, partition: 0 }] as never)
+      await empty.abort()
+    } finally {
+      await producer.close()
+    }
+
+    const consumer = createConsumer(config.kafka, `${prefix}-marker-reader`)
+    try {
+      const fetcher = new PartitionFetcher(consumer, { isolation: 'read_committed' })
+      const values: string[] = []
+      let offset = 0
+      for (let round = 0; round < 20; round++) {
+        const [batch] = await fetcher.fetch([{ topic: markerTopic, partition: 0, offset }])
+        if (batch === undefined) continue
+        values.push(...batch.records.map((r) => String(r.value)))
+        offset = batch.nextOffset
+        if (offset >= batch.lastStableOffset && batch.lastStableOffset >= 0) break
+      }
+      // a1 a2, abort marker, c1 c2 c3, commit marker, the lone abort marker.
+      expect(offset).toBe(8)
+      expect(values).toEqual(['c1', 'c2', 'c3'])
+    } finally {
+      await consumer.close()
+    }
   })
 })

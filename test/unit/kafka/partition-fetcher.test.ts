@@ -68,6 +68,13 @@ describe('committedBatches', () => {
     expect(offsets(committedBatches(batches, aborted))).toEqual([3])
   })
 
+  it('keeps a committed transaction followed by an abort marker written alone (no aborted records)', () => {
+    // The broker lists only the first abort: the second aborted a transaction that wrote nothing here.
+    const p = 11n
+    const batches = [batch(0, 2, p), marker(2, p, 0), batch(3, 3, p), marker(6, p, 1), marker(7, p, 0)]
+    expect(offsets(committedBatches(batches, [{ producerId: p, firstOffset: 0n }]))).toEqual([3])
+  })
+
   it('drops an aborted transaction whose marker is not in this response', () => {
     const p = 9n
     const batches = [batch(0, 3, 1n), batch(3, 2, p), batch(5, 2, p)]
