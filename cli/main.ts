@@ -13,6 +13,7 @@ import { PartitionIncreaseRefusedError } from '../ops/topics.js'
 import { ProcessorConfigError } from '../processors/config-error.js'
 import { registerBackupCommand } from './commands/backup.js'
 import { registerConfigCommand } from './commands/config.js'
+import { registerDemoCommand } from './commands/demo.js'
 import { registerDescribeCommand } from './commands/describe.js'
 import { registerGroupsCommand } from './commands/groups.js'
 import { registerMigrateCommand } from './commands/migrate.js'
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
   registerStackCommand(program)
+  registerDemoCommand(program)
   registerProvisionCommand(program)
   registerMigrateCommand(program)
   registerProduceCommand(program)

@@ -11,11 +11,13 @@ import { loadProcessorConfig } from '../../processors/config.js'
 import { type RunningProcessor, startProcessor } from '../../processors/run-processor.js'
 import { type RunningSinks, startSinks } from '../../sinks/run-sinks.js'
 
+// The first SIGTERM or SIGINT starts the clean close; later ones are ignored rather than left to
+// Node's default, which would kill the process mid-close (npm passes a terminal's Ctrl-C on too).
 function untilSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
     const stop = () => resolve()
-    process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
+    process.on('SIGTERM', stop)
+    process.on('SIGINT', stop)
   })
 }
 
