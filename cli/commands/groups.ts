@@ -11,23 +11,12 @@ import {
   type OffsetTarget,
   resetGroupOffsets,
 } from '../../ops/groups.js'
-import { printJson } from '../output.js'
+import { printJson, table } from '../output.js'
 
 function offsetNumber(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
     throw new InvalidArgumentError('expected a whole number >= 0')
   return Number(value)
-}
-
-/** Columns padded to their widest cell; the last column is not padded. */
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd()
-  return `${[header, ...rows].map(line).join('\n')}\n`
 }
 
 function printList(groups: readonly GroupSummary[]): void {

@@ -9,18 +9,7 @@ import {
   type SubjectCheck,
   type SubjectRegistered,
 } from '../../ops/schemas.js'
-import { printJson } from '../output.js'
-
-/** Columns padded to their widest cell; the last column is not padded. */
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd()
-  return `${[header, ...rows].map(line).join('\n')}\n`
-}
+import { printJson, table } from '../output.js'
 
 function printRegistered(subjects: readonly SubjectRegistered[]): void {
   process.stdout.write(

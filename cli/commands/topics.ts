@@ -9,7 +9,7 @@ import {
   type TopicReport,
 } from '../../ops/topics.js'
 import { wholeNumber } from '../arguments.js'
-import { printJson } from '../output.js'
+import { printJson, table } from '../output.js'
 
 /** retention.ms: a whole number of milliseconds, or -1 (kept forever). */
 export function retentionMs(value: string): number {
@@ -24,17 +24,6 @@ export function topicConfig(value: string, previous: Record<string, string> = {}
   if (!match?.[1] || match[2] === undefined)
     throw new InvalidArgumentError('expected name=value, e.g. --config min.insync.replicas=2')
   return { ...previous, [match[1]]: match[2] }
-}
-
-/** Columns padded to their widest cell; the last column is not padded. */
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd()
-  return `${[header, ...rows].map(line).join('\n')}\n`
 }
 
 function printCreated(outcomes: readonly TopicCreateOutcome[]): void {

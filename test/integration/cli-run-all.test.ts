@@ -9,14 +9,12 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createAdmin } from '../../kafka/clients.js'
 import { prefixedTopics } from '../../ops/produce.js'
 import { OUTPUT_NAMES } from '../../processors/outputs.js'
 import { PASSWORD, TEST_SECRET, usersFile } from '../support/api.js'
-import { createTestTopics, deleteTestTopics } from '../support/kafka.js'
-import { keysUnder } from '../support/redis.js'
+import { removePipelineRun } from '../support/cleanup.js'
+import { createTestTopics } from '../support/kafka.js'
 import { stackConfig, stackEnv, testPrefix } from '../support/stack-env.js'
 
 const prefix = testPrefix(import.meta.url)
@@ -103,21 +101,11 @@ afterAll(async () => {
     child.kill('SIGKILL')
     await exited
   }
-  const admin = createAdmin(config.kafka, 'cli-run-all-test')
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
-    await deleteTestTopics(config, mine)
-    await admin.deleteGroups({ groups: [applicationId, `${sinkGroupPrefix}-redis`] }).catch(() => {})
-  } finally {
-    await admin.close()
-  }
-  const redis = new Redis(config.redis.url)
-  try {
-    const keys = await keysUnder(redis, redisPrefix)
-    if (keys.length > 0) await redis.del(...keys)
-  } finally {
-    redis.disconnect()
-  }
+  await removePipelineRun(config, {
+    prefix,
+    groups: [applicationId, `${sinkGroupPrefix}-redis`],
+    redisPrefix,
+  })
   rmSync(dir, { recursive: true, force: true })
 })
 

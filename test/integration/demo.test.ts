@@ -9,14 +9,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { stackStatus } from '../../deploy/local/stack.js'
-import { createAdmin } from '../../kafka/clients.js'
 import { prefixedTopics } from '../../ops/produce.js'
 import { OUTPUT_NAMES } from '../../processors/outputs.js'
-import { deleteTestTopics } from '../support/kafka.js'
-import { keysUnder } from '../support/redis.js'
+import { removePipelineRun } from '../support/cleanup.js'
 import { stackConfig, stackDir, stackEnv, testPrefix } from '../support/stack-env.js'
 
 const prefix = testPrefix(import.meta.url)
@@ -82,21 +79,11 @@ afterAll(async () => {
     child.kill('SIGKILL')
     await exited
   }
-  const admin = createAdmin(config.kafka, 'demo-test')
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
-    await deleteTestTopics(config, mine)
-    await admin.deleteGroups({ groups: [applicationId, `${sinkGroupPrefix}-redis`] }).catch(() => {})
-  } finally {
-    await admin.close()
-  }
-  const redis = new Redis(config.redis.url)
-  try {
-    const keys = await keysUnder(redis, redisPrefix)
-    if (keys.length > 0) await redis.del(...keys)
-  } finally {
-    redis.disconnect()
-  }
+  await removePipelineRun(config, {
+    prefix,
+    groups: [applicationId, `${sinkGroupPrefix}-redis`],
+    redisPrefix,
+  })
   if (!secretExisted) rmSync(join(stackDir(), 'demo'), { recursive: true, force: true })
   rmSync(dir, { recursive: true, force: true })
 })
