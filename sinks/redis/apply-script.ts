@@ -30,6 +30,9 @@
 //                                      index expiry raised to expireAt
 //   w key index member                 window delete
 //   Z key score member expireAt        ZADD (expireAt 0: no expiry; else the key's expiry raised to it)
+//   G key score member expireAt        the same with GT: a member's score is only ever raised (the
+//                                      groups index: each group's latest window start, whatever
+//                                      order the windows are applied in)
 //   z key member                       ZREM
 //   A key expireAt list score member max alertPrefix retention field value ...
 //                                      alert: replaces the hash with its expiry, ZADD list, drops
@@ -81,9 +84,9 @@ local function ops(code, a, n)
     call('ZADD', index, A[a + 4], A[a + 3])
     call('ZREMRANGEBYSCORE', index, '-inf', '(' .. (now - tonumber(A[a + 5])))
     raise_expiry(index, at)
-  elseif code == 'Z' then
+  elseif code == 'Z' or code == 'G' then
     local key = A[a]
-    call('ZADD', key, A[a + 1], A[a + 2])
+    if code == 'G' then call('ZADD', key, 'GT', A[a + 1], A[a + 2]) else call('ZADD', key, A[a + 1], A[a + 2]) end
     local at = tonumber(A[a + 3])
     if at > 0 then raise_expiry(key, at) end
   elseif code == 'z' then

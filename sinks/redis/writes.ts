@@ -199,7 +199,7 @@ export class WriteCompiler {
       String(span),
     ]
     encodeHashFields(value, args)
-    const ops = [withCount('W', args), op('Z', k.groups(output), String(start), group, expireAt)]
+    const ops = [withCount('W', args), op('G', k.groups(output), String(start), group, expireAt)]
     if (LEADERBOARD_OUTPUTS.has(output)) {
       const tokens = value.tokens
       if (typeof tokens !== 'number') throw new Error(`${output}: no tokens in the value`)

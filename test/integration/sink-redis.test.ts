@@ -358,6 +358,13 @@ describe('RedisSinkTarget', () => {
     expect(await read.metricWindows('tokensByAgent', 'a1', start + minute, start + 2 * minute)).toHaveLength(
       1,
     )
+    // The groups index keeps each group's latest window start, whatever order the windows came in
+    // (a1's earlier window was written last).
+    expect(await read.metricGroups('tokensByAgent')).toEqual([
+      { group: 'a1', latest_start: start + minute },
+      { group: 'a2', latest_start: start },
+      { group: 'a3', latest_start: start },
+    ])
     expect(await read.leaderboard(start, 2)).toEqual([
       { agent_id: 'a1', tokens: 300, rank: 1 },
       { agent_id: 'a2', tokens: 250, rank: 2 },

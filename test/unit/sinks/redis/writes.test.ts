@@ -77,7 +77,7 @@ describe('WriteCompiler', () => {
       String(7 * DAY + 60_000),
     ])
     // The output's groups index (the API lists groups and reads their latest windows from it).
-    expect(ops[1]).toEqual(['Z', '4', 'p:mg:tokens_by_agent', '120000', 'a1', String(180_000 + 7 * DAY)])
+    expect(ops[1]).toEqual(['G', '4', 'p:mg:tokens_by_agent', '120000', 'a1', String(180_000 + 7 * DAY)])
     expect(ops[2]).toEqual(['Z', '4', 'p:lb:tokens_by_agent:120000', '42', 'a1', String(180_000 + 7 * DAY)])
   })
 
