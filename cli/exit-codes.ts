@@ -13,6 +13,8 @@ export const EXIT = Object.freeze({
   MISMATCH: 4,
   /** Refused: the state does not allow it now (a group with live members); nothing was changed. */
   REFUSED: 5,
+  /** Done, and its check failed: the state a replay rebuilt differs from the state before it. */
+  DIFFERENT: 6,
 })
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
@@ -23,4 +25,5 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  usage error (unknown command or option, bad argument)
   3  invalid configuration (the message names each bad variable and the expected form)
   4  existing state differs from its definition (e.g. a topic's partitions or retention)
-  5  refused: the state does not allow it now (a group has live members, a transaction is open); nothing changed`
+  5  refused: the state does not allow it now (a group has live members, a transaction is open); nothing changed
+  6  done, but the check failed: the state a replay rebuilt differs from the state before it`

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { TopicMismatchError } from '../kafka/topics.js'
 import { RestoreRefusedError } from '../ops/backup.js'
+import { ReplayDifferenceError } from '../ops/replay.js'
 import { ResetRefusedError } from '../ops/reset.js'
 import { SchemaMismatchError } from '../ops/schemas.js'
 import { PartitionIncreaseRefusedError } from '../ops/topics.js'
@@ -19,6 +20,7 @@ import { registerGroupsCommand } from './commands/groups.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerProduceCommand } from './commands/produce.js'
 import { registerProvisionCommand } from './commands/provision.js'
+import { registerReplayCommand } from './commands/replay.js'
 import { registerResetCommand } from './commands/reset.js'
 import { registerRunCommand } from './commands/run.js'
 import { registerSchemasCommand } from './commands/schemas.js'
@@ -45,6 +47,7 @@ export function buildProgram(): Command {
   registerDescribeCommand(program)
   registerGroupsCommand(program)
   registerResetCommand(program)
+  registerReplayCommand(program)
   registerTopicsCommand(program)
   registerSchemasCommand(program)
   registerBackupCommand(program)
@@ -87,6 +90,10 @@ function report(error: unknown): ExitCode {
     // A pipeline or group reset refused before anything changed (live members, open transactions).
     process.stderr.write(`${error.message}\n`)
     return EXIT.REFUSED
+  }
+  if (error instanceof ReplayDifferenceError) {
+    process.stderr.write(`${error.message}\n`)
+    return EXIT.DIFFERENT
   }
   const message = error instanceof Error ? error.message : String(error)
   process.stderr.write(`agent-party: ${message}\n`)
