@@ -1,7 +1,7 @@
 // The environment contract: every variable the project reads, its default (pointing at the local
 // stack), its expected form and whether it is secret. Validated once, at start, all at once, so a
 // user sees every bad value in one message rather than one per restart.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 
@@ -95,6 +95,60 @@ const s3BucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name (3-63 of a-z, 0-9, ., -)')
 
+/**
+ * A `*_FILE` variable: the path of a file holding one secret (a mounted Kubernetes Secret, a Docker
+ * secret). Read once at start, trimmed; a missing, unreadable or empty file names this variable.
+ * Parses to the secret, or undefined when the variable is empty.
+ */
+const secretFile = z.string().transform((path, ctx): string | undefined => {
+  if (path === '') return undefined
+  const text = readFile(path, ctx)
+  if (text === undefined) return z.NEVER
+  if (text.trim() === '') {
+    ctx.addIssue({ code: 'custom', message: `names an empty file (${path})` })
+    return z.NEVER
+  }
+  return text.trim()
+})
+
+/** A PEM file (CA bundle, certificate, private key): its content, or undefined when empty. */
+const pemFile = z.string().transform((path, ctx): string | undefined => {
+  if (path === '') return undefined
+  const text = readFile(path, ctx)
+  if (text === undefined) return z.NEVER
+  if (!text.includes('-----BEGIN ')) {
+    ctx.addIssue({ code: 'custom', message: `names a file that holds no PEM block (${path})` })
+    return z.NEVER
+  }
+  return text
+})
+
+function readFile(path: string, ctx: z.RefinementCtx): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'read error'
+    ctx.addIssue({ code: 'custom', message: `names a file that cannot be read (${code})` })
+    return undefined
+  }
+}
+
+const optionalUrl = (schemes: string[]) =>
+  z
+    .string()
+    .refine(
+      (s) => s === '' || urlWithScheme(schemes).safeParse(s).success,
+      `not a URL with scheme ${schemes.join(' or ')}`,
+    )
+
+export const KAFKA_SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const
+export type KafkaSecurityProtocol = (typeof KAFKA_SECURITY_PROTOCOLS)[number]
+export const KAFKA_SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number]
+
+const fileExpected = 'empty, or the path of a readable file holding the secret'
+const pemExpected = 'empty, or the path of a readable PEM file'
+
 export const variables = {
   KAFKA_BOOTSTRAP_SERVERS: {
     description: 'Kafka brokers to bootstrap from',
@@ -113,6 +167,106 @@ export const variables = {
     expected: 'a whole number >= 1, at most the number of brokers',
     default: '1',
     schema: positiveInt,
+  },
+  KAFKA_SECURITY_PROTOCOL: {
+    description:
+      'How clients talk to the brokers: PLAINTEXT, SSL (TLS), SASL_PLAINTEXT (SASL, no TLS) or SASL_SSL (SASL over TLS), as Java clients name it',
+    expected: KAFKA_SECURITY_PROTOCOLS.join(', '),
+    default: 'PLAINTEXT',
+    schema: z.enum(KAFKA_SECURITY_PROTOCOLS, {
+      message: `not one of ${KAFKA_SECURITY_PROTOCOLS.join(', ')}`,
+    }),
+  },
+  KAFKA_SASL_MECHANISM: {
+    description: 'SASL mechanism, required with SASL_PLAINTEXT and SASL_SSL; empty otherwise',
+    expected: `empty, or one of ${KAFKA_SASL_MECHANISMS.join(', ')}`,
+    default: '',
+    schema: z.enum(['', ...KAFKA_SASL_MECHANISMS], {
+      message: `not one of ${KAFKA_SASL_MECHANISMS.join(', ')}`,
+    }),
+  },
+  KAFKA_SASL_USERNAME: {
+    description: 'SASL user (PLAIN and SCRAM mechanisms)',
+    expected: 'a user name, or empty',
+    default: '',
+    schema: z.string(),
+  },
+  KAFKA_SASL_PASSWORD: {
+    description: 'SASL password (PLAIN and SCRAM); or give KAFKA_SASL_PASSWORD_FILE',
+    expected: 'a password, or empty',
+    default: '',
+    secret: true,
+    schema: z.string(),
+  },
+  KAFKA_SASL_PASSWORD_FILE: {
+    description: 'File holding the SASL password (instead of KAFKA_SASL_PASSWORD)',
+    expected: fileExpected,
+    default: '',
+    schema: secretFile,
+  },
+  KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: {
+    description:
+      'OAUTHBEARER: file holding the bearer token, read again at every authentication (a sidecar renews it)',
+    expected: 'empty, or the path of an existing file',
+    default: '',
+    schema: z.string().refine((s) => s === '' || existsSync(s), 'names no file'),
+  },
+  KAFKA_SASL_OAUTHBEARER_TOKEN_URL: {
+    description:
+      'OAUTHBEARER: token endpoint of the identity provider (OAuth client credentials grant), instead of a token file',
+    expected: 'empty, or an http or https URL',
+    default: '',
+    schema: optionalUrl(['http', 'https']),
+  },
+  KAFKA_SASL_OAUTHBEARER_CLIENT_ID: {
+    description: 'OAUTHBEARER: OAuth client id for the token endpoint',
+    expected: 'a client id, or empty',
+    default: '',
+    schema: z.string(),
+  },
+  KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET: {
+    description: 'OAUTHBEARER: OAuth client secret; or give KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE',
+    expected: 'a client secret, or empty',
+    default: '',
+    secret: true,
+    schema: z.string(),
+  },
+  KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE: {
+    description: 'OAUTHBEARER: file holding the OAuth client secret',
+    expected: fileExpected,
+    default: '',
+    schema: secretFile,
+  },
+  KAFKA_SASL_OAUTHBEARER_SCOPE: {
+    description: 'OAUTHBEARER: scope asked of the token endpoint; empty asks for none',
+    expected: 'space-separated scopes, or empty',
+    default: '',
+    schema: z.string(),
+  },
+  KAFKA_SSL_CA_FILE: {
+    description:
+      "SSL/SASL_SSL: CA bundle the brokers' certificates are checked against; empty: the system CAs",
+    expected: pemExpected,
+    default: '',
+    schema: pemFile,
+  },
+  KAFKA_SSL_CERT_FILE: {
+    description: 'SSL/SASL_SSL: client certificate for mutual TLS (with KAFKA_SSL_KEY_FILE)',
+    expected: pemExpected,
+    default: '',
+    schema: pemFile,
+  },
+  KAFKA_SSL_KEY_FILE: {
+    description: 'SSL/SASL_SSL: private key of the client certificate (with KAFKA_SSL_CERT_FILE)',
+    expected: pemExpected,
+    default: '',
+    schema: pemFile,
+  },
+  KAFKA_SSL_REJECT_UNAUTHORIZED: {
+    description: 'SSL/SASL_SSL: refuse brokers whose certificate does not check out (false only for tests)',
+    expected: 'true or false',
+    default: 'true',
+    schema: z.enum(['true', 'false'], { message: 'not true or false' }).transform((s) => s === 'true'),
   },
   NEO4J_URI: {
     description: 'Neo4j Bolt URI',
@@ -134,6 +288,12 @@ export const variables = {
     secret: true,
     schema: z.string(),
   },
+  NEO4J_PASSWORD_FILE: {
+    description: 'File holding the Neo4j password (instead of NEO4J_PASSWORD)',
+    expected: fileExpected,
+    default: '',
+    schema: secretFile,
+  },
   NEO4J_DATABASE: {
     description: 'Neo4j database name',
     expected: 'a database name',
@@ -146,6 +306,25 @@ export const variables = {
     default: 'redis://127.0.0.1:6379',
     secret: true,
     schema: urlWithScheme(['redis', 'rediss']),
+  },
+  REDIS_USERNAME: {
+    description: 'Redis ACL user, when not in REDIS_URL',
+    expected: 'a user name, or empty',
+    default: '',
+    schema: z.string(),
+  },
+  REDIS_PASSWORD_FILE: {
+    description: 'File holding the Redis password, when not in REDIS_URL',
+    expected: fileExpected,
+    default: '',
+    schema: secretFile,
+  },
+  REDIS_TLS_CA_FILE: {
+    description:
+      "CA bundle Redis's certificate is checked against (with a rediss:// URL); empty: the system CAs",
+    expected: pemExpected,
+    default: '',
+    schema: pemFile,
   },
   S3_ENDPOINT: {
     description: 'S3-compatible endpoint (MinIO in production, s3proxy locally)',
@@ -166,6 +345,19 @@ export const variables = {
     secret: true,
     schema: nonEmpty,
   },
+  S3_SECRET_KEY_FILE: {
+    description: 'File holding the S3 secret key (instead of S3_SECRET_KEY)',
+    expected: fileExpected,
+    default: '',
+    schema: secretFile,
+  },
+  S3_CA_FILE: {
+    description:
+      "CA bundle the S3 endpoint's certificate is checked against (with an https endpoint); empty: the system CAs",
+    expected: pemExpected,
+    default: '',
+    schema: pemFile,
+  },
   S3_REGION: {
     description: 'S3 region',
     expected: 'a region name, e.g. us-east-1',
@@ -183,6 +375,25 @@ export const variables = {
     expected: 'an http or https URL, e.g. http://127.0.0.1:8081/apis/ccompat/v7',
     default: 'http://127.0.0.1:8081/apis/ccompat/v7',
     schema: urlWithScheme(['http', 'https']),
+  },
+  SCHEMA_REGISTRY_USERNAME: {
+    description: 'Schema Registry basic-auth user; empty: no authentication',
+    expected: 'a user name, or empty',
+    default: '',
+    schema: z.string(),
+  },
+  SCHEMA_REGISTRY_PASSWORD: {
+    description: 'Schema Registry basic-auth password; or give SCHEMA_REGISTRY_PASSWORD_FILE',
+    expected: 'a password, or empty',
+    default: '',
+    secret: true,
+    schema: z.string(),
+  },
+  SCHEMA_REGISTRY_PASSWORD_FILE: {
+    description: 'File holding the Schema Registry password',
+    expected: fileExpected,
+    default: '',
+    schema: secretFile,
   },
   SCHEMA_ENCODING: {
     description:

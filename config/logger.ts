@@ -12,6 +12,19 @@ export const REDACTED_PATHS = [
   'password',
   '*.password',
   '*.*.password',
+  // config.kafka.sasl.password under a key: log.info({ config })
+  '*.*.*.password',
+  'clientSecret',
+  '*.clientSecret',
+  '*.*.clientSecret',
+  '*.*.*.clientSecret',
+  // The private key of Kafka's mutual TLS (config.kafka.tls.key); `key` alone is a record's key.
+  'tls.key',
+  '*.tls.key',
+  '*.*.tls.key',
+  // The Redis URL carries the ACL user's password.
+  'redis.url',
+  '*.redis.url',
   'secretKey',
   '*.secretKey',
   '*.*.secretKey',

@@ -1,6 +1,9 @@
 // The one place that builds @platformatic/kafka clients for the rest of the project, so that
 // every producer gets the same safe defaults: idempotence, Java-compatible key placement, and the
-// "new producer" id/epoch that makes transactional restarts work.
+// "new producer" id/epoch that makes transactional restarts work; and every client (producer,
+// consumer, admin) the same connection security: TLS and SASL from configuration (baseOptions).
+import { readFile } from 'node:fs/promises'
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import {
   Admin,
   type BaseOptions,
@@ -10,9 +13,24 @@ import {
   Producer,
   type ProducerOptions,
 } from '@platformatic/kafka'
-import type { Config } from '../config/config.js'
+import type { Config, KafkaSasl, KafkaTls } from '../config/config.js'
 
-export type KafkaConfig = Config['kafka']
+/**
+ * What a client needs of config.kafka. The security fields are optional so that code holding only
+ * brokers (tools, tests) can build one; absent means PLAINTEXT.
+ */
+export type KafkaConfig = Pick<Config['kafka'], 'bootstrapServers' | 'clientId' | 'replicationFactor'> & {
+  readonly sasl?: KafkaSasl | undefined
+  readonly tls?: KafkaTls | undefined
+}
+
+/** The SASL and TLS part of a Kafka configuration, for code that builds its own client settings. */
+export function kafkaConnection(kafka: KafkaConfig): Pick<KafkaConfig, 'sasl' | 'tls'> {
+  return {
+    ...(kafka.sasl === undefined ? {} : { sasl: kafka.sasl }),
+    ...(kafka.tls === undefined ? {} : { tls: kafka.tls }),
+  }
+}
 
 /**
  * InitProducerId with the protocol's "new producer" values. The client otherwise sends producer
@@ -27,6 +45,83 @@ export function baseOptions(kafka: KafkaConfig, clientIdSuffix: string): BaseOpt
   return {
     clientId: `${kafka.clientId}-${clientIdSuffix}`,
     bootstrapBrokers: kafka.bootstrapServers,
+    ...securityOptions(kafka),
+  }
+}
+
+/** The TLS and SASL options of every client: none for PLAINTEXT. */
+export function securityOptions(kafka: KafkaConfig): Pick<BaseOptions, 'tls' | 'sasl'> {
+  const out: Pick<BaseOptions, 'tls' | 'sasl'> = {}
+  if (kafka.tls) {
+    const tls: TlsOptions = { rejectUnauthorized: kafka.tls.rejectUnauthorized }
+    if (kafka.tls.ca !== undefined) tls.ca = kafka.tls.ca
+    if (kafka.tls.cert !== undefined) tls.cert = kafka.tls.cert
+    if (kafka.tls.key !== undefined) tls.key = kafka.tls.key
+    out.tls = tls
+  }
+  if (kafka.sasl) out.sasl = saslOptions(kafka.sasl)
+  return out
+}
+
+function saslOptions(sasl: KafkaSasl): NonNullable<BaseOptions['sasl']> {
+  if (sasl.mechanism !== 'OAUTHBEARER') {
+    return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password }
+  }
+  if ('tokenFile' in sasl) {
+    const file = sasl.tokenFile
+    // Read at every authentication (the client calls the provider each time), so a sidecar that
+    // renews the file renews the session's token too.
+    return {
+      mechanism: 'OAUTHBEARER',
+      token: async () => {
+        const token = await readFile(file, 'utf8').then(
+          (text) => text.trim(),
+          (error: NodeJS.ErrnoException) => {
+            throw new Error(`KAFKA_SASL_OAUTHBEARER_TOKEN_FILE ${file} cannot be read (${error.code})`)
+          },
+        )
+        if (token === '') throw new Error(`KAFKA_SASL_OAUTHBEARER_TOKEN_FILE ${file} is empty`)
+        return token
+      },
+    }
+  }
+  return { mechanism: 'OAUTHBEARER', token: clientCredentialsToken(sasl) }
+}
+
+/**
+ * Tokens of an OAuth 2 client credentials grant (RFC 6749 4.4; client authenticated with HTTP
+ * basic, as Kafka's own OAUTHBEARER login handler does), kept until 80% of their lifetime.
+ */
+export function clientCredentialsToken(
+  sasl: Extract<KafkaSasl, { tokenUrl: string }>,
+  fetchImpl: typeof fetch = fetch,
+): () => Promise<string> {
+  let cached: { token: string; renewAt: number } | undefined
+  return async () => {
+    if (cached && Date.now() < cached.renewAt) return cached.token
+    const body = new URLSearchParams({ grant_type: 'client_credentials' })
+    if (sasl.scope !== undefined) body.set('scope', sasl.scope)
+    const basic = Buffer.from(
+      `${encodeURIComponent(sasl.clientId)}:${encodeURIComponent(sasl.clientSecret)}`,
+    ).toString('base64')
+    const response = await fetchImpl(sasl.tokenUrl, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    })
+    if (!response.ok) {
+      throw new Error(
+        `KAFKA_SASL_OAUTHBEARER_TOKEN_URL ${sasl.tokenUrl} answered ${response.status} to the client credentials grant`,
+      )
+    }
+    const json = (await response.json()) as { access_token?: unknown; expires_in?: unknown }
+    if (typeof json.access_token !== 'string' || json.access_token === '') {
+      throw new Error(`KAFKA_SASL_OAUTHBEARER_TOKEN_URL ${sasl.tokenUrl} answered without an access_token`)
+    }
+    const lifetimeS = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : 300
+    cached = { token: json.access_token, renewAt: Date.now() + lifetimeS * 800 }
+    return json.access_token
   }
 }
 

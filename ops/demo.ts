@@ -25,8 +25,10 @@ import {
   payloadOf,
   produceEvents,
   type RecordSink,
+  RegistryClient,
 } from '../schemas/index.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
+import { redisConnectionOptions } from '../sinks/redis/target.js'
 import { createS3Client } from '../sinks/s3/client.js'
 import { prepareProduceTargets } from './produce.js'
 import { type ProvisionReport, provision } from './provision.js'
@@ -344,6 +346,7 @@ export async function checkServices(config: Config, stack: boolean): Promise<voi
       `Redis at ${redisAddress(config.redis.url)}`,
       async () => {
         const redis = new Redis(config.redis.url, {
+          ...redisConnectionOptions(config.redis),
           lazyConnect: true,
           maxRetriesPerRequest: 0,
           connectTimeout: 3000,
@@ -368,11 +371,7 @@ export async function checkServices(config: Config, stack: boolean): Promise<voi
     checks.push([
       `the Schema Registry at ${config.schemaRegistry.url}`,
       async () => {
-        const response = await fetch(`${config.schemaRegistry.url.replace(/\/$/, '')}/subjects`, {
-          signal: AbortSignal.timeout(5000),
-        })
-        await response.body?.cancel()
-        if (!response.ok) throw new Error(`HTTP ${response.status}`)
+        await new RegistryClient({ ...config.schemaRegistry, timeoutMs: 5000, retries: 0 }).subjects()
       },
     ])
   const results = await Promise.allSettled(checks.map(([, check]) => check()))

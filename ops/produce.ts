@@ -55,7 +55,7 @@ export async function prepareProduceTargets(config: Config, options: PrepareTarg
       })).filter((s) => missing.includes(s.name))
       await ensureTopics(admin, specs, config.kafka.replicationFactor)
       if ((options.encoding ?? config.schemas.encoding) === 'registry') {
-        await registerEventSchemas(new RegistryClient({ url: config.schemaRegistry.url }), {
+        await registerEventSchemas(new RegistryClient(config.schemaRegistry), {
           topics: options.topics,
         })
       }

@@ -48,7 +48,7 @@ export async function provision(config: Config): Promise<ProvisionReport> {
  */
 export async function provisionSchemas(config: Config): Promise<string[]> {
   if (config.schemas.encoding !== 'registry') return []
-  const client = new RegistryClient({ url: config.schemaRegistry.url })
+  const client = new RegistryClient(config.schemaRegistry)
   const registrations = await registerSchemas(client, projectSubjects(config))
   return registrations.filter((r) => r.ids.some((id) => id.registeredNow)).map((r) => r.subject)
 }

@@ -20,6 +20,7 @@ import type { Config } from '../config/config.js'
 import { OUTPUT_NAMES, type OutputName } from '../processors/outputs.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
 import { DEFAULT_PREFIX, outputId } from '../sinks/redis/keys.js'
+import { redisConnectionOptions } from '../sinks/redis/target.js'
 
 /** Why an output of the sinks can differ after a replay of the same log. */
 export const TIMING_DEPENDENT: Readonly<Partial<Record<OutputName | 'other', string>>> = Object.freeze({
@@ -148,11 +149,7 @@ export async function digestSinks(config: Config, options: DigestOptions = {}): 
   const sinks = options.sinks ?? ['neo4j', 'redis']
   if (sinks.includes('neo4j')) await digestGraph(config, options.graph ?? { scope: 'all' }, tables)
   if (sinks.includes('redis'))
-    await digestRedis(
-      config.redis.url,
-      options.redisPrefix ?? config.redis.keyPrefix ?? DEFAULT_PREFIX,
-      tables,
-    )
+    await digestRedis(config.redis, options.redisPrefix ?? config.redis.keyPrefix ?? DEFAULT_PREFIX, tables)
   return { tables, takenAt: Date.now() }
 }
 
@@ -201,8 +198,16 @@ async function digestGraph(
 /** Keys read per round trip. */
 const REDIS_BATCH = 500
 
-async function digestRedis(url: string, prefix: string, tables: Map<string, TableDigest>): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 })
+async function digestRedis(
+  connection: Config['redis'],
+  prefix: string,
+  tables: Map<string, TableDigest>,
+): Promise<void> {
+  const redis = new Redis(connection.url, {
+    ...redisConnectionOptions(connection),
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+  })
   await redis.connect()
   const offsets = `${prefix}sink-offset:`
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`

@@ -14,7 +14,7 @@
 import { type Admin, FetchIsolationLevels } from '@platformatic/kafka'
 import type { Config, SinkName } from '../config/config.js'
 import type { Logger } from '../config/logger.js'
-import { createAdmin } from '../kafka/clients.js'
+import { createAdmin, kafkaConnection } from '../kafka/clients.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { configuredProcessorSerdes } from '../processors/serdes.js'
@@ -152,12 +152,14 @@ export async function resetPipeline(
       const streams = resolveStreamsConfig({
         applicationId: processor.applicationId,
         bootstrapServers: config.kafka.bootstrapServers,
+        connection: kafkaConnection(config.kafka),
         ...(config.streams.stateDir ? { stateDir: config.streams.stateDir } : {}),
       })
       // With the state directory the processor would use: a process holding it is refused too.
       processorReport = await resetApplication(topology, {
         applicationId: streams.applicationId,
         bootstrapServers: streams.bootstrapServers,
+        connection: streams.connection,
         stateDir: streams.stateDir,
       }).catch((error: unknown) => {
         // A member that joined (or a process that took the state directory) since the check above.

@@ -55,7 +55,7 @@ export interface SubjectRegistered {
 
 /** Registers every project schema (idempotent: a second run registers nothing). */
 export async function registerProjectSchemas(config: Config): Promise<SubjectRegistered[]> {
-  const client = new RegistryClient({ url: config.schemaRegistry.url })
+  const client = new RegistryClient(config.schemaRegistry)
   const subjects = projectSubjects(config)
   const registrations = await registerSchemas(client, subjects)
   return Promise.all(
@@ -101,7 +101,7 @@ export interface SubjectCheck {
 }
 
 export async function checkProjectSchemas(config: Config): Promise<SubjectCheck[]> {
-  const client = new RegistryClient({ url: config.schemaRegistry.url })
+  const client = new RegistryClient(config.schemaRegistry)
   const global = await client.getGlobalCompatibility()
   return Promise.all(
     projectSubjects(config).map(async ({ schemas, topic }): Promise<SubjectCheck> => {

@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js'
 import { componentLogger, createRootLogger, type Logger } from '../config/logger.js'
 import { createMetrics, type Metrics } from '../config/metrics.js'
 import { ProbeServer } from '../config/probe-server.js'
-import { createAdmin } from '../kafka/clients.js'
+import { createAdmin, kafkaConnection } from '../kafka/clients.js'
 import { ensureTopics } from '../kafka/topics.js'
 import { KafkaStreams } from '../topology/runtime/index.js'
 import { loadProcessorConfig, type ProcessorConfig } from './config.js'
@@ -62,6 +62,7 @@ export async function startProcessor(
   const streams = new KafkaStreams(topology, {
     applicationId: processor.applicationId,
     bootstrapServers: config.kafka.bootstrapServers,
+    connection: kafkaConnection(config.kafka),
     clientId: config.kafka.clientId,
     replicationFactor: config.kafka.replicationFactor,
     processingGuarantee: config.streams.processingGuarantee,

@@ -49,7 +49,7 @@ export function configuredProcessorSerdes(
   return createProcessorSerdes(processor, {
     encoding: config.schemas.encoding,
     ...(config.schemas.encoding === 'registry'
-      ? { lookup: registrySchemaLookup(new RegistryClient({ url: config.schemaRegistry.url })) }
+      ? { lookup: registrySchemaLookup(new RegistryClient(config.schemaRegistry)) }
       : {}),
   })
 }

@@ -9,7 +9,7 @@ import { ProbeServer, type Readiness } from '../config/probe-server.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { configuredProcessorSerdes, type ProcessorSerdes } from '../processors/serdes.js'
 import { Neo4jSinkTarget } from './neo4j/target.js'
-import { RedisSinkTarget } from './redis/target.js'
+import { RedisSinkTarget, redisConnectionOptions } from './redis/target.js'
 import { SinkRunner, type SinkRunnerOptions } from './runtime/sink-runner.js'
 import type { SinkTarget } from './runtime/target.js'
 import { ArchiveSinkTarget } from './s3/archive.js'
@@ -153,6 +153,7 @@ export function createSinkTarget(
       return new RedisSinkTarget({
         name,
         url: config.redis.url,
+        redisOptions: redisConnectionOptions(config.redis),
         serdes,
         prefix: options.redisPrefix ?? config.redis.keyPrefix,
         outputTopics: processor.outputTopics,

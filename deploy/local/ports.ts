@@ -10,6 +10,7 @@ import type { StackPorts } from './types.js'
 export const DEFAULT_PORTS: Readonly<StackPorts> = {
   kafka: 9092,
   kafkaController: 9093,
+  kafkaSasl: 9094,
   neo4jBolt: 7687,
   redis: 6379,
   s3: 9000,
@@ -24,6 +25,7 @@ export const DEFAULT_PORTS: Readonly<StackPorts> = {
 export const PORT_ENV_VARS: Readonly<Record<keyof StackPorts, string>> = {
   kafka: 'STACK_KAFKA_PORT',
   kafkaController: 'STACK_KAFKA_CONTROLLER_PORT',
+  kafkaSasl: 'STACK_KAFKA_SASL_PORT',
   neo4jBolt: 'STACK_NEO4J_BOLT_PORT',
   redis: 'STACK_REDIS_PORT',
   s3: 'STACK_S3_PORT',

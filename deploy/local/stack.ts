@@ -2,7 +2,8 @@
 // five real services, no Docker, all state in one folder.
 //
 //   service   what                               default port(s)
-//   kafka     Apache Kafka 4.4, KRaft single node 9092 (PLAINTEXT), 9093 (controller)
+//   kafka     Apache Kafka 4.4, KRaft single node 9092 (PLAINTEXT), 9094 (SASL_PLAINTEXT: SCRAM-SHA-512
+//             and PLAIN), 9093 (controller)
 //   neo4j     Neo4j 5.26 Community, Bolt, no auth 7687
 //   redis     Redis 7 (Debian redis-server), AOF  6379
 //   s3        s3proxy 4.1, filesystem backend     9000
@@ -15,6 +16,7 @@
 //   AGENT_PARTY_STACK_DIR            stack folder (default: .stack/ at the repo root)
 //   STACK_KAFKA_PORT                 Kafka client port (9092)
 //   STACK_KAFKA_CONTROLLER_PORT      KRaft controller port (9093)
+//   STACK_KAFKA_SASL_PORT            Kafka SASL_PLAINTEXT port (9094)
 //   STACK_NEO4J_BOLT_PORT            Neo4j Bolt port (7687)
 //   STACK_REDIS_PORT                 Redis port (6379)
 //   STACK_S3_PORT                    s3proxy HTTP port (9000)

@@ -15,6 +15,8 @@ export const OPTIONAL_SERVICE_NAMES: readonly ServiceName[] = ['neo4j-restore']
 export interface StackPorts {
   kafka: number
   kafkaController: number
+  /** Kafka's SASL_PLAINTEXT listener (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN). */
+  kafkaSasl: number
   neo4jBolt: number
   redis: number
   s3: number

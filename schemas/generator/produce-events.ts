@@ -65,7 +65,9 @@ export async function produceEvents(
     serdes ??
     (await createEventSerdes({
       encoding: encoding ?? (target.kind === 'kafka' ? target.config.schemas.encoding : 'single-object'),
-      ...(target.kind === 'kafka' ? { registryUrl: target.config.schemaRegistry.url } : {}),
+      ...(target.kind === 'kafka'
+        ? { registryUrl: target.config.schemaRegistry.url, registryCredentials: target.config.schemaRegistry }
+        : {}),
       ...(registryUrl === undefined ? {} : { registryUrl }),
       topics: names,
       autoRegister: autoRegister ?? false,

@@ -22,6 +22,13 @@ export interface RegistryClientOptions {
   retries?: number
   retryDelayMs?: number
   headers?: Record<string, string>
+  /**
+   * HTTP basic auth (SCHEMA_REGISTRY_USERNAME/PASSWORD): both or neither. config.schemaRegistry
+   * carries url, username and password, so `new RegistryClient(config.schemaRegistry)` is the whole
+   * wiring.
+   */
+  username?: string | undefined
+  password?: string | undefined
 }
 
 export interface RegisteredSchema {
@@ -48,7 +55,14 @@ export class RegistryClient {
     this.#timeoutMs = options.timeoutMs ?? 5000
     this.#retries = options.retries ?? 2
     this.#retryDelayMs = options.retryDelayMs ?? 250
-    this.#headers = options.headers ?? {}
+    if ((options.username === undefined) !== (options.password === undefined)) {
+      throw new SchemaError('REGISTRY_ERROR', 'registry basic auth needs both a username and a password')
+    }
+    const auth: Record<string, string> = {}
+    if (options.username !== undefined) {
+      auth.authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`
+    }
+    this.#headers = { ...auth, ...options.headers }
   }
 
   /** Registers `schema` (Avro JSON text) under `subject`, or returns its id when already there. */
@@ -127,6 +141,11 @@ export class RegistryClient {
     return body.is_compatible
   }
 
+  /** Every subject; the readiness checks ask it (with the configured credentials). */
+  async subjects(): Promise<string[]> {
+    return this.#request<string[]>('GET', '/subjects', {})
+  }
+
   async versions(subject: string): Promise<number[]> {
     return this.#request<number[]>('GET', `/subjects/${enc(subject)}/versions`, {
       subject,
@@ -190,6 +209,14 @@ export class RegistryClient {
     const detail = `${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`
     const status = { ...subject, status: response.status }
     if (response.status === 409) throw new SchemaError('SCHEMA_INCOMPATIBLE', detail, status)
+    if (response.status === 401 || response.status === 403) {
+      const fix = 'check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD (or its _FILE)'
+      throw new SchemaError(
+        'REGISTRY_ERROR',
+        `${detail} (the registry refused the credentials: ${fix})`,
+        status,
+      )
+    }
     if (RETRYABLE_STATUSES.has(response.status)) throw new SchemaError('REGISTRY_UNAVAILABLE', detail, status)
     throw new SchemaError('REGISTRY_ERROR', detail, status)
   }

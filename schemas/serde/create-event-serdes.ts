@@ -16,6 +16,8 @@ export interface EventSerdesOptions {
   encoding?: SchemaEncoding
   /** Registry API base URL (config.schemaRegistry.url); ignored with `lookup`. */
   registryUrl?: string
+  /** The registry's basic auth (SCHEMA_REGISTRY_USERNAME/PASSWORD), with `registryUrl`. */
+  registryCredentials?: { readonly username?: string | undefined; readonly password?: string | undefined }
   /** How ids are found, instead of a client of `registryUrl` (unit tests: MemorySchemaLookup). */
   lookup?: SchemaLookup
   /** Register the current schemas when their subjects lack them (default off: provisioning does). */
@@ -39,7 +41,9 @@ export async function createEventSerde<F extends EventFamily>(
     family,
     topic,
     schemas,
-    lookup: options.lookup ?? registrySchemaLookup(registryClient(options.registryUrl)),
+    lookup:
+      options.lookup ??
+      registrySchemaLookup(registryClient(options.registryUrl, options.registryCredentials)),
     autoRegister: options.autoRegister ?? false,
   })
 }
@@ -49,7 +53,7 @@ export async function createEventSerdes(options: EventSerdesOptions = {}): Promi
   const lookup =
     options.lookup ??
     ((options.encoding ?? 'registry') === 'registry'
-      ? registrySchemaLookup(registryClient(options.registryUrl))
+      ? registrySchemaLookup(registryClient(options.registryUrl, options.registryCredentials))
       : undefined)
   const serdes = await Promise.all(
     EVENT_FAMILIES.map((family) => createEventSerde(family, { ...options, ...(lookup ? { lookup } : {}) })),
@@ -68,15 +72,19 @@ export function createEventSerdesFromConfig(
     encoding: config.schemas.encoding,
     ...options,
     registryUrl: config.schemaRegistry.url,
+    registryCredentials: config.schemaRegistry,
   })
 }
 
-function registryClient(url: string | undefined): RegistryClient {
+function registryClient(
+  url: string | undefined,
+  credentials: EventSerdesOptions['registryCredentials'] = {},
+): RegistryClient {
   if (url === undefined) {
     throw new SchemaError(
       'REGISTRY_ERROR',
       "the 'registry' encoding needs registryUrl (config.schemaRegistry.url) or a lookup",
     )
   }
-  return new RegistryClient({ url })
+  return new RegistryClient({ url, username: credentials.username, password: credentials.password })
 }

@@ -5,6 +5,7 @@
 // increment), so a batch applied twice changes nothing.
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
+import type { Config } from '../../config/config.js'
 import type { SinkMetrics } from '../../config/metrics.js'
 import { type FetchedRecord, partitionKey } from '../../kafka/partition-fetcher.js'
 import { OUTPUTS, type OutputName } from '../../processors/outputs.js'
@@ -25,6 +26,16 @@ import { DEFAULT_PREFIX, RedisKeys } from './keys.js'
 import { type Op, REDIS_OUTPUTS, type RedisWrite, WriteCompiler } from './writes.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
+
+/**
+ * The connection options every Redis client of the project adds to config.redis.url (which already
+ * carries rediss://, the ACL user and its password): the CA of REDIS_TLS_CA_FILE. Pass it as
+ * RedisSinkOptions.redisOptions, or as the second argument of `new Redis(url, ...)`.
+ */
+export function redisConnectionOptions(redis: Pick<Config['redis'], 'url' | 'tlsCa'>): RedisOptions {
+  if (redis.tlsCa === undefined || !redis.url.startsWith('rediss:')) return {}
+  return { tls: { ca: redis.tlsCa } }
+}
 
 /**
  * How the script treats the stored offsets: `guard` (the default, exactly-once); `unguarded` (every

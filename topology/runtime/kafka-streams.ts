@@ -236,6 +236,7 @@ export class KafkaStreams extends EventEmitter {
         bootstrapServers: [...config.bootstrapServers],
         clientId: config.clientId,
         replicationFactor: config.replicationFactor,
+        ...config.connection,
       }
       this.#admin = createAdmin(kafka, `${config.clientId}-admin`)
       this.#layout = await prepareTopics(
@@ -1198,7 +1199,12 @@ export class KafkaStreams extends EventEmitter {
     await this.#committer?.close().catch(() => {})
     const config = this.#config
     this.#producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
-      { bootstrapServers: [...config.bootstrapServers], clientId: config.clientId, replicationFactor: 1 },
+      {
+        bootstrapServers: [...config.bootstrapServers],
+        clientId: config.clientId,
+        replicationFactor: 1,
+        ...config.connection,
+      },
       `${config.applicationId}-${instanceId}`,
       { clientId: `${config.clientId}-${instanceId}-producer`, timeout: config.transactionTimeoutMs },
     )

@@ -4,7 +4,7 @@
 // has members: a live instance would keep writing state the reset just removed. Output topics are left
 // as they are (a replay writes its results again; a sink that needs them cleared resets itself).
 import type { Admin } from '@platformatic/kafka'
-import { createAdmin } from '../../kafka/clients.js'
+import { createAdmin, type KafkaConfig } from '../../kafka/clients.js'
 import { listOffsetsWithAdmin, partitionKey } from '../../kafka/partition-fetcher.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
@@ -14,6 +14,8 @@ import { lockStateDirectory } from './state-directory.js'
 export interface ResetOptions {
   readonly applicationId: string
   readonly bootstrapServers: readonly string[]
+  /** SASL and TLS, as the application's clients connect. */
+  readonly connection?: Pick<KafkaConfig, 'sasl' | 'tls'>
   /** When given, the reset also refuses while a live process holds this application's state directory. */
   readonly stateDir?: string
 }
@@ -28,7 +30,12 @@ export async function resetApplication(topology: Topology, options: ResetOptions
   const { applicationId } = options
   if (options.stateDir !== undefined) lockStateDirectory(options.stateDir, applicationId, 'reset').release()
   const admin = createAdmin(
-    { bootstrapServers: [...options.bootstrapServers], clientId: applicationId, replicationFactor: 1 },
+    {
+      bootstrapServers: [...options.bootstrapServers],
+      clientId: applicationId,
+      replicationFactor: 1,
+      ...options.connection,
+    },
     'reset',
   )
   try {

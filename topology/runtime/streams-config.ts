@@ -4,6 +4,7 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import type { KafkaConfig } from '../../kafka/clients.js'
 import { TopologyError } from '../errors.js'
 import type { EngineMetrics } from '../metrics.js'
 import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../record-handlers.js'
@@ -18,6 +19,8 @@ export interface StreamsConfig {
   /** The consumer group id and the prefix of every internal topic. */
   readonly applicationId: string
   readonly bootstrapServers: readonly string[]
+  /** SASL and TLS for every client of the runtime (from KAFKA_SECURITY_PROTOCOL etc.); none by default. */
+  readonly connection?: Pick<KafkaConfig, 'sasl' | 'tls'>
   /** Default `exactly_once`: output, changelog records and offsets commit in one transaction. */
   readonly processingGuarantee?: ProcessingGuarantee
   /**
@@ -80,6 +83,7 @@ export interface ResolvedStreamsConfig
   extends Required<
     Omit<
       StreamsConfig,
+      | 'connection'
       | 'instanceId'
       | 'logger'
       | 'engineMetrics'
@@ -90,6 +94,7 @@ export interface ResolvedStreamsConfig
     >
   > {
   readonly onBeforeOffsetCommit: ((records: number) => void) | undefined
+  readonly connection: Pick<KafkaConfig, 'sasl' | 'tls'>
   readonly instanceId: string | undefined
   readonly logger: Logger | undefined
   readonly engineMetrics: EngineMetrics | undefined
@@ -160,6 +165,7 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
   return {
     applicationId: config.applicationId,
     bootstrapServers: [...config.bootstrapServers],
+    connection: { ...config.connection },
     processingGuarantee: guarantee,
     groupProtocol,
     commitIntervalMs: positiveInteger('commitIntervalMs', config.commitIntervalMs, 100),

@@ -1,14 +1,18 @@
 // Apache Kafka 4.4 as one KRaft node (broker + controller) on 127.0.0.1, from jars that Maven
 // copies per deploy/local/kafka/pom.xml. Storage is formatted once (meta.properties present =
 // formatted); the config is rewritten on every start so port changes apply.
+// Besides the PLAINTEXT listener everything uses, a SASL_PLAINTEXT listener (own port) takes
+// SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN, so that the production connection code (SASL) is tested
+// against a real broker: SCRAM users are added at runtime (addScramUser, the AlterUserScramCredentials
+// API), the one PLAIN user is fixed in the listener's JAAS config (LOCAL_PLAIN_USER).
 
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { pbkdf2Sync, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { Admin } from '@platformatic/kafka'
+import { Admin, alterUserScramCredentialsV0, Connection, ScramMechanisms } from '@platformatic/kafka'
 import { StackError } from '../errors.js'
 import { findJava } from '../java.js'
 import { jvmFlags } from '../jvm.js'
@@ -19,16 +23,39 @@ import type { StackPorts } from '../types.js'
 
 const run = promisify(execFile)
 
+/**
+ * The PLAIN user of the local SASL listener. Local-only credentials, like s3proxy's: they are in
+ * stack.env (KAFKA_SASL_PLAIN_USERNAME / KAFKA_SASL_PLAIN_PASSWORD) for tests and shells.
+ */
+export const LOCAL_PLAIN_USER = { username: 'agentparty', password: 'agentparty-kafka-secret' } as const
+
+const SASL_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] as const
+
+function jaasValue(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+}
+
 function serverProperties(ports: StackPorts, dataDir: string): string {
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${ports.kafkaController}`,
-    listeners: `PLAINTEXT://127.0.0.1:${ports.kafka},CONTROLLER://127.0.0.1:${ports.kafkaController}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${ports.kafka}`,
+    listeners: `PLAINTEXT://127.0.0.1:${ports.kafka},CONTROLLER://127.0.0.1:${ports.kafkaController},SASL_PLAINTEXT://127.0.0.1:${ports.kafkaSasl}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${ports.kafka},SASL_PLAINTEXT://127.0.0.1:${ports.kafkaSasl}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map':
+      'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    // The SASL listener: SCRAM users live in the cluster metadata (added with the admin API), the
+    // PLAIN user in the JAAS config. No authorizer: an authenticated user may do what anyone on the
+    // PLAINTEXT listener may.
+    'sasl.enabled.mechanisms': SASL_MECHANISMS.join(','),
+    'listener.name.sasl_plaintext.sasl.enabled.mechanisms': SASL_MECHANISMS.join(','),
+    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_plaintext.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required user_${LOCAL_PLAIN_USER.username}=${jaasValue(LOCAL_PLAIN_USER.password)};`,
     'log.dirs': dataDir,
     // Tests create their topics explicitly; a typo must fail, not create a topic.
     'auto.create.topics.enable': false,
@@ -184,13 +211,85 @@ async function probe(ports: StackPorts): Promise<boolean> {
   }
 }
 
+/**
+ * Creates (or resets the password of) a SCRAM user through the admin API, over the PLAINTEXT
+ * listener at `bootstrap` (host:port): what `kafka-configs --alter --add-config SCRAM-SHA-512=[...]`
+ * does. The broker stores only the salted password.
+ */
+export async function addScramUser(
+  bootstrap: string,
+  username: string,
+  password: string,
+  mechanism: ScramMechanism = 'SCRAM-SHA-512',
+): Promise<void> {
+  const iterations = 4096
+  const salt = randomBytes(32)
+  const hash = mechanism === 'SCRAM-SHA-512' ? 'sha512' : 'sha256'
+  const saltedPassword = pbkdf2Sync(password, salt, iterations, hash === 'sha512' ? 64 : 32, hash)
+  await alterScram(
+    bootstrap,
+    [],
+    [{ name: username, mechanism: SCRAM[mechanism], iterations, salt, saltedPassword }],
+  )
+}
+
+/** Deletes a SCRAM user's credential of `mechanism` (addScramUser's undo). */
+export async function deleteScramUser(
+  bootstrap: string,
+  username: string,
+  mechanism: ScramMechanism = 'SCRAM-SHA-512',
+): Promise<void> {
+  await alterScram(bootstrap, [{ name: username, mechanism: SCRAM[mechanism] }], [])
+}
+
+type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+const SCRAM = {
+  'SCRAM-SHA-256': ScramMechanisms.SCRAM_SHA_256,
+  'SCRAM-SHA-512': ScramMechanisms.SCRAM_SHA_512,
+} as const
+
+async function alterScram(
+  bootstrap: string,
+  ...request: Parameters<typeof alterUserScramCredentialsV0.api.async> extends [unknown, ...infer R]
+    ? R
+    : never
+): Promise<void> {
+  const host = bootstrap.slice(0, bootstrap.lastIndexOf(':'))
+  const port = Number(bootstrap.slice(bootstrap.lastIndexOf(':') + 1))
+  const connection = new Connection('agent-party-stack-scram', {
+    connectTimeout: 5000,
+    requestTimeout: 10000,
+  })
+  try {
+    await connection.connect(host, port)
+    const response = await alterUserScramCredentialsV0.api.async(connection, ...request)
+    const failed = response.results.find((r) => r.errorCode !== 0)
+    if (failed) {
+      throw new StackError(
+        'START_FAILED',
+        `kafka: changing the SCRAM credentials of ${failed.user} failed (error ${failed.errorCode}: ${failed.errorMessage ?? ''})`,
+        { service: 'kafka' },
+      )
+    }
+  } finally {
+    await connection.close().catch(() => {})
+  }
+}
+
 export const kafka: ServiceDefinition = {
   name: 'kafka',
-  portKeys: ['kafka', 'kafkaController'],
+  portKeys: ['kafka', 'kafkaController', 'kafkaSasl'],
   startTimeoutMs: 120_000,
   // Controlled shutdown of a single node takes a few seconds; give it time to flush.
   stopTimeoutMs: 30_000,
   prepare,
   probe,
-  env: (p) => ({ KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${p.kafka}` }),
+  // Not the KAFKA_SASL_* names of config/env.ts: stack.env is loaded as configuration, and the
+  // project talks to the PLAINTEXT listener unless told otherwise.
+  env: (p) => ({
+    KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${p.kafka}`,
+    KAFKA_SASL_BOOTSTRAP_SERVERS: `127.0.0.1:${p.kafkaSasl}`,
+    KAFKA_SASL_PLAIN_USERNAME: LOCAL_PLAIN_USER.username,
+    KAFKA_SASL_PLAIN_PASSWORD: LOCAL_PLAIN_USER.password,
+  }),
 }

@@ -1,9 +1,14 @@
 // Redis 7 from Debian's redis-server package, AOF persistence (appendfsync everysec) under
 // <stack>/redis, RDB snapshots off. Installed with apt-get when missing and we are root.
+// Two users, from an ACL file the stack writes (<stack>/redis/users.acl): `default` without a
+// password (everything local uses it), and the ACL user LOCAL_ACL_USER with a password and without
+// the @dangerous commands, so that the production connection code (ACL user, password) is tested
+// against a real server; stack.env has its URL as REDIS_ACL_URL.
 
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { StackError } from '../errors.js'
@@ -12,6 +17,22 @@ import type { LaunchSpec, ServiceContext, ServiceDefinition } from '../service.j
 import type { StackPorts } from '../types.js'
 
 const run = promisify(execFile)
+
+/** Local-only credentials, like s3proxy's (stack.env: REDIS_ACL_URL). */
+export const LOCAL_ACL_USER = { username: 'agentparty', password: 'agentparty-redis-secret' } as const
+
+/**
+ * The ACL file: the password only as its SHA-256; the ACL user may run every command but the
+ * @dangerous ones (FLUSHALL, KEYS, CONFIG, DEBUG...), except INFO, which clients ask at connect.
+ */
+export function aclFile(): string {
+  const hash = createHash('sha256').update(LOCAL_ACL_USER.password).digest('hex')
+  return [
+    'user default on nopass ~* &* +@all',
+    `user ${LOCAL_ACL_USER.username} on #${hash} ~* &* +@all -@dangerous +info`,
+    '',
+  ].join('\n')
+}
 
 function findRedisServer(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin', '/usr/sbin']
@@ -56,6 +77,8 @@ async function prepare(ctx: ServiceContext): Promise<LaunchSpec> {
   const server = findRedisServer() ?? (await installRedis(ctx.log))
   const dir = ctx.layout.serviceDir('redis')
   await mkdir(dir, { recursive: true })
+  const acl = path.join(dir, 'users.acl')
+  await writeFile(acl, aclFile(), { mode: 0o600 })
   return {
     command: server,
     args: [
@@ -72,6 +95,8 @@ async function prepare(ctx: ServiceContext): Promise<LaunchSpec> {
       'everysec',
       '--dir',
       dir,
+      '--aclfile',
+      acl,
       '--daemonize',
       'no',
       // Never write into the distribution's /var/log/redis; stdout goes to our log file.
@@ -97,5 +122,8 @@ export const redis: ServiceDefinition = {
   stopTimeoutMs: 15_000,
   prepare,
   probe,
-  env: (p) => ({ REDIS_URL: `redis://127.0.0.1:${p.redis}` }),
+  env: (p) => ({
+    REDIS_URL: `redis://127.0.0.1:${p.redis}`,
+    REDIS_ACL_URL: `redis://${LOCAL_ACL_USER.username}:${LOCAL_ACL_USER.password}@127.0.0.1:${p.redis}`,
+  }),
 }

@@ -54,6 +54,22 @@ describe('loadConfig', () => {
     KAFKA_BOOTSTRAP_SERVERS: ['localhost', /not a list of host:port/],
     KAFKA_CLIENT_ID: ['has space', /characters other than/],
     KAFKA_REPLICATION_FACTOR: ['0', /at least 1/],
+    KAFKA_SECURITY_PROTOCOL: ['TLS', /not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL/],
+    KAFKA_SASL_MECHANISM: ['GSSAPI', /not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER/],
+    KAFKA_SASL_PASSWORD_FILE: ['/nonexistent/kafka-password', /cannot be read \(ENOENT\)/],
+    KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: ['/nonexistent/token', /names no file/],
+    KAFKA_SASL_OAUTHBEARER_TOKEN_URL: ['idp.example.com/token', /scheme http or https/],
+    KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE: ['/nonexistent/client-secret', /cannot be read/],
+    KAFKA_SSL_CA_FILE: ['/nonexistent/ca.pem', /cannot be read/],
+    KAFKA_SSL_CERT_FILE: ['/nonexistent/cert.pem', /cannot be read/],
+    KAFKA_SSL_KEY_FILE: ['/nonexistent/key.pem', /cannot be read/],
+    KAFKA_SSL_REJECT_UNAUTHORIZED: ['no', /not true or false/],
+    NEO4J_PASSWORD_FILE: ['/nonexistent/neo4j-password', /cannot be read/],
+    REDIS_PASSWORD_FILE: ['/nonexistent/redis-password', /cannot be read/],
+    REDIS_TLS_CA_FILE: ['/nonexistent/redis-ca.pem', /cannot be read/],
+    S3_SECRET_KEY_FILE: ['/nonexistent/s3-secret', /cannot be read/],
+    S3_CA_FILE: ['/nonexistent/s3-ca.pem', /cannot be read/],
+    SCHEMA_REGISTRY_PASSWORD_FILE: ['/nonexistent/registry-password', /cannot be read/],
     NEO4J_URI: ['http://127.0.0.1:7474', /scheme bolt/],
     NEO4J_DATABASE: ['', /is empty/],
     REDIS_URL: ['127.0.0.1:6379', /scheme redis or rediss/],
@@ -110,7 +126,21 @@ describe('loadConfig', () => {
   }
 
   it('covers every variable with a bad-value case, except those that accept any string', () => {
-    const free = ['NEO4J_USERNAME', 'NEO4J_PASSWORD', 'API_JWT_KEY_ID', 'LAG_GROUPS']
+    const free = [
+      'NEO4J_USERNAME',
+      'NEO4J_PASSWORD',
+      'API_JWT_KEY_ID',
+      'LAG_GROUPS',
+      // Any string, but checked against the other variables (test/unit/config/connections.test.ts).
+      'KAFKA_SASL_USERNAME',
+      'KAFKA_SASL_PASSWORD',
+      'KAFKA_SASL_OAUTHBEARER_CLIENT_ID',
+      'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET',
+      'KAFKA_SASL_OAUTHBEARER_SCOPE',
+      'REDIS_USERNAME',
+      'SCHEMA_REGISTRY_USERNAME',
+      'SCHEMA_REGISTRY_PASSWORD',
+    ]
     expect(Object.keys(variables).sort()).toEqual([...Object.keys(bad), ...free].sort())
   })
 
