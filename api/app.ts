@@ -18,6 +18,7 @@ import type { User } from './auth/users.js'
 import { ApiError, body as errorBody, errorSchema, installErrorHandlers } from './errors.js'
 import { createHttpMetrics } from './http-metrics.js'
 import { sharedSchemas } from './json-schema.js'
+import { replayJobSchema } from './replay-jobs.js'
 import { adminRoutes } from './routes/admin.js'
 import { entityRoutes } from './routes/entities.js'
 import { eventRoutes } from './routes/events.js'
@@ -83,6 +84,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   })
   installErrorHandlers(app)
   app.addSchema(errorSchema)
+  app.addSchema(replayJobSchema)
   for (const schema of sharedSchemas()) app.addSchema(schema)
 
   app.decorate('routeAccess', declareRouteAccess(app, options.rateLimitPerMinute > 0))

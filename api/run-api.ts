@@ -12,12 +12,14 @@ import type { Config } from '../config/config.js'
 import { SINK_NAMES } from '../config/env.js'
 import { componentLogger, createRootLogger, type Logger } from '../config/logger.js'
 import { createAdmin } from '../kafka/clients.js'
+import { replayFromArchive, replayPipeline } from '../ops/replay.js'
 import { resetPipeline } from '../ops/reset.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { describeTopology } from '../processors/describe.js'
-import type { EventFamily } from '../schemas/index.js'
+import { type EventFamily, RegistryClient } from '../schemas/index.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
 import { RedisReadModel } from '../sinks/redis/read-model.js'
+import { redisConnectionOptions } from '../sinks/redis/target.js'
 import { createS3Client } from '../sinks/s3/client.js'
 import { buildApi } from './app.js'
 import { TokenService } from './auth/tokens.js'
@@ -26,6 +28,7 @@ import { registerBusinessMetrics } from './business-metrics.js'
 import { GraphReads } from './graph-reads.js'
 import { EventIngest } from './ingest/event-ingest.js'
 import { LagExporter } from './lag/lag-exporter.js'
+import { ReplayJobs } from './replay-jobs.js'
 import type { DependencyCheck, EventWriter, IngestResult } from './services.js'
 
 export interface RunningApi {
@@ -82,6 +85,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     // While Redis is down a command waits for one reconnection attempt (or 5 s), then fails and the
     // route answers 503; commands sent while the client first connects just wait for it.
     const redis = new Redis(config.redis.url, {
+      ...redisConnectionOptions(config.redis),
       maxRetriesPerRequest: 1,
       connectTimeout: 3000,
       commandTimeout: 5000,
@@ -146,6 +150,21 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
             ...(request.sinks ? { sinks: request.sinks } : {}),
             logger: log,
           }),
+        replays: new ReplayJobs(
+          (request, onProgress) => {
+            const replay = {
+              processor,
+              ...(options.redisPrefix !== undefined ? { redisPrefix: options.redisPrefix } : {}),
+              ...(request.sinks ? { sinks: request.sinks } : {}),
+              onProgress,
+              logger: log,
+            }
+            return request.from === 'archive'
+              ? replayFromArchive(config, replay)
+              : replayPipeline(config, replay)
+          },
+          (job) => log.warn({ job }, 'replay finished'),
+        ),
         topology: describeTopology(processor),
         checks,
       },
@@ -201,11 +220,7 @@ export function dependencyChecks(
     {
       name: 'registry',
       check: async () => {
-        const response = await fetch(`${config.schemaRegistry.url.replace(/\/$/, '')}/subjects`, {
-          signal: AbortSignal.timeout(3000),
-        })
-        await response.body?.cancel()
-        if (!response.ok) throw new Error(`HTTP ${response.status}`)
+        await new RegistryClient({ ...config.schemaRegistry, timeoutMs: 3000, retries: 0 }).subjects()
       },
     },
   ]

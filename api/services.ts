@@ -4,6 +4,7 @@ import type { SinkName } from '../config/config.js'
 import type { RedisReadModel } from '../sinks/redis/read-model.js'
 import type { GraphReads } from './graph-reads.js'
 import type { IngestResult } from './ingest/event-ingest.js'
+import type { ReplayJobView, ReplayRequest } from './replay-jobs.js'
 
 export type { IngestResult }
 
@@ -33,6 +34,11 @@ export interface ApiServices {
   readonly events: EventWriter
   /** The one reset routine of ops/ (refuses while a group has live members). */
   readonly reset: (request: ResetRequest) => Promise<unknown>
+  /** Replays as jobs (api/replay-jobs.ts): start refuses as the reset does, or while one runs. */
+  readonly replays: {
+    start(request: ReplayRequest): Promise<ReplayJobView>
+    get(id: string): ReplayJobView | undefined
+  }
   readonly topology: { readonly text: string; readonly mermaid: string }
   readonly checks: readonly DependencyCheck[]
 }

@@ -39,7 +39,8 @@ import {
 } from './replay-digest.js'
 import { type PipelineResetReport, ResetRefusedError, resetPipeline } from './reset.js'
 
-export type ReplayPhase = 'snapshot-before' | 'reset' | 'processor' | 'sinks' | 'snapshot-after'
+/** `republish`: a replay from the archive re-publishing it into the replay topics (before the others). */
+export type ReplayPhase = 'republish' | 'snapshot-before' | 'reset' | 'processor' | 'sinks' | 'snapshot-after'
 
 export interface ReplayProgress {
   readonly phase: ReplayPhase
@@ -461,6 +462,7 @@ export async function replayFromArchive(
   try {
     // Refused before the replay topics are touched.
     await refuseLiveGroups(admin, [processor.applicationId, ...sinks.map((s) => `${groupPrefix}-${s}`)])
+    options.onProgress?.(phaseMark('republish', 0))
     const reader = new ArchiveReader({
       client: createS3Client(config.s3),
       bucket: options.bucket ?? config.s3.bucket,
@@ -513,7 +515,7 @@ export async function replayFromArchive(
   // The registry encoding names a topic's schema by its subject (`<topic>-value`): the replay topics'
   // subjects get the events' schemas, as provisioning gives the input topics theirs.
   if (config.schemas.encoding === 'registry')
-    await registerEventSchemas(new RegistryClient({ url: config.schemaRegistry.url }), {
+    await registerEventSchemas(new RegistryClient(config.schemaRegistry), {
       topics: replayInputs,
     })
   const result = await replayPipeline(config, {

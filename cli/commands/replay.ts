@@ -41,6 +41,7 @@ function timeout(value: string): number {
 }
 
 const PHASE_TEXT: Record<ReplayPhase, string> = {
+  republish: 're-publishing the archive into the replay topics',
   'snapshot-before': "digesting the sinks' state before the replay",
   reset: 'resetting the processor application and the sinks',
   processor: 'rebuilding: the processor reads every input event again',

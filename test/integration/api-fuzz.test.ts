@@ -3,8 +3,9 @@
 // The API runs on the real stack with this file's names (its event topics, application id, sink groups
 // and Redis prefix), so POST /events and POST /agents write only to this file's topics.
 //
-// POST /admin/reset is left out of the role runs: a reset that ran would clear the Neo4j graph every
-// file (and a developer's pipeline) shares, whatever the application id. It is fuzzed alone, as admin,
+// POST /admin/reset and POST /admin/replay (which starts with the same reset) are left out of the role
+// runs: a reset that ran would clear the Neo4j graph every file (and a developer's pipeline) shares,
+// whatever the application id. They are fuzzed alone, as admin,
 // on a second API whose Neo4j address answers nothing, while this file's application group has a live
 // member: every reset the fuzzer sends must be refused (409) before it changes anything, and the test
 // checks that none ran (no 200 in the API's own request metrics, the member still the same). Were the
@@ -60,6 +61,8 @@ const env = {
   LOG_LEVEL: 'error',
 }
 const RESET = '/admin/reset'
+/** A replay starts with the same reset: fuzzed with it, never in the role runs. */
+const REPLAY = '/admin/replay'
 
 /** Bounded so the file runs in well under two minutes; API_FUZZ_EXAMPLES and API_FUZZ_SEED for a deeper run. */
 const MAX_EXAMPLES = Number(process.env.API_FUZZ_EXAMPLES ?? 25)
@@ -195,11 +198,11 @@ describe('the API under schemathesis', () => {
         const token = await api.token(role)
         // The token works: a viewer route answers 200 with it.
         expect((await api.request('GET', '/topology', { token })).status).toBe(200)
-        const result = await fuzz(api, token, { excludePaths: [RESET] })
+        const result = await fuzz(api, token, { excludePaths: [RESET, REPLAY] })
         expect(result.exitCode, failureText(result)).toBe(0)
-        // Every documented operation but the reset was fuzzed, with some cases each.
-        expect(result.report?.operations.selected).toBe(api.routes.length - 1)
-        expect(result.report?.operations.tested).toBe(api.routes.length - 1)
+        // Every documented operation but the reset and the replay was fuzzed, with some cases each.
+        expect(result.report?.operations.selected).toBe(api.routes.length - 2)
+        expect(result.report?.operations.tested).toBe(api.routes.length - 2)
         expect(result.report?.test_cases.generated).toBeGreaterThan(api.routes.length)
       },
       RUN_TIMEOUT_MS + 20_000,
@@ -207,18 +210,21 @@ describe('the API under schemathesis', () => {
   }
 
   it.concurrent(
-    'as admin, POST /admin/reset: refused (409) or rejected (400) while the application has a live member, never run',
+    'as admin, POST /admin/reset and /admin/replay: refused (409) or rejected (400) while the application has a live member, never run',
     async ({ expect }) => {
       const before = await appMembers()
       expect(before).toHaveLength(1)
-      const result = await fuzz(resetApi, await resetApi.token('admin'), { includePaths: [RESET] })
+      const result = await fuzz(resetApi, await resetApi.token('admin'), { includePaths: [RESET, REPLAY] })
       expect(result.exitCode, failureText(result)).toBe(0)
-      expect(result.report?.operations.selected).toBe(1)
+      expect(result.report?.operations.selected).toBe(2)
       // The same member all along: no moment without one, when a reset could have run.
       expect(await appMembers()).toEqual(before)
       const counts = await requestCounts(resetApi, RESET)
       expect(counts['200']).toBeUndefined()
       expect(counts['409']).toBeGreaterThan(0)
+      const replays = await requestCounts(resetApi, REPLAY)
+      expect(replays['202']).toBeUndefined()
+      expect(replays['409']).toBeGreaterThan(0)
     },
     RUN_TIMEOUT_MS + 20_000,
   )

@@ -396,4 +396,19 @@ describe('ingest and operations', () => {
     expect(got.body).toMatchObject({ code: 'RESET_REFUSED' })
     expect(got.body.message).toContain(pipeline.processor.applicationId)
   })
+
+  it('refuses a replay while the pipeline runs (no job left behind), and knows no such job', async () => {
+    const got = await api.request('POST', '/admin/replay', { role: 'admin', json: { sinks: ['redis'] } })
+    expect(got.status).toBe(409)
+    expect(got.body).toMatchObject({ code: 'RESET_REFUSED' })
+    expect(got.body.message).toContain('a replay needs the pipeline stopped')
+    const unknown = await api.request('GET', '/admin/replay/6f1c4c8e-2a56-4a8e-9c39-0d4f1f0b9d11', {
+      role: 'admin',
+    })
+    expect(unknown.status).toBe(404)
+    expect(
+      (await api.request('GET', '/admin/replay/6f1c4c8e-2a56-4a8e-9c39-0d4f1f0b9d11', { role: 'operator' }))
+        .status,
+    ).toBe(403)
+  })
 })

@@ -26,6 +26,7 @@ import { createNeo4jDriver } from '../../sinks/neo4j/driver.js'
 import type { Neo4jSinkTarget } from '../../sinks/neo4j/target.js'
 import type { RedisSinkTarget } from '../../sinks/redis/target.js'
 import { type RunningSinks, startSinks } from '../../sinks/run-sinks.js'
+import { TestApi } from '../support/api.js'
 import { runCli } from '../support/cli.js'
 import { keysUnder } from '../support/redis.js'
 import { SinkPipeline } from '../support/sink-pipeline.js'
@@ -227,5 +228,43 @@ describe('replay from earliest', () => {
     expect(report.comparison.deterministic.every((t: { store: string }) => t.store === 'redis')).toBe(true)
     expect(result.stderr).toContain('rebuilding: the processor reads every input event again')
     expect(result.stderr).toMatch(/events \d[\d,]* events\/s/)
+  }, 180_000)
+
+  it('through the API: POST /admin/replay answers 202 with the job, which shows progress, then its outcome', async () => {
+    const env = pipeline.sinkEnv({
+      STATE_DIR: pipeline.config.streams.stateDir ?? '',
+      LOG_LEVEL: 'warn',
+    })
+    const api = await TestApi.start(env, { processor: pipeline.processor, lag: false })
+    try {
+      const started = await api.request('POST', '/admin/replay', {
+        role: 'admin',
+        json: { sinks: ['redis'] },
+      })
+      expect(started.status).toBe(202)
+      expect(started.headers.get('location')).toBe(`/admin/replay/${started.body.id}`)
+      expect(started.body).toMatchObject({ state: 'running', request: { from: 'kafka', sinks: ['redis'] } })
+      // One at a time.
+      const second = await api.request('POST', '/admin/replay', { role: 'admin', json: { sinks: ['redis'] } })
+      expect(second.status).toBe(409)
+      expect(second.body.code).toBe('REPLAY_RUNNING')
+      const phases = new Set<string>()
+      let job = started.body
+      const deadline = Date.now() + 150_000
+      while (job.state === 'running' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500))
+        job = (await api.request('GET', `/admin/replay/${started.body.id}`, { role: 'admin' })).body
+        if (job.progress) phases.add(job.progress.phase)
+      }
+      expect(job.state, job.error ?? '').toBe('done')
+      expect(job.outcome).toMatchObject({
+        events: fromKafka?.events,
+        deterministicEqual: true,
+        differing: [],
+      })
+      expect(phases.has('processor') || phases.has('sinks')).toBe(true)
+    } finally {
+      await api.close()
+    }
   }, 180_000)
 })
