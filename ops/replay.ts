@@ -37,7 +37,7 @@ import {
   type GraphScope,
   type SinkDigest,
 } from './replay-digest.js'
-import { type PipelineResetReport, ResetRefusedError, resetPipeline } from './reset.js'
+import { type PipelineResetReport, ResetRefusedError, refuseLiveGroups, resetPipeline } from './reset.js'
 
 /** `republish`: a replay from the archive re-publishing it into the replay topics (before the others). */
 export type ReplayPhase = 'republish' | 'snapshot-before' | 'reset' | 'processor' | 'sinks' | 'snapshot-after'
@@ -158,7 +158,7 @@ export async function replayPipeline(config: Config, options: ReplayOptions = {}
   const admin = createAdmin(config.kafka, 'replay')
   try {
     // Refused before the (long) first digest: a live pipeline would change what it reads.
-    await refuseLiveGroups(admin, [appGroup, ...sinkGroups])
+    await refuseLiveGroups(admin, [appGroup, ...sinkGroups], 'replay')
 
     let t = Date.now()
     report(phaseMark('snapshot-before', 0))
@@ -461,7 +461,11 @@ export async function replayFromArchive(
   const republished: RepublishedTopic[] = []
   try {
     // Refused before the replay topics are touched.
-    await refuseLiveGroups(admin, [processor.applicationId, ...sinks.map((s) => `${groupPrefix}-${s}`)])
+    await refuseLiveGroups(
+      admin,
+      [processor.applicationId, ...sinks.map((s) => `${groupPrefix}-${s}`)],
+      'replay',
+    )
     options.onProgress?.(phaseMark('republish', 0))
     const reader = new ArchiveReader({
       client: createS3Client(config.s3),
@@ -560,25 +564,6 @@ async function recreateTopic(
     if (Date.now() > deadlineListed) throw new Error(`created topic ${topic} not listed after 30 s`)
     await sleep(100)
   }
-}
-
-async function refuseLiveGroups(admin: Admin, groupIds: readonly string[]): Promise<void> {
-  const described = await admin.describeGroups({ groups: [...groupIds] })
-  const live = groupIds.flatMap((groupId) => {
-    const members = [...(described.get(groupId)?.members.values() ?? [])]
-    return members.length === 0
-      ? []
-      : [{ groupId, members: members.length, memberIds: members.map((m) => m.groupInstanceId ?? m.id) }]
-  })
-  if (live.length === 0) return
-  throw new ResetRefusedError(
-    'LIVE_MEMBERS',
-    `replay refused: ${live.map((g) => `group ${g.groupId} has ${g.members} live member(s)`).join(', ')}; ` +
-      'a replay needs the pipeline stopped: stop every processor and sink instance first (a crashed ' +
-      'static member leaves its group when its session times out), then run the replay, which runs ' +
-      'the processor and the sinks itself',
-    live,
-  )
 }
 
 /** The partition count the existing topics share; undefined when one is missing or they differ. */

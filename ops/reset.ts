@@ -227,8 +227,15 @@ export async function resetPipeline(
   }
 }
 
-/** Refuses, naming every group with live members, when any of them has one. */
-async function refuseLiveGroups(admin: Admin, groupIds: readonly string[]): Promise<void> {
+/**
+ * Refuses, naming every group with live members, when any of them has one: the reset's check, and the
+ * replay's (`action: 'replay'`), which runs the processor and the sinks itself.
+ */
+export async function refuseLiveGroups(
+  admin: Admin,
+  groupIds: readonly string[],
+  action: 'reset' | 'replay' = 'reset',
+): Promise<void> {
   if (groupIds.length === 0) return
   const described = await admin.describeGroups({ groups: [...groupIds] })
   const live = groupIds.flatMap((groupId) => {
@@ -238,11 +245,15 @@ async function refuseLiveGroups(admin: Admin, groupIds: readonly string[]): Prom
       : [{ groupId, members: members.length, memberIds: members.map((m) => m.groupInstanceId ?? m.id) }]
   })
   if (live.length === 0) return
+  const stop =
+    'stop every processor and sink instance first (a crashed static member leaves its group when its ' +
+    'session times out)'
   throw new ResetRefusedError(
     'LIVE_MEMBERS',
-    `reset refused: ${live.map((g) => `group ${g.groupId} has ${g.members} live member(s)`).join(', ')}; ` +
-      'stop every processor and sink instance first (a crashed static member leaves its group when ' +
-      'its session times out)',
+    `${action} refused: ${live.map((g) => `group ${g.groupId} has ${g.members} live member(s)`).join(', ')}; ` +
+      (action === 'replay'
+        ? `a replay needs the pipeline stopped: ${stop}, then run the replay, which runs the processor and the sinks itself`
+        : stop),
     live,
   )
 }
