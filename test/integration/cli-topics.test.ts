@@ -147,7 +147,8 @@ describe('agent-party topics', () => {
     expect(JSON.parse(forced.stdout)).toEqual([
       { topic: keyed, action: 'partitions-increased', partitions: { before: 2, after: 4 }, configsSet: {} },
     ])
-    expect(await partitions(keyed)).toBe(4)
+    // The controller has it; the broker's metadata follows within moments (KRaft publishes it).
+    await expect.poll(() => partitions(keyed), { timeout: 10_000 }).toBe(4)
 
     const lower = await here(['topics', 'create', keyed, '--partitions', '3', '--force'])
     expect(lower.code).toBe(EXIT.MISMATCH)
@@ -160,10 +161,19 @@ describe('agent-party topics', () => {
     const set = await here(['topics', 'create', keyed, '--retention-ms', '-1'])
     expect(set.code, set.stderr).toBe(EXIT.OK)
     expect(set.stdout).toContain('set retention.ms=-1')
-    expect((await describeTopics(admin, [keyed]))[0]?.configs['retention.ms']).toBe('-1')
+    await expect
+      .poll(async () => (await describeTopics(admin, [keyed]))[0]?.configs['retention.ms'], {
+        timeout: 10_000,
+      })
+      .toBe('-1')
 
     const changed = await here(['topics', 'create', inputs.team_events, '--retention-ms', '1000'])
     expect(changed.code, changed.stderr).toBe(EXIT.OK)
+    await expect
+      .poll(async () => (await describeTopics(admin, [inputs.team_events]))[0]?.configs['retention.ms'], {
+        timeout: 10_000,
+      })
+      .toBe('1000')
     const reported = await here(['topics', 'create', inputs.team_events])
     expect(reported.code).toBe(EXIT.MISMATCH)
     expect(reported.stderr).toContain(`${inputs.team_events}: retention.ms is 1000, expected ${7 * DAY_MS}`)
