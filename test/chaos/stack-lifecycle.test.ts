@@ -13,6 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'agent-party-chaos-stack-'))
 const ports = {
   STACK_KAFKA_PORT: '29092',
   STACK_KAFKA_CONTROLLER_PORT: '29093',
+  STACK_KAFKA_SASL_PORT: '29094',
   STACK_NEO4J_BOLT_PORT: '27687',
   STACK_REDIS_PORT: '26379',
   STACK_S3_PORT: '29000',
@@ -74,6 +75,7 @@ describe('agent-party stack', () => {
     expect(up.code, up.stderr).toBe(0)
     const env = parseStackEnv(up.stdout)
     expect(env.KAFKA_BOOTSTRAP_SERVERS).toBe('127.0.0.1:29092')
+    expect(env.KAFKA_SASL_BOOTSTRAP_SERVERS).toBe('127.0.0.1:29094')
     expect(env.NEO4J_URI).toBe('bolt://127.0.0.1:27687')
     expect(env.REDIS_URL).toBe('redis://127.0.0.1:26379')
     expect(env.S3_ENDPOINT).toBe('http://127.0.0.1:29000')
