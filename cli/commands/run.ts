@@ -79,8 +79,8 @@ export async function startAll(config: Config): Promise<RunningAll> {
     const topology = loadProcessorConfig(config.processor.configFile)
     processor = await startProcessor(config, { processor: topology, metrics, metricsPort: null, logger })
     sinks = await startSinks(config, { processor: topology, metrics, metricsPort: null, logger })
-    // The API ingests into the topics this processor reads (`run api` alone writes to the family names).
-    api = await startApi(config, { processor: topology, eventTopics: topology.inputTopics, logger })
+    // The API ingests into the topics this processor reads (its PROCESSOR_CONFIG's input topics).
+    api = await startApi(config, { processor: topology, logger })
     const failed = sinks.done.then(() => new Promise<never>(() => {}))
     failed.catch(() => {})
     return { metricsPort: port, api, failed, close }

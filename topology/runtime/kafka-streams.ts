@@ -17,6 +17,7 @@ import {
   createConsumer,
   createProducer,
   createTransactionalProducer,
+  type KafkaConfig,
 } from '../../kafka/clients.js'
 import { deadLetterRecord } from '../../kafka/dead-letter.js'
 import {
@@ -232,12 +233,7 @@ export class KafkaStreams extends EventEmitter {
     const config = this.#config
     try {
       this.#lock = lockStateDirectory(config.stateDir, config.applicationId, config.instanceId)
-      const kafka = {
-        bootstrapServers: [...config.bootstrapServers],
-        clientId: config.clientId,
-        replicationFactor: config.replicationFactor,
-        ...config.connection,
-      }
+      const kafka = this.#kafka()
       this.#admin = createAdmin(kafka, `${config.clientId}-admin`)
       this.#layout = await prepareTopics(
         this.#admin,
@@ -280,23 +276,18 @@ export class KafkaStreams extends EventEmitter {
         offsetReset: (topic) =>
           layout.repartitionTopics.includes(topic) ? 'earliest' : config.autoOffsetReset,
       })
-      this.#producer = exactlyOnce
-        ? createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
-            kafka,
-            `${config.applicationId}-${instanceId}`,
-            { clientId: `${config.clientId}-${instanceId}-producer`, timeout: config.transactionTimeoutMs },
-          )
-        : createProducer<Buffer, Buffer, Buffer, Buffer>(kafka, {
-            clientId: `${config.clientId}-${instanceId}-producer`,
-          })
-      this.#committer = exactlyOnce
-        ? new TransactionalCommitter(this.#producer, this.#consumer)
-        : new AtLeastOnceCommitter(this.#producer, this.#consumer, config.onBeforeOffsetCommit)
-      await retryUntil(
-        () => (this.#committer as Committer).initialize(),
-        config.transactionTimeoutMs + 30_000,
-      )
-      this.#logProducer('producer ready')
+      if (exactlyOnce) {
+        await this.#startTransactionalProducer('producer ready')
+      } else {
+        this.#producer = createProducer<Buffer, Buffer, Buffer, Buffer>(kafka, {
+          clientId: `${config.clientId}-${instanceId}-producer`,
+        })
+        this.#committer = new AtLeastOnceCommitter(
+          this.#producer,
+          this.#consumer,
+          config.onBeforeOffsetCommit,
+        )
+      }
       this.#consumer.on('consumer:group:join', (payload) => {
         this.#pendingAssignment = {
           generationId: payload.generationId ?? -1,
@@ -1195,22 +1186,34 @@ export class KafkaStreams extends EventEmitter {
   // same transactional id aborts it and bumps the epoch.
   async #renewProducer(): Promise<void> {
     if (this.#config.processingGuarantee !== 'exactly_once') return
-    const instanceId = this.#lock?.instanceId ?? ''
     await this.#committer?.close().catch(() => {})
+    await this.#startTransactionalProducer('producer renewed')
+  }
+
+  // The instance's transactional producer under its stable transactional id: registering it completes
+  // (aborts, or finishes committing) whatever transaction a previous producer of this id left open.
+  async #startTransactionalProducer(message: string): Promise<void> {
     const config = this.#config
+    const instanceId = this.#lock?.instanceId ?? ''
     this.#producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
-      {
-        bootstrapServers: [...config.bootstrapServers],
-        clientId: config.clientId,
-        replicationFactor: 1,
-        ...config.connection,
-      },
+      this.#kafka(),
       `${config.applicationId}-${instanceId}`,
       { clientId: `${config.clientId}-${instanceId}-producer`, timeout: config.transactionTimeoutMs },
     )
     this.#committer = new TransactionalCommitter(this.#producer, this.#consumer as Consumer)
     await retryUntil(() => (this.#committer as Committer).initialize(), config.transactionTimeoutMs + 30_000)
-    this.#logProducer('producer renewed')
+    this.#logProducer(message)
+  }
+
+  /** How every client of this instance connects (the renewed producer as the first one). */
+  #kafka(): KafkaConfig {
+    const config = this.#config
+    return {
+      bootstrapServers: [...config.bootstrapServers],
+      clientId: config.clientId,
+      replicationFactor: config.replicationFactor,
+      ...config.connection,
+    }
   }
 
   // Which producer id and epoch the transactions carry from now on: with the committed offsets and the
