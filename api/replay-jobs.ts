@@ -5,6 +5,7 @@
 // progress and then its outcome. One replay at a time per API process; the last few jobs are kept.
 import { randomUUID } from 'node:crypto'
 import type { ReplayProgress, ReplayResult } from '../ops/replay.js'
+import { differs } from '../ops/replay-digest.js'
 
 export interface ReplayRequest {
   /** `kafka` (the input topics from their earliest offsets) or `archive` (re-published first). */
@@ -152,8 +153,6 @@ function view(job: Job): ReplayJobView {
 }
 
 function outcomeOf(result: ReplayResult): ReplayOutcome {
-  const differs = (t: { changed: number; missing: number; added: number }) =>
-    t.changed + t.missing + t.added > 0
   return {
     events: result.events,
     outputRecords: result.outputRecords,

@@ -116,6 +116,21 @@ export function diffTopic(spec: TopicSpec, actual: TopicDescription): TopicMisma
   return out
 }
 
+/** Every partition of `topics`, as the broker's metadata has them now (a missing topic has none). */
+export async function topicPartitions(
+  admin: Admin,
+  topics: readonly string[],
+): Promise<{ topic: string; partition: number }[]> {
+  if (topics.length === 0) return []
+  const metadata = await admin.metadata({ topics: [...topics], forceUpdate: true })
+  return topics.flatMap((topic) =>
+    Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, partition) => ({
+      topic,
+      partition,
+    })),
+  )
+}
+
 export async function describeTopics(admin: Admin, names: string[]): Promise<TopicDescription[]> {
   if (names.length === 0) return []
   // Copies: the client sorts the topic arrays it is given in place.

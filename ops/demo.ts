@@ -14,6 +14,7 @@ import { type ServiceName, stackDown, stackStatus, stackUp } from '../deploy/loc
 import { createAdmin } from '../kafka/clients.js'
 import { GroupLagReader } from '../kafka/group-lag.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
+import { topicPartitions } from '../kafka/topics.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { kafkaSink } from '../schemas/generator/kafka-sink.js'
 import {
@@ -533,13 +534,7 @@ async function waitUntilApplied(options: WaitOptions): Promise<string | undefine
   })
   try {
     const topics = Object.values(topology.inputTopics)
-    const metadata = await admin.metadata({ topics, forceUpdate: true })
-    const partitions = topics.flatMap((topic) =>
-      Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, partition) => ({
-        topic,
-        partition,
-      })),
-    )
+    const partitions = await topicPartitions(admin, topics)
     const ends = await listOffsetsWithAdmin(admin, partitions, 'latest')
     const deadline = Date.now() + options.timeoutMs
     let missing = 'nothing checked yet'

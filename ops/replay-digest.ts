@@ -19,7 +19,7 @@ import neo4j from 'neo4j-driver'
 import type { Config } from '../config/config.js'
 import { OUTPUT_NAMES, type OutputName } from '../processors/outputs.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
-import { DEFAULT_PREFIX, outputId } from '../sinks/redis/keys.js'
+import { DEFAULT_PREFIX, outputId, RedisKeys } from '../sinks/redis/keys.js'
 import { redisConnectionOptions } from '../sinks/redis/target.js'
 
 /** Why an output of the sinks can differ after a replay of the same log. */
@@ -210,7 +210,7 @@ async function digestRedis(
   })
   await redis.connect()
   const offsets = `${prefix}sink-offset:`
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+  const pattern = new RedisKeys(prefix).all()
   try {
     const pending: string[] = []
     const flush = async () => {
@@ -312,6 +312,11 @@ export interface DigestComparison {
   readonly timingDependent: readonly TableComparison[]
 }
 
+/** Whether a table came back different: ids changed, missing or added. */
+export function differs(t: Pick<TableComparison, 'changed' | 'missing' | 'added'>): boolean {
+  return t.changed + t.missing + t.added > 0
+}
+
 export function compareDigests(before: SinkDigest, after: SinkDigest, maxExamples = 5): DigestComparison {
   const names = [...new Set([...before.tables.keys(), ...after.tables.keys()])].sort()
   const tables = names.map((table): TableComparison => {
@@ -359,7 +364,7 @@ export function compareDigests(before: SinkDigest, after: SinkDigest, maxExample
   })
   const deterministic = tables.filter((t) => t.class === 'deterministic')
   return {
-    deterministicEqual: deterministic.every((t) => t.changed + t.missing + t.added === 0),
+    deterministicEqual: !deterministic.some(differs),
     deterministic,
     timingDependent: tables.filter((t) => t.class === 'timing-dependent'),
   }

@@ -23,6 +23,7 @@ import { createRootLogger, type Logger } from '../config/logger.js'
 import { createAdmin, createProducer } from '../kafka/clients.js'
 import { GroupLagReader } from '../kafka/group-lag.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
+import { topicPartitions } from '../kafka/topics.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { type RunningProcessor, startProcessor } from '../processors/run-processor.js'
 import { type EventFamily, RegistryClient, registerEventSchemas } from '../schemas/index.js'
@@ -172,7 +173,7 @@ export async function replayPipeline(config: Config, options: ReplayOptions = {}
 
     t = Date.now()
     report(phaseMark('reset', 0))
-    const inputs = await partitionsOf(admin, inputTopics)
+    const inputs = await topicPartitions(admin, inputTopics)
     const inputEnds = await listOffsetsWithAdmin(admin, inputs, 'latest', FetchIsolationLevels.READ_COMMITTED)
     const reset = await resetPipeline(config, {
       processor,
@@ -413,7 +414,7 @@ async function repartitionsCommitted(
   const topics = (await admin.listTopics()).filter(
     (t) => t.startsWith(`${applicationId}-`) && t.endsWith('-repartition'),
   )
-  const partitions = await partitionsOf(admin, topics)
+  const partitions = await topicPartitions(admin, topics)
   const missing = partitions.filter((p) => !committed.has(partitionKey(p.topic, p.partition)))
   if (missing.length === 0) return true
   const ends = await listOffsetsWithAdmin(admin, missing, 'latest', FetchIsolationLevels.READ_COMMITTED)
@@ -479,7 +480,7 @@ export async function replayFromArchive(
         const target = replayTopic(input)
         if (target === input) throw new RangeError(`the replay topic of ${input} must be another topic`)
         const archived = await reader.partitions(input)
-        const inKafka = present.has(input) ? (await partitionsOf(admin, [input])).length : 0
+        const inKafka = present.has(input) ? (await topicPartitions(admin, [input])).length : 0
         const partitions = Math.max(inKafka, (archived.at(-1) ?? -1) + 1, 1)
         await recreateTopic(admin, target, partitions, config.kafka.replicationFactor)
         let records = 0
@@ -574,17 +575,6 @@ async function existingPartitions(admin: Admin, topics: readonly string[]): Prom
   const counts = new Set(topics.map((t) => metadata.topics.get(t)?.partitionsCount))
   const [count] = counts
   return counts.size === 1 && count !== undefined ? count : undefined
-}
-
-async function partitionsOf(admin: Admin, topics: readonly string[]): Promise<TopicPartition[]> {
-  if (topics.length === 0) return []
-  const metadata = await admin.metadata({ topics: [...topics], forceUpdate: true })
-  return topics.flatMap((topic) =>
-    Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, partition) => ({
-      topic,
-      partition,
-    })),
-  )
 }
 
 function span(from: ReadonlyMap<string, number>, to: ReadonlyMap<string, number>, p: TopicPartition): number {

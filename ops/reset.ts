@@ -16,6 +16,7 @@ import type { Config, SinkName } from '../config/config.js'
 import type { Logger } from '../config/logger.js'
 import { createAdmin, kafkaConnection } from '../kafka/clients.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
+import { topicPartitions } from '../kafka/topics.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { configuredProcessorSerdes } from '../processors/serdes.js'
 import { agentPartyTopology, runtimeTopics } from '../processors/topology.js'
@@ -275,17 +276,6 @@ async function commitGroupOffsets(
         .map((o) => ({ partition: o.partition, offset: BigInt(o.offset) })),
     })),
   })
-}
-
-async function topicPartitions(admin: Admin, topics: readonly string[]): Promise<TopicPartition[]> {
-  if (topics.length === 0) return []
-  const metadata = await admin.metadata({ topics: [...topics], forceUpdate: true })
-  return topics.flatMap((topic) =>
-    Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, partition) => ({
-      topic,
-      partition,
-    })),
-  )
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   replayFromArchive,
   replayPipeline,
 } from '../../ops/replay.js'
-import type { TableComparison } from '../../ops/replay-digest.js'
+import { differs, type TableComparison } from '../../ops/replay-digest.js'
 import { duration, oneOf } from '../arguments.js'
 import { printJson } from '../output.js'
 import { formatDuration, progressReporter } from '../progress.js'
@@ -76,7 +76,7 @@ function progressDrawer(stream: NodeJS.WriteStream = process.stderr) {
 }
 
 function differences(t: TableComparison): string {
-  if (t.changed + t.missing + t.added === 0) return `${t.equal} equal`
+  if (!differs(t)) return `${t.equal} equal`
   const parts = [
     `${t.equal} equal`,
     ...(t.changed ? [`${t.changed} changed`] : []),
@@ -188,11 +188,7 @@ export function registerReplayCommand(program: Command): void {
         else printReport(result, from)
         // Exit 6 (EXIT.DIFFERENT), through the entry point's error report.
         if (result.comparison && !result.comparison.deterministicEqual)
-          throw new ReplayDifferenceError(
-            result.comparison.deterministic
-              .filter((t) => t.changed + t.missing + t.added > 0)
-              .map((t) => t.table),
-          )
+          throw new ReplayDifferenceError(result.comparison.deterministic.filter(differs).map((t) => t.table))
       },
     )
 }

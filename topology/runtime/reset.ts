@@ -6,6 +6,7 @@
 import type { Admin } from '@platformatic/kafka'
 import { createAdmin, type KafkaConfig } from '../../kafka/clients.js'
 import { listOffsetsWithAdmin, partitionKey } from '../../kafka/partition-fetcher.js'
+import { topicPartitions } from '../../kafka/topics.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
 import type { Topology } from '../topology.js'
@@ -52,13 +53,7 @@ export async function resetApplication(topology: Topology, options: ResetOptions
 
     const inputOffsets: { topic: string; partition: number; offset: number }[] = []
     if (inputs.length > 0) {
-      const metadata = await admin.metadata({ topics: [...inputs], forceUpdate: true })
-      const partitions = inputs.flatMap((topic) =>
-        Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, partition) => ({
-          topic,
-          partition,
-        })),
-      )
+      const partitions = await topicPartitions(admin, inputs)
       const earliest = await listOffsetsWithAdmin(admin, partitions, 'earliest')
       for (const p of partitions)
         inputOffsets.push({ ...p, offset: earliest.get(partitionKey(p.topic, p.partition)) ?? 0 })
