@@ -256,26 +256,16 @@ function resolveConnections(env: Environment, v: Parsed): Connections {
   }
   const given = (name: VariableName) => (env[name] ?? '') !== ''
   /** The secret of `name` or of `${name}_FILE` (read by its schema), refusing both. */
-  const secret = (name: VariableName, file: VariableName, fromFile: string | undefined, value: string) => {
+  const secret = (name: VariableName, file: VariableName): string => {
     if (given(name) && given(file)) {
       issue(file, `is set together with ${name}`, `only one of ${name} and ${file}`)
     }
-    return fromFile ?? value
+    return (v[file] as string | undefined) ?? (v[name] as string)
   }
 
-  const neo4jPassword = secret(
-    'NEO4J_PASSWORD',
-    'NEO4J_PASSWORD_FILE',
-    v.NEO4J_PASSWORD_FILE,
-    v.NEO4J_PASSWORD,
-  )
-  const s3SecretKey = secret('S3_SECRET_KEY', 'S3_SECRET_KEY_FILE', v.S3_SECRET_KEY_FILE, v.S3_SECRET_KEY)
-  const registryPassword = secret(
-    'SCHEMA_REGISTRY_PASSWORD',
-    'SCHEMA_REGISTRY_PASSWORD_FILE',
-    v.SCHEMA_REGISTRY_PASSWORD_FILE,
-    v.SCHEMA_REGISTRY_PASSWORD,
-  )
+  const neo4jPassword = secret('NEO4J_PASSWORD', 'NEO4J_PASSWORD_FILE')
+  const s3SecretKey = secret('S3_SECRET_KEY', 'S3_SECRET_KEY_FILE')
+  const registryPassword = secret('SCHEMA_REGISTRY_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD_FILE')
   if (registryPassword !== '' && v.SCHEMA_REGISTRY_USERNAME === '') {
     issue(
       'SCHEMA_REGISTRY_USERNAME',
@@ -337,17 +327,10 @@ function resolveConnections(env: Environment, v: Parsed): Connections {
       'one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER',
     )
   }
-  const password = secret(
-    'KAFKA_SASL_PASSWORD',
-    'KAFKA_SASL_PASSWORD_FILE',
-    v.KAFKA_SASL_PASSWORD_FILE,
-    v.KAFKA_SASL_PASSWORD,
-  )
+  const password = secret('KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE')
   const clientSecret = secret(
     'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET',
     'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE',
-    v.KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE,
-    v.KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET,
   )
   const userVars: VariableName[] = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE']
   const oauthVars: VariableName[] = [

@@ -209,7 +209,7 @@ export const variables = {
       'OAUTHBEARER: file holding the bearer token, read again at every authentication (a sidecar renews it)',
     expected: 'empty, or the path of an existing file',
     default: '',
-    schema: z.string().refine((s) => s === '' || existsSync(s), 'names no file'),
+    schema: existingFileOrEmpty,
   },
   KAFKA_SASL_OAUTHBEARER_TOKEN_URL: {
     description:
@@ -434,7 +434,7 @@ export const variables = {
       'A JSON file of the Agent Party topology settings (windows, grace, thresholds, topic names); empty uses the defaults',
     expected: 'empty, or the path of a readable JSON file',
     default: '',
-    schema: z.string().refine((s) => s === '' || existsSync(s), 'names no file'),
+    schema: existingFileOrEmpty,
   },
   SINKS: {
     description:

@@ -297,7 +297,7 @@ export async function stackEnv(opts: StackOptions = {}): Promise<StackEnvironmen
 /** Stops the selected services and deletes their data, config and logs; downloads in lib/ stay. */
 export async function stackReset(opts: StackOptions = {}): Promise<void> {
   const layout = stackLayout(opts.dir)
-  const services = selected(opts, opts.services ? [] : OPTIONAL_SERVICE_NAMES)
+  const services = selected(opts, OPTIONAL_SERVICE_NAMES)
   const log = opts.log ?? (() => {})
   prepareDirs(layout)
   await withStackLock(layout.lockFile, async () => {
