@@ -33,6 +33,7 @@ import {
   valueSubject,
 } from '../schemas/index.js'
 import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
+import { redisConnectionOptions } from '../sinks/redis/target.js'
 
 const argv = process.argv
 const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined)
@@ -82,7 +83,7 @@ async function setup(): Promise<void> {
     await admin.close()
   }
   if (config.schemas.encoding === 'registry') {
-    const client = new RegistryClient({ url: config.schemaRegistry.url })
+    const client = new RegistryClient(config.schemaRegistry)
     await registerEventSchemas(client, { topics })
     await registerSchemas(client, outputSubjects(outputTopics))
   }
@@ -160,13 +161,13 @@ async function cleanUp(): Promise<void> {
   })
   await step('registry', async () => {
     if (config.schemas.encoding !== 'registry') return
-    const client = new RegistryClient({ url: config.schemaRegistry.url })
+    const client = new RegistryClient(config.schemaRegistry)
     for (const t of [...Object.values(topics), ...Object.values(outputTopics)])
       await client.deleteSubject(valueSubject(t), true).catch(() => {})
   })
   const ids: string[] = []
   await step('redis', async () => {
-    const redis = new Redis(config.redis.url)
+    const redis = new Redis(config.redis.url, redisConnectionOptions(config.redis))
     try {
       for (const set of ['agents:all', 'teams:all', 'tasks:all'])
         ids.push(...(await redis.smembers(`${redisPrefix}${set}`)))

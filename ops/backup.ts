@@ -597,7 +597,7 @@ async function nodeExists(driver: Driver, database: string, node: NodeLine): Pro
 }
 
 function canonical(props: Record<string, unknown>): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(props).sort(([a], [b]) => (a < b ? -1 : 1))))
+  return JSON.stringify(sortedRecord(props))
 }
 
 /** The backups in config.backup.bucket, newest first. */
@@ -664,6 +664,6 @@ export async function pruneBackups(
   return { deleted: doomed, kept: backups.map((b) => b.id).filter((id) => !deleted.has(id)) }
 }
 
-function sortedRecord(record: Record<string, number>): Record<string, number> {
+function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)))
 }

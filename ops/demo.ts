@@ -230,15 +230,14 @@ async function bringStackUp(log: (line: string) => void) {
       ? 'local stack: already up, using it'
       : 'local stack: starting it (the first start downloads the services and takes minutes)',
   )
+  const startedNow = async () =>
+    (await stackStatus()).filter((s) => s.running && !running.has(s.name)).map((s) => s.name)
   try {
     const env = await stackUp({ log: (line) => log(`  ${line}`) })
-    const after = await stackStatus()
-    const started = after.filter((s) => s.running && !running.has(s.name)).map((s) => s.name)
-    return { env, started }
+    return { env, started: await startedNow() }
   } catch (error) {
     // A half-started stack: stop what this run started, keep what ran before.
-    const after = await stackStatus().catch(() => [])
-    const started = after.filter((s) => s.running && !running.has(s.name)).map((s) => s.name)
+    const started = await startedNow().catch(() => [])
     if (started.length > 0) await stopStarted(started, log).catch(() => {})
     throw error
   }

@@ -32,12 +32,15 @@ function boltUri(value: string): string {
 
 /** Progress lines per phase on stderr; the last line of a phase is always printed. */
 function progress(): BackupProgress {
-  const started = Date.now()
-  const reporter = progressReporter()
+  let started = Date.now()
+  let reporter = progressReporter()
   let phase = ''
   return (p) => {
     if (p.phase !== phase) {
+      // Each phase its own rate, time left and print interval.
       phase = p.phase
+      started = Date.now()
+      reporter = progressReporter()
       process.stderr.write(`${phase}:\n`)
     }
     reporter.update(
@@ -182,7 +185,7 @@ export function registerBackupCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { retentionDays?: number; json?: boolean }) => {
       const config = loadConfig()
-      const report = await pruneBackups(config, options.retentionDays ?? config.backup.retentionDays)
+      const report = await pruneBackups(config, options.retentionDays)
       if (options.json) return printJson(report)
       process.stdout.write(
         `deleted ${report.deleted.length}${report.deleted.length > 0 ? `: ${report.deleted.join(', ')}` : ''}; kept ${report.kept.length}\n`,
