@@ -13,7 +13,13 @@ import type { Config } from '../config/config.js'
 import { EVENT_TOPICS } from '../deploy/kafka/topics.js'
 import { createAdmin } from '../kafka/clients.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
-import { describeTopics, ensureTopics, TopicMismatchError, type TopicSpec } from '../kafka/topics.js'
+import {
+  describeTopics,
+  diffTopic,
+  ensureTopics,
+  TopicMismatchError,
+  type TopicSpec,
+} from '../kafka/topics.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { outputTopicSpecs } from '../processors/outputs.js'
 import { runtimeTopics } from '../processors/topology.js'
@@ -36,11 +42,6 @@ export class PartitionIncreaseRefusedError extends Error {
   }
 }
 
-/**
- * The project's topics, as provisioning and the processor create them: the event topics under the
- * names PROCESSOR_CONFIG gives them, the output topics, and the runtime's late-record and dead-letter
- * topics (one partition, broker defaults, as the runtime creates them when missing).
- */
 /** The four event topics as the operations guide defines them, under the names PROCESSOR_CONFIG gives. */
 export function inputTopicSpecs(processor: ProcessorConfig): TopicSpec[] {
   return EVENT_TOPICS.map((spec) => ({
@@ -49,6 +50,11 @@ export function inputTopicSpecs(processor: ProcessorConfig): TopicSpec[] {
   }))
 }
 
+/**
+ * The project's topics, as provisioning and the processor create them: the event topics under the
+ * names PROCESSOR_CONFIG gives them, the output topics, and the runtime's late-record and dead-letter
+ * topics (one partition, broker defaults, as the runtime creates them when missing).
+ */
 export function projectTopicSpecs(config: Config): TopicSpec[] {
   const processor = loadProcessorConfig(config.processor.configFile)
   const { late, deadLetter } = runtimeTopics(processor.applicationId)
@@ -177,11 +183,8 @@ export async function createTopics(
           ],
         })
       }
-      for (const [setting, expected] of Object.entries(spec.configs)) {
-        const value = now.configs[setting] ?? '(unset)'
-        if (!(setting in given) && value !== expected)
-          unlike.push({ topic: spec.name, setting, expected, actual: value })
-      }
+      // Partitions are the increase's and the decrease's above; the configs given are being set.
+      unlike.push(...diffTopic(spec, now).filter((m) => m.setting !== 'partitions' && !(m.setting in given)))
       const increase = increases.find((i) => i.topic === spec.name)
       outcomes.push({
         topic: spec.name,
@@ -244,31 +247,34 @@ export async function describeTopicReports(
     const missing = wanted.filter((n) => !present.has(n))
     if (missing.length > 0)
       throw new Error(`topic(s) ${missing.join(', ')} do not exist (agent-party topics create makes them)`)
-    const described = await describeTopics(admin, wanted)
     const metadata = await admin.metadata({ topics: [...wanted], forceUpdate: true })
-    const own = await topicLevelConfigs(admin, wanted)
+    const configs = await topicConfigs(admin, wanted)
     const partitions = wanted.flatMap((topic) =>
       [...(metadata.topics.get(topic)?.partitions ?? [])].map((_, partition) => ({ topic, partition })),
     )
-    const earliest = await listOffsetsWithAdmin(admin, partitions, 'earliest')
-    const latest = await listOffsetsWithAdmin(admin, partitions, 'latest')
-    return described.map((d) => {
-      const meta = metadata.topics.get(d.name)
-      const { 'retention.ms': _r, 'cleanup.policy': _c, ...others } = own.get(d.name) ?? {}
+    const [earliest, latest] = await Promise.all([
+      listOffsetsWithAdmin(admin, partitions, 'earliest'),
+      listOffsetsWithAdmin(admin, partitions, 'latest'),
+    ])
+    return wanted.map((name) => {
+      const meta = metadata.topics.get(name)
+      if (!meta) throw new Error(`Topic ${name} is missing from the cluster metadata`)
+      const { all, own } = configs.get(name) ?? { all: {}, own: {} }
+      const { 'retention.ms': _r, 'cleanup.policy': _c, ...others } = own
       return {
-        topic: d.name,
-        partitions: d.partitions,
-        replicationFactor: d.replicationFactor,
-        retentionMs: d.configs['retention.ms'] ?? null,
-        cleanupPolicy: d.configs['cleanup.policy'] ?? null,
+        topic: name,
+        partitions: meta.partitionsCount,
+        replicationFactor: meta.partitions[0]?.replicas.length ?? 0,
+        retentionMs: all['retention.ms'] ?? null,
+        cleanupPolicy: all['cleanup.policy'] ?? null,
         configs: others,
-        partitionOffsets: (meta?.partitions ?? []).map((p, partition) => ({
+        partitionOffsets: meta.partitions.map((p, partition) => ({
           partition,
           leader: p.leader,
           replicas: [...p.replicas],
           isr: [...p.isr],
-          earliest: earliest.get(partitionKey(d.name, partition)) ?? 0,
-          latest: latest.get(partitionKey(d.name, partition)) ?? 0,
+          earliest: earliest.get(partitionKey(name, partition)) ?? 0,
+          latest: latest.get(partitionKey(name, partition)) ?? 0,
         })),
       }
     })
@@ -277,22 +283,28 @@ export async function describeTopicReports(
   }
 }
 
-/** The configs set on each topic itself (DescribeConfigs' source DYNAMIC_TOPIC_CONFIG). */
-async function topicLevelConfigs(
+/**
+ * Each topic's configs from one DescribeConfigs: `all` in effect (broker defaults included) and `own`,
+ * those set on the topic itself (source DYNAMIC_TOPIC_CONFIG).
+ */
+async function topicConfigs(
   admin: Admin,
   names: readonly string[],
-): Promise<Map<string, Record<string, string>>> {
+): Promise<Map<string, { all: Record<string, string>; own: Record<string, string> }>> {
   const described = await admin.describeConfigs({
     resources: names.map((resourceName) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName })),
   })
   return new Map(
-    described.map((d) => [
-      d.resourceName,
-      Object.fromEntries(
-        d.configs
-          .filter((c) => c.configSource === ConfigSources.DYNAMIC_TOPIC_CONFIG && c.value !== null)
-          .map((c) => [c.name, c.value as string]),
-      ),
-    ]),
+    described.map((d) => {
+      const set = d.configs.filter((c) => c.value !== null)
+      const entries = (list: typeof set) => Object.fromEntries(list.map((c) => [c.name, c.value as string]))
+      return [
+        d.resourceName,
+        {
+          all: entries(set),
+          own: entries(set.filter((c) => c.configSource === ConfigSources.DYNAMIC_TOPIC_CONFIG)),
+        },
+      ]
+    }),
   )
 }
