@@ -24,6 +24,7 @@ import {
   protocolErrors,
   type RecordsBatch,
 } from '@platformatic/kafka'
+import { type Callback, internalsOf } from './client-internals.js'
 
 /** A record as fetched: bytes, headers and its place in the log (numbers: offsets stay below 2^53). */
 export interface FetchedRecord {
@@ -298,20 +299,6 @@ interface FetchRequest {
   readonly maxBytes: number
 }
 
-type Callback<T> = (error: Error | null, result: T) => void
-
-/** The exported, symbol-keyed building blocks of the client used here (as the committer does). */
-interface ClientInternals {
-  [kPerformWithRetry](
-    operation: string,
-    run: (retry: Callback<FetchResponse | undefined>) => void,
-    done: Callback<FetchResponse>,
-    attempt?: number,
-  ): void
-  [kGetConnection](broker: unknown, callback: Callback<Connection>): void
-  [kGetApi](name: string, callback: Callback<FetchApi>): void
-}
-
 type FetchApi = ((
   connection: Connection,
   maxWaitMs: number,
@@ -332,15 +319,15 @@ type FetchApi = ((
  */
 function unfilteredFetch(consumer: Consumer, broker: unknown, request: FetchRequest): Promise<FetchResponse> {
   if (broker === undefined) return Promise.reject(new Error('no broker for the fetch: metadata is stale'))
-  const client = consumer as unknown as ClientInternals
+  const client = internalsOf(consumer)
   return new Promise<FetchResponse>((resolve, reject) => {
-    client[kPerformWithRetry](
+    client[kPerformWithRetry]<FetchResponse>(
       'fetch',
       (retry) => {
         client[kGetConnection](broker, (error, connection) => {
-          if (error) return retry(error, undefined)
-          client[kGetApi]('Fetch', (error, api) => {
-            if (error) return retry(error, undefined)
+          if (error) return retry(error)
+          client[kGetApi]<FetchApi>('Fetch', (error, api) => {
+            if (error) return retry(error)
             const topics =
               api.version <= 12
                 ? request.topics.map((t) => ({ ...t, topicId: request.byId.get(t.topicId) ?? t.topicId }))

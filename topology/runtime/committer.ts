@@ -9,7 +9,6 @@
 // that fails makes that commit fail; records handed off and then discarded (the tasks that made them
 // rebuilt from the last commit) are aborted with their transaction, never seen by read_committed.
 import {
-  type Connection,
   type Consumer,
   kGetApi,
   kGetConnection,
@@ -18,6 +17,7 @@ import {
   type MessageToProduce,
   type Producer,
 } from '@platformatic/kafka'
+import { internalsOf } from '../../kafka/client-internals.js'
 import type { TopicPartitionOffset } from '../internals/runtime/stream-task.js'
 
 export type OutgoingRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
@@ -258,16 +258,16 @@ export async function commitTransactionalOffsets(
 ): Promise<void> {
   const byTopic = new Map<string, TopicPartitionOffset[]>()
   for (const o of offsets) (byTopic.get(o.topic) ?? byTopic.set(o.topic, []).get(o.topic))?.push(o)
-  const client = producer as unknown as ClientInternals
+  const client = internalsOf(producer)
   await new Promise<void>((resolve, reject) => {
-    client[kPerformWithRetry](
+    client[kPerformWithRetry]<void>(
       'commit',
       (retry) => {
         client[kMetadata]({ topics: [...byTopic.keys()] }, (error, metadata) => {
           if (error) return retry(error)
           client[kGetConnection](metadata.brokers.get(member.coordinatorId), (error, connection) => {
             if (error) return retry(error)
-            client[kGetApi]('TxnOffsetCommit', (error, api) => {
+            client[kGetApi]<(...args: unknown[]) => void>('TxnOffsetCommit', (error, api) => {
               if (error) return retry(error)
               const topics = [...byTopic].map(([name, list]) => ({
                 name,
@@ -297,24 +297,4 @@ export async function commitTransactionalOffsets(
       (error: Error | null) => (error ? reject(error) : resolve()),
     )
   })
-}
-
-type Callback<T> = (error: Error | null, result: T) => void
-
-/** The exported, symbol-keyed building blocks of the client this module uses. */
-interface ClientInternals {
-  [kPerformWithRetry](
-    operation: string,
-    run: (retry: (error: Error | null) => void) => void,
-    done: Callback<void>,
-  ): void
-  [kMetadata](
-    options: { topics: string[] },
-    callback: Callback<{
-      brokers: Map<number, unknown>
-      topics: Map<string, { partitions: { leaderEpoch: number }[] }>
-    }>,
-  ): void
-  [kGetConnection](broker: unknown, callback: Callback<Connection>): void
-  [kGetApi](name: string, callback: Callback<(...args: unknown[]) => void>): void
 }
