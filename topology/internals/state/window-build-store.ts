@@ -17,8 +17,9 @@ import {
   sessionChangelogKeyCodec,
   windowChangelogKeyCodec,
 } from './window-changelog-key.js'
+import { WindowCompactLayer } from './window-compact-layer.js'
 import { WindowInMemoryLayer } from './window-in-memory-layer.js'
-import type { WindowLayer } from './window-layer.js'
+import type { BaseWindowLayer, WindowLayer } from './window-layer.js'
 import { MeteredWindowStore } from './window-metered-store.js'
 
 /** A window store's spec: a StoreSpec plus the window size and how long windows are kept. */
@@ -77,7 +78,30 @@ function assemble<K, V>(
   // Reads by time order keys by their serialized bytes, as Kafka Streams' stores do (window-layer.ts).
   const keyBytes =
     keySerde === undefined ? undefined : (key: K) => keySerde.serialize(keyTopic, key) ?? EMPTY_KEY
-  const memory = new WindowInMemoryLayer<K, V>(spec.name, keyId, retentionMs, keyBytes)
+  // With a value serde the entries are kept serialized (window-compact-layer.ts); without one (an
+  // unlogged store built without serdes) as objects.
+  let memory: BaseWindowLayer<K, V>
+  let restoreEntry: (key: K, start: number, end: number, value: Buffer | null) => void
+  if (valueSerde === undefined) {
+    const objects = new WindowInMemoryLayer<K, V>(spec.name, keyId, retentionMs, keyBytes)
+    restoreEntry = () => {
+      throw new TopologyError('MISSING_SERDE', `store ${spec.name} is restored but has no value serde`, {
+        subject: spec.name,
+      })
+    }
+    memory = objects
+  } else {
+    const compact = new WindowCompactLayer<K, V>(
+      spec.name,
+      keyId,
+      retentionMs,
+      keyTopic,
+      valueSerde,
+      keyBytes,
+    )
+    restoreEntry = (key, start, end, value) => compact.restore(key, start, end, value)
+    memory = compact
+  }
   let top: WindowLayer<K, V> = memory
   let codec: ChangelogKeyCodec<K> | undefined
   const marker = new EmitCloseMarker()
@@ -122,9 +146,7 @@ function assemble<K, V>(
             continue
           }
           const { key, start, end } = codec.decode(changelogTopic, record.key)
-          const value =
-            record.value === null ? null : (valueSerde as Serde<V>).deserialize(changelogTopic, record.value)
-          memory.restore(key, start, end, value)
+          restoreEntry(key, start, end, record.value)
           count++
         }
         return count

@@ -8,12 +8,11 @@ import { NO_HEADERS } from '../../stream-record.js'
 import { EMIT_CLOSE_MARKER_KEY, type EmitCloseMarker } from './emit-close-marker.js'
 import type { StoreEnvironment } from './store-environment.js'
 import type { ChangelogKeyCodec } from './window-changelog-key.js'
-import type { WindowInMemoryLayer } from './window-in-memory-layer.js'
-import type { TimedEntry, WindowLayer } from './window-layer.js'
+import type { BaseWindowLayer, TimedEntry, WindowLayer } from './window-layer.js'
 
 export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
   constructor(
-    private readonly inner: WindowInMemoryLayer<K, V>,
+    private readonly inner: BaseWindowLayer<K, V>,
     private readonly topic: string,
     private readonly keyCodec: ChangelogKeyCodec<K>,
     private readonly valueSerde: Serde<V>,
@@ -33,7 +32,8 @@ export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
 
   put(key: K, start: number, end: number, value: V | null): boolean {
     const stored = this.inner.put(key, start, end, value)
-    if (stored) this.#log(key, start, end, value)
+    if (stored)
+      this.#log(key, start, end, value === null ? null : (this.inner.lastPutBytes ?? this.#serialize(value)))
     return stored
   }
 
@@ -70,13 +70,17 @@ export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
     this.inner.close()
   }
 
-  #log(key: K, start: number, end: number, value: V | null): void {
+  #serialize(value: V): Buffer | null {
+    return this.valueSerde.serialize(this.topic, value)
+  }
+
+  #log(key: K, start: number, end: number, value: Buffer | null): void {
     const topic = this.topic
     this.env.collector.send({
       topic,
       partition: this.env.partition,
       key: this.keyCodec.encode(topic, key, start, end),
-      value: value === null ? null : this.valueSerde.serialize(topic, value),
+      value,
       timestamp: this.env.recordContext.current?.timestamp ?? 0,
       headers: NO_HEADERS,
     })

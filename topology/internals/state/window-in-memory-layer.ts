@@ -5,7 +5,13 @@
 // and each removal is told to `onExpire`, which the change-logging layer turns into a tombstone. Restore
 // expires silently: the changelog already holds those tombstones.
 import type { KeyId, KeyIdOf } from './key-id.js'
-import { type KeyBytesOf, sortByTime, type TimedEntry, type WindowLayer } from './window-layer.js'
+import {
+  type BaseWindowLayer,
+  type ExpiryListener,
+  type KeyBytesOf,
+  sortByTime,
+  type TimedEntry,
+} from './window-layer.js'
 
 class Entry<K, V> implements TimedEntry<K, V> {
   // The entries of one end form a doubly linked list (its head in #heads): adding and removing one
@@ -23,9 +29,7 @@ class Entry<K, V> implements TimedEntry<K, V> {
   ) {}
 }
 
-export type ExpiryListener<K> = (key: K, start: number, end: number) => void
-
-export class WindowInMemoryLayer<K, V> implements WindowLayer<K, V> {
+export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
   readonly #byKey = new Map<KeyId, Entry<K, V>[]>()
   // The index by end: distinct ends ascending from #head on, and beside each the head of its entries'
   // list (undefined once they are all removed; the slot stays until it expires, cheaper than splicing).

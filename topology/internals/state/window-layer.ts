@@ -29,6 +29,22 @@ export interface WindowLayer<K, V> {
   close(): void
 }
 
+export type ExpiryListener<K> = (key: K, start: number, end: number) => void
+
+/**
+ * The innermost layer, which keeps the entries: it drives retention by the largest end written and tells
+ * `onExpire` (the change-logging layer) of each entry it expires, except during restore.
+ */
+export interface BaseWindowLayer<K, V> extends WindowLayer<K, V> {
+  readonly observedEnd: number
+  onExpire: ExpiryListener<K> | undefined
+  /**
+   * The serialized value of the last put, when the layer keeps values serialized: the change-logging
+   * layer sends these bytes instead of serializing the value a second time.
+   */
+  readonly lastPutBytes?: Buffer | null
+}
+
 /** Told about each entry a cache writes through: what a processor forwards on flush. */
 export type WindowFlushListener<K, V> = (
   key: K,
