@@ -1,6 +1,5 @@
 // What the Kafka benchmarks (P1, P2) share: the local stack's configuration, command-line options, the
 // P2 workload's record (Avro TokenUsage) and its generator, and the client's raw consume rate.
-import { cpus, loadavg, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { MessagesStreamModes } from '@platformatic/kafka'
 import avsc from 'avsc'
@@ -21,12 +20,7 @@ export function flag(name: string): boolean {
   return argv.includes(`--${name}`)
 }
 
-/** The machine and its load, to print beside every result (the machine is shared). */
-export function machineLoad(): string {
-  return `machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`
-}
+export { machineLoad } from './machine.js'
 
 export const KEYS = 10_000
 export const PARTITIONS = 8

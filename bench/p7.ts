@@ -9,17 +9,28 @@
 //   npm run bench:p7                                         both, each in its own process
 import { spawnSync } from 'node:child_process'
 import { writeHeapSnapshot } from 'node:v8'
+import { type CountSum, countSumSerde } from '../test/support/count-sum.js'
 import { Materialized, Serdes, StreamsBuilder, TimeWindows, WindowedSerdes } from '../topology/index.js'
 import type { InputRecord } from '../topology/internals/runtime/input-record.js'
 import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
 import { StreamTask } from '../topology/internals/runtime/stream-task.js'
-import { type CountSum, countSumSerde, machineLoad } from './kafka-workload.js'
+import { machineLoad } from './machine.js'
 
 const KEYS = Number(process.argv[process.argv.indexOf('--keys') + 1]) || 1_000_000
 const MiB = 2 ** 20
 
-function settle(): { rss: number; heap: number } {
-  const gc = (globalThis as { gc?: () => void }).gc
+interface Memory {
+  /** RSS after three full GCs. */
+  readonly rss: number
+  readonly heap: number
+  /** RSS after a last-resort GC, what V8 runs under memory pressure: it also gives back free pages. */
+  readonly rssReleased: number
+}
+
+type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'regular' | 'last-resort' }) => void
+
+function settle(): Memory {
+  const gc = (globalThis as { gc?: Gc }).gc
   if (gc === undefined) throw new Error('run with node --expose-gc')
   for (let i = 0; i < 3; i++) gc()
   const usage = process.memoryUsage()
@@ -27,10 +38,11 @@ function settle(): { rss: number; heap: number } {
     console.log(
       `heapTotal ${(usage.heapTotal / MiB).toFixed(0)} MiB, external ${(usage.external / MiB).toFixed(0)} MiB, arrayBuffers ${(usage.arrayBuffers / MiB).toFixed(0)} MiB`,
     )
-  return { rss: usage.rss / MiB, heap: usage.heapUsed / MiB }
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' })
+  return { rss: usage.rss / MiB, heap: usage.heapUsed / MiB, rssReleased: process.memoryUsage().rss / MiB }
 }
 
-function engine(): { rss: number; heap: number } {
+function engine(): Memory {
   const str = Serdes.String()
   const builder = new StreamsBuilder()
   builder
@@ -83,7 +95,7 @@ function engine(): { rss: number; heap: number } {
   return after
 }
 
-function plainMap(): { rss: number; heap: number } {
+function plainMap(): Memory {
   const map = new Map<string, { count: number; sum: number }>()
   for (let j = 0; j < KEYS; j++) map.set(`agent-${j}`, { count: 1, sum: 7 })
   const after = settle()
@@ -91,8 +103,9 @@ function plainMap(): { rss: number; heap: number } {
   return after
 }
 
-function line(what: string, m: { rss: number; heap: number }, base: { rss: number; heap: number }): string {
-  return `${what.padEnd(34)} rss ${m.rss.toFixed(0).padStart(5)} MiB (+${(m.rss - base.rss).toFixed(0)}), heap used ${m.heap.toFixed(0).padStart(5)} MiB (+${(m.heap - base.heap).toFixed(0)})`
+function line(what: string, m: Memory, base: Memory): string {
+  const mib = (v: number, b: number) => `${v.toFixed(0).padStart(5)} MiB (+${(v - b).toFixed(0)})`
+  return `${what.padEnd(34)} rss ${mib(m.rss, base.rss)}, after a last-resort GC ${mib(m.rssReleased, base.rssReleased)}, heap used ${mib(m.heap, base.heap)}`
 }
 
 if (process.argv.includes('--both')) {

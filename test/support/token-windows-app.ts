@@ -10,7 +10,6 @@ import { ProbeServer } from '../../config/probe-server.js'
 import {
   EmitStrategy,
   Materialized,
-  type Serde,
   Serdes,
   StreamsBuilder,
   TimeWindows,
@@ -19,23 +18,9 @@ import {
 } from '../../topology/index.js'
 import { KafkaStreams } from '../../topology/runtime/index.js'
 
-export interface CountSum {
-  count: number
-  sum: number
-}
+import { type CountSum, countSumSerde } from './count-sum.js'
 
-export const countSumSerde: Serde<CountSum> = {
-  serialize: (_topic, value) => {
-    const out = Buffer.alloc(16)
-    out.writeBigInt64BE(BigInt(value.count), 0)
-    out.writeBigInt64BE(BigInt(value.sum), 8)
-    return out
-  },
-  deserialize: (_topic, bytes) => ({
-    count: Number(bytes.readBigInt64BE(0)),
-    sum: Number(bytes.readBigInt64BE(8)),
-  }),
-}
+export { type CountSum, countSumSerde }
 
 export const WINDOW_MS = 60_000
 export const GRACE_MS = 30_000
