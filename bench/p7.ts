@@ -14,6 +14,7 @@ import { Materialized, Serdes, StreamsBuilder, TimeWindows, WindowedSerdes } fro
 import type { InputRecord } from '../topology/internals/runtime/input-record.js'
 import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
 import { StreamTask } from '../topology/internals/runtime/stream-task.js'
+import { NO_HEADERS } from '../topology/stream-record.js'
 import { machineLoad } from './machine.js'
 
 const KEYS = Number(process.argv[process.argv.indexOf('--keys') + 1]) || 1_000_000
@@ -78,7 +79,7 @@ function engine(): Memory {
         timestamp: Date.UTC(2026, 0, 1) + (j % 50_000),
         key: Buffer.from(`agent-${j}`),
         value,
-        headers: new Map(),
+        headers: NO_HEADERS, // as the runtime hands records without headers
       })
     }
     task.addRecords('in', 0, records)
