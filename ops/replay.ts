@@ -38,7 +38,7 @@ import {
   type GraphScope,
   type SinkDigest,
 } from './replay-digest.js'
-import { type PipelineResetReport, ResetRefusedError, refuseLiveGroups, resetPipeline } from './reset.js'
+import { type PipelineResetReport, refuseLiveGroups, resetPipeline } from './reset.js'
 
 /** `republish`: a replay from the archive re-publishing it into the replay topics (before the others). */
 export type ReplayPhase = 'republish' | 'snapshot-before' | 'reset' | 'processor' | 'sinks' | 'snapshot-after'
@@ -185,18 +185,7 @@ export async function replayPipeline(config: Config, options: ReplayOptions = {}
         ? { openTransactionWaitMs: options.openTransactionWaitMs }
         : {}),
       ...(options.logger ? { logger: options.logger } : {}),
-    }).catch((error: unknown) => {
-      if (error instanceof ResetRefusedError && error.reason === 'LIVE_MEMBERS')
-        throw new ResetRefusedError(
-          error.reason,
-          `replay refused (a replay needs the pipeline stopped): ${error.message}`,
-          error.groups,
-          error.partitions,
-          {
-            cause: error,
-          },
-        )
-      throw error
+      action: 'replay',
     })
     const resetMs = Date.now() - t
     const inputStart = new Map(

@@ -56,6 +56,8 @@ export interface ResetPipelineOptions {
    */
   readonly openTransactionWaitMs?: number
   readonly logger?: Logger
+  /** What a refusal names: the reset itself, or the replay that runs it (see refuseLiveGroups). */
+  readonly action?: 'reset' | 'replay'
 }
 
 export interface SinkResetReport {
@@ -119,10 +121,14 @@ export async function resetPipeline(
   let selected: SelectedSink[] = []
   try {
     // First, and before anything else is needed (the registry for the serdes): live members refuse.
-    await refuseLiveGroups(admin, [
-      ...(resetProcessor ? [processor.applicationId] : []),
-      ...names.map((sink) => `${groupPrefix}-${sink}`),
-    ])
+    await refuseLiveGroups(
+      admin,
+      [
+        ...(resetProcessor ? [processor.applicationId] : []),
+        ...names.map((sink) => `${groupPrefix}-${sink}`),
+      ],
+      options.action,
+    )
     const serdes = await configuredProcessorSerdes(config, processor)
     selected = names.map((sink) => ({
       sink,
