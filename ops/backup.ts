@@ -19,6 +19,7 @@ import type { Client } from 'minio'
 import neo4j, { type Driver } from 'neo4j-driver'
 import type { Config } from '../config/config.js'
 import { MIGRATIONS } from '../deploy/neo4j/migrations.js'
+import { createNeo4jDriver } from '../sinks/neo4j/driver.js'
 import { removeUnder } from '../sinks/s3/archive.js'
 import { sha256Hex } from '../sinks/s3/archive-format.js'
 import { createS3Client } from '../sinks/s3/client.js'
@@ -129,16 +130,18 @@ const RESTORE_CONSTRAINT = 'backup_restore_id'
 const MIGRATION_LABEL = 'SchemaMigration'
 
 /**
- * A driver with lossless integers (the driver's default): the sinks' driver (sinks/neo4j/driver.ts)
- * reads Integers as JavaScript numbers, which would make them indistinguishable from Floats.
+ * A driver with lossless integers, a pool of at most 4: the sinks' driver (sinks/neo4j/driver.ts)
+ * otherwise reads Integers as JavaScript numbers, which would make them indistinguishable from Floats.
  */
 export function openBackupDriver(target: Config['neo4j']): Driver {
-  const auth = target.password === '' ? undefined : neo4j.auth.basic(target.username, target.password)
-  return neo4j.driver(target.uri, auth, {
-    maxConnectionPoolSize: Math.min(target.maxPoolSize, 4),
-    maxConnectionLifetime: target.maxConnectionLifetimeMs,
-    logging: { level: 'error', logger: () => {} },
-  })
+  return createNeo4jDriver(
+    target,
+    {
+      maxConnectionPoolSize: Math.min(target.maxPoolSize, 4),
+      maxConnectionLifetime: target.maxConnectionLifetimeMs,
+    },
+    { losslessIntegers: true },
+  )
 }
 
 /** Exports the whole graph to `backups/<id>/` in config.backup.bucket; returns the manifest. */

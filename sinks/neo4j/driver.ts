@@ -18,7 +18,15 @@ export interface Neo4jPoolOptions {
   readonly maxTransactionRetryTime?: number
 }
 
-export function createNeo4jDriver(config: Config['neo4j'], pool: Neo4jPoolOptions = {}): Driver {
+/**
+ * Integers come back as JavaScript numbers (the sinks' and the API's values are all below 2^53);
+ * `losslessIntegers` keeps the driver's Integer objects instead, for a copy that must be exact (backups).
+ */
+export function createNeo4jDriver(
+  config: Config['neo4j'],
+  pool: Neo4jPoolOptions = {},
+  { losslessIntegers = false }: { readonly losslessIntegers?: boolean } = {},
+): Driver {
   const auth = config.password === '' ? undefined : neo4j.auth.basic(config.username, config.password)
   const settings: Record<string, number> = {}
   for (const [name, value] of Object.entries(pool)) {
@@ -27,5 +35,5 @@ export function createNeo4jDriver(config: Config['neo4j'], pool: Neo4jPoolOption
       throw new RangeError(`neo4j pool option ${name} must be a whole number > 0, got ${value}`)
     settings[name] = value
   }
-  return neo4j.driver(config.uri, auth, { disableLosslessIntegers: true, ...settings })
+  return neo4j.driver(config.uri, auth, { disableLosslessIntegers: !losslessIntegers, ...settings })
 }
