@@ -6,6 +6,7 @@ import avsc from 'avsc'
 import { loadConfig } from '../config/config.js'
 import { readStackEnv } from '../deploy/local/stack.js'
 import { createAdmin, createConsumer, createProducer } from '../kafka/clients.js'
+import { recreateTopic } from '../kafka/topics.js'
 import type { Serde } from '../topology/index.js'
 
 const argv = process.argv
@@ -59,16 +60,7 @@ export function log(line: string): void {
 export async function generateTokens(topic: string, records: number): Promise<void> {
   const admin = createAdmin(config.kafka, 'bench')
   try {
-    if ((await admin.listTopics()).includes(topic)) {
-      await admin.deleteTopics({ topics: [topic] })
-      await new Promise((r) => setTimeout(r, 1000))
-    }
-    await admin.createTopics({
-      topics: [topic],
-      partitions: PARTITIONS,
-      replicas: 1,
-      configs: [{ name: 'retention.ms', value: '-1' }],
-    })
+    await recreateTopic(admin, topic, PARTITIONS, 1, { 'retention.ms': '-1' })
   } finally {
     await admin.close()
   }

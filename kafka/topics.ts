@@ -81,22 +81,59 @@ export async function ensureTopics(
 }
 
 /**
- * Waits (up to 30 s) until every topic just created is listed: CreateTopics answers before every
- * broker's metadata has them, and a check that follows at once (the runtime's output-topic check, a
- * producer) would not find them.
+ * Waits until every one of `topics` is listed (`listed`: after CreateTopics, which answers before every
+ * broker's metadata has them, so that a check that follows at once finds them) or none is (after
+ * DeleteTopics). Throws after `timeoutMs`.
  */
-async function untilListed(admin: Admin, topics: readonly string[]): Promise<void> {
+export async function untilListed(
+  admin: Admin,
+  topics: readonly string[],
+  { listed = true, timeoutMs = 30_000 }: { readonly listed?: boolean; readonly timeoutMs?: number } = {},
+): Promise<void> {
   if (topics.length === 0) return
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + timeoutMs
   for (;;) {
-    const listed = new Set(await admin.listTopics())
-    const missing = topics.filter((t) => !listed.has(t))
-    if (missing.length === 0) return
+    const present = new Set(await admin.listTopics())
+    const waiting = topics.filter((t) => present.has(t) !== listed)
+    if (waiting.length === 0) return
     if (Date.now() > deadline) {
-      throw new Error(`created topics not listed after 30 s: ${missing.join(', ')}`)
+      throw new Error(
+        `${listed ? 'created topics not listed' : 'deleted topics still listed'} after ${timeoutMs / 1000} s: ${waiting.join(', ')}`,
+      )
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+}
+
+/** Deletes the topic when it exists and creates it empty, with `configs`, once the broker lets it. */
+export async function recreateTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  replicas: number,
+  configs: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  if ((await admin.listTopics()).includes(topic)) {
+    await admin.deleteTopics({ topics: [topic] })
+    await untilListed(admin, [topic], { listed: false, timeoutMs: 60_000 })
+  }
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    try {
+      await admin.createTopics({
+        topics: [topic],
+        partitions,
+        replicas,
+        configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+      })
+      break
+    } catch (error) {
+      // The broker may still be removing the deleted topic's log: "topic is marked for deletion".
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  }
+  await untilListed(admin, [topic])
 }
 
 export function diffTopic(spec: TopicSpec, actual: TopicDescription): TopicMismatch[] {

@@ -23,7 +23,7 @@ import { createRootLogger, type Logger } from '../config/logger.js'
 import { createAdmin, createProducer } from '../kafka/clients.js'
 import { GroupLagReader } from '../kafka/group-lag.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
-import { topicPartitions } from '../kafka/topics.js'
+import { recreateTopic, topicPartitions } from '../kafka/topics.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { type RunningProcessor, startProcessor } from '../processors/run-processor.js'
 import { type EventFamily, RegistryClient, registerEventSchemas } from '../schemas/index.js'
@@ -471,7 +471,9 @@ export async function replayFromArchive(
         const archived = await reader.partitions(input)
         const inKafka = present.has(input) ? (await topicPartitions(admin, [input])).length : 0
         const partitions = Math.max(inKafka, (archived.at(-1) ?? -1) + 1, 1)
-        await recreateTopic(admin, target, partitions, config.kafka.replicationFactor)
+        await recreateTopic(admin, target, partitions, config.kafka.replicationFactor, {
+          'retention.ms': '-1',
+        })
         let records = 0
         const lastArchived = new Map<number, number>()
         const counted = async function* () {
@@ -517,43 +519,6 @@ export async function replayFromArchive(
     processor: { ...processor, inputTopics: replayInputs },
   })
   return { ...result, republished, republishMs }
-}
-
-/** Deletes the topic when it exists and creates it empty, kept forever (old timestamps must stay). */
-async function recreateTopic(
-  admin: Admin,
-  topic: string,
-  partitions: number,
-  replicas: number,
-): Promise<void> {
-  if ((await admin.listTopics()).includes(topic)) {
-    await admin.deleteTopics({ topics: [topic] })
-    const deadline = Date.now() + 60_000
-    while ((await admin.listTopics()).includes(topic)) {
-      if (Date.now() > deadline) throw new Error(`topic ${topic} still listed 60 s after its deletion`)
-      await sleep(200)
-    }
-  }
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    try {
-      await admin.createTopics({
-        topics: [topic],
-        partitions,
-        replicas,
-        configs: [{ name: 'retention.ms', value: '-1' }],
-      })
-      break
-    } catch (error) {
-      // The broker may still be removing the deleted topic's log: "topic is marked for deletion".
-      if (Date.now() > deadline) throw error
-      await sleep(500)
-    }
-  }
-  for (const deadlineListed = Date.now() + 30_000; !(await admin.listTopics()).includes(topic); ) {
-    if (Date.now() > deadlineListed) throw new Error(`created topic ${topic} not listed after 30 s`)
-    await sleep(100)
-  }
 }
 
 /** The partition count the existing topics share; undefined when one is missing or they differ. */
