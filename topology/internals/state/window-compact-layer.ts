@@ -9,6 +9,7 @@
 // returns null is a delete, as the changelog's tombstone makes it on restore.
 import type { Serde } from '../../serdes.js'
 import type { KeyId, KeyIdOf } from './key-id.js'
+import { grown, ValueSlots } from './value-slots.js'
 import {
   type BaseWindowLayer,
   type ExpiryListener,
@@ -19,28 +20,20 @@ import {
 
 const NONE = -1
 const INITIAL_SLOTS = 64
-const INITIAL_ARENA = 4096
 
 export class WindowCompactLayer<K, V> implements BaseWindowLayer<K, V> {
   /** Key id -> the key's first slot; a key's slots are linked by #nextOfKey, ascending by start then end. */
   readonly #firstOfKey = new Map<KeyId, number>()
-  // Per slot. A free slot has no key (undefined) and #nextOfKey links the free list.
+  // Per slot, beside the value (#values). A free slot has no key (undefined).
   #keyOf: Array<K | undefined> = []
   #start = new Float64Array(INITIAL_SLOTS)
   #end = new Float64Array(INITIAL_SLOTS)
   #nextOfKey = new Int32Array(INITIAL_SLOTS)
   #prevOfEnd = new Int32Array(INITIAL_SLOTS)
   #nextOfEnd = new Int32Array(INITIAL_SLOTS)
-  #valueAt = new Uint32Array(INITIAL_SLOTS)
-  #valueLength = new Uint32Array(INITIAL_SLOTS)
-  #slotsUsed = 0 // high-water mark
-  #free = NONE
+  // The values, serialized, and the slots themselves (allocated and freed there).
+  readonly #values = new ValueSlots()
   #size = 0
-  // Values, appended (a value written again is appended again). The space of dead values is reclaimed
-  // when the arena is full: live values are copied into a new arena twice their size.
-  #arena = Buffer.allocUnsafe(INITIAL_ARENA)
-  #arenaUsed = 0
-  #arenaLive = 0
   // The index by end, as in WindowInMemoryLayer: distinct ends ascending from #head on, and beside each
   // the first slot of its list (NONE once emptied; the end stays until it expires).
   #ends: number[] = []
@@ -117,11 +110,8 @@ export class WindowCompactLayer<K, V> implements BaseWindowLayer<K, V> {
   close(): void {
     this.#firstOfKey.clear()
     this.#keyOf = []
-    this.#slotsUsed = 0
-    this.#free = NONE
+    this.#values.clear()
     this.#size = 0
-    this.#arenaUsed = 0
-    this.#arenaLive = 0
     this.#ends = []
     this.#heads = []
     this.#head = 0
@@ -144,14 +134,13 @@ export class WindowCompactLayer<K, V> implements BaseWindowLayer<K, V> {
     }
     if (s !== NONE && this.#start[s] === start && this.#end[s] === end) {
       if (bytes === null) this.#remove(id, s, before)
-      else this.#setValue(s, bytes)
+      else this.#values.set(s, bytes)
     } else if (bytes !== null) {
-      const slot = this.#allocate()
+      const slot = this.#values.allocate(bytes)
+      if (slot >= this.#start.length) this.#grow(this.#values.capacity)
       this.#keyOf[slot] = key
       this.#start[slot] = start
       this.#end[slot] = end
-      this.#valueLength[slot] = 0
-      this.#setValue(slot, bytes)
       this.#nextOfKey[slot] = s
       if (before === NONE) this.#firstOfKey.set(id, slot)
       else this.#nextOfKey[before] = slot
@@ -169,13 +158,7 @@ export class WindowCompactLayer<K, V> implements BaseWindowLayer<K, V> {
   }
 
   #value(slot: number): V {
-    const at = this.#valueAt[slot] as number
-    // A view, not a copy: bytes once written in an arena are never overwritten (see #setValue), so a
-    // deserialized value that keeps a view of them (avsc's `bytes`) stays intact.
-    return this.valueSerde.deserialize(
-      this.topic,
-      this.#arena.subarray(at, at + (this.#valueLength[slot] as number)),
-    )
+    return this.valueSerde.deserialize(this.topic, this.#values.view(slot))
   }
 
   #entry(slot: number): TimedEntry<K, V> {
@@ -187,56 +170,12 @@ export class WindowCompactLayer<K, V> implements BaseWindowLayer<K, V> {
     }
   }
 
-  /**
-   * Appends, never overwrites: a value read earlier may still be a view of its old bytes. When the arena
-   * is full its live values move to a new one; the old one lives on while views of it do.
-   */
-  #setValue(slot: number, bytes: Buffer): void {
-    const length = bytes.length
-    this.#arenaLive += length - (this.#valueLength[slot] as number)
-    this.#valueLength[slot] = 0 // not live while the arena may be rewritten below
-    if (this.#arenaUsed + length > this.#arena.length) this.#rewriteArena(length)
-    bytes.copy(this.#arena, this.#arenaUsed)
-    this.#valueAt[slot] = this.#arenaUsed
-    this.#arenaUsed += length
-    this.#valueLength[slot] = length
-  }
-
-  /** Copies the live values into a new arena with room for twice them and `extra` more bytes. */
-  #rewriteArena(extra: number): void {
-    const live = this.#arenaLive - extra // #arenaLive already counts the value being written
-    const arena = Buffer.allocUnsafe(Math.max(INITIAL_ARENA, 2 * (live + extra)))
-    let used = 0
-    for (let s = 0; s < this.#slotsUsed; s++) {
-      const length = this.#valueLength[s] as number
-      if (this.#keyOf[s] === undefined || length === 0) continue
-      const at = this.#valueAt[s] as number
-      this.#arena.copy(arena, used, at, at + length)
-      this.#valueAt[s] = used
-      used += length
-    }
-    this.#arena = arena
-    this.#arenaUsed = used
-  }
-
-  #allocate(): number {
-    const free = this.#free
-    if (free !== NONE) {
-      this.#free = this.#nextOfKey[free] as number
-      return free
-    }
-    if (this.#slotsUsed === this.#start.length) this.#grow(this.#slotsUsed * 2)
-    return this.#slotsUsed++
-  }
-
   #grow(capacity: number): void {
     this.#start = grown(this.#start, new Float64Array(capacity))
     this.#end = grown(this.#end, new Float64Array(capacity))
     this.#nextOfKey = grown(this.#nextOfKey, new Int32Array(capacity))
     this.#prevOfEnd = grown(this.#prevOfEnd, new Int32Array(capacity))
     this.#nextOfEnd = grown(this.#nextOfEnd, new Int32Array(capacity))
-    this.#valueAt = grown(this.#valueAt, new Uint32Array(capacity))
-    this.#valueLength = grown(this.#valueLength, new Uint32Array(capacity))
   }
 
   /** Unlinks a slot from its key (after `before`, or first) and its end, and frees it. */
@@ -254,11 +193,8 @@ export class WindowCompactLayer<K, V> implements BaseWindowLayer<K, V> {
   }
 
   #release(slot: number): void {
-    this.#arenaLive -= this.#valueLength[slot] as number
-    this.#valueLength[slot] = 0
+    this.#values.release(slot)
     this.#keyOf[slot] = undefined
-    this.#nextOfKey[slot] = this.#free
-    this.#free = slot
     this.#size--
   }
 
@@ -344,11 +280,6 @@ export class WindowCompactLayer<K, V> implements BaseWindowLayer<K, V> {
     else if (next === NONE) this.#firstOfKey.delete(id)
     else this.#firstOfKey.set(id, next)
   }
-}
-
-function grown<T extends Float64Array | Int32Array | Uint32Array>(from: T, to: T): T {
-  to.set(from)
-  return to
 }
 
 function lowerBound(sorted: readonly number[], value: number, from: number): number {
