@@ -1,12 +1,14 @@
 // The one place the layers of a key-value store are assembled: metered -> caching -> change-logging ->
-// in-memory, each optional layer as the spec says. It also returns the restore path, which writes
-// changelog records straight into the in-memory store, past the cache and the logging.
+// in-memory (compact, or objects without a value serde), each optional layer as the spec says. It also
+// returns the restore path, which writes changelog records straight into the in-memory store, past the
+// cache and the logging.
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
 import { changelogTopicName } from '../graph/names.js'
 import type { StoreSpec } from '../graph/topology-graph.js'
 import { CachingKeyValueStore } from './caching-key-value-store.js'
 import { ChangeLoggingKeyValueStore } from './change-logging-key-value-store.js'
+import { CompactKeyValueStore } from './compact-key-value-store.js'
 import { InMemoryKeyValueStore } from './in-memory-key-value-store.js'
 import { keyIdFunction } from './key-id.js'
 import type { KeyValueLayer } from './key-value-layer.js'
@@ -32,8 +34,13 @@ export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment)
   const keySerde = spec.keySerde as Serde<K> | undefined
   const valueSerde = spec.valueSerde as Serde<V> | undefined
   const keyId = keyIdFunction<K>(keySerde, changelogTopic ?? spec.name)
-  const memory = new InMemoryKeyValueStore<K, V>(spec.name, keyId)
-  let layer: KeyValueLayer<K, V> = memory
+  // With a value serde the values are kept serialized (compact-key-value-store.ts); without one (an
+  // unlogged store built without serdes) as objects.
+  const compact =
+    valueSerde === undefined
+      ? undefined
+      : new CompactKeyValueStore<K, V>(spec.name, keyId, changelogTopic ?? spec.name, valueSerde)
+  let layer: KeyValueLayer<K, V> = compact ?? new InMemoryKeyValueStore<K, V>(spec.name, keyId)
   if (changelogTopic !== undefined) {
     if (keySerde === undefined || valueSerde === undefined) {
       throw new TopologyError('MISSING_SERDE', `store ${spec.name} is logged but has no serdes`, {
@@ -53,15 +60,12 @@ export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment)
     changelogTopic,
     hasDirtyEntries: () => (cache?.dirtyCount ?? 0) > 0,
     restore(records) {
-      if (changelogTopic === undefined) return 0
+      // A logged store has serdes, so its values are kept serialized: changelog bytes go in as they are.
+      if (changelogTopic === undefined || compact === undefined) return 0
       let count = 0
       for (const record of records) {
         if (record.key === null) continue
-        const key = (keySerde as Serde<K>).deserialize(changelogTopic, record.key)
-        memory.put(
-          key,
-          record.value === null ? null : (valueSerde as Serde<V>).deserialize(changelogTopic, record.value),
-        )
+        compact.restore((keySerde as Serde<K>).deserialize(changelogTopic, record.key), record.value)
         count++
       }
       return count

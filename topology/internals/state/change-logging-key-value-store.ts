@@ -1,6 +1,6 @@
 // Sends every write that reaches it to the store's changelog topic (a tombstone for a delete), through the
-// task's collector, which the Kafka runtime produces in the commit's transaction. This is the only layer
-// that serializes; under a cache it sees one write per key per commit interval.
+// task's collector, which the Kafka runtime produces in the commit's transaction. Under a cache it sees one
+// write per key per commit interval. A value the store below already serialized is sent as it is.
 import type { Serde } from '../../serdes.js'
 import { NO_HEADERS } from '../../stream-record.js'
 import type { KeyValueLayer } from './key-value-layer.js'
@@ -27,7 +27,10 @@ export class ChangeLoggingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
 
   put(key: K, value: V | null): void {
     this.inner.put(key, value)
-    this.#log(key, value)
+    this.#log(
+      key,
+      value === null ? null : (this.inner.lastPutBytes ?? this.valueSerde.serialize(this.topic, value)),
+    )
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
@@ -58,13 +61,13 @@ export class ChangeLoggingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
     this.inner.close()
   }
 
-  #log(key: K, value: V | null): void {
+  #log(key: K, value: Buffer | null): void {
     const topic = this.topic
     this.env.collector.send({
       topic,
       partition: this.env.partition,
       key: this.keySerde.serialize(topic, key),
-      value: value === null ? null : this.valueSerde.serialize(topic, value),
+      value,
       timestamp: this.env.recordContext.current?.timestamp ?? 0,
       headers: NO_HEADERS,
     })

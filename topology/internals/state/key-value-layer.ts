@@ -5,6 +5,11 @@ export interface KeyValueLayer<K, V> extends KeyValueStore<K, V> {
   /** Pushes buffered writes to the layer below (the cache's dirty entries); a no-op for other layers. */
   flush(): void
   close(): void
+  /**
+   * The serialized value of the last put, when the layer keeps values serialized: the change-logging
+   * layer sends these bytes instead of serializing the value a second time.
+   */
+  readonly lastPutBytes?: Buffer | null
 }
 
 /** Told about each entry a cache writes through: what downstream processors receive. */
