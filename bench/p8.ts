@@ -22,7 +22,8 @@
 // Latency: each agent event's produce-ack time by event id; the agents snapshot output (no repartition)
 // read read_committed: receive time - ack time of the event named by its last_event_id. In-process: the
 // runtime's handedToTransaction hook (fetch response -> results handed to the transaction), per record.
-// Memory: the instance's RSS and heap after full GCs, empty and after all input, per entity. Each
+// Memory: the instance's RSS and heap after full GCs, and its RSS after a last-resort GC (V8 then gives back
+// the pages it keeps free), empty and after all input, per entity. Each
 // instance's log goes to <tmpdir>/<run>-<instance>.log.
 // Each mode prints the machine and its load; the last line is `key=value` pairs for a script.
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -101,6 +102,8 @@ interface ChildReport {
   firstProcessedAt: number
   processed: number
   rssMiB: number
+  /** RSS after a last-resort GC too (V8 gives back the pages it keeps free); only with `gc`. */
+  rssReleasedMiB: number
   heapUsedMiB: number
   maxRssMiB: number
   gc: boolean
@@ -189,12 +192,16 @@ async function runChild(): Promise<void> {
   if (streams.state === 'RUNNING') say(`state RUNNING ${Date.now()}`)
   streams.on('state', (state: string) => say(`state ${state} ${Date.now()}`))
   const report = (): ChildReport => {
-    const gc = (globalThis as { gc?: () => void }).gc
+    const gc = (
+      globalThis as { gc?: (o?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void }
+    ).gc
     if (gc !== undefined) {
       gc()
       gc()
     }
     const mem = process.memoryUsage()
+    gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' })
+    const released = process.memoryUsage().rss
     return {
       instance,
       state: streams.state,
@@ -202,6 +209,7 @@ async function runChild(): Promise<void> {
       firstProcessedAt,
       processed,
       rssMiB: Math.round(mem.rss / 2 ** 20),
+      rssReleasedMiB: Math.round(released / 2 ** 20),
       heapUsedMiB: Math.round(mem.heapUsed / 2 ** 20),
       maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       gc: gc !== undefined,
@@ -881,16 +889,20 @@ async function memory(): Promise<void> {
     const full = await instance.report()
     const perEntity = ((full.rssMiB - empty.rssMiB) * 2 ** 20) / made
     const heapPerEntity = ((full.heapUsedMiB - empty.heapUsedMiB) * 2 ** 20) / made
+    const releasedPerEntity = ((full.rssReleasedMiB - empty.rssReleasedMiB) * 2 ** 20) / made
     log(`  full: ${describeReport(full)}`)
     log(
       `${made} entities (agents + teams + tasks) from ${progress.total} events` +
         `${paceRate === undefined ? ' (a backlog)' : ` (produced at ${paceRate}/s while processed)`}: RSS ${full.rssMiB} MiB after GC ` +
         `(${empty.rssMiB} MiB empty, peak ${full.maxRssMiB} MiB), ${Math.round(perEntity)} bytes of RSS and ` +
-        `${Math.round(heapPerEntity)} bytes of heap per entity (all stores: tables, dedup ids, windows)`,
+        `${Math.round(heapPerEntity)} bytes of heap per entity (all stores: tables, dedup ids, windows); ` +
+        `after a last-resort GC ${full.rssReleasedMiB} MiB (${empty.rssReleasedMiB} MiB empty), ` +
+        `${Math.round(releasedPerEntity)} bytes of RSS per entity`,
     )
     log(`after: ${machineLoad()}`)
     process.stdout.write(
-      `rss_mib=${full.rssMiB} bytes_per_entity=${Math.round(perEntity)} entities=${made} peak_rss_mib=${full.maxRssMiB}\n`,
+      `rss_mib=${full.rssMiB} bytes_per_entity=${Math.round(perEntity)} entities=${made} peak_rss_mib=${full.maxRssMiB} ` +
+        `released_rss_mib=${full.rssReleasedMiB} released_bytes_per_entity=${Math.round(releasedPerEntity)}\n`,
     )
   } finally {
     await instance?.stop()
