@@ -1,5 +1,5 @@
 // The one place the layers of a key-value store are assembled: metered -> caching -> change-logging ->
-// in-memory (compact, or objects without a value serde), each optional layer as the spec says. It also
+// in-memory (values serialized, or objects without a value serde), each optional layer as the spec says. It also
 // returns the restore path, which writes changelog records straight into the in-memory store, past the
 // cache and the logging.
 import { TopologyError } from '../../errors.js'
@@ -8,12 +8,12 @@ import { changelogTopicName } from '../graph/names.js'
 import type { StoreSpec } from '../graph/topology-graph.js'
 import { CachingKeyValueStore } from './caching-key-value-store.js'
 import { ChangeLoggingKeyValueStore } from './change-logging-key-value-store.js'
-import { CompactKeyValueStore } from './compact-key-value-store.js'
 import { InMemoryKeyValueStore } from './in-memory-key-value-store.js'
 import { keyIdFunction } from './key-id.js'
 import type { KeyValueLayer } from './key-value-layer.js'
 import { MeteredKeyValueStore } from './metered-key-value-store.js'
 import type { StoreEnvironment } from './store-environment.js'
+import { ObjectValues, SerializedValues } from './value-slots.js'
 
 /** A changelog record as read back from the topic. */
 export interface ChangelogRecord {
@@ -34,13 +34,18 @@ export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment)
   const keySerde = spec.keySerde as Serde<K> | undefined
   const valueSerde = spec.valueSerde as Serde<V> | undefined
   const keyId = keyIdFunction<K>(keySerde, changelogTopic ?? spec.name)
-  // With a value serde the values are kept serialized (compact-key-value-store.ts); without one (an
-  // unlogged store built without serdes) as objects.
-  const compact =
+  // With a value serde the values are kept serialized (value-slots.ts); without one (an unlogged store
+  // built without serdes) as objects.
+  const serialized =
     valueSerde === undefined
       ? undefined
-      : new CompactKeyValueStore<K, V>(spec.name, keyId, changelogTopic ?? spec.name, valueSerde)
-  let layer: KeyValueLayer<K, V> = compact ?? new InMemoryKeyValueStore<K, V>(spec.name, keyId)
+      : new InMemoryKeyValueStore<K, V, Buffer>(
+          spec.name,
+          keyId,
+          new SerializedValues(valueSerde, changelogTopic ?? spec.name),
+        )
+  let layer: KeyValueLayer<K, V> =
+    serialized ?? new InMemoryKeyValueStore(spec.name, keyId, new ObjectValues<V>())
   if (changelogTopic !== undefined) {
     if (keySerde === undefined || valueSerde === undefined) {
       throw new TopologyError('MISSING_SERDE', `store ${spec.name} is logged but has no serdes`, {
@@ -61,11 +66,11 @@ export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment)
     hasDirtyEntries: () => (cache?.dirtyCount ?? 0) > 0,
     restore(records) {
       // A logged store has serdes, so its values are kept serialized: changelog bytes go in as they are.
-      if (changelogTopic === undefined || compact === undefined) return 0
+      if (changelogTopic === undefined || serialized === undefined) return 0
       let count = 0
       for (const record of records) {
         if (record.key === null) continue
-        compact.restore((keySerde as Serde<K>).deserialize(changelogTopic, record.key), record.value)
+        serialized.restore((keySerde as Serde<K>).deserialize(changelogTopic, record.key), record.value)
         count++
       }
       return count

@@ -1,10 +1,12 @@
-// Numbered slots, each holding one serialized value, for the compact stores (window-compact-layer.ts,
-// compact-key-value-store.ts): a slot is an index into typed arrays (the stores keep their own per-slot
-// arrays beside these), and the values' bytes sit back to back in one arena.
+// Numbered slots, each holding one value, for the in-memory stores (window-in-memory-layer.ts,
+// in-memory-key-value-store.ts): a slot is an index into typed arrays (the stores keep their own per-slot
+// arrays beside these). Serialized values' bytes sit back to back in one arena (ValueSlots).
 // Bytes once written are never overwritten: a value written again is appended again, so a value
 // deserialized earlier that keeps a view of its bytes (avsc's `bytes` does) stays intact. When the
 // arena is full, the live values move to a new arena twice their size; the old one lives on while
 // views of it do. Released slots are reused.
+
+import type { Serde } from '../../serdes.js'
 
 /** The end of the free list (#at is unsigned). */
 const NONE = 0xffffffff
@@ -101,4 +103,111 @@ export class ValueSlots {
 export function grown<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(from: T, to: T): T {
   to.set(from)
   return to
+}
+
+/**
+ * How an in-memory store keeps its values, each in a numbered slot: serialized (SerializedValues, for
+ * every store with a value serde) or as the objects themselves (ObjectValues, for a store without one).
+ * `S` is what is stored for a value: its bytes, or the value.
+ */
+export interface SlotValues<V, S> {
+  /** How many slots the store's per-slot arrays must hold: grows as slots are allocated. */
+  readonly capacity: number
+  /** The bytes of the last value prepared, when values are kept serialized; undefined otherwise. */
+  readonly lastPutBytes: Buffer | null | undefined
+  /** What to store for a value, or null when it is a delete (a serializer that writes null). */
+  prepare(value: V): S | null
+  allocate(stored: S): number
+  set(slot: number, stored: S): void
+  read(slot: number): V
+  release(slot: number): void
+  clear(): void
+}
+
+/**
+ * Values kept serialized. Each read deserializes, as Kafka Streams' byte stores do. A value whose
+ * serializer returns null is a delete, as its changelog tombstone restores it.
+ */
+export class SerializedValues<V> implements SlotValues<V, Buffer> {
+  readonly #slots = new ValueSlots()
+  lastPutBytes: Buffer | null = null
+
+  constructor(
+    private readonly serde: Serde<V>,
+    private readonly topic: string,
+  ) {}
+
+  get capacity(): number {
+    return this.#slots.capacity
+  }
+
+  prepare(value: V): Buffer | null {
+    this.lastPutBytes = this.serde.serialize(this.topic, value)
+    return this.lastPutBytes
+  }
+
+  allocate(stored: Buffer): number {
+    return this.#slots.allocate(stored)
+  }
+
+  set(slot: number, stored: Buffer): void {
+    this.#slots.set(slot, stored)
+  }
+
+  read(slot: number): V {
+    return this.serde.deserialize(this.topic, this.#slots.view(slot))
+  }
+
+  release(slot: number): void {
+    this.#slots.release(slot)
+  }
+
+  clear(): void {
+    this.#slots.clear()
+  }
+}
+
+/** Values kept as the objects they are (a store without a value serde): a read returns what was put. */
+export class ObjectValues<V> implements SlotValues<V, V> {
+  #values: Array<V | undefined> = new Array(INITIAL_SLOTS)
+  #free: number[] = []
+  #highWater = 0
+  readonly lastPutBytes = undefined
+
+  get capacity(): number {
+    return this.#values.length
+  }
+
+  prepare(value: V): V {
+    return value
+  }
+
+  allocate(stored: V): number {
+    let slot = this.#free.pop()
+    if (slot === undefined) {
+      if (this.#highWater === this.#values.length) this.#values.length *= 2
+      slot = this.#highWater++
+    }
+    this.#values[slot] = stored
+    return slot
+  }
+
+  set(slot: number, stored: V): void {
+    this.#values[slot] = stored
+  }
+
+  read(slot: number): V {
+    return this.#values[slot] as V
+  }
+
+  release(slot: number): void {
+    this.#values[slot] = undefined
+    this.#free.push(slot)
+  }
+
+  clear(): void {
+    this.#values = new Array(INITIAL_SLOTS)
+    this.#free = []
+    this.#highWater = 0
+  }
 }

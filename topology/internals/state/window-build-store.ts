@@ -10,6 +10,7 @@ import { EmitCloseMarker, isEmitCloseMarkerKey } from './emit-close-marker.js'
 import { keyIdFunction } from './key-id.js'
 import { MeteredSessionStore } from './session-metered-store.js'
 import type { StoreEnvironment } from './store-environment.js'
+import { ObjectValues, SerializedValues } from './value-slots.js'
 import { WindowCachingLayer } from './window-caching-layer.js'
 import { WindowChangeLoggingLayer } from './window-change-logging-layer.js'
 import {
@@ -17,7 +18,6 @@ import {
   sessionChangelogKeyCodec,
   windowChangelogKeyCodec,
 } from './window-changelog-key.js'
-import { WindowCompactLayer } from './window-compact-layer.js'
 import { WindowInMemoryLayer } from './window-in-memory-layer.js'
 import type { BaseWindowLayer, WindowLayer } from './window-layer.js'
 import { MeteredWindowStore } from './window-metered-store.js'
@@ -78,30 +78,20 @@ function assemble<K, V>(
   // Reads by time order keys by their serialized bytes, as Kafka Streams' stores do (window-layer.ts).
   const keyBytes =
     keySerde === undefined ? undefined : (key: K) => keySerde.serialize(keyTopic, key) ?? EMPTY_KEY
-  // With a value serde the entries are kept serialized (window-compact-layer.ts); without one (an
-  // unlogged store built without serdes) as objects.
-  let memory: BaseWindowLayer<K, V>
-  let restoreEntry: (key: K, start: number, end: number, value: Buffer | null) => void
-  if (valueSerde === undefined) {
-    const objects = new WindowInMemoryLayer<K, V>(spec.name, keyId, retentionMs, keyBytes)
-    restoreEntry = () => {
-      throw new TopologyError('MISSING_SERDE', `store ${spec.name} is restored but has no value serde`, {
-        subject: spec.name,
-      })
-    }
-    memory = objects
-  } else {
-    const compact = new WindowCompactLayer<K, V>(
-      spec.name,
-      keyId,
-      retentionMs,
-      keyTopic,
-      valueSerde,
-      keyBytes,
-    )
-    restoreEntry = (key, start, end, value) => compact.restore(key, start, end, value)
-    memory = compact
-  }
+  // With a value serde the values are kept serialized (value-slots.ts); without one (an unlogged store
+  // built without serdes) as objects.
+  const serialized =
+    valueSerde === undefined
+      ? undefined
+      : new WindowInMemoryLayer<K, V, Buffer>(
+          spec.name,
+          keyId,
+          retentionMs,
+          new SerializedValues(valueSerde, keyTopic),
+          keyBytes,
+        )
+  const memory: BaseWindowLayer<K, V> =
+    serialized ?? new WindowInMemoryLayer(spec.name, keyId, retentionMs, new ObjectValues<V>(), keyBytes)
   let top: WindowLayer<K, V> = memory
   let codec: ChangelogKeyCodec<K> | undefined
   const marker = new EmitCloseMarker()
@@ -146,7 +136,7 @@ function assemble<K, V>(
             continue
           }
           const { key, start, end } = codec.decode(changelogTopic, record.key)
-          restoreEntry(key, start, end, record.value)
+          serialized?.restore(key, start, end, record.value)
           count++
         }
         return count

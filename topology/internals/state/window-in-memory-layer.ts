@@ -1,10 +1,16 @@
-// The innermost window/session store: entries per key (a short array, sorted by start then end) and an
-// index by end time for expiry and range reads over all keys. Retention is driven by stream time as the
-// store sees it, the largest end written (Kafka Streams' InMemoryWindowStore and InMemorySessionStore
-// observe the largest start, resp. end, written): entries with end <= observedEnd - retention are removed,
-// and each removal is told to `onExpire`, which the change-logging layer turns into a tombstone. Restore
-// expires silently: the changelog already holds those tombstones.
+// The innermost window/session store: each entry (key, start, end) is a slot in a few typed arrays, its
+// value kept by a SlotValues (value-slots.ts): serialized in one byte arena for every store with a value
+// serde, as objects otherwise. A Map goes from each key's id to its first slot, and an index by end time
+// serves expiry and range reads over all keys. A serialized window of count + sum costs ~48 bytes of
+// arrays plus its bytes, where objects took ~330 bytes of heap that the GC marked at every major
+// collection.
+// Retention is driven by stream time as the store sees it, the largest end written (Kafka Streams'
+// InMemoryWindowStore and InMemorySessionStore observe the largest start, resp. end, written): entries
+// with end <= observedEnd - retention are removed, and each removal is told to `onExpire`, which the
+// change-logging layer turns into a tombstone. Restore expires silently: the changelog already holds
+// those tombstones.
 import type { KeyId, KeyIdOf } from './key-id.js'
+import { grown, type SlotValues } from './value-slots.js'
 import {
   type BaseWindowLayer,
   type ExpiryListener,
@@ -13,34 +19,28 @@ import {
   type TimedEntry,
 } from './window-layer.js'
 
-class Entry<K, V> implements TimedEntry<K, V> {
-  // The entries of one end form a doubly linked list (its head in #heads): adding and removing one
-  // allocates nothing, where a Set per end cost an allocation per distinct end, i.e. per record for
-  // sessions.
-  prevOfEnd: Entry<K, V> | undefined = undefined
-  nextOfEnd: Entry<K, V> | undefined = undefined
+const NONE = -1
+const INITIAL_SLOTS = 64
 
-  constructor(
-    readonly key: K,
-    readonly id: KeyId,
-    readonly start: number,
-    readonly end: number,
-    public value: V,
-  ) {}
-}
-
-export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
-  readonly #byKey = new Map<KeyId, Entry<K, V>[]>()
-  // The index by end: distinct ends ascending from #head on, and beside each the head of its entries'
-  // list (undefined once they are all removed; the slot stays until it expires, cheaper than splicing).
-  // Writes come mostly in end order, so a new end is an append and finding an end's slot looks at the
-  // last one first. Expiry advances #head instead of splicing the front off (a memmove of both arrays per
-  // write when every record has its own end, as sessions do); the dead prefix is cut when it is more
-  // than half of the arrays.
-  #ends: number[] = []
-  #heads: Array<Entry<K, V> | undefined> = []
-  #head = 0
+export class WindowInMemoryLayer<K, V, S = unknown> implements BaseWindowLayer<K, V> {
+  /** Key id -> the key's first slot; a key's slots are linked by #nextOfKey, ascending by start then end. */
+  readonly #firstOfKey = new Map<KeyId, number>()
+  // Per slot, beside its value (values). A free slot has no key (undefined).
+  #keyOf: Array<K | undefined> = []
+  #start = new Float64Array(INITIAL_SLOTS)
+  #end = new Float64Array(INITIAL_SLOTS)
+  #nextOfKey = new Int32Array(INITIAL_SLOTS)
+  #prevOfEnd = new Int32Array(INITIAL_SLOTS)
+  #nextOfEnd = new Int32Array(INITIAL_SLOTS)
   #size = 0
+  // The index by end: distinct ends ascending from #head on, and beside each the first slot of its list
+  // (NONE once emptied; the end stays until it expires, cheaper than splicing). Writes come mostly in end
+  // order, so a new end is an append and finding an end's slot looks at the last one first. Expiry
+  // advances #head instead of splicing the front off (a memmove of both arrays per write when every
+  // record has its own end, as sessions do); the dead prefix is cut when it is more than half of them.
+  #ends: number[] = []
+  #heads: number[] = []
+  #head = 0
   #observedEnd = Number.NEGATIVE_INFINITY
   #restoring = false
   onExpire: ExpiryListener<K> | undefined
@@ -49,6 +49,8 @@ export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
     readonly name: string,
     private readonly keyId: KeyIdOf<K>,
     readonly retentionMs: number,
+    /** Keeps the values and allocates the slots. */
+    private readonly values: SlotValues<V, S>,
     private readonly keyBytes?: KeyBytesOf<K>,
   ) {}
 
@@ -57,44 +59,26 @@ export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
   }
 
   get(key: K, start: number, end: number): V | undefined {
-    const list = this.#byKey.get(this.keyId(key))
-    if (list === undefined) return undefined
-    for (const entry of list) if (entry.start === start && entry.end === end) return entry.value
-    return undefined
+    const slot = this.#find(this.#firstOfKey.get(this.keyId(key)) ?? NONE, start, end)
+    return slot === NONE ? undefined : this.values.read(slot)
+  }
+
+  get lastPutBytes(): Buffer | null | undefined {
+    return this.values.lastPutBytes
   }
 
   put(key: K, start: number, end: number, value: V | null): boolean {
-    if (end > this.#observedEnd) this.#observedEnd = end
-    const expiredUpTo = this.#observedEnd - this.retentionMs
-    if (end <= expiredUpTo) return false
-    const id = this.keyId(key)
-    const list = this.#byKey.get(id)
-    let at = 0
-    if (list !== undefined) {
-      while (at < list.length) {
-        const e = list[at] as Entry<K, V>
-        if (e.start > start || (e.start === start && e.end >= end)) break
-        at++
-      }
-      const found = list[at]
-      if (found !== undefined && found.start === start && found.end === end) {
-        if (value === null) this.#remove(list, at, found)
-        else found.value = value
-        this.#expire(expiredUpTo)
-        return true
-      }
+    return this.#write(key, start, end, value === null ? null : this.values.prepare(value))
+  }
+
+  /** A write from the changelog, its value as stored (a serialized store: the changelog's bytes): no expiry notifications. */
+  restore(key: K, start: number, end: number, stored: S | null): void {
+    this.#restoring = true
+    try {
+      this.#write(key, start, end, stored)
+    } finally {
+      this.#restoring = false
     }
-    if (value !== null) {
-      const entry = new Entry(key, id, start, end, value)
-      // A literal of one: most keys have one or a few windows, and `[]` + splice reserves room for 17
-      // (150 bytes a key, a third of a store's memory with 1M keys).
-      if (list === undefined) this.#byKey.set(id, [entry])
-      else list.splice(at, 0, entry)
-      this.#index(entry)
-      this.#size++
-    }
-    this.#expire(expiredUpTo)
-    return true
   }
 
   observe(end: number): void {
@@ -103,31 +87,19 @@ export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
     this.#expire(end - this.retentionMs)
   }
 
-  /** A write from the changelog: no expiry notifications. */
-  restore(key: K, start: number, end: number, value: V | null): void {
-    this.#restoring = true
-    try {
-      this.put(key, start, end, value)
-    } finally {
-      this.#restoring = false
-    }
-  }
-
   fetchKey(key: K): TimedEntry<K, V>[] {
-    return this.#byKey.get(this.keyId(key))?.slice() ?? []
+    const out: TimedEntry<K, V>[] = []
+    for (let s = this.#firstOfKey.get(this.keyId(key)) ?? NONE; s !== NONE; s = this.#nextOfKey[s] as number)
+      out.push(this.#entry(s))
+    return out
   }
 
   fetchByEnd(endFrom: number, endTo: number): TimedEntry<K, V>[] {
     const out: TimedEntry<K, V>[] = []
     const ends = this.#ends
-    const heads = this.#heads
-    for (
-      let i = lowerBound(ends, endFrom, this.#head);
-      i < ends.length && (ends[i] as number) <= endTo;
-      i++
-    ) {
-      for (let e = heads[i]; e !== undefined; e = e.nextOfEnd) out.push(e)
-    }
+    for (let i = lowerBound(ends, endFrom, this.#head); i < ends.length && (ends[i] as number) <= endTo; i++)
+      for (let s = this.#heads[i] as number; s !== NONE; s = this.#nextOfEnd[s] as number)
+        out.push(this.#entry(s))
     return sortByTime(out, this.keyBytes)
   }
 
@@ -138,14 +110,93 @@ export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
   flush(): void {}
 
   close(): void {
-    this.#byKey.clear()
+    this.#firstOfKey.clear()
+    this.#keyOf = []
+    this.values.clear()
+    this.#size = 0
     this.#ends = []
     this.#heads = []
     this.#head = 0
-    this.#size = 0
   }
 
-  /** The slot of `end` in #ends / #heads, or -1 (-1 - where it would go) when there is none. */
+  #write(key: K, start: number, end: number, stored: S | null): boolean {
+    if (end > this.#observedEnd) this.#observedEnd = end
+    const expiredUpTo = this.#observedEnd - this.retentionMs
+    if (end <= expiredUpTo) return false
+    const id = this.keyId(key)
+    const first = this.#firstOfKey.get(id) ?? NONE
+    // The slot after which the entry goes (NONE: first of its key), and the entry itself if present.
+    let before = NONE
+    let s = first
+    while (s !== NONE) {
+      const st = this.#start[s] as number
+      if (st > start || (st === start && (this.#end[s] as number) >= end)) break
+      before = s
+      s = this.#nextOfKey[s] as number
+    }
+    if (s !== NONE && this.#start[s] === start && this.#end[s] === end) {
+      if (stored === null) this.#remove(id, s, before)
+      else this.values.set(s, stored)
+    } else if (stored !== null) {
+      const slot = this.values.allocate(stored)
+      if (slot >= this.#start.length) this.#grow(this.values.capacity)
+      this.#keyOf[slot] = key
+      this.#start[slot] = start
+      this.#end[slot] = end
+      this.#nextOfKey[slot] = s
+      if (before === NONE) this.#firstOfKey.set(id, slot)
+      else this.#nextOfKey[before] = slot
+      this.#index(slot, end)
+      this.#size++
+    }
+    this.#expire(expiredUpTo)
+    return true
+  }
+
+  #find(first: number, start: number, end: number): number {
+    for (let s = first; s !== NONE; s = this.#nextOfKey[s] as number)
+      if (this.#start[s] === start && this.#end[s] === end) return s
+    return NONE
+  }
+
+  #entry(slot: number): TimedEntry<K, V> {
+    return {
+      key: this.#keyOf[slot] as K,
+      start: this.#start[slot] as number,
+      end: this.#end[slot] as number,
+      value: this.values.read(slot),
+    }
+  }
+
+  #grow(capacity: number): void {
+    this.#start = grown(this.#start, new Float64Array(capacity))
+    this.#end = grown(this.#end, new Float64Array(capacity))
+    this.#nextOfKey = grown(this.#nextOfKey, new Int32Array(capacity))
+    this.#prevOfEnd = grown(this.#prevOfEnd, new Int32Array(capacity))
+    this.#nextOfEnd = grown(this.#nextOfEnd, new Int32Array(capacity))
+  }
+
+  /** Unlinks a slot from its key (after `before`, or first) and its end, and frees it. */
+  #remove(id: KeyId, slot: number, before: number): void {
+    const next = this.#nextOfKey[slot] as number
+    if (before !== NONE) this.#nextOfKey[before] = next
+    else if (next === NONE) this.#firstOfKey.delete(id)
+    else this.#firstOfKey.set(id, next)
+    const prevEnd = this.#prevOfEnd[slot] as number
+    const nextEnd = this.#nextOfEnd[slot] as number
+    if (nextEnd !== NONE) this.#prevOfEnd[nextEnd] = prevEnd
+    if (prevEnd !== NONE) this.#nextOfEnd[prevEnd] = nextEnd
+    else this.#heads[this.#slot(this.#end[slot] as number)] = nextEnd
+    this.#release(slot)
+  }
+
+  #release(slot: number): void {
+    this.values.release(slot)
+    this.#keyOf[slot] = undefined
+    this.#size--
+  }
+
+  /** The index of `end` in #ends / #heads, or -1 - where it would go. */
   #slot(end: number): number {
     const ends = this.#ends
     const last = ends.length - 1
@@ -155,43 +206,33 @@ export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
     return ends[at] === end ? at : -1 - at
   }
 
-  #index(entry: Entry<K, V>): void {
-    // Entries ending at or before the expired bound are never indexed, so the end lands after #head.
-    const slot = this.#slot(entry.end)
-    if (slot < 0) {
-      const at = -1 - slot
+  #index(slot: number, end: number): void {
+    this.#prevOfEnd[slot] = NONE
+    const i = this.#slot(end)
+    if (i < 0) {
+      this.#nextOfEnd[slot] = NONE
+      const at = -1 - i
       if (at === this.#ends.length) {
-        this.#ends.push(entry.end)
-        this.#heads.push(entry)
+        this.#ends.push(end)
+        this.#heads.push(slot)
       } else {
-        this.#ends.splice(at, 0, entry.end)
-        this.#heads.splice(at, 0, entry)
+        this.#ends.splice(at, 0, end)
+        this.#heads.splice(at, 0, slot)
       }
       return
     }
-    const head = this.#heads[slot]
-    if (head === undefined) {
-      this.#heads[slot] = entry
+    const head = this.#heads[i] as number
+    if (head === NONE) {
+      this.#nextOfEnd[slot] = NONE
+      this.#heads[i] = slot
       return
     }
-    // After the head: no write to #heads.
-    const next = head.nextOfEnd
-    entry.prevOfEnd = head
-    entry.nextOfEnd = next
-    if (next !== undefined) next.prevOfEnd = entry
-    head.nextOfEnd = entry
-  }
-
-  #remove(list: Entry<K, V>[], at: number, entry: Entry<K, V>): void {
-    list.splice(at, 1)
-    if (list.length === 0) this.#byKey.delete(entry.id)
-    const { prevOfEnd: prev, nextOfEnd: next } = entry
-    if (next !== undefined) next.prevOfEnd = prev
-    if (prev !== undefined) prev.nextOfEnd = next
-    else this.#heads[this.#slot(entry.end)] = next
-    entry.prevOfEnd = undefined
-    entry.nextOfEnd = undefined
-    this.#size--
+    // After the head: one write to a link instead of to #heads.
+    const next = this.#nextOfEnd[head] as number
+    this.#prevOfEnd[slot] = head
+    this.#nextOfEnd[slot] = next
+    if (next !== NONE) this.#prevOfEnd[next] = slot
+    this.#nextOfEnd[head] = slot
   }
 
   #expire(expiredUpTo: number): void {
@@ -203,18 +244,17 @@ export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
     if (n === head) return
     this.#head = n
     for (let i = head; i < n; i++) {
-      let entry = heads[i]
-      heads[i] = undefined
-      while (entry !== undefined) {
-        const list = this.#byKey.get(entry.id)
-        if (list !== undefined) {
-          const at = list.indexOf(entry)
-          if (at >= 0) list.splice(at, 1)
-          if (list.length === 0) this.#byKey.delete(entry.id)
-        }
-        this.#size--
-        if (!this.#restoring) this.onExpire?.(entry.key, entry.start, entry.end)
-        entry = entry.nextOfEnd
+      let s = heads[i] as number
+      heads[i] = NONE
+      while (s !== NONE) {
+        const next = this.#nextOfEnd[s] as number
+        const key = this.#keyOf[s] as K
+        const start = this.#start[s] as number
+        const end = this.#end[s] as number
+        this.#unlinkFromKey(key, s)
+        this.#release(s)
+        if (!this.#restoring) this.onExpire?.(key, start, end)
+        s = next
       }
     }
     if (this.#head > 1024 && this.#head * 2 > ends.length) {
@@ -222,6 +262,21 @@ export class WindowInMemoryLayer<K, V> implements BaseWindowLayer<K, V> {
       this.#heads = heads.slice(this.#head)
       this.#head = 0
     }
+  }
+
+  #unlinkFromKey(key: K, slot: number): void {
+    const id = this.keyId(key)
+    let before = NONE
+    let s = this.#firstOfKey.get(id) ?? NONE
+    while (s !== NONE && s !== slot) {
+      before = s
+      s = this.#nextOfKey[s] as number
+    }
+    if (s === NONE) return
+    const next = this.#nextOfKey[slot] as number
+    if (before !== NONE) this.#nextOfKey[before] = next
+    else if (next === NONE) this.#firstOfKey.delete(id)
+    else this.#firstOfKey.set(id, next)
   }
 }
 

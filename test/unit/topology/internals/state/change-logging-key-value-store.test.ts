@@ -5,12 +5,17 @@ import { buildKeyValueStore } from '../../../../../topology/internals/state/buil
 import { ChangeLoggingKeyValueStore } from '../../../../../topology/internals/state/change-logging-key-value-store.js'
 import { InMemoryKeyValueStore } from '../../../../../topology/internals/state/in-memory-key-value-store.js'
 import { keyIdFunction } from '../../../../../topology/internals/state/key-id.js'
+import { ObjectValues } from '../../../../../topology/internals/state/value-slots.js'
 import { decodeChangelog, long, storeEnv, storeSpec, str } from './store-fixtures.js'
 
 describe('ChangeLoggingKeyValueStore', () => {
   it('logs each write to the topic on the task partition, a tombstone for a delete', () => {
     const { env, collector } = storeEnv()
-    const inner = new InMemoryKeyValueStore<string, number>('counts', keyIdFunction(str, 't'))
+    const inner = new InMemoryKeyValueStore<string, number>(
+      'counts',
+      keyIdFunction(str, 't'),
+      new ObjectValues<number>(),
+    )
     const store = new ChangeLoggingKeyValueStore(inner, 'app-counts-changelog', str, long, env)
     store.put('a', 1)
     env.recordContext.current = { topic: 'in', partition: 3, offset: 8, timestamp: 2000, headers: new Map() }

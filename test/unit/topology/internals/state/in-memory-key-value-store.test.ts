@@ -1,14 +1,102 @@
-// The innermost layer: objects in a Map by a stable key id.
+// The innermost key-value store, with its values kept serialized (every store with a value serde) or as
+// objects: both behave as a plain Map for any sequence of writes and reads.
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Serdes } from '../../../../../topology/index.js'
 import { InMemoryKeyValueStore } from '../../../../../topology/internals/state/in-memory-key-value-store.js'
 import { keyIdFunction } from '../../../../../topology/internals/state/key-id.js'
+import { ObjectValues, SerializedValues } from '../../../../../topology/internals/state/value-slots.js'
+import type { Serde } from '../../../../../topology/serdes.js'
+
+const str = Serdes.String()
+
+type Op =
+  | { op: 'put'; key: string; value: string | null }
+  | { op: 'putIfAbsent'; key: string; value: string }
+  | { op: 'delete'; key: string }
+  | { op: 'get'; key: string }
+  | { op: 'all' }
+
+const key = fc.constantFrom('a', 'b', 'c', 'dd', 'é', '')
+const value = fc.string({ maxLength: 60 })
+const ops: fc.Arbitrary<Op[]> = fc.array(
+  fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.record({ op: fc.constant('put' as const), key, value: fc.option(value, { freq: 4 }) }),
+    },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('putIfAbsent' as const), key, value }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), key }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('get' as const), key }) },
+    { weight: 1, arbitrary: fc.constant({ op: 'all' as const }) },
+  ),
+  { maxLength: 400, size: 'max' },
+)
+
+/** What the store must do, as a plain Map. */
+function model(list: readonly Op[]): unknown[] {
+  const map = new Map<string, string>()
+  const seen: unknown[] = []
+  for (const o of list) {
+    if (o.op === 'put') o.value === null ? map.delete(o.key) : map.set(o.key, o.value)
+    else if (o.op === 'putIfAbsent') {
+      seen.push(map.get(o.key))
+      if (!map.has(o.key)) map.set(o.key, o.value)
+    } else if (o.op === 'delete') {
+      seen.push(map.get(o.key))
+      map.delete(o.key)
+    } else if (o.op === 'get') seen.push(map.get(o.key))
+    else seen.push([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    seen.push(map.size)
+  }
+  return seen
+}
+
+function run(store: InMemoryKeyValueStore<string, string>, list: readonly Op[]): unknown[] {
+  const seen: unknown[] = []
+  for (const o of list) {
+    if (o.op === 'put') store.put(o.key, o.value)
+    else if (o.op === 'putIfAbsent') seen.push(store.putIfAbsent(o.key, o.value))
+    else if (o.op === 'delete') seen.push(store.delete(o.key))
+    else if (o.op === 'get') seen.push(store.get(o.key))
+    // Iteration order is not part of the contract: compared sorted.
+    else seen.push([...store.all()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    seen.push(store.approximateNumEntries())
+  }
+  return seen
+}
+
+const serialized = (serde: Serde<string> = str) =>
+  new InMemoryKeyValueStore<string, string, Buffer>(
+    's',
+    keyIdFunction(str, 't'),
+    new SerializedValues(serde, 't'),
+  )
 
 describe('InMemoryKeyValueStore', () => {
-  it('keeps objects by a stable id, including structured keys', () => {
-    const store = new InMemoryKeyValueStore<{ id: number }, string>(
+  for (const [kept, make] of [
+    ['serialized', () => serialized()],
+    [
+      'as objects',
+      () =>
+        new InMemoryKeyValueStore<string, string>('s', keyIdFunction(str, 't'), new ObjectValues<string>()),
+    ],
+  ] as const)
+    it(`with values kept ${kept}, behaves as a Map for any sequence of writes and reads`, () => {
+      fc.assert(
+        fc.property(ops, (list) => {
+          expect(run(make(), list)).toEqual(model(list))
+        }),
+        { numRuns: 300 },
+      )
+    })
+
+  it('keeps structured keys as they were put, and finds them by value', () => {
+    const json = Serdes.Json<{ id: number }>()
+    const store = new InMemoryKeyValueStore<{ id: number }, string, Buffer>(
       's',
-      keyIdFunction(Serdes.Json<{ id: number }>(), 't'),
+      keyIdFunction(json, 't'),
+      new SerializedValues(str, 't'),
     )
     store.put({ id: 1 }, 'one')
     expect(store.get({ id: 1 })).toBe('one')
@@ -18,11 +106,44 @@ describe('InMemoryKeyValueStore', () => {
     expect(store.approximateNumEntries()).toBe(0)
   })
 
-  it('treats a null put as a delete', () => {
-    const store = new InMemoryKeyValueStore<string, number>('s', keyIdFunction(Serdes.String(), 't'))
-    store.put('a', 1)
-    store.put('a', null)
+  it('never overwrites bytes that a value read earlier may keep a view of', () => {
+    const view: Serde<Buffer> = { serialize: (_t, v) => v, deserialize: (_t, b) => b }
+    const store = new InMemoryKeyValueStore<string, Buffer, Buffer>(
+      's',
+      keyIdFunction(str, 't'),
+      new SerializedValues(view, 't'),
+    )
+    store.put('a', Buffer.from('first'))
+    const read = store.get('a')
+    store.put('a', Buffer.from('other'))
+    for (let i = 0; i < 2000; i++) store.put(`k${i}`, Buffer.alloc(i % 50, 1)) // rewrites the arena
+    expect(read?.toString()).toBe('first')
+    expect(store.get('a')?.toString()).toBe('other')
+  })
+
+  it('treats a value its serializer writes as null as a delete, and hands the change-logging layer the bytes', () => {
+    const nullable: Serde<string> = {
+      serialize: (t, v) => (v === 'none' ? null : str.serialize(t, v)),
+      deserialize: (t, b) => str.deserialize(t, b),
+    }
+    const store = serialized(nullable)
+    store.put('a', 'x')
+    expect(store.lastPutBytes?.toString()).toBe('x')
+    store.put('a', 'none')
+    expect(store.lastPutBytes).toBeNull()
     expect(store.get('a')).toBeUndefined()
     expect(store.approximateNumEntries()).toBe(0)
+  })
+
+  it('keeps objects as they were put when it has no serde', () => {
+    const value = { nested: [1, 2] }
+    const store = new InMemoryKeyValueStore<string, typeof value>(
+      's',
+      keyIdFunction(str, 't'),
+      new ObjectValues<typeof value>(),
+    )
+    store.put('a', value)
+    expect(store.get('a')).toBe(value)
+    expect(store.lastPutBytes).toBeUndefined()
   })
 })
