@@ -22,7 +22,7 @@ import { type RunningSinks, startSinks } from '../../sinks/run-sinks.js'
 import { createS3Client } from '../../sinks/s3/client.js'
 import type { RawRecord } from '../support/kafka.js'
 import { keysUnder } from '../support/redis.js'
-import { PARTITIONS, SinkPipeline } from '../support/sink-pipeline.js'
+import { PARTITIONS, removeGraphData, SinkPipeline } from '../support/sink-pipeline.js'
 
 const pipeline = new SinkPipeline(import.meta.url)
 const EVENTS = 2000
@@ -62,27 +62,7 @@ afterAll(async () => {
   await sinks?.close().catch(() => {})
   // Only this file's data: its Redis prefix, its graph ids and its sinks' offsets, its groups.
   await redis?.reset().catch(() => {})
-  const driver = createNeo4jDriver(pipeline.config.neo4j)
-  try {
-    const db = { database: pipeline.config.neo4j.database }
-    const all = ids ? [...ids.agents, ...ids.teams, ...ids.tasks] : []
-    await driver.executeQuery(
-      `MATCH (n) WHERE (n:Agent OR n:Team OR n:Task) AND n.id IN $all
-       OPTIONAL MATCH (n)--(c:Capability)
-       WITH collect(DISTINCT n) AS nodes, collect(DISTINCT c) AS caps
-       FOREACH (n IN nodes | DETACH DELETE n)
-       WITH caps UNWIND caps AS c WITH c WHERE NOT EXISTS { (c)--() } DELETE c`,
-      { all },
-      db,
-    )
-    await driver.executeQuery(
-      'MATCH (o:SinkOffset) WHERE o.sink = $sink DELETE o',
-      { sink: sinkId('neo4j') },
-      db,
-    )
-  } finally {
-    await driver.close()
-  }
+  await removeGraphData(pipeline.config, ids, sinkId('neo4j'))
   await neo4j?.close()
   await redis?.close()
   await admin?.deleteGroups({ groups: [appGroup, ...sinkGroups, archiveGroup] }).catch(() => {})

@@ -22,14 +22,13 @@ import {
 import { compareDigests, type GraphScope } from '../../ops/replay-digest.js'
 import { ResetRefusedError } from '../../ops/reset.js'
 import { RegistryClient, valueSubject } from '../../schemas/index.js'
-import { createNeo4jDriver } from '../../sinks/neo4j/driver.js'
 import type { Neo4jSinkTarget } from '../../sinks/neo4j/target.js'
 import type { RedisSinkTarget } from '../../sinks/redis/target.js'
 import { type RunningSinks, startSinks } from '../../sinks/run-sinks.js'
 import { TestApi } from '../support/api.js'
 import { runCli } from '../support/cli.js'
 import { keysUnder } from '../support/redis.js'
-import { SinkPipeline } from '../support/sink-pipeline.js'
+import { removeGraphData, SinkPipeline } from '../support/sink-pipeline.js'
 
 const pipeline = new SinkPipeline(import.meta.url)
 const EVENTS = 3000
@@ -68,23 +67,7 @@ afterAll(async () => {
     const keys = await keysUnder(redis.redis, redisPrefix)
     for (let i = 0; i < keys.length; i += 500) await redis.redis.del(...keys.slice(i, i + 500))
   }
-  const driver = createNeo4jDriver(pipeline.config.neo4j)
-  try {
-    const db = { database: pipeline.config.neo4j.database }
-    const all = graph ? [...graph.ids.agents, ...graph.ids.teams, ...graph.ids.tasks] : []
-    await driver.executeQuery(
-      'MATCH (n) WHERE (n:Agent OR n:Team OR n:Task) AND n.id IN $all DETACH DELETE n',
-      { all },
-      db,
-    )
-    await driver.executeQuery(
-      'MATCH (o:SinkOffset) WHERE o.sink = $sink DELETE o',
-      { sink: sinkId('neo4j') },
-      db,
-    )
-  } finally {
-    await driver.close()
-  }
+  await removeGraphData(pipeline.config, graph?.ids, sinkId('neo4j'))
   await neo4j?.close()
   await redis?.close()
   await admin

@@ -50,6 +50,39 @@ export const PARTITIONS = 4
 /** One partition's records as read (read_committed), in offset order. */
 type Log = Map<string, RawRecord[]>
 
+/**
+ * Removes a test file's entities from the shared graph (by id, with the capabilities only they used) and
+ * the offsets its Neo4j sink stored under `neo4jSinkId`.
+ */
+export async function removeGraphData(
+  config: Config,
+  ids:
+    | {
+        readonly agents: readonly string[]
+        readonly teams: readonly string[]
+        readonly tasks: readonly string[]
+      }
+    | undefined,
+  neo4jSinkId: string,
+): Promise<void> {
+  const driver = createNeo4jDriver(config.neo4j)
+  try {
+    const db = { database: config.neo4j.database }
+    await driver.executeQuery(
+      `MATCH (n) WHERE (n:Agent OR n:Team OR n:Task) AND n.id IN $all
+       OPTIONAL MATCH (n)--(c:Capability)
+       WITH collect(DISTINCT n) AS nodes, collect(DISTINCT c) AS caps
+       FOREACH (n IN nodes | DETACH DELETE n)
+       WITH caps UNWIND caps AS c WITH c WHERE NOT EXISTS { (c)--() } DELETE c`,
+      { all: ids ? [...ids.agents, ...ids.teams, ...ids.tasks] : [] },
+      db,
+    )
+    await driver.executeQuery('MATCH (o:SinkOffset) WHERE o.sink = $sink DELETE o', { sink: neo4jSinkId }, db)
+  } finally {
+    await driver.close()
+  }
+}
+
 export class SinkPipeline {
   readonly prefix: string
   readonly config: Config
