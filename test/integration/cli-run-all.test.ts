@@ -3,17 +3,16 @@
 // one probe server on METRICS_PORT (ready when both are, both roles' metrics on one /metrics), the API
 // answers on API_PORT; an agent created through the API goes through Kafka, the processor and the sink
 // into Redis and is read back through the API; SIGTERM ends the process cleanly (exit 0, ports closed).
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { prefixedTopics } from '../../ops/produce.js'
 import { OUTPUT_NAMES } from '../../processors/outputs.js'
 import { PASSWORD, TEST_SECRET, usersFile } from '../support/api.js'
 import { removePipelineRun } from '../support/cleanup.js'
+import { RunningCli } from '../support/cli.js'
 import { createTestTopics } from '../support/kafka.js'
 import { stackConfig, stackEnv, testPrefix } from '../support/stack-env.js'
 
@@ -25,12 +24,9 @@ const sinkGroupPrefix = `${prefix}-sink`
 const redisPrefix = `${prefix}:`
 const dir = mkdtempSync(join(tmpdir(), 'cli-run-all-'))
 const processorFile = join(dir, 'processor.json')
-const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url))
 
-let child: ChildProcess | undefined
-/** What the process wrote (its logs, at info, and any error). */
-let output = ''
-let exited: Promise<number | null>
+/** `run all`; its output: its logs, at info, and any error. */
+let cli: RunningCli | undefined
 let metricsPort = 0
 let apiPort = 0
 
@@ -83,24 +79,11 @@ beforeAll(async () => {
     API_RATE_LIMIT_PER_MINUTE: '0',
     LOG_LEVEL: 'info',
   }
-  child = spawn(process.execPath, ['--import', 'tsx', main, 'run', 'all'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const collect = (chunk: Buffer) => {
-    output += chunk
-  }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  const started = child
-  exited = new Promise((resolve) => started.on('exit', (code) => resolve(code)))
+  cli = new RunningCli(['run', 'all'], env)
 })
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL')
-    await exited
-  }
+  await cli?.kill()
   await removePipelineRun(config, {
     prefix,
     groups: [applicationId, `${sinkGroupPrefix}-redis`],
@@ -113,7 +96,8 @@ describe('agent-party run all', () => {
   it('serves the API and one probe server for the processor and the sinks, and an event goes through to Redis', async () => {
     await vi.waitFor(
       async () => {
-        if (child?.exitCode !== null) throw new Error(`run all exited ${child?.exitCode}: ${output}`)
+        if (cli?.child.exitCode !== null)
+          throw new Error(`run all exited ${cli?.child.exitCode}: ${cli?.output}`)
         expect((await get(apiPort, '/ready')).status).toBe(200)
         expect((await get(metricsPort, '/ready')).status).toBe(200)
       },
@@ -154,11 +138,13 @@ describe('agent-party run all', () => {
   })
 
   it('closes on SIGTERM: the sinks, then the processor, both ports closed, exit 0', async () => {
-    child?.kill('SIGTERM')
-    await vi.waitFor(() => expect(output).toContain('"msg":"processor stopped"'), {
+    const run = cli as RunningCli
+    run.child.kill('SIGTERM')
+    await vi.waitFor(() => expect(run.output).toContain('"msg":"processor stopped"'), {
       timeout: 20_000,
       interval: 200,
     })
+    const output = run.output
     expect(output.indexOf('"msg":"sinks stopped"')).toBeGreaterThan(0)
     expect(output.indexOf('"msg":"sinks stopped"')).toBeLessThan(output.indexOf('"msg":"processor stopped"'))
     await vi.waitFor(
@@ -169,11 +155,8 @@ describe('agent-party run all', () => {
       { timeout: 5000, interval: 200 },
     )
     // Nothing left keeps the process alive (a Kubernetes pod gets 30 s after SIGTERM by default).
-    const code = await Promise.race([
-      exited,
-      new Promise<string>((resolve) => setTimeout(() => resolve('still running 10 s after SIGTERM'), 10_000)),
-    ])
-    expect(code, output.slice(-2000)).toBe(0)
-    expect(output).not.toMatch(/agent-party:|"level":(50|60)/)
+    const code = await run.exitWithin(10_000, 'SIGTERM')
+    expect(code, run.output.slice(-2000)).toBe(0)
+    expect(run.output).not.toMatch(/agent-party:|"level":(50|60)/)
   }, 40_000)
 })

@@ -4,16 +4,15 @@
 // printed token, answer with data of the sample traffic; Ctrl-C (SIGINT) stops it with exit 0 and the
 // shared stack keeps running. This file's own application id, topics, sink groups, Redis prefix and
 // ports keep it apart from the other files.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { stackStatus } from '../../deploy/local/stack.js'
 import { prefixedTopics } from '../../ops/produce.js'
 import { OUTPUT_NAMES } from '../../processors/outputs.js'
 import { removePipelineRun } from '../support/cleanup.js'
+import { RunningCli } from '../support/cli.js'
 import { stackConfig, stackDir, stackEnv, testPrefix } from '../support/stack-env.js'
 
 const prefix = testPrefix(import.meta.url)
@@ -23,14 +22,10 @@ const sinkGroupPrefix = `${prefix}-sink`
 const redisPrefix = `${prefix}:`
 const dir = mkdtempSync(join(tmpdir(), 'demo-'))
 const processorFile = join(dir, 'processor.json')
-const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url))
 const secretFile = join(stackDir(), 'demo', 'jwt-secret')
 const secretExisted = existsSync(secretFile)
 
-let child: ChildProcess | undefined
-let stdout = ''
-let stderr = ''
-let exited: Promise<number | null>
+let cli: RunningCli | undefined
 
 beforeAll(() => {
   writeFileSync(
@@ -60,25 +55,11 @@ beforeAll(() => {
   // The demo's own key (kept in the stack folder), as a new user gets it.
   delete env.API_JWT_SECRET
   delete env.LOG_LEVEL
-  child = spawn(process.execPath, ['--import', 'tsx', main, 'demo', '--events', '1500', '--rate', '1000'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk
-  })
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk
-  })
-  const started = child
-  exited = new Promise((resolve) => started.on('exit', (code) => resolve(code)))
+  cli = new RunningCli(['demo', '--events', '1500', '--rate', '1000'], env)
 })
 
 afterAll(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL')
-    await exited
-  }
+  await cli?.kill()
   await removePipelineRun(config, {
     prefix,
     groups: [applicationId, `${sinkGroupPrefix}-redis`],
@@ -90,13 +71,16 @@ afterAll(async () => {
 
 describe('agent-party demo', () => {
   it('uses the stack already up, produces sample traffic, and its printed queries answer with that data', async () => {
+    const demo = cli as RunningCli
     await vi.waitFor(
       () => {
-        if (child?.exitCode !== null) throw new Error(`demo exited ${child?.exitCode}:\n${stderr}\n${stdout}`)
-        expect(stdout).toMatch(/^Press Ctrl-C to stop\.$/m)
+        if (demo.child.exitCode !== null)
+          throw new Error(`demo exited ${demo.child.exitCode}:\n${demo.stderr}\n${demo.stdout}`)
+        expect(demo.stdout).toMatch(/^Press Ctrl-C to stop\.$/m)
       },
       { timeout: 75_000, interval: 250 },
     )
+    const { stdout, stderr } = demo
     expect(stderr).toContain('local stack: already up, using it')
     expect(stdout).toMatch(/^Ready: 1500 sample events produced and applied/m)
     expect(stdout).toContain('it was already up and keeps running after the demo')
@@ -131,11 +115,10 @@ describe('agent-party demo', () => {
   }, 90_000)
 
   it('stops on Ctrl-C with exit 0 and leaves the stack it did not start running', async () => {
-    child?.kill('SIGINT')
-    const code = await Promise.race([
-      exited,
-      new Promise<string>((resolve) => setTimeout(() => resolve('still running 20 s after SIGINT'), 20_000)),
-    ])
+    const demo = cli as RunningCli
+    demo.child.kill('SIGINT')
+    const code = await demo.exitWithin(20_000, 'SIGINT')
+    const { stdout, stderr } = demo
     expect(code, stderr.slice(-2000)).toBe(0)
     expect(stderr).not.toMatch(/agent-party:|stopping the stack services/)
     expect(stdout).not.toMatch(/"level":"(error|fatal)"/)

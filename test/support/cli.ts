@@ -1,7 +1,7 @@
 // Runs the `agent-party` command as a user would, in a child process (from the sources, through
 // tsx), and returns its exit code and output; or in the test's own process (no start-up), with its
 // output captured.
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { vi } from 'vitest'
 import { run } from '../../cli/main.js'
@@ -45,6 +45,50 @@ export function runCli(
       resolve({ code, stdout, stderr })
     })
   })
+}
+
+/** A long-running command (`run all`, `demo`) in a child process, its output collected as it comes. */
+export class RunningCli {
+  readonly child: ChildProcess
+  stdout = ''
+  stderr = ''
+  /** Both, in the order written. */
+  output = ''
+  readonly exited: Promise<number | null>
+
+  constructor(args: string[], env: NodeJS.ProcessEnv) {
+    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout?.on('data', (chunk) => {
+      this.stdout += chunk
+      this.output += chunk
+    })
+    child.stderr?.on('data', (chunk) => {
+      this.stderr += chunk
+      this.output += chunk
+    })
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+    this.child = child
+  }
+
+  /** Its exit code, or a message saying it still runs `ms` after `after` (a signal sent). */
+  exitWithin(ms: number, after: string): Promise<number | null | string> {
+    return Promise.race([
+      this.exited,
+      new Promise<string>((resolve) =>
+        setTimeout(() => resolve(`still running ${ms / 1000} s after ${after}`), ms),
+      ),
+    ])
+  }
+
+  /** Kills it (SIGKILL) if it still runs, and waits for it: what an afterAll does. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    this.child.kill('SIGKILL')
+    await this.exited
+  }
 }
 
 /** Hands what is written to stdout and stderr to the callbacks instead, until `vi.restoreAllMocks()`. */
