@@ -15,6 +15,7 @@ import { createAdmin, createConsumer, createProducer, kafkaConnection } from '..
 import { redisConnectionOptions } from '../../sinks/redis/target.js'
 import { Serdes, StreamsBuilder } from '../../topology/index.js'
 import { KafkaStreams } from '../../topology/runtime/index.js'
+import { fullMessage } from '../support/errors.js'
 import { stackEnv, testPrefix } from '../support/stack-env.js'
 
 const prefix = testPrefix(import.meta.url)
@@ -96,17 +97,6 @@ async function metadataOutcome(config: Config): Promise<{ error: Error | undefin
   } finally {
     await admin.close().catch(() => {})
   }
-}
-
-/** Every message of an error and of its causes (the client wraps the broker's answer). */
-function fullMessage(error: unknown): string {
-  const parts: string[] = []
-  for (let e = error as { message?: string; cause?: unknown; errors?: unknown[] } | undefined; e; ) {
-    parts.push(String(e.message))
-    for (const inner of e.errors ?? []) parts.push(fullMessage(inner))
-    e = e.cause as typeof e
-  }
-  return parts.join(' / ')
 }
 
 const RESTART =

@@ -12,6 +12,7 @@ import { Admin } from '@platformatic/kafka'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../config/config.js'
 import { baseOptions } from '../../../kafka/clients.js'
+import { fullMessage } from '../../support/errors.js'
 
 const openssl = existsSync('/usr/bin/openssl') ? '/usr/bin/openssl' : undefined
 const dir = mkdtempSync(join(tmpdir(), 'agent-party-kafka-tls-'))
@@ -92,16 +93,6 @@ async function metadataOver(env: Record<string, string>): Promise<unknown> {
   } finally {
     await admin.close().catch(() => {})
   }
-}
-
-function fullMessage(error: unknown): string {
-  const parts: string[] = []
-  for (let e = error as { message?: string; cause?: unknown; errors?: unknown[] } | undefined; e; ) {
-    parts.push(String(e.message))
-    for (const inner of e.errors ?? []) parts.push(fullMessage(inner))
-    e = e.cause as typeof e
-  }
-  return parts.join(' / ')
 }
 
 describe.skipIf(!openssl)('Kafka TLS from files', () => {
