@@ -3,7 +3,7 @@
 // output captured.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { vi } from 'vitest'
+import { afterEach, beforeEach, vi } from 'vitest'
 import { run } from '../../cli/main.js'
 
 export interface CliResult {
@@ -101,6 +101,31 @@ export function captureOutput(onOut: (text: string) => void, onErr: (text: strin
     onErr(String(chunk))
     return true
   })
+}
+
+/**
+ * What each test of the file writes to stdout and stderr, captured from a beforeEach; mocks and stubbed
+ * variables are restored after each test.
+ */
+export function captureOutputPerTest(): { out: string; err: string } {
+  const io = { out: '', err: '' }
+  beforeEach(() => {
+    io.out = ''
+    io.err = ''
+    captureOutput(
+      (text) => {
+        io.out += text
+      },
+      (text) => {
+        io.err += text
+      },
+    )
+  })
+  afterEach(() => {
+    vi.restoreAllMocks()
+    vi.unstubAllEnvs()
+  })
+  return io
 }
 
 /** The command in this process, with `env` over the environment: its exit code and output. */

@@ -6,35 +6,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeProtectedHeader } from 'jose'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { TokenService } from '../../../api/auth/tokens.js'
 import { EXIT } from '../../../cli/exit-codes.js'
 import { run } from '../../../cli/main.js'
 import { loadConfig } from '../../../config/config.js'
-import { captureOutput } from '../../support/cli.js'
+import { captureOutputPerTest } from '../../support/cli.js'
 
 const SECRET = 'a-local-secret-of-more-than-32-characters'
-let out = ''
-let err = ''
+const io = captureOutputPerTest()
 
 beforeEach(() => {
-  out = ''
-  err = ''
   for (const name of ['API_JWT_SECRET', 'API_JWT_PRIVATE_KEY_FILE', 'API_JWT_JWKS_URL', 'API_JWT_KEY_ID'])
     vi.stubEnv(name, '')
-  captureOutput(
-    (text) => {
-      out += text
-    },
-    (text) => {
-      err += text
-    },
-  )
-})
-
-afterEach(() => {
-  vi.restoreAllMocks()
-  vi.unstubAllEnvs()
 })
 
 /** What the API would make of the token: its configuration from the same environment. */
@@ -47,9 +31,9 @@ describe('agent-party token', () => {
   it('prints a token alone, signed with API_JWT_SECRET, that the API accepts with the role asked for', async () => {
     vi.stubEnv('API_JWT_SECRET', SECRET)
     expect(await run(['token', '--role', 'operator'])).toBe(EXIT.OK)
-    expect(err).toBe('')
-    expect(out).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)
-    const token = out.trim()
+    expect(io.err).toBe('')
+    expect(io.out).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)
+    const token = io.out.trim()
     expect(decodeProtectedHeader(token).alg).toBe('HS256')
     expect(await verify(token)).toEqual({ subject: 'agent-party-cli', role: 'operator' })
   })
@@ -58,7 +42,7 @@ describe('agent-party token', () => {
     vi.stubEnv('API_JWT_SECRET', SECRET)
     vi.stubEnv('API_TOKEN_TTL_SECONDS', '120')
     expect(await run(['token', '--role', 'viewer', '--subject', 'ci-job', '--json'])).toBe(EXIT.OK)
-    const answer = JSON.parse(out)
+    const answer = JSON.parse(io.out)
     expect(answer).toMatchObject({ token_type: 'bearer', expires_in: 120, subject: 'ci-job', role: 'viewer' })
     expect(await verify(answer.access_token)).toEqual({ subject: 'ci-job', role: 'viewer' })
     // A token of another key is not accepted: the signature is the configured secret's.
@@ -74,7 +58,7 @@ describe('agent-party token', () => {
       writeFileSync(key, privateKey.export({ type: 'pkcs8', format: 'pem' }))
       vi.stubEnv('API_JWT_PRIVATE_KEY_FILE', key)
       expect(await run(['token', '--role', 'admin'])).toBe(EXIT.OK)
-      const token = out.trim()
+      const token = io.out.trim()
       expect(decodeProtectedHeader(token).alg).toBe('RS256')
       expect(await verify(token)).toEqual({ subject: 'agent-party-cli', role: 'admin' })
     } finally {
@@ -84,25 +68,25 @@ describe('agent-party token', () => {
 
   it('exits 3 naming API_JWT_SECRET when no signing key is configured, even with a JWKS URL', async () => {
     expect(await run(['token', '--role', 'admin'])).toBe(EXIT.CONFIG)
-    expect(err).toContain('API_JWT_SECRET')
-    expect(out).toBe('')
-    err = ''
+    expect(io.err).toContain('API_JWT_SECRET')
+    expect(io.out).toBe('')
+    io.err = ''
     vi.stubEnv('API_JWT_JWKS_URL', 'https://idp.example.com/.well-known/jwks.json')
     expect(await run(['token', '--role', 'admin'])).toBe(EXIT.CONFIG)
-    expect(err).toContain('API_JWT_SECRET')
-    expect(err).toContain('API_JWT_PRIVATE_KEY_FILE')
+    expect(io.err).toContain('API_JWT_SECRET')
+    expect(io.err).toContain('API_JWT_PRIVATE_KEY_FILE')
   })
 
   it('exits 2 without a role, with an unknown role or an empty subject', async () => {
     vi.stubEnv('API_JWT_SECRET', SECRET)
     expect(await run(['token'])).toBe(EXIT.USAGE)
-    expect(err).toContain("required option '--role <role>' not specified")
-    err = ''
+    expect(io.err).toContain("required option '--role <role>' not specified")
+    io.err = ''
     expect(await run(['token', '--role', 'root'])).toBe(EXIT.USAGE)
-    expect(err).toContain('Allowed choices are viewer, operator, admin')
-    err = ''
+    expect(io.err).toContain('Allowed choices are viewer, operator, admin')
+    io.err = ''
     expect(await run(['token', '--role', 'admin', '--subject', ' '])).toBe(EXIT.USAGE)
-    expect(err).toContain('expected a non-empty name')
-    expect(out).toBe('')
+    expect(io.err).toContain('expected a non-empty name')
+    expect(io.out).toBe('')
   })
 })

@@ -2,33 +2,17 @@
 // its documented exit code before any service is contacted (the environment points at closed ports,
 // so a command that got past its arguments would fail with exit 1 instead).
 import { InvalidArgumentError } from 'commander'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { retentionMs, topicConfig } from '../../../cli/commands/topics.js'
 import { EXIT } from '../../../cli/exit-codes.js'
 import { run } from '../../../cli/main.js'
-import { captureOutput } from '../../support/cli.js'
+import { captureOutputPerTest } from '../../support/cli.js'
 
-let out = ''
-let err = ''
+const io = captureOutputPerTest()
 
 beforeEach(() => {
-  out = ''
-  err = ''
   vi.stubEnv('KAFKA_BOOTSTRAP_SERVERS', '127.0.0.1:1')
   vi.stubEnv('SCHEMA_REGISTRY_URL', 'http://127.0.0.1:1/apis/ccompat/v7')
-  captureOutput(
-    (text) => {
-      out += text
-    },
-    (text) => {
-      err += text
-    },
-  )
-})
-
-afterEach(() => {
-  vi.restoreAllMocks()
-  vi.unstubAllEnvs()
 })
 
 describe('topics arguments', () => {
@@ -62,9 +46,9 @@ describe('topics arguments', () => {
     [['run', 'all', '--port', '1'], "unknown option '--port'"],
   ])('exits 2 on agent-party %j, saying what is wrong, with no stack trace', async (args, message) => {
     expect(await run(args)).toBe(EXIT.USAGE)
-    expect(err).toContain(message)
-    expect(err).not.toMatch(/^\s+at /m)
-    expect(out).toBe('')
+    expect(io.err).toContain(message)
+    expect(io.err).not.toMatch(/^\s+at /m)
+    expect(io.out).toBe('')
   })
 })
 
@@ -73,6 +57,6 @@ describe('run all', () => {
     vi.stubEnv('METRICS_PORT', '8123')
     vi.stubEnv('API_PORT', '8123')
     expect(await run(['run', 'all'])).toBe(EXIT.CONFIG)
-    expect(err).toContain('METRICS_PORT: is API_PORT (8123)')
+    expect(io.err).toContain('METRICS_PORT: is API_PORT (8123)')
   })
 })

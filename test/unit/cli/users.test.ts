@@ -9,32 +9,19 @@ import { verifyPassword } from '../../../api/auth/passwords.js'
 import { loadUsers } from '../../../api/auth/users.js'
 import { EXIT } from '../../../cli/exit-codes.js'
 import { run } from '../../../cli/main.js'
-import { captureOutput, runCli } from '../../support/cli.js'
+import { captureOutputPerTest, runCli } from '../../support/cli.js'
 
-let out = ''
-let err = ''
+const io = captureOutputPerTest()
 let dir: string
 let file: string
 
 beforeEach(() => {
-  out = ''
-  err = ''
   dir = mkdtempSync(join(tmpdir(), 'cli-users-'))
   file = join(dir, 'users.json')
   vi.stubEnv('API_USERS_FILE', '')
-  captureOutput(
-    (text) => {
-      out += text
-    },
-    (text) => {
-      err += text
-    },
-  )
 })
 
 afterEach(() => {
-  vi.restoreAllMocks()
-  vi.unstubAllEnvs()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -55,8 +42,8 @@ describe('agent-party users add', () => {
     expect(
       await runWithStdin(['users', 'add', 'alice', '--role', 'admin', '--file', file], 'alice-password\n'),
     ).toBe(EXIT.OK)
-    expect(out).toBe(`user alice (admin) written to ${file}\n`)
-    expect(err).toBe('')
+    expect(io.out).toBe(`user alice (admin) written to ${file}\n`)
+    expect(io.err).toBe('')
     const users = loadUsers(file)
     expect([...users.keys()]).toEqual(['alice'])
     expect(users.get('alice')?.role).toBe('admin')
@@ -106,14 +93,14 @@ describe('agent-party users add', () => {
       expect(await runWithStdin(['users', 'add', 'alice', '--role', 'admin', '--file', file], stdin)).toBe(
         EXIT.FAILURE,
       )
-      expect(err).toMatch(/at least 8 characters/)
+      expect(io.err).toMatch(/at least 8 characters/)
       expect(readdirSync(dir)).toEqual([])
     },
   )
 
   it('requires --role', async () => {
     expect(await runWithStdin(['users', 'add', 'alice', '--file', file], 'alice-password')).toBe(EXIT.USAGE)
-    expect(err).toMatch(/--role/)
+    expect(io.err).toMatch(/--role/)
     expect(readdirSync(dir)).toEqual([])
   })
 
@@ -121,7 +108,7 @@ describe('agent-party users add', () => {
     expect(
       await runWithStdin(['users', 'add', 'alice', '--role', role, '--file', file], 'alice-password'),
     ).toBe(EXIT.USAGE)
-    expect(err).toMatch(/viewer, operator, admin/)
+    expect(io.err).toMatch(/viewer, operator, admin/)
     expect(readdirSync(dir)).toEqual([])
   })
 
@@ -129,7 +116,7 @@ describe('agent-party users add', () => {
     expect(await runWithStdin(['users', 'add', '--role', 'admin', '--file', file], 'alice-password')).toBe(
       EXIT.USAGE,
     )
-    expect(err).toMatch(/username/)
+    expect(io.err).toMatch(/username/)
   })
 
   // A bad username is a bad argument: exit 2 (usage) with a one-line message, as for a bad role.
@@ -140,9 +127,9 @@ describe('agent-party users add', () => {
         'alice-password',
       ),
     ).toBe(EXIT.USAGE)
-    expect(err).toMatch(/username.*letters, digits/)
-    expect(err.trim().split('\n')[0]).toMatch(/username/)
-    expect(err).not.toContain('"code"')
+    expect(io.err).toMatch(/username.*letters, digits/)
+    expect(io.err.trim().split('\n')[0]).toMatch(/username/)
+    expect(io.err).not.toContain('"code"')
     expect(readdirSync(dir)).toEqual([])
   })
 
@@ -150,7 +137,7 @@ describe('agent-party users add', () => {
     expect(await runWithStdin(['users', 'add', 'alice', '--role', 'admin'], 'alice-password')).toBe(
       EXIT.FAILURE,
     )
-    expect(err).toMatch(/--file or API_USERS_FILE/)
+    expect(io.err).toMatch(/--file or API_USERS_FILE/)
   })
 
   it('refuses to rewrite an invalid store, naming the problem', async () => {
@@ -162,7 +149,7 @@ describe('agent-party users add', () => {
     expect(
       await runWithStdin(['users', 'add', 'bob', '--role', 'viewer', '--file', file], 'bob-password'),
     ).toBe(EXIT.FAILURE)
-    expect(err).toMatch(/entry 0 \.role/)
+    expect(io.err).toMatch(/entry 0 \.role/)
     expect(readFileSync(file, 'utf8')).toBe(broken)
   })
 })
