@@ -105,6 +105,8 @@ interface ChildReport {
   /** RSS after a last-resort GC too (V8 gives back the pages it keeps free); only with `gc`. */
   rssReleasedMiB: number
   heapUsedMiB: number
+  /** Memory of ArrayBuffers outside the heap: the stores' arenas, fetched and produced bytes. */
+  arrayBuffersMiB: number
   maxRssMiB: number
   gc: boolean
   /** Per record: fetch response -> handed to the transaction (ms), since the last reset. */
@@ -211,6 +213,7 @@ async function runChild(): Promise<void> {
       rssMiB: Math.round(mem.rss / 2 ** 20),
       rssReleasedMiB: Math.round(released / 2 ** 20),
       heapUsedMiB: Math.round(mem.heapUsed / 2 ** 20),
+      arrayBuffersMiB: Math.round(mem.arrayBuffers / 2 ** 20),
       maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       gc: gc !== undefined,
       handoff: weightedQuantiles(handoff),
@@ -621,7 +624,7 @@ function describeReport(r: ChildReport | undefined): string {
     x === undefined ? '-' : `p50 ${x.p50} p95 ${x.p95} p99 ${x.p99} max ${x.max} ms (n=${x.count})`
   return (
     `${r.instance}: ${r.tasks} tasks, ${r.processed} records processed, RSS ${r.rssMiB} MiB (peak ${r.maxRssMiB}), ` +
-    `heap ${r.heapUsedMiB} MiB${r.gc ? ' after GC' : ''}; handed to transaction ${q(r.handoff)}; commit ${q(r.commit)}, ` +
+    `heap ${r.heapUsedMiB} MiB${r.gc ? ' after GC' : ''}, array buffers ${r.arrayBuffersMiB} MiB; handed to transaction ${q(r.handoff)}; commit ${q(r.commit)}, ` +
     `${r.committedRecords} records written by the commits`
   )
 }
