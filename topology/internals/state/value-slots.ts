@@ -3,7 +3,7 @@
 // arrays beside these). Serialized values' bytes sit back to back in one arena (ValueSlots).
 // Bytes once written are never overwritten: a value written again is appended again, so a value
 // deserialized earlier that keeps a view of its bytes (avsc's `bytes` does) stays intact. When the
-// arena is full, the live values move to a new arena twice their size; the old one lives on while
+// arena is full, the live values move to a new arena half as big again; the old one lives on while
 // views of it do. Released slots are reused.
 
 import type { Serde } from '../../serdes.js'
@@ -77,9 +77,14 @@ export class ValueSlots {
     this.#liveBytes = 0
   }
 
-  /** Moves the live values into a new arena with room for twice them and `extra` bytes more. */
+  /**
+   * Moves the live values into a new arena of 1.5 times them and `extra` bytes: the next rewrite comes
+   * after half as many bytes again are written, so each byte written is copied twice at most, while the
+   * arena holds at most half as many dead bytes as live ones (twice would hold as many).
+   */
   #rewrite(extra: number): void {
-    const arena = Buffer.allocUnsafe(Math.max(INITIAL_ARENA, 2 * (this.#liveBytes + extra)))
+    const needed = this.#liveBytes + extra
+    const arena = Buffer.allocUnsafe(Math.max(INITIAL_ARENA, needed + (needed >>> 1)))
     let used = 0
     for (let s = 0; s < this.#highWater; s++) {
       const length = this.#length[s] as number
