@@ -1,7 +1,7 @@
 // The one place the layers of a key-value store are assembled: metered -> caching -> change-logging ->
-// in-memory (values serialized, or objects without a value serde), each optional layer as the spec says. It also
-// returns the restore path, which writes changelog records straight into the in-memory store, past the
-// cache and the logging.
+// in-memory (values serialized, or objects without a value serde), each optional layer as the spec
+// says. It also returns the restore path, which writes changelog records straight into the in-memory
+// store, past the cache and the logging.
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
 import { changelogTopicName } from '../graph/names.js'

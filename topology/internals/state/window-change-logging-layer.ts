@@ -33,7 +33,12 @@ export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
   put(key: K, start: number, end: number, value: V | null): boolean {
     const stored = this.inner.put(key, start, end, value)
     if (stored)
-      this.#log(key, start, end, value === null ? null : (this.inner.lastPutBytes ?? this.#serialize(value)))
+      this.#log(
+        key,
+        start,
+        end,
+        value === null ? null : (this.inner.lastPutBytes ?? this.valueSerde.serialize(this.topic, value)),
+      )
     return stored
   }
 
@@ -68,10 +73,6 @@ export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
 
   close(): void {
     this.inner.close()
-  }
-
-  #serialize(value: V): Buffer | null {
-    return this.valueSerde.serialize(this.topic, value)
   }
 
   #log(key: K, start: number, end: number, value: Buffer | null): void {
