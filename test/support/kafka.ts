@@ -9,6 +9,7 @@ import {
   type PartitionPosition,
   partitionKey,
 } from '../../kafka/partition-fetcher.js'
+import { untilListed } from '../../kafka/topics.js'
 
 export interface ReadRecord {
   key: string
@@ -114,6 +115,8 @@ export async function createTestTopics(config: Config, topics: string[], partiti
   const admin = createAdmin(config.kafka, 'test')
   try {
     await admin.createTopics({ topics, partitions, replicas: 1 })
+    // CreateTopics answers before the metadata has them: a runtime started next would not find them.
+    await untilListed(admin, topics)
   } finally {
     await admin.close()
   }

@@ -2,6 +2,7 @@
 // timestamps advancing 1 ms per record) and the naive reference of their windowed count and sum.
 import type { Config } from '../../config/config.js'
 import { createAdmin, createProducer } from '../../kafka/clients.js'
+import { untilListed } from '../../kafka/topics.js'
 import type { CountSum } from './token-windows-app.js'
 
 export interface TokenEvent {
@@ -43,6 +44,8 @@ export async function createKeptTopics(config: Config, topics: string[], partiti
       replicas: 1,
       configs: [{ name: 'retention.ms', value: '-1' }],
     })
+    // CreateTopics answers before the metadata has them: a runtime started next would not find them.
+    await untilListed(admin, topics)
   } finally {
     await admin.close()
   }
