@@ -9,11 +9,11 @@ import {
   type BaseOptions,
   Consumer,
   type ConsumerOptions,
-  compatibilityPartitioner,
   Producer,
   type ProducerOptions,
 } from '@platformatic/kafka'
 import type { Config, KafkaSasl, KafkaTls } from '../config/config.js'
+import { keyPartitioner } from './murmur2.js'
 
 /**
  * What a client needs of config.kafka. The security fields are optional so that code holding only
@@ -141,7 +141,7 @@ export function createProducer<K = Buffer, V = Buffer, HK = Buffer, HV = Buffer>
   const { clientId, ...rest } = options
   return new Producer<K, V, HK, HV>({
     ...baseOptions(kafka, clientId ?? 'producer'),
-    partitioner: compatibilityPartitioner,
+    partitioner: keyPartitioner,
     ...rest,
     idempotent: true,
     ...NEW_PRODUCER,
@@ -161,7 +161,7 @@ export function createTransactionalProducer<K = Buffer, V = Buffer, HK = Buffer,
   const { clientId, ...rest } = options
   return new Producer<K, V, HK, HV>({
     ...baseOptions(kafka, clientId ?? `txn-${transactionalId}`),
-    partitioner: compatibilityPartitioner,
+    partitioner: keyPartitioner,
     ...rest,
     idempotent: true,
     transactionalId,
@@ -197,5 +197,5 @@ export function createAdmin(kafka: KafkaConfig, clientIdSuffix = 'admin'): Admin
  * partition before sending it.
  */
 export function keyPartition(key: Buffer, partitions: number): number {
-  return compatibilityPartitioner(undefined as never, key) % partitions
+  return keyPartitioner(undefined, key) % partitions
 }
