@@ -352,7 +352,8 @@ class Instance {
     const after = this.lines.length
     this.child.kill('SIGTERM')
     const line = await this.waitFor('report', after, 30_000).catch(() => undefined)
-    await Promise.race([this.exited, sleep(5000)])
+    // Writing a CPU profile at exit takes a while: killed before, the instance leaves none.
+    await Promise.race([this.exited, sleep(flag('cpu-prof') ? 120_000 : 5000)])
     if (this.running) this.child.kill('SIGKILL')
     return line === undefined ? undefined : (JSON.parse(line) as ChildReport)
   }
@@ -612,6 +613,34 @@ async function waitUntilDrained(names: RunNames, instances: readonly Instance[])
   }
 }
 
+/**
+ * The records each of the run's topics (outputs, changelogs, repartition topics) holds at the end, largest
+ * first. End offsets count the transaction markers too: one per partition a transaction wrote to.
+ */
+async function writtenPerTopic(names: RunNames): Promise<[string, number][]> {
+  const admin = createAdmin(config.kafka, 'bench-p8-written')
+  const consumer = createConsumer(config.kafka, `bench-p8-written-${Date.now()}`)
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${names.run}.`))
+    const metadata = await admin.metadata({ topics, forceUpdate: true })
+    const partitions = topics.flatMap((topic) =>
+      Array.from({ length: metadata.topics.get(topic)?.partitionsCount ?? 0 }, (_, partition) => ({
+        topic,
+        partition,
+      })),
+    )
+    const totals = new Map<string, number>()
+    for (const [key, end] of await listOffsets(consumer, partitions, 'latest')) {
+      const topic = key.slice(0, key.lastIndexOf('\u0000'))
+      totals.set(topic, (totals.get(topic) ?? 0) + end)
+    }
+    return [...totals].sort((a, b) => b[1] - a[1])
+  } finally {
+    await consumer.close(true)
+    await admin.close()
+  }
+}
+
 function nodeFlags(expose: boolean): string[] {
   const flags = expose ? ['--expose-gc'] : []
   if (flag('cpu-prof')) flags.push('--cpu-prof', '--cpu-prof-dir=/tmp/p8-prof')
@@ -682,6 +711,16 @@ async function throughput(): Promise<void> {
         : 'one commit covered the whole input',
     )
     for (const r of reports) log(`  ${describeReport(r)}`)
+    const written = await writtenPerTopic(names)
+    const total = written.reduce((sum, [, n]) => sum + n, 0)
+    log(
+      `records in the run's topics (with transaction markers): ${total}, ${(total / progress.total).toFixed(2)} per input event`,
+    )
+    for (const [topic, n] of written) {
+      log(
+        `  ${(n / progress.total).toFixed(3).padStart(7)} per event  ${String(n).padStart(9)}  ${topic.slice(names.run.length + 1)}`,
+      )
+    }
     log(`after: ${machineLoad()}`)
     process.stdout.write(
       `events_per_s=${Math.round(rate)} all_results_events_per_s=${Math.round(drainedRate)} ` +
