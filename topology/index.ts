@@ -23,6 +23,7 @@ export { Materialized } from './materialized.js'
 export { type EngineMetrics, NO_METRICS, type StoreOperation } from './metrics.js'
 export type {
   AsyncOptions,
+  Combined,
   Consumed,
   Grouped,
   Joined,

@@ -7,6 +7,7 @@ import { BranchedKStream } from './branched-kstream.js'
 import { TopologyError } from './errors.js'
 import type { GraphBuilder } from './internals/graph/graph-builder.js'
 import { AsyncMapValuesProcessor } from './internals/processors/async-map-values-processor.js'
+import { CombineProcessor } from './internals/processors/combine-processor.js'
 import { FilterProcessor } from './internals/processors/filter-processor.js'
 import { FlatMapProcessor, FlatMapValuesProcessor } from './internals/processors/flat-map-processor.js'
 import { MapProcessor } from './internals/processors/map-processor.js'
@@ -24,7 +25,7 @@ import { keyIdFunction } from './internals/state/key-id.js'
 import { KGroupedStream } from './kgrouped-stream.js'
 import { type KTable, materializeTable } from './ktable.js'
 import { Materialized } from './materialized.js'
-import type { AsyncOptions, Grouped, Joined, Named, Produced, Repartitioned } from './options.js'
+import type { AsyncOptions, Combined, Grouped, Joined, Named, Produced, Repartitioned } from './options.js'
 import type { Processor, ProcessorContext, ProcessorSupplier } from './processor.js'
 import type { Serde } from './serdes.js'
 import type { KeyValue, StreamRecord } from './stream-record.js'
@@ -123,6 +124,46 @@ export class KStream<K, V> {
     const ops = operators as unknown as RecordOperator[]
     const node = this.#add(undefined, 'KSTREAM-PIPE', () => new PipeProcessor(ops))
     return new KStream<K2, V2>(this.graph, node, undefined, undefined, true)
+  }
+
+  /**
+   * Folds records per key between commits and sends on one record per key (per slice of event time with
+   * `sliceMs`) when the task commits: a local pre-aggregation, so that a repartition topic after it
+   * carries one record per key and commit interval instead of one per input record. The record sent on
+   * has the fold as value, the largest timestamp folded and the last record's headers. Nothing is held
+   * across commits, so it needs no store: after a failure the uncommitted records are folded again.
+   *
+   * The aggregate downstream must merge these folds (a sum of sums, a sketch merged into a sketch) and
+   * must not depend on the order of the records within a commit interval: values go on in timestamp
+   * order. A windowed aggregate downstream judges a fold late (as one late record) only when its
+   * stream time had passed the fold's window before the interval began, when each record folded into it
+   * would have been late too.
+   */
+  combine<A>(
+    initializer: () => A,
+    aggregator: (key: K, value: V, aggregate: A) => A,
+    options: Combined = {},
+  ): KStream<K, A> {
+    const { sliceMs, maxPending = 10_000 } = options
+    if (sliceMs !== undefined && !(Number.isSafeInteger(sliceMs) && sliceMs >= 1)) {
+      throw new TopologyError(
+        'INVALID_ARGUMENT',
+        `combine: sliceMs must be a whole number of milliseconds of at least 1, got ${sliceMs}`,
+      )
+    }
+    if (!(Number.isSafeInteger(maxPending) && maxPending >= 1)) {
+      throw new TopologyError(
+        'INVALID_ARGUMENT',
+        `combine: maxPending must be a positive integer, got ${maxPending}`,
+      )
+    }
+    const keyId = keyIdFunction(this.keySerde, '')
+    const node = this.#add(
+      options,
+      'KSTREAM-COMBINE',
+      () => new CombineProcessor(initializer, aggregator, keyId, sliceMs, maxPending),
+    )
+    return new KStream<K, A>(this.graph, node, this.keySerde, undefined, this.repartitionRequired)
   }
 
   /**

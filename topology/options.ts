@@ -46,3 +46,19 @@ export interface Joined<K, V, VO> extends SerdeOptions<K, V> {
   /** The other side's value serde (used by stream-stream joins' stores). */
   readonly otherValueSerde?: Serde<VO>
 }
+
+/** How KStream.combine() holds records back between commits. */
+export interface Combined extends Named {
+  /**
+   * Combine only records of the same slice of event time, [n·sliceMs, (n+1)·sliceMs): give the slice of
+   * the windowed aggregate downstream (a tumbling window's size; for hopping windows the greatest common
+   * divisor of size and advance), so that every record of a combined value falls in the same windows.
+   * Without it, records of a key are combined whatever their timestamps.
+   */
+  readonly sliceMs?: number
+  /**
+   * At most this many combined values are held per task (default 10,000): past it, the value combined
+   * first goes on at once.
+   */
+  readonly maxPending?: number
+}

@@ -4,6 +4,7 @@
 // caches (which forwards downstream and writes changelog records through the collector), then hand over
 // the offsets. It never commits itself and knows nothing of Kafka: the runtime feeds it records, gives it
 // a collector, and puts what it collected and the offsets in one transaction.
+
 import { TopologyError } from '../../errors.js'
 import { type EngineMetrics, NO_METRICS } from '../../metrics.js'
 import type { Cancellable, PunctuationType, Punctuator, RecordContext } from '../../processor.js'
@@ -11,6 +12,7 @@ import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from
 import type { StateStore } from '../../state-store.js'
 import type { StreamRecord } from '../../stream-record.js'
 import type { StoreSpec, TopologyGraph } from '../graph/topology-graph.js'
+import { type FlushedAtCommit, isFlushedAtCommit } from '../processors/combine-processor.js'
 import type { SourceProcessor } from '../processors/source-processor.js'
 import { buildKeyValueStore, type ChangelogRecord } from '../state/build-key-value-store.js'
 import { CacheBudget } from '../state/cache-budget.js'
@@ -103,6 +105,8 @@ export class StreamTask {
   readonly #streamPunctuation = new PunctuationSchedule()
   readonly #wallClockPunctuation = new PunctuationSchedule()
   readonly #nodes: readonly ProcessorNode[]
+  /** The nodes that hold records back until a commit (combine()). */
+  readonly #combiners: readonly FlushedAtCommit[]
   readonly #stores = new Map<string, BuiltStore>()
   readonly #services: TaskServices
   readonly #clock: () => number
@@ -141,6 +145,9 @@ export class StreamTask {
       { ...options, badRecords: this.#badRecords },
       this.#services,
       this.#partitions,
+    )
+    this.#combiners = this.#nodes.flatMap((node) =>
+      isFlushedAtCommit(node.processor) ? [node.processor] : [],
     )
   }
 
@@ -366,11 +373,14 @@ export class StreamTask {
     }
   }
 
-  // A cache flush can forward into a store of a later node, so repeat until every cache is clean.
+  // What combine() holds back goes on first (into caches, sinks or a later combine()); a cache flush can
+  // forward into a store or a combine() of a later node, so repeat until nothing is held anywhere.
   #flushStores(): void {
     for (let pass = 0; pass < 16; pass++) {
       let dirty = false
+      for (const combiner of this.#combiners) combiner.flushAtCommit()
       for (const built of this.#stores.values()) built.store.flush()
+      for (const combiner of this.#combiners) dirty ||= combiner.pending
       for (const built of this.#stores.values()) dirty ||= built.hasDirtyEntries()
       if (!dirty) return
     }
