@@ -1,15 +1,12 @@
-// Idle agents per capability, and the capacity each team formation request met. The agent table is
-// turned into a table of (capability, agent) pairs (an agent has several capabilities), which is
-// re-grouped by capability with an adder and a subtractor: a status change, a capability removed, a
-// termination or a deleted agent retracts the pair's old value from its capability before the new
-// one is added, so the counts follow the agents exactly. Formation requests then look up, once per
-// required capability, how many agents with it were idle when the request was processed, and the
-// answers are gathered back into one record per request.
-//
-// The pairs: a processor keyed by agent id keeps each agent's last status and capability names (store
-// `join-agent-capabilities`) and emits, for an agent update, the pairs whose status changed and a
-// tombstone for each capability the agent lost (all of them when it is terminated or deleted: a
-// terminated agent is no capacity). Those go through a repartition topic into the pair table.
+// Idle agents per capability, and the capacity each team formation request met. A processor keyed by
+// agent id keeps each agent's last status and capability names (store `join-agent-capabilities`) and,
+// when an update changes them, sends each capability concerned a delta: minus one under the old status,
+// plus one under the new (a terminated or deleted agent leaves every capability: it is no capacity). So
+// the counts follow the agents exactly. Each task folds its deltas per capability until it commits
+// (KStream.combine): one record per capability and commit goes through the repartition topic instead of
+// one per agent update and capability (1.4 per input event in P8). The capability table sums them.
+// Formation requests then look up, once per required capability, how many agents with it were idle
+// when the request was processed, and the answers are gathered back into one record per request.
 
 import type { TeamEvent, TeamFormationRequested } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
@@ -61,14 +58,16 @@ export interface FormationRequestCapacity {
   all_covered: boolean
 }
 
-/** The pair table's value, keyed by JSON `[capability, agent_id]`. */
-interface CapabilityAgent {
-  capability: string
-  agent_id: string
-  status: AgentState
+/** A change of the agents of one capability, per status (what the repartition topic carries). */
+interface CapabilityDelta {
+  idle_agents: number
+  busy_agents: number
+  offline_agents: number
+  unknown_agents: number
+  agents: number
 }
 
-/** What the pair processor remembers of an agent. */
+/** What the delta processor remembers of an agent. */
 interface AgentCapabilities {
   status: AgentState
   capabilities: string[]
@@ -77,50 +76,16 @@ interface AgentCapabilities {
 const AGENT_CAPABILITIES_STORE = 'join-agent-capabilities'
 const PENDING_STORE = 'join-formation-requests-pending'
 
-const pairKey = (capability: string, agentId: string) => JSON.stringify([capability, agentId])
+const noChange = (): CapabilityDelta => ({
+  idle_agents: 0,
+  busy_agents: 0,
+  offline_agents: 0,
+  unknown_agents: 0,
+  agents: 0,
+})
 
-class CapabilityPairs implements Processor<string, AgentSnapshot | null, string, CapabilityAgent | null> {
-  #context!: ProcessorContext<string, CapabilityAgent | null>
-  #agents!: KeyValueStore<string, AgentCapabilities>
-
-  init(context: ProcessorContext<string, CapabilityAgent | null>): void {
-    this.#context = context
-    this.#agents = context.getStateStore<KeyValueStore<string, AgentCapabilities>>(AGENT_CAPABILITIES_STORE)
-  }
-
-  process(record: StreamRecord<string, AgentSnapshot | null>): void {
-    const agentId = record.key
-    const agent = record.value
-    const before = this.#agents.get(agentId)
-    // A terminated or deleted agent has no pairs.
-    const live = agent !== null && agent !== undefined && agent.status !== 'TERMINATED'
-    const now = live ? [...new Set(agent.capabilities.map((c) => c.name))] : []
-    const status = live ? agent.status : 'TERMINATED'
-    if (
-      before?.status === status &&
-      before.capabilities.length === now.length &&
-      now.every((c) => before.capabilities.includes(c))
-    )
-      return // Nothing a pair holds changed (most agent updates: counters, timestamps).
-    const had = new Set(before?.capabilities ?? [])
-    for (const capability of before?.capabilities ?? []) {
-      if (!now.includes(capability)) this.#emit(record, pairKey(capability, agentId), null)
-    }
-    for (const capability of now) {
-      if (had.has(capability) && before?.status === status) continue
-      this.#emit(record, pairKey(capability, agentId), { capability, agent_id: agentId, status })
-    }
-    if (now.length === 0) {
-      if (before !== undefined) this.#agents.delete(agentId)
-    } else this.#agents.put(agentId, { status, capabilities: now })
-  }
-
-  #emit(record: StreamRecord<string, unknown>, key: string, value: CapabilityAgent | null): void {
-    this.#context.forward(new StreamRecord(key, value, record.timestamp, record.headers))
-  }
-}
-
-function count(status: AgentState, by: number, agg: IdleAgentsByCapability): IdleAgentsByCapability {
+/** `agg` with `by` agents of `status` more (or fewer); a new object. */
+function count<T extends CapabilityDelta>(status: AgentState, by: number, agg: T): T {
   return {
     ...agg,
     idle_agents: agg.idle_agents + (status === 'IDLE' ? by : 0),
@@ -131,13 +96,73 @@ function count(status: AgentState, by: number, agg: IdleAgentsByCapability): Idl
   }
 }
 
+function addDelta<T extends CapabilityDelta>(agg: T, delta: CapabilityDelta): T {
+  return {
+    ...agg,
+    idle_agents: agg.idle_agents + delta.idle_agents,
+    busy_agents: agg.busy_agents + delta.busy_agents,
+    offline_agents: agg.offline_agents + delta.offline_agents,
+    unknown_agents: agg.unknown_agents + delta.unknown_agents,
+    agents: agg.agents + delta.agents,
+  }
+}
+
+const isNoChange = (d: CapabilityDelta): boolean =>
+  d.idle_agents === 0 &&
+  d.busy_agents === 0 &&
+  d.offline_agents === 0 &&
+  d.unknown_agents === 0 &&
+  d.agents === 0
+
+class CapabilityDeltas implements Processor<string, AgentSnapshot | null, string, CapabilityDelta> {
+  #context!: ProcessorContext<string, CapabilityDelta>
+  #agents!: KeyValueStore<string, AgentCapabilities>
+
+  init(context: ProcessorContext<string, CapabilityDelta>): void {
+    this.#context = context
+    this.#agents = context.getStateStore<KeyValueStore<string, AgentCapabilities>>(AGENT_CAPABILITIES_STORE)
+  }
+
+  process(record: StreamRecord<string, AgentSnapshot | null>): void {
+    const agentId = record.key
+    const agent = record.value
+    const before = this.#agents.get(agentId)
+    // A terminated or deleted agent is in no capability.
+    const live = agent !== null && agent !== undefined && agent.status !== 'TERMINATED'
+    const now = live ? [...new Set(agent.capabilities.map((c) => c.name))] : []
+    const status = live ? agent.status : 'TERMINATED'
+    const sameStatus = before?.status === status
+    if (
+      sameStatus &&
+      before !== undefined &&
+      before.capabilities.length === now.length &&
+      now.every((c) => before.capabilities.includes(c))
+    )
+      return // Nothing counted changed (most agent updates: counters, timestamps).
+    for (const capability of before?.capabilities ?? []) {
+      if (!(sameStatus && now.includes(capability)))
+        this.#emit(record, capability, count((before as AgentCapabilities).status, -1, noChange()))
+    }
+    for (const capability of now) {
+      if (!(sameStatus && before?.capabilities.includes(capability)))
+        this.#emit(record, capability, count(status, 1, noChange()))
+    }
+    if (now.length === 0) {
+      if (before !== undefined) this.#agents.delete(agentId)
+    } else this.#agents.put(agentId, { status, capabilities: now })
+  }
+
+  #emit(record: StreamRecord<string, unknown>, capability: string, delta: CapabilityDelta): void {
+    this.#context.forward(new StreamRecord(capability, delta, record.timestamp, record.headers))
+  }
+}
+
 /**
  * The table of agents per capability and status, from the agent table (keyed by agent id), keyed by
  * capability and materialized as `join-idle-agents-by-capability`; its updates go to `output` (keyed
- * by capability, value `serde`). Adds the store `join-agent-capabilities` (per agent), the pair table
- * `join-capability-agents` behind the repartition topic
- * `<applicationId>-join-capability-agents-repartition`, and the repartition topic
- * `<applicationId>-join-agents-by-capability-repartition`.
+ * by capability, value `serde`). Adds the store `join-agent-capabilities` (per agent) and the
+ * repartition topic `<applicationId>-join-capability-deltas-repartition` (the folded deltas, keyed by
+ * capability).
  */
 export function idleAgentsByCapability(
   builder: StreamsBuilder,
@@ -146,36 +171,25 @@ export function idleAgentsByCapability(
   serde: Serde<IdleAgentsByCapability>,
 ): KTable<string, IdleAgentsByCapability> {
   const str = Serdes.String()
-  const pairJson = Serdes.Json<CapabilityAgent>()
   builder.addStateStore(
     Stores.keyValueStoreBuilder(AGENT_CAPABILITIES_STORE, str, Serdes.Json<AgentCapabilities>()),
   )
   const table = agents
     .toStream({ name: 'join-agent-updates' })
-    .process(() => new CapabilityPairs(), AGENT_CAPABILITIES_STORE)
-    .toTable(
-      { name: 'join-capability-agents' },
-      Materialized.as<string, CapabilityAgent>('join-capability-agents')
-        .withKeySerde(str)
-        .withValueSerde(pairJson),
-    )
-    // The table holds no nulls: a null from the processor deletes its pair.
-    .groupBy((_pair, p) => [(p as CapabilityAgent).capability, (p as CapabilityAgent).status] as const, {
-      name: 'join-agents-by-capability',
+    .process(() => new CapabilityDeltas(), AGENT_CAPABILITIES_STORE)
+    .combine(noChange, (_capability, delta, folded) => addDelta(folded, delta), {
+      name: 'join-capability-deltas-fold',
+    })
+    // An agent that went and came back within one commit interval changed nothing.
+    .filter((_capability, delta) => !isNoChange(delta), { name: 'join-capability-deltas-changed' })
+    .groupByKey({
+      name: 'join-capability-deltas',
       keySerde: str,
-      valueSerde: Serdes.Json<AgentState>(),
+      valueSerde: Serdes.Json<CapabilityDelta>(),
     })
     .aggregate<IdleAgentsByCapability>(
-      () => ({
-        capability: '',
-        idle_agents: 0,
-        busy_agents: 0,
-        offline_agents: 0,
-        unknown_agents: 0,
-        agents: 0,
-      }),
-      (capability, status, agg) => count(status, 1, { ...agg, capability }),
-      (capability, status, agg) => count(status, -1, { ...agg, capability }),
+      () => ({ capability: '', ...noChange() }),
+      (capability, delta, agg) => addDelta({ ...agg, capability }, delta),
       Materialized.as<string, IdleAgentsByCapability>('join-idle-agents-by-capability')
         .withKeySerde(str)
         .withValueSerde(Serdes.Json<IdleAgentsByCapability>()),

@@ -3,8 +3,10 @@
 // every input topic, the GNN/model inference time, and every ComponentMetric per component and name.
 // Each keeps a quantile sketch per key and window (QuantileSketch: p50/p95/p99 within the relative
 // accuracy α of the exact values, count, sum, min and max exact) and emits a summary of it on each
-// update. Keys are re-keyed by what is measured, so each goes through a repartition topic; records too
-// late for their windows change nothing (the windowed aggregate counts them).
+// update. Keys are re-keyed by what is measured, so each goes through a repartition topic: the latency
+// and the inference time as sketches, each task folding its values per key and slice of the windows
+// until it commits (KStream.combine), the component metrics value by value. Records too late for their
+// windows change nothing (the windowed aggregate counts them; a fold counts as one).
 import type { ComponentMetric, MetricUnit, SystemEvent, TeamEvent, TeamFormed } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import {
@@ -166,6 +168,10 @@ function atEventTime<V extends TimedEvent>(stream: KStream<string, V>, name: str
   return stream.processValues(() => new EventTime<string, V>(), { name })
 }
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b)
+}
+
 /** A number per key and window, summarized from a quantile sketch. */
 function sketchPerWindow<S extends WindowSummary>(
   values: KStream<string, number>,
@@ -177,12 +183,19 @@ function sketchPerWindow<S extends WindowSummary>(
   toValue: (key: Windowed<string>, sketch: QuantileSketch) => S,
 ): void {
   const agg = quantileSketch<string>({ relativeAccuracy: options.relativeAccuracy })
+  // Each task folds its values into one sketch per key and slice of the windows until it commits, so the
+  // repartition topic carries a sketch per key, slice and commit instead of every value (~1 record per
+  // input event for the latency); the windowed aggregate merges the sketches.
   values
-    .groupByKey({ name: names.repartition, keySerde: str, valueSerde: Serdes.Number() })
+    .combine(agg.initializer, agg.aggregator, {
+      name: `${names.store}-fold`,
+      sliceMs: gcd(windows.sizeMs, windows.advanceMs),
+    })
+    .groupByKey({ name: names.repartition, keySerde: str, valueSerde: agg.serde })
     .windowedBy(windows)
     .aggregate(
       agg.initializer,
-      agg.aggregator,
+      agg.merger,
       Materialized.as<string, QuantileSketch>(names.store).withValueSerde(agg.serde),
     )
     .toStream({ name: `${names.store}-updates` })
@@ -195,7 +208,7 @@ function sketchPerWindow<S extends WindowSummary>(
  * Event processing latency per input topic and window: for each event, the processor's wall clock when
  * it is processed (after deduplication) minus its occurred_at, in ms (negative when the producer's
  * clock runs ahead). `streams` maps each input topic's name (the output key and `topic` field) to its
- * deduplicated stream. Store `perf-latency`, repartition `perf-latency-by-topic`.
+ * deduplicated stream. Store `perf-latency`, repartition `perf-latency-sketches-by-topic`.
  */
 export function processingLatency<E extends Record<string, TimedEvent>>(
   streams: { readonly [topic in keyof E]: KStream<string, E[topic]> },
@@ -224,7 +237,7 @@ export function processingLatency<E extends Record<string, TimedEvent>>(
     merged,
     windows,
     options,
-    { repartition: 'perf-latency-by-topic', store: 'perf-latency' },
+    { repartition: 'perf-latency-sketches-by-topic', store: 'perf-latency' },
     output,
     valueSerde,
     (key, sketch) => ({ topic: key.key, ...summary(key, sketch) }),
@@ -241,7 +254,7 @@ function componentMetric(e: SystemEvent): ComponentMetric | undefined {
  * GNN/model inference time in ms per source and window: TeamFormed's inference_time_ms (source
  * `team_formed`) and every ComponentMetric named in `options.inferenceMetricNames` whose unit is
  * MILLISECONDS (source: the component). Store `perf-inference-time`, repartition
- * `perf-inference-by-source`.
+ * `perf-inference-sketches-by-source`.
  */
 export function inferenceTime(
   teamEvents: KStream<string, TeamEvent>,
@@ -286,7 +299,7 @@ export function inferenceTime(
     formed.merge(reported, { name: 'perf-inference-merge' }),
     windows,
     options,
-    { repartition: 'perf-inference-by-source', store: 'perf-inference-time' },
+    { repartition: 'perf-inference-sketches-by-source', store: 'perf-inference-time' },
     output,
     valueSerde,
     (key, sketch) => ({ source: key.key, ...summary(key, sketch) }),

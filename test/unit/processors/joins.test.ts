@@ -249,7 +249,6 @@ describe('joins restored from their changelogs', () => {
     expect(Object.keys(changelogs)).toEqual(
       expect.arrayContaining([
         'test-app-join-agent-capabilities-changelog',
-        'test-app-join-capability-agents-changelog',
         'test-app-join-idle-agents-by-capability-changelog',
         'test-app-join-formation-requests-pending-changelog',
         'test-app-join-team-task-outcomes-changelog',
@@ -278,7 +277,7 @@ describe('joins restored from their changelogs', () => {
 
 describe('idle agents per capability, by hand', () => {
   // The agent table fed directly with snapshots, so that a deleted agent (a tombstone) is tested too.
-  function setUp() {
+  function setUp(autoCommit = true) {
     const builder = new StreamsBuilder()
     const agents = builder.table<string, AgentSnapshot>('agents-in', {
       keySerde: str,
@@ -290,7 +289,7 @@ describe('idle agents per capability, by hand', () => {
     })
     const idle = idleAgentsByCapability(builder, agents, 'idle-out', Serdes.Json())
     formationRequestCapacity(builder, teamEvents, idle, 'capacity-out', Serdes.Json())
-    const d = new TopologyTestDriver(builder.build())
+    const d = new TopologyTestDriver(builder.build(), { autoCommit })
     const agentsIn = d.createInputTopic('agents-in', str, Serdes.Json<AgentSnapshot | null>())
     const teamsIn = d.createInputTopic('teams-in', str, Serdes.Json<TeamEvent>())
     let n = 0
@@ -358,13 +357,35 @@ describe('idle agents per capability, by hand', () => {
     t.agent('c', 'OFFLINE', ['y'])
     t.agent('c', 'IDLE', ['y', 'x'])
     expect(t.idle()).toEqual({ x: [1, 0, 1], y: [1, 0, 1] })
-    expect([...t.d.getKeyValueStore('join-capability-agents').all()].map(([k]) => k).sort()).toEqual([
-      '["x","c"]',
-      '["y","c"]',
+    expect([...t.d.getKeyValueStore('join-agent-capabilities').all()]).toEqual([
+      ['c', { status: 'IDLE', capabilities: ['y', 'x'] }],
     ])
     t.agent('c', null)
-    expect([...t.d.getKeyValueStore('join-capability-agents').all()]).toEqual([])
+    expect(t.idle()).toEqual({ x: [0, 0, 0], y: [0, 0, 0] })
     expect([...t.d.getKeyValueStore('join-agent-capabilities').all()]).toEqual([])
+  })
+
+  it('sends one update per capability changed in a commit interval, none for a change undone in it', () => {
+    const t = setUp(false)
+    t.agent('a', 'IDLE', ['x', 'y'])
+    t.agent('b', 'BUSY', ['x'])
+    t.agent('a', 'BUSY', ['x', 'y'])
+    t.d.commit()
+    const updates = () =>
+      t.d
+        .createOutputTopic('idle-out', str, Serdes.Json<IdleAgentsByCapability>())
+        .readKeyValuesToList()
+        .map(([k, v]) => [k, v?.idle_agents, v?.busy_agents, v?.agents])
+    expect(updates()).toEqual([
+      ['x', 0, 2, 2],
+      ['y', 0, 1, 1],
+    ])
+    // Idle and busy again within one interval: the deltas cancel, nothing is sent.
+    t.agent('a', 'IDLE', ['x', 'y'])
+    t.agent('a', 'BUSY', ['x', 'y'])
+    t.agent('b', 'OFFLINE', ['x'])
+    t.d.commit()
+    expect(updates()).toEqual([['x', 0, 1, 2]])
   })
 
   it('answers each formation request once per distinct capability, in the request order', () => {
