@@ -289,10 +289,24 @@ class BusyIntervalProcessor implements Processor<string, AgentEvent, string, Bus
   }
 }
 
+/** An agent's busy time in a window, and its template as its latest piece gave it. */
+interface BusySum {
+  busy_ms: number
+  template_id: string | null
+}
+
+const noBusyTime = (): BusySum => ({ busy_ms: 0, template_id: null })
+
+/** Adds a piece, or a fold of pieces, to a sum; the later one's template wins unless it has none. */
+function addBusyTime(_agent: string, piece: BusySum, sum: BusySum): BusySum {
+  return { busy_ms: sum.busy_ms + piece.busy_ms, template_id: piece.template_id ?? sum.template_id }
+}
+
 /**
  * Busy time per agent and per template and tumbling window. Adds the stores `util-busy-agents` and
- * `util-busy-clock`; the pieces go through the repartition topics `util-busy-by-agent` (the custom
- * processor's output counts as re-keyed, though it keeps the agent id) and `util-busy-by-template`;
+ * `util-busy-clock`; the pieces, folded per task until it commits, go through the repartition topics
+ * `util-busy-sums-by-agent` (the custom processor's output counts as re-keyed, though it keeps the
+ * agent id) and `util-busy-by-template`;
  * the windowed sums are the stores `util-agent-busy` and `util-template-busy`. Output keys are
  * time-windowed strings (agent id, template id), values carry the same as fields.
  */
@@ -319,23 +333,22 @@ export function agentUtilization(
   builder.addStateStore(
     Stores.keyValueStoreBuilder(UTILIZATION_STORES.clock, str, Serdes.Long()).withCachingDisabled(),
   )
-  const pieceSerde = Serdes.Json<BusyPiece>()
-  const sumSerde = Serdes.Json<{ busy_ms: number; template_id: string | null }>()
+  const sumSerde = Serdes.Json<BusySum>()
   const pieces = agentEvents.process<string, BusyPiece>(
     () => new BusyIntervalProcessor(resolved),
     UTILIZATION_STORES.agents,
     UTILIZATION_STORES.clock,
   )
+  // Each task folds the pieces per agent (and per template) and window until it commits: one record
+  // per key, window and commit goes through each repartition topic instead of one per piece.
   const byAgent = pieces
-    .groupByKey({ name: 'util-busy-by-agent', keySerde: str, valueSerde: pieceSerde })
+    .combine(noBusyTime, addBusyTime, { name: 'util-busy-agent-fold', sliceMs: windowMs })
+    .groupByKey({ name: 'util-busy-sums-by-agent', keySerde: str, valueSerde: sumSerde })
     .windowedBy(windows)
-    .aggregate<{ busy_ms: number; template_id: string | null }>(
-      () => ({ busy_ms: 0, template_id: null }),
-      (_agent, piece, sum) => ({
-        busy_ms: sum.busy_ms + piece.busy_ms,
-        template_id: piece.template_id ?? sum.template_id,
-      }),
-      Materialized.as<string, { busy_ms: number; template_id: string | null }>(UTILIZATION_STORES.agentBusy)
+    .aggregate<BusySum>(
+      noBusyTime,
+      addBusyTime,
+      Materialized.as<string, BusySum>(UTILIZATION_STORES.agentBusy)
         .withKeySerde(str)
         .withValueSerde(sumSerde),
     )
@@ -360,6 +373,14 @@ export function agentUtilization(
     .map((_agent, piece): KeyValue<string, number> => [piece.template_id ?? 'UNKNOWN', piece.busy_ms], {
       name: 'util-template-key',
     })
+    .combine(
+      () => 0,
+      (_template, busyMs, sum) => sum + busyMs,
+      {
+        name: 'util-busy-template-fold',
+        sliceMs: windowMs,
+      },
+    )
     .groupByKey({ name: 'util-busy-by-template', keySerde: str, valueSerde: Serdes.Long() })
     .windowedBy(windows)
     .aggregate<number>(
