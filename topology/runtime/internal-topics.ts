@@ -4,7 +4,7 @@
 // topics with infinite retention (the runtime purges them up to the committed offset) and as many
 // partitions as the sub-topology that writes them reads, or as the topics they are joined with.
 import type { Admin } from '@platformatic/kafka'
-import { ensureTopics, type TopicSpec } from '../../kafka/topics.js'
+import { ensureTopics, type TopicSpec, untilListed } from '../../kafka/topics.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
 import type { TopologyGraph } from '../internals/graph/topology-graph.js'
@@ -136,6 +136,9 @@ export function planTopology(
   }
 }
 
+/** How long a missing output topic is looked for before the refusal (it may have just been created). */
+const SINK_TOPIC_WAIT_MS = 3000
+
 /** Reads the user topics' partition counts, plans, and creates (or checks) the internal topics. */
 export async function prepareTopics(
   admin: Admin,
@@ -149,11 +152,19 @@ export async function prepareTopics(
       graph.subtopologies.flatMap((s) => s.sourceTopics.filter((t) => !t.internal).map((t) => t.topic)),
     ),
   ]
-  const present = new Set(await admin.listTopics())
+  let present = new Set(await admin.listTopics())
   // Output topics are the user's to create (with their partitions and retention), as in Kafka Streams;
-  // one missing would fail every commit, so say it now.
-  const sinks = [...graph.nodes.values()].flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : []))
-  const missingSinks = [...new Set(sinks)].filter((t) => !present.has(t))
+  // one missing would fail every commit, so say it now. A topic created a moment ago may not be listed
+  // yet (CreateTopics answers before every broker's metadata has it): looked for again for a few seconds.
+  const sinks = [
+    ...new Set([...graph.nodes.values()].flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : []))),
+  ]
+  let missingSinks = sinks.filter((t) => !present.has(t))
+  if (missingSinks.length > 0) {
+    await untilListed(admin, missingSinks, { timeoutMs: SINK_TOPIC_WAIT_MS }).catch(() => undefined)
+    present = new Set(await admin.listTopics())
+    missingSinks = sinks.filter((t) => !present.has(t))
+  }
   if (missingSinks.length > 0) {
     throw new TopologyError(
       'MISSING_SINK_TOPIC',
