@@ -111,13 +111,6 @@ export interface StreamsStatus {
 const PROTOCOL = { name: 'agent-party-streams', version: 1 }
 /** Records a task processes before the runtime looks again for the task with the earliest record. */
 const EVENT_TIME_SLICE = 256
-/**
- * Records (outputs, changelogs) one transaction takes at most: a round stops processing there and the
- * commit follows. A fetched backlog of 200k events through a topology that writes ten records per
- * event would otherwise make one transaction of millions of records, outlast the transaction timeout
- * and be fenced (P8).
- */
-const MAX_TRANSACTION_RECORDS = 100_000
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -896,9 +889,9 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
-  /** The next transaction holds MAX_TRANSACTION_RECORDS: processing waits for the commit. */
+  /** The next transaction holds maxTransactionRecords: processing waits for the commit. */
   #transactionFull(): boolean {
-    return this.#collector.size + this.#handedOff >= MAX_TRANSACTION_RECORDS
+    return this.#collector.size + this.#handedOff >= this.#config.maxTransactionRecords
   }
 
   #commitDue(now: number): boolean {
@@ -938,7 +931,7 @@ export class KafkaStreams extends EventEmitter {
   // first would run minutes of event time ahead of the others', and a repartition topic they all
   // write would hand its reader records far out of order (late for their windows on a replay). So
   // the tasks take turns in small slices, the one with the earliest next record first.
-  // A round also stops once the transaction holds MAX_TRANSACTION_RECORDS: what is left stays buffered
+  // A round also stops once the transaction holds maxTransactionRecords: what is left stays buffered
   // in the tasks (their partitions are not fetched meanwhile) for the rounds after the commit.
   #processInEventTimeOrder(): number {
     const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING').map((e) => e.task)

@@ -48,6 +48,14 @@ export interface StreamsConfig {
   readonly rebalanceTimeoutMs?: number
   /** Default 10 s (Kafka Streams' exactly-once default): an open transaction older than this is aborted. */
   readonly transactionTimeoutMs?: number
+  /**
+   * Records one transaction holds at most (results, changelogs, repartition records): past it, a round
+   * stops processing and the commit follows. A fetched backlog of 200k events through a topology that
+   * writes ten records per event would otherwise make one transaction of millions of records, outlast
+   * transactionTimeoutMs and be fenced (P8). Default 100,000. Larger transactions mean fewer commits, and caches keep only
+   * the last of more updates, at the cost of longer commits.
+   */
+  readonly maxTransactionRecords?: number
   /** Records buffered per input partition before fetching pauses for it. Default 1,000 (Kafka Streams'). */
   readonly maxBufferedRecordsPerPartition?: number
   /** Byte budget of each task's record caches. Default 10 MiB. */
@@ -176,6 +184,7 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
     heartbeatIntervalMs,
     rebalanceTimeoutMs,
     transactionTimeoutMs: positiveInteger('transactionTimeoutMs', config.transactionTimeoutMs, 10_000, 1000),
+    maxTransactionRecords: positiveInteger('maxTransactionRecords', config.maxTransactionRecords, 100_000),
     maxBufferedRecordsPerPartition: positiveInteger(
       'maxBufferedRecordsPerPartition',
       config.maxBufferedRecordsPerPartition,

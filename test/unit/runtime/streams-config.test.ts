@@ -31,6 +31,7 @@ describe('resolveStreamsConfig', () => {
       heartbeatIntervalMs: 1000,
       rebalanceTimeoutMs: 30_000,
       transactionTimeoutMs: 10_000,
+      maxTransactionRecords: 100_000,
       maxBufferedRecordsPerPartition: 1000,
       cacheMaxBytes: 10 * 1024 * 1024,
       maxTaskIdleMs: 0,
@@ -62,6 +63,7 @@ describe('resolveStreamsConfig', () => {
       heartbeatIntervalMs: 3000,
       rebalanceTimeoutMs: 60_000,
       transactionTimeoutMs: 60_000,
+      maxTransactionRecords: 20_000,
       maxBufferedRecordsPerPartition: 5,
       cacheMaxBytes: 0,
       maxTaskIdleMs: 10,
@@ -80,6 +82,7 @@ describe('resolveStreamsConfig', () => {
       heartbeatIntervalMs: 3000,
       rebalanceTimeoutMs: 60_000,
       transactionTimeoutMs: 60_000,
+      maxTransactionRecords: 20_000,
       maxBufferedRecordsPerPartition: 5,
       cacheMaxBytes: 0,
       maxTaskIdleMs: 10,
@@ -93,6 +96,7 @@ describe('resolveStreamsConfig', () => {
   })
 
   const bad: [string, Record<string, unknown>][] = [
+    ['maxTransactionRecords', { maxTransactionRecords: 0 }],
     ['applicationId', { applicationId: '' }],
     ['applicationId', { applicationId: 'has space' }],
     ['applicationId', { applicationId: 'a/b' }],
