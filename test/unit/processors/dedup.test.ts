@@ -53,7 +53,7 @@ describe('dropDuplicates', () => {
     const one = new TopologyTestDriver(topology(60_000, []), { applicationId: 'app' })
     one.createInputTopic('agent_events', str, agents).pipeInput(first.key, first.event, first.timestamp)
     const changelog = one
-      .createOutputTopic('app-agent-dedup-seen-ids-changelog', Serdes.Buffer(), Serdes.Buffer())
+      .createOutputTopic('app-agent-dedup-seen-id-buckets-changelog', Serdes.Buffer(), Serdes.Buffer())
       .readKeyValuesToList()
       .map(([key, value]) => ({ key, value }))
     one.close()
@@ -61,7 +61,7 @@ describe('dropDuplicates', () => {
     const dropped: string[] = []
     const two = new TopologyTestDriver(topology(60_000, dropped), {
       applicationId: 'app',
-      changelogs: { 'app-agent-dedup-seen-ids-changelog': changelog },
+      changelogs: { 'app-agent-dedup-seen-id-buckets-changelog': changelog },
     })
     const input = two.createInputTopic('agent_events', str, agents)
     input.pipeInput(first.key, first.event, first.timestamp) // the retry, after the restart: dropped
@@ -75,6 +75,40 @@ describe('dropDuplicates', () => {
     const out = two.createOutputTopic('out', str, agents).readValuesToList()
     expect(dropped).toEqual([first.event.event_id])
     expect(out.map((e) => e?.event_id)).toEqual([later.event_id, first.event.event_id])
+  })
+
+  it('logs one record per second of event time and commit, and one tombstone per second expired', () => {
+    const records = agentRecords(400, 0).slice(0, 30)
+    const base = Date.UTC(2026, 0, 1, 0, 0, 0)
+    const driver = new TopologyTestDriver(topology(60_000, []), { applicationId: 'app', autoCommit: false })
+    const input = driver.createInputTopic('agent_events', str, agents)
+    // 30 events in two seconds of event time, one commit.
+    records.forEach((r, i) => {
+      const at = base + (i < 20 ? 100 + i : 1500 + i)
+      input.pipeInput(r.key, { ...r.event, occurred_at: at }, at)
+    })
+    driver.commit()
+    const changelog = driver.createOutputTopic(
+      'app-agent-dedup-seen-id-buckets-changelog',
+      Serdes.Long(),
+      Serdes.Json<string[]>(),
+    )
+    const ids = records.map((r) => r.event.event_id)
+    expect(changelog.readKeyValuesToList()).toEqual([
+      [base, ids.slice(0, 20)],
+      [base + 1000, ids.slice(20)],
+    ])
+    // Past the horizon: the first second goes (a tombstone); the second is kept until it is past too.
+    const [next] = agentRecords(400, 0).slice(30)
+    if (next === undefined) throw new Error('no agent event generated')
+    const later = base + 61_000
+    input.pipeInput(next.key, { ...next.event, occurred_at: later }, later)
+    driver.commit()
+    expect(changelog.readKeyValuesToList()).toEqual([
+      [base + 61_000, [next.event.event_id]],
+      [base, null],
+    ])
+    driver.close()
   })
 
   it('refuses a horizon that is not a positive whole number of ms', () => {
