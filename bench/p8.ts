@@ -47,7 +47,7 @@ import { type ProcessorConfig, resolveProcessorConfig } from '../processors/conf
 import { OUTPUT_NAMES, type OutputName, outputSubjects, outputTopicSpecs } from '../processors/outputs.js'
 import { startProcessor } from '../processors/run-processor.js'
 import { createProcessorSerdes } from '../processors/serdes.js'
-import { agentPartyTopology } from '../processors/topology.js'
+import { agentPartyTopology, runtimeTopics } from '../processors/topology.js'
 import { kafkaSink } from '../schemas/generator/kafka-sink.js'
 import type { OutgoingRecord, RecordSink } from '../schemas/generator/record-sink.js'
 import {
@@ -61,6 +61,7 @@ import {
   valueSubject,
 } from '../schemas/index.js'
 import { KafkaStreams, type StreamsConfig } from '../topology/runtime/index.js'
+import { LATE_RECORD_HEADERS } from '../topology/runtime/late-records.js'
 import { config, flag, log, machineLoad, option } from './kafka-workload.js'
 
 const PARTITIONS = 8
@@ -641,6 +642,31 @@ async function writtenPerTopic(names: RunNames): Promise<[string, number][]> {
   }
 }
 
+/** The records the run's late-record topic holds, by the store that found them too late (its header). */
+async function lateRecordsByStore(names: RunNames): Promise<[string, number][]> {
+  const topic = runtimeTopics(names.applicationId).late
+  const consumer = createConsumer(config.kafka, `bench-p8-late-${Date.now()}`)
+  try {
+    const ends = await listOffsets(consumer, [{ topic, partition: 0 }], 'latest')
+    const end = ends.get(partitionKey(topic, 0)) ?? 0
+    const fetcher = new PartitionFetcher(consumer, { isolation: 'read_committed', maxWaitMs: 20 })
+    const counts = new Map<string, number>()
+    let offset = 0
+    while (offset < end - 1) {
+      const [batch] = await fetcher.fetch([{ topic, partition: 0, offset }])
+      if (batch === undefined || batch.nextOffset <= offset) break
+      for (const r of batch.records) {
+        const store = r.headers.get(LATE_RECORD_HEADERS.store)?.toString() ?? '?'
+        counts.set(store, (counts.get(store) ?? 0) + 1)
+      }
+      offset = batch.nextOffset
+    }
+    return [...counts].sort((a, b) => b[1] - a[1])
+  } finally {
+    await consumer.close(true)
+  }
+}
+
 function nodeFlags(expose: boolean): string[] {
   const flags = expose ? ['--expose-gc'] : []
   if (flag('cpu-prof')) flags.push('--cpu-prof', '--cpu-prof-dir=/tmp/p8-prof')
@@ -721,6 +747,10 @@ async function throughput(): Promise<void> {
         `  ${(n / progress.total).toFixed(3).padStart(7)} per event  ${String(n).padStart(9)}  ${topic.slice(names.run.length + 1)}`,
       )
     }
+    const late = await lateRecordsByStore(names)
+    log(
+      `records found too late for their windows, by store: ${late.map(([store, n]) => `${store} ${n}`).join(', ') || 'none'}`,
+    )
     log(`after: ${machineLoad()}`)
     process.stdout.write(
       `events_per_s=${Math.round(rate)} all_results_events_per_s=${Math.round(drainedRate)} ` +
