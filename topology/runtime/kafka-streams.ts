@@ -74,8 +74,8 @@ interface TaskEntry {
   readonly committed: Map<string, number>
   /** Every store restored: only such a task may be kept across a rebalance. */
   restored: boolean
-  /** Records fetched but not processed at the end of the previous round (backpressure). */
-  residual: number
+  /** Per source partition: records fetched but not processed at the end of the previous round (backpressure). */
+  readonly residual: Map<string, number>
 }
 
 interface PendingFetch {
@@ -542,7 +542,7 @@ export class KafkaStreams extends EventEmitter {
       sources,
       committed: new Map(),
       restored: false,
-      residual: 0,
+      residual: new Map(),
     }
   }
 
@@ -827,7 +827,14 @@ export class KafkaStreams extends EventEmitter {
       await this.#commitIfDue(Date.now())
       return
     }
-    for (const entry of this.#tasks.values()) entry.residual = entry.task.bufferedRecords
+    for (const entry of this.#tasks.values()) {
+      for (const s of entry.sources) {
+        entry.residual.set(
+          partitionKey(s.topic, s.partition),
+          entry.task.bufferedRecordsOf(s.topic, s.partition),
+        )
+      }
+    }
     for (const batch of fetched) {
       const key = partitionKey(batch.topic, batch.partition)
       const entry = pending.owner.get(key)
@@ -987,7 +994,12 @@ export class KafkaStreams extends EventEmitter {
   }
 
   // Positions of every running task's partitions whose backlog (records fetched but not processed at
-  // the end of the previous round) is under the bound: the fetch pauses for a task that lags.
+  // the end of the previous round) is under the bound: the fetch pauses for a partition that lags, not
+  // for its whole task. A task that reads its input topics and a repartition topic (a join beside the
+  // table it reads) holds a large backlog of input while the repartition partition is still empty:
+  // paused with the task, that partition was first read once the backlog drained, at different rounds
+  // for different tasks, minutes of event time apart, and what they wrote downstream came late for its
+  // windows (P8: a quarter of tokens-per-template's records on a replay).
   #startFetch(): PendingFetch {
     const fetcher = this.#fetcher as PartitionFetcher
     const positions: PartitionPosition[] = []
@@ -995,8 +1007,8 @@ export class KafkaStreams extends EventEmitter {
     const limit = this.#config.maxBufferedRecordsPerPartition
     for (const entry of this.#tasks.values()) {
       if (entry.task.state !== 'RUNNING') continue
-      if (entry.residual >= limit * Math.max(1, entry.sources.length)) continue
       for (const [key, position] of entry.fetchPositions) {
+        if ((entry.residual.get(key) ?? 0) >= limit) continue
         positions.push(position)
         owner.set(key, entry)
       }

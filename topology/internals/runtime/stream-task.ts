@@ -169,8 +169,9 @@ export class StreamTask {
     return this.#inFlight
   }
 
-  get bufferedRecords(): number {
-    return this.#partitions.size
+  /** Records buffered for one input partition (0 for a partition the task does not read). */
+  bufferedRecordsOf(topic: string, partition: number): number {
+    return this.#partitions.queue(topic, partition)?.size ?? 0
   }
 
   /** True when buffered records wait for an empty input partition (maxTaskIdleMs). */
