@@ -111,6 +111,8 @@ export interface StreamsStatus {
 const PROTOCOL = { name: 'agent-party-streams', version: 1 }
 /** Records a task processes before the runtime looks again for the task with the earliest record. */
 const EVENT_TIME_SLICE = 256
+/** How far (event time) a task's turn may run past the head of the task with the next earliest record. */
+const EVENT_TIME_SLACK_MS = 1000
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -957,15 +959,19 @@ export class KafkaStreams extends EventEmitter {
       if (full()) return processed
       let next: StreamTask | undefined
       let earliest = Number.POSITIVE_INFINITY
+      let second = Number.POSITIVE_INFINITY
       for (const task of running) {
         const ts = task.nextTimestamp()
         if (ts < earliest) {
+          second = earliest
           earliest = ts
           next = task
-        }
+        } else if (ts < second) second = ts
       }
       if (next === undefined) return processed
-      processed += next.process(EVENT_TIME_SLICE)
+      // A turn ends past the next task's head (and a little slack): a slice of sparse records would
+      // otherwise run minutes of event time ahead of the other tasks.
+      processed += next.process(EVENT_TIME_SLICE, second + EVENT_TIME_SLACK_MS)
     }
   }
 

@@ -236,8 +236,8 @@ export class StreamTask {
     return this.#partitions.next()?.headTimestamp() ?? Number.POSITIVE_INFINITY
   }
 
-  /** Processes up to `max` buffered records; returns how many. */
-  process(max = Number.POSITIVE_INFINITY): number {
+  /** Processes up to `max` buffered records, stopping before one with a timestamp past `until`; returns how many. */
+  process(max = Number.POSITIVE_INFINITY, until = Number.POSITIVE_INFINITY): number {
     this.#lifecycle.require(['RUNNING'], 'process records')
     this.#throwIfFaulted()
     const holder = this.#recordContext
@@ -248,6 +248,7 @@ export class StreamTask {
         const queue = partitions.next()
         if (queue === undefined) break
         const record = queue.headRecord as StreamRecord<unknown, unknown>
+        if (record.timestamp > until) break
         const input = queue.take() as InputRecord
         const timestamp = record.timestamp
         holder.current = timestamp === input.timestamp ? input : withTimestamp(input, timestamp)
