@@ -84,15 +84,14 @@ const noChange = (): CapabilityDelta => ({
   agents: 0,
 })
 
-/** `agg` with `by` agents of `status` more (or fewer); a new object. */
-function count<T extends CapabilityDelta>(status: AgentState, by: number, agg: T): T {
+/** `by` agents of `status` more (or fewer). */
+function delta(status: AgentState, by: number): CapabilityDelta {
   return {
-    ...agg,
-    idle_agents: agg.idle_agents + (status === 'IDLE' ? by : 0),
-    busy_agents: agg.busy_agents + (status === 'BUSY' ? by : 0),
-    offline_agents: agg.offline_agents + (status === 'OFFLINE' ? by : 0),
-    unknown_agents: agg.unknown_agents + (status === 'UNKNOWN' ? by : 0),
-    agents: agg.agents + by,
+    idle_agents: status === 'IDLE' ? by : 0,
+    busy_agents: status === 'BUSY' ? by : 0,
+    offline_agents: status === 'OFFLINE' ? by : 0,
+    unknown_agents: status === 'UNKNOWN' ? by : 0,
+    agents: by,
   }
 }
 
@@ -141,11 +140,11 @@ class CapabilityDeltas implements Processor<string, AgentSnapshot | null, string
       return // Nothing counted changed (most agent updates: counters, timestamps).
     for (const capability of before?.capabilities ?? []) {
       if (!(sameStatus && now.includes(capability)))
-        this.#emit(record, capability, count((before as AgentCapabilities).status, -1, noChange()))
+        this.#emit(record, capability, delta((before as AgentCapabilities).status, -1))
     }
     for (const capability of now) {
       if (!(sameStatus && before?.capabilities.includes(capability)))
-        this.#emit(record, capability, count(status, 1, noChange()))
+        this.#emit(record, capability, delta(status, 1))
     }
     if (now.length === 0) {
       if (before !== undefined) this.#agents.delete(agentId)
