@@ -1,7 +1,7 @@
 // Input for the runtime's tests: token-usage records (key agent-<n>, value an 8-byte count of tokens,
 // timestamps advancing 1 ms per record) and the naive reference of their windowed count and sum.
 import type { Config } from '../../config/config.js'
-import { createAdmin, createProducer } from '../../kafka/clients.js'
+import { createAdmin, createProducer, keyPartition } from '../../kafka/clients.js'
 import { untilListed } from '../../kafka/topics.js'
 import type { CountSum } from './token-windows-app.js'
 
@@ -81,17 +81,20 @@ export async function produceTokenEvents(
   }
 }
 
-/** Records with a timestamp far past every window, one per partition, so every window closes. */
+/**
+ * Records with a timestamp far past every window, one per partition, so every window closes. Each key
+ * hashes to the partition it is written to, so they also reach every partition of a repartition topic
+ * with as many partitions (an application that re-keys before its windows).
+ */
 export function closingRecords(
   partitions: number,
   after: number,
 ): { key: string; value: Buffer; timestamp: number; partition: number }[] {
-  return Array.from({ length: partitions }, (_, p) => ({
-    key: `closer-${p}`,
-    value: longBytes(0),
-    timestamp: after + 10 * 60_000,
-    partition: p,
-  }))
+  return Array.from({ length: partitions }, (_, p) => {
+    let i = p
+    while (keyPartition(Buffer.from(`closer-${i}`), partitions) !== p) i += partitions
+    return { key: `closer-${i}`, value: longBytes(0), timestamp: after + 10 * 60_000, partition: p }
+  })
 }
 
 /** `key@windowStart` -> count and sum, as a naive reading of the input gives them. */
