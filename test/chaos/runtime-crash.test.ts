@@ -92,7 +92,13 @@ function runtimeLogSummary(file: string): string {
 async function setUp(name: string): Promise<{ input: string; output: string }> {
   const input = `${prefix}-${name}-in`
   const output = `${prefix}-${name}-out`
-  topics.push(input, output, `${prefix}-${name}-dlq`, `${prefix}-${name}-token-windows-changelog`)
+  topics.push(
+    input,
+    output,
+    `${prefix}-${name}-dlq`,
+    `${prefix}-${name}-token-windows-changelog`,
+    `${prefix}-${name}-token-folds-by-key-repartition`,
+  )
   await createKeptTopics(config, [input, output], PARTITIONS)
   return { input, output }
 }
@@ -113,6 +119,57 @@ async function produceSlowly(
   await produceTokenEvents(config, input, [], closingRecords(PARTITIONS, last))
 }
 
+// The application killed with SIGKILL 10 times while its input is produced, then read to the end.
+async function crashTenTimes(name: string, extra: Record<string, string> = {}): Promise<void> {
+  const { input, output } = await setUp(name)
+  const events = tokenEvents(200_000, 10_000, 11)
+  const env = appEnv(name, input, output, extra)
+  const producing = produceSlowly(input, events, 20, 400)
+  let app = new StreamsProcess(env)
+  let crashes = 0
+  let random = 12345
+  const nextDelay = () => {
+    random = (random * 1103515245 + 12345) % 2 ** 31
+    return 500 + (random % 4500)
+  }
+  while (crashes < 10) {
+    await app.waitForLine(/^state RUNNING/, 60_000)
+    await new Promise((r) => setTimeout(r, nextDelay()))
+    await app.kill('SIGKILL')
+    crashes++
+    app = new StreamsProcess(env)
+  }
+  await producing
+  try {
+    const expected = referenceWindows(events, WINDOW_MS)
+    const windows = await readWindows(output, expected.size)
+    const seen = new Map<string, Window>()
+    const duplicates = windows.filter((w) => seen.has(w.id) || !seen.set(w.id, w))
+    // Each copy's batch and its transaction's fate (COMMIT, ABORT, OPEN) in the log as written.
+    const sample = duplicates.slice(0, 5).map((d) => [d, seen.get(d.id) as Window] as const)
+    const where =
+      duplicates.length === 0
+        ? new Map<string, string>()
+        : await describeOffsets(
+            config,
+            output,
+            sample.flatMap(([a, b]) => [a.at, b.at]),
+          )
+    const diagnostics = JSON.stringify(
+      sample.map(([d, first]) => [d, first, expected.get(d.id), where.get(first.at), where.get(d.at)]),
+    )
+    if (duplicates.length > 0) {
+      console.error(`runtime-crash: ${duplicates.length} windows emitted twice; first five: ${diagnostics}`)
+      console.error(runtimeLogSummary(env.APP_LOG_FILE))
+    }
+    expect(duplicates.length, diagnostics).toBe(0)
+    expect(seen.size).toBe(expected.size)
+    for (const [id, value] of expected) expect(seen.get(id), id).toMatchObject(value)
+  } finally {
+    await app.kill('SIGTERM')
+  }
+}
+
 describe('exactly-once under SIGKILL', () => {
   // Kills land 0.5–5 s after each start: long enough that an incarnation commits (windows emitted
   // final, changelog records) before it dies and the next one restores what it committed. With kills
@@ -120,56 +177,12 @@ describe('exactly-once under SIGKILL', () => {
   // restore (the client's read_committed filter, see kafka/partition-fetcher.ts) showed about one CI
   // run in five; with these it showed on the first run. On a failure the diagnostics say where each
   // copy of a window came from and print each incarnation's restore ranges (see below).
-  it('keeps every window exactly once and exact through 10 crashes', async () => {
-    const name = 'eos'
-    const { input, output } = await setUp(name)
-    const events = tokenEvents(200_000, 10_000, 11)
-    const env = appEnv(name, input, output)
-    const producing = produceSlowly(input, events, 20, 400)
-    let app = new StreamsProcess(env)
-    let crashes = 0
-    let random = 12345
-    const nextDelay = () => {
-      random = (random * 1103515245 + 12345) % 2 ** 31
-      return 500 + (random % 4500)
-    }
-    while (crashes < 10) {
-      await app.waitForLine(/^state RUNNING/, 60_000)
-      await new Promise((r) => setTimeout(r, nextDelay()))
-      await app.kill('SIGKILL')
-      crashes++
-      app = new StreamsProcess(env)
-    }
-    await producing
-    try {
-      const expected = referenceWindows(events, WINDOW_MS)
-      const windows = await readWindows(output, expected.size)
-      const seen = new Map<string, Window>()
-      const duplicates = windows.filter((w) => seen.has(w.id) || !seen.set(w.id, w))
-      // Each copy's batch and its transaction's fate (COMMIT, ABORT, OPEN) in the log as written.
-      const sample = duplicates.slice(0, 5).map((d) => [d, seen.get(d.id) as Window] as const)
-      const where =
-        duplicates.length === 0
-          ? new Map<string, string>()
-          : await describeOffsets(
-              config,
-              output,
-              sample.flatMap(([a, b]) => [a.at, b.at]),
-            )
-      const diagnostics = JSON.stringify(
-        sample.map(([d, first]) => [d, first, expected.get(d.id), where.get(first.at), where.get(d.at)]),
-      )
-      if (duplicates.length > 0) {
-        console.error(`runtime-crash: ${duplicates.length} windows emitted twice; first five: ${diagnostics}`)
-        console.error(runtimeLogSummary(env.APP_LOG_FILE))
-      }
-      expect(duplicates.length, diagnostics).toBe(0)
-      expect(seen.size).toBe(expected.size)
-      for (const [id, value] of expected) expect(seen.get(id), id).toMatchObject(value)
-    } finally {
-      await app.kill('SIGTERM')
-    }
-  })
+  it('keeps every window exactly once and exact through 10 crashes', () => crashTenTimes('eos'))
+
+  // KStream.combine holds folds in memory until the commit and keeps no store: after a crash the
+  // records of the aborted transaction are folded again from the committed offsets.
+  it('keeps every window exactly once and exact through 10 crashes with combine() before a repartition', () =>
+    crashTenTimes('eos-combine', { APP_COMBINE: '1' }))
 
   it('at-least-once, killed between producing and committing, counts records twice', async () => {
     const { input, output } = await setUp('alos')

@@ -1,8 +1,9 @@
 // The topology the runtime's integration and chaos tests run: a per-key count and sum of tokens in
 // tumbling windows (the runtime issue's workload), emitted once per window (emit final) or on every
-// update, keyed as Kafka Streams' time-windowed key, valued as 8-byte count then 8-byte sum. Run as a
-// script it is one instance of the application, configured by environment variables, that runs until
-// SIGTERM (a clean close) or SIGKILL (a crash).
+// update, keyed as Kafka Streams' time-windowed key, valued as 8-byte count then 8-byte sum; with
+// `combine` (APP_COMBINE=1) each task folds its records per key and window until it commits and the
+// folds go through a repartition topic first. Run as a script it is one instance of the application,
+// configured by environment variables, that runs until SIGTERM (a clean close) or SIGKILL (a crash).
 
 import { pino } from 'pino'
 import { createMetrics } from '../../config/metrics.js'
@@ -25,19 +26,43 @@ export { type CountSum, countSumSerde }
 export const WINDOW_MS = 60_000
 export const GRACE_MS = 30_000
 
-export function tokenWindowsTopology(input: string, output: string, emitFinal: boolean): Topology {
+export function tokenWindowsTopology(
+  input: string,
+  output: string,
+  emitFinal: boolean,
+  combine = false,
+): Topology {
   const str = Serdes.String()
   const builder = new StreamsBuilder()
-  builder
-    .stream<string, number>(input, { keySerde: str, valueSerde: Serdes.Long() })
-    .groupByKey()
-    .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW_MS, GRACE_MS))
-    .emitStrategy(emitFinal ? EmitStrategy.onWindowClose() : EmitStrategy.onWindowUpdate())
-    .aggregate<CountSum>(
-      () => ({ count: 0, sum: 0 }),
-      (_key, tokens, agg) => ({ count: agg.count + 1, sum: agg.sum + tokens }),
-      Materialized.as<string, CountSum>('token-windows').withValueSerde(countSumSerde),
-    )
+  const tokens = builder.stream<string, number>(input, { keySerde: str, valueSerde: Serdes.Long() })
+  const one = (_key: string, value: number, agg: CountSum): CountSum => ({
+    count: agg.count + 1,
+    sum: agg.sum + value,
+  })
+  const windowed = combine
+    ? // Each task folds its records per key and window until it commits; the folds go through a
+      // repartition topic (selectKey marks the stream re-keyed) into windows that add them up.
+      tokens
+        .selectKey((key) => key)
+        .combine(() => ({ count: 0, sum: 0 }), one, { name: 'token-folds', sliceMs: WINDOW_MS })
+        .groupByKey({ name: 'token-folds-by-key', keySerde: str, valueSerde: countSumSerde })
+        .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW_MS, GRACE_MS))
+        .emitStrategy(emitFinal ? EmitStrategy.onWindowClose() : EmitStrategy.onWindowUpdate())
+        .aggregate<CountSum>(
+          () => ({ count: 0, sum: 0 }),
+          (_key, fold, agg) => ({ count: agg.count + fold.count, sum: agg.sum + fold.sum }),
+          Materialized.as<string, CountSum>('token-windows').withValueSerde(countSumSerde),
+        )
+    : tokens
+        .groupByKey()
+        .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW_MS, GRACE_MS))
+        .emitStrategy(emitFinal ? EmitStrategy.onWindowClose() : EmitStrategy.onWindowUpdate())
+        .aggregate<CountSum>(
+          () => ({ count: 0, sum: 0 }),
+          one,
+          Materialized.as<string, CountSum>('token-windows').withValueSerde(countSumSerde),
+        )
+  windowed
     .toStream()
     .to(output, { keySerde: WindowedSerdes.timeWindowed(str, WINDOW_MS), valueSerde: countSumSerde })
   return builder.build()
@@ -66,6 +91,7 @@ async function main(): Promise<void> {
     required('APP_INPUT'),
     required('APP_OUTPUT'),
     env.APP_EMIT !== 'update',
+    env.APP_COMBINE === '1',
   )
   const metrics = createMetrics()
   const streams = new KafkaStreams(topology, {
