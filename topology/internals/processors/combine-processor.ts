@@ -17,8 +17,8 @@ import type { KeyId } from '../state/key-id.js'
 
 /** A processor that holds records back until the task commits; the task flushes it first. */
 export interface FlushedAtCommit {
-  /** Forwards everything held back; false when nothing was. */
-  flushAtCommit(): boolean
+  /** Forwards everything held back. */
+  flushAtCommit(): void
   /** Whether anything is held back. */
   readonly pending: boolean
 }
@@ -80,8 +80,8 @@ export class CombineProcessor<K, V, A> implements Processor<K, V, K, A>, Flushed
     held.context = this.#context.recordContext()
   }
 
-  flushAtCommit(): boolean {
-    if (this.#held.size === 0) return false
+  flushAtCommit(): void {
+    if (this.#held.size === 0) return
     // Swapped out first, so the map is not changed while it is read.
     const held = [...this.#held.values()]
     this.#held = new Map()
@@ -89,7 +89,6 @@ export class CombineProcessor<K, V, A> implements Processor<K, V, K, A>, Flushed
     // downstream past the window of a fold sent after it.
     held.sort((a, b) => a.timestamp - b.timestamp)
     for (const h of held) this.#forward(h)
-    return true
   }
 
   close(): void {

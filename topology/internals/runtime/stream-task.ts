@@ -4,7 +4,6 @@
 // caches (which forwards downstream and writes changelog records through the collector), then hand over
 // the offsets. It never commits itself and knows nothing of Kafka: the runtime feeds it records, gives it
 // a collector, and puts what it collected and the offsets in one transaction.
-
 import { TopologyError } from '../../errors.js'
 import { type EngineMetrics, NO_METRICS } from '../../metrics.js'
 import type { Cancellable, PunctuationType, Punctuator, RecordContext } from '../../processor.js'
