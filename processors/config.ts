@@ -37,6 +37,13 @@ export interface ProcessorConfig {
    * an event further ahead goes to the dead-letter topic. Default 1 h.
    */
   readonly maxFutureSkewMs: number
+  /**
+   * How far apart in event time the instances of the group may run (the runtime's
+   * eventTimeAlignment); null turns the alignment off. Default 5 s, or half of metricsGraceMs when
+   * that is less: a replay by several instances would otherwise drop records as late in the
+   * aggregates behind repartition topics. Less than metricsGraceMs minus how late events come.
+   */
+  readonly maxEventTimeDriftMs: number | null
   readonly performance: PerformanceOptions
   readonly alerts: Required<AlertsOptions>
 }
@@ -53,6 +60,7 @@ export interface ProcessorConfigInput {
   topN?: number
   sessionGapMs?: number
   maxFutureSkewMs?: number
+  maxEventTimeDriftMs?: number | null
   performance?: PerformanceOptionsInput
   alerts?: AlertsOptions
 }
@@ -94,6 +102,23 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
   }
   const sessionGapMs = wholeMs('sessionGapMs', input.sessionGapMs ?? 300_000)
   const maxFutureSkewMs = wholeMs('maxFutureSkewMs', input.maxFutureSkewMs ?? 3_600_000)
+  // Default: 5 s, or half the grace when that is less.
+  const maxEventTimeDriftMs =
+    input.maxEventTimeDriftMs === null
+      ? null
+      : wholeMs(
+          'maxEventTimeDriftMs',
+          input.maxEventTimeDriftMs ?? Math.min(5000, Math.floor(metricsGraceMs / 2)),
+          0,
+        )
+  if (maxEventTimeDriftMs !== null && maxEventTimeDriftMs > 0 && maxEventTimeDriftMs >= metricsGraceMs) {
+    throw new ProcessorConfigError(
+      'maxEventTimeDriftMs',
+      maxEventTimeDriftMs,
+      `less than metricsGraceMs (${metricsGraceMs}), or null to turn the alignment off: ` +
+        'instances that far apart in event time drop records as late',
+    )
+  }
   return {
     applicationId,
     inputTopics,
@@ -106,6 +131,7 @@ export function resolveProcessorConfig(input: ProcessorConfigInput = {}): Proces
     topN,
     sessionGapMs,
     maxFutureSkewMs,
+    maxEventTimeDriftMs,
     performance: resolvePerformanceOptions(input.performance),
     alerts: resolveAlertsOptions(input.alerts),
   }

@@ -68,6 +68,9 @@ export async function startProcessor(
     processingGuarantee: config.streams.processingGuarantee,
     ...(config.streams.instanceId ? { instanceId: config.streams.instanceId } : {}),
     ...(config.streams.stateDir ? { stateDir: config.streams.stateDir } : {}),
+    ...(processor.maxEventTimeDriftMs === null
+      ? {}
+      : { eventTimeAlignment: { maxDriftMs: processor.maxEventTimeDriftMs } }),
     logger: componentLogger(root, config.log, 'kafka'),
     metrics: metrics.streams,
     engineMetrics: metrics.engine,

@@ -28,6 +28,7 @@ import {
   partitionKey,
   partitionsByTopic,
 } from '../../kafka/partition-fetcher.js'
+import { ensureTopics } from '../../kafka/topics.js'
 import { isTopologyError, TopologyError } from '../errors.js'
 import { repartitionTopicName } from '../internals/graph/names.js'
 import type { InputRecord } from '../internals/runtime/input-record.js'
@@ -42,6 +43,13 @@ import {
   type OutgoingRecord,
   TransactionalCommitter,
 } from './committer.js'
+import {
+  type AlignmentReport,
+  decodeReport,
+  EventTimeAlignment,
+  encodeReport,
+  eventTimeTopicName,
+} from './event-time-alignment.js'
 import { prepareTopics, type TopologyLayout } from './internal-topics.js'
 import { lateRecordMessage } from './late-records.js'
 import { NO_RUNTIME_METRICS, type RuntimeMetrics } from './runtime-metrics.js'
@@ -76,6 +84,21 @@ interface TaskEntry {
   restored: boolean
   /** Per source partition: records fetched but not processed at the end of the previous round (backpressure). */
   readonly residual: Map<string, number>
+  /** Per source partition: the end a reader can reach (last stable offset, or high watermark), as last fetched. */
+  readonly ends: Map<string, number>
+}
+
+/** Event-time alignment across instances (eventTimeAlignment), with its topic, reader and writer. */
+interface Alignment {
+  readonly state: EventTimeAlignment
+  readonly topic: string
+  readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>
+  position: PartitionPosition
+  /** The report waiting to be sent while one is in flight. */
+  next: AlignmentReport | undefined
+  sending: boolean
+  /** The bound of the current round. */
+  bound: number
 }
 
 interface PendingFetch {
@@ -106,6 +129,11 @@ export interface StreamsStatus {
   readonly activeTasks: readonly string[]
   readonly restoring: boolean
   readonly generationId: number
+  /**
+   * With eventTimeAlignment: the latest event time this instance may process now (+Infinity: no bound,
+   * -Infinity: holding until every instance has reported); null without it.
+   */
+  readonly eventTimeBound: number | null
 }
 
 const PROTOCOL = { name: 'agent-party-streams', version: 1 }
@@ -164,6 +192,7 @@ export class KafkaStreams extends EventEmitter {
   readonly #handoff: { fetchedAt: number; records: number }[] = []
   /** Records handed off to the transaction since the last commit. */
   #handedOff = 0
+  #alignment: Alignment | undefined
 
   constructor(topology: Topology, config: StreamsConfig) {
     super()
@@ -199,6 +228,7 @@ export class KafkaStreams extends EventEmitter {
       activeTasks: [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING').map((e) => e.id),
       restoring: this.#restoring,
       generationId: this.#generationId,
+      eventTimeBound: this.#alignment === undefined ? null : this.#alignment.bound,
     }
   }
 
@@ -269,8 +299,11 @@ export class KafkaStreams extends EventEmitter {
         maxWaitMs: 100,
         // Internal topics always from the earliest: their records are the application's own.
         offsetReset: (topic) =>
-          layout.repartitionTopics.includes(topic) ? 'earliest' : config.autoOffsetReset,
+          layout.repartitionTopics.includes(topic) || topic === eventTimeTopicName(config.applicationId)
+            ? 'earliest'
+            : config.autoOffsetReset,
       })
+      if (config.eventTimeAlignment !== undefined) await this.#startAlignment(instanceId)
       if (exactlyOnce) {
         await this.#startTransactionalProducer('producer ready')
       } else {
@@ -370,8 +403,117 @@ export class KafkaStreams extends EventEmitter {
       .catch(() => {})
   }
 
+  // Event-time alignment (see event-time-alignment.ts): its topic, and a plain producer for the reports
+  // (outside the transactions: a report is about now, not about what a commit covers).
+  async #startAlignment(instanceId: string): Promise<void> {
+    const config = this.#config
+    const settings = config.eventTimeAlignment as NonNullable<ResolvedStreamsConfig['eventTimeAlignment']>
+    const layout = this.#layout as TopologyLayout
+    const topic = eventTimeTopicName(config.applicationId)
+    await ensureTopics(
+      this.#admin as Admin,
+      [
+        {
+          name: topic,
+          partitions: 1,
+          configs: { 'cleanup.policy': 'delete', 'retention.ms': '600000', 'segment.ms': '60000' },
+        },
+      ],
+      config.replicationFactor,
+    )
+    const inputs = new Set(
+      layout.subtopologies.flatMap((s) => s.topics).filter((t) => !layout.repartitionTopics.includes(t)),
+    )
+    let totalPartitions = 0
+    for (const t of inputs) totalPartitions += layout.partitions.get(t) ?? 0
+    this.#alignment = {
+      state: new EventTimeAlignment({
+        instanceId,
+        maxDriftMs: settings.maxDriftMs,
+        intervalMs: settings.intervalMs,
+        totalPartitions,
+        coverageTimeoutMs: config.sessionTimeoutMs,
+        logger: config.logger,
+      }),
+      topic,
+      producer: createProducer<Buffer, Buffer, Buffer, Buffer>(this.#kafka(), {
+        clientId: `${config.clientId}-${instanceId}-event-time`,
+      }),
+      position: { topic, partition: 0, offset: 0 },
+      next: undefined,
+      sending: false,
+      bound: Number.NEGATIVE_INFINITY,
+    }
+  }
+
+  /** This instance's low now, reported when due; returns the bound the group's reports give. */
+  #alignToGroup(alignment: Alignment): number {
+    const now = Date.now()
+    const repartition = (this.#layout as TopologyLayout).repartitionTopics
+    let partitions = 0
+    let low = Number.POSITIVE_INFINITY
+    for (const entry of this.#tasks.values()) {
+      for (const s of entry.sources) {
+        if (repartition.includes(s.topic)) continue
+        partitions++
+        if (low !== Number.NEGATIVE_INFINITY)
+          low = Math.min(low, this.#partitionLow(entry, s.topic, s.partition))
+      }
+    }
+    alignment.state.update(this.#generationId, partitions, low, now)
+    const report = alignment.state.due(now)
+    if (report !== undefined) this.#report(alignment, report)
+    return alignment.state.bound(now)
+  }
+
+  // The earliest event time this partition has yet to give: its buffer's head; with nothing buffered
+  // but records left to read, the latest it gave (what comes next is no earlier, but for records out of
+  // order); nothing (+Infinity) when caught up; unknown (-Infinity) before its first read, or while its
+  // task restores.
+  #partitionLow(entry: TaskEntry, topic: string, partition: number): number {
+    if (entry.task.state !== 'RUNNING') return Number.NEGATIVE_INFINITY
+    const key = partitionKey(topic, partition)
+    const end = entry.ends.get(key)
+    if (end === undefined) return Number.NEGATIVE_INFINITY
+    const head = entry.task.headTimestampOf(topic, partition)
+    if (head !== Number.POSITIVE_INFINITY) return head
+    const position = entry.fetchPositions.get(key)?.offset ?? end
+    if (position >= end) return Number.POSITIVE_INFINITY
+    const time = entry.task.partitionTimeOf(topic, partition)
+    return time < 0 ? Number.NEGATIVE_INFINITY : time
+  }
+
+  /** Sends a report without waiting for it; one in flight at a time, the latest one next. */
+  #report(alignment: Alignment, report: AlignmentReport): void {
+    alignment.next = report
+    if (alignment.sending) return
+    alignment.sending = true
+    const drain = async () => {
+      for (let next = alignment.next; next !== undefined; next = alignment.next) {
+        alignment.next = undefined
+        await alignment.producer
+          .send({
+            messages: [
+              {
+                topic: alignment.topic,
+                partition: 0,
+                key: Buffer.from(next.instanceId),
+                value: encodeReport(next),
+              },
+            ],
+          })
+          .catch((error: unknown) =>
+            this.#config.logger?.warn({ err: error }, 'event-time alignment: a report could not be sent'),
+          )
+      }
+      alignment.sending = false
+    }
+    void drain()
+  }
+
   async #shutdownClients(): Promise<void> {
     await this.#committer?.close().catch(() => {})
+    await this.#alignment?.producer.close().catch(() => {})
     await this.#idleStream?.close().catch(() => {})
     await this.#consumer?.close(true).catch(() => {})
     await this.#admin?.close().catch(() => {})
@@ -545,6 +687,7 @@ export class KafkaStreams extends EventEmitter {
       committed: new Map(),
       restored: false,
       residual: new Map(),
+      ends: new Map(),
     }
   }
 
@@ -837,7 +980,17 @@ export class KafkaStreams extends EventEmitter {
         )
       }
     }
+    const alignment = this.#alignment
+    const exactlyOnce = this.#config.processingGuarantee === 'exactly_once'
     for (const batch of fetched) {
+      if (alignment !== undefined && batch.topic === alignment.topic) {
+        for (const record of batch.records) {
+          const report = decodeReport(record.value)
+          if (report !== undefined) alignment.state.observe(report)
+        }
+        alignment.position = { topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }
+        continue
+      }
       const key = partitionKey(batch.topic, batch.partition)
       const entry = pending.owner.get(key)
       // The tasks may have changed while the fetch was in flight.
@@ -851,6 +1004,8 @@ export class KafkaStreams extends EventEmitter {
         partition: batch.partition,
         offset: batch.nextOffset,
       })
+      const end = exactlyOnce && batch.lastStableOffset >= 0 ? batch.lastStableOffset : batch.highWatermark
+      if (end >= 0) entry.ends.set(key, end)
       if (batch.highWatermark >= 0) {
         this.#metrics.partitionLag(
           batch.topic,
@@ -867,7 +1022,9 @@ export class KafkaStreams extends EventEmitter {
       await this.#commitInFlight
     }
     try {
-      const processed = this.#processInEventTimeOrder()
+      if (alignment !== undefined) alignment.bound = this.#alignToGroup(alignment)
+      const processed = this.#processInEventTimeOrder(alignment?.bound ?? Number.POSITIVE_INFINITY)
+      if (alignment !== undefined) this.#alignToGroup(alignment)
       if (processed > 0 && this.#metrics.handedToTransaction !== undefined)
         this.#handoff.push({ fetchedAt: pending.fetchedAt, records: processed })
       for (const entry of this.#tasks.values()) {
@@ -942,14 +1099,15 @@ export class KafkaStreams extends EventEmitter {
   // the tasks take turns in small slices, the one with the earliest next record first.
   // A round also stops once the transaction holds maxTransactionRecords: what is left stays buffered
   // in the tasks (their partitions are not fetched meanwhile) for the rounds after the commit.
-  #processInEventTimeOrder(): number {
+  // With eventTimeAlignment no record later than `bound` is processed (see event-time-alignment.ts).
+  #processInEventTimeOrder(bound: number): number {
     const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING').map((e) => e.task)
     const full = () => this.#transactionFull()
     let processed = 0
     if (running.length === 1) {
       const task = running[0] as StreamTask
       while (!full()) {
-        const n = task.process(16 * EVENT_TIME_SLICE)
+        const n = task.process(16 * EVENT_TIME_SLICE, bound)
         if (n === 0) break
         processed += n
       }
@@ -968,10 +1126,10 @@ export class KafkaStreams extends EventEmitter {
           next = task
         } else if (ts < second) second = ts
       }
-      if (next === undefined) return processed
+      if (next === undefined || earliest > bound) return processed
       // A turn ends past the next task's head (and a little slack): a slice of sparse records would
       // otherwise run minutes of event time ahead of the other tasks.
-      processed += next.process(EVENT_TIME_SLICE, second + EVENT_TIME_SLACK_MS)
+      processed += next.process(EVENT_TIME_SLICE, Math.min(second + EVENT_TIME_SLACK_MS, bound))
     }
   }
 
@@ -1019,6 +1177,7 @@ export class KafkaStreams extends EventEmitter {
         owner.set(key, entry)
       }
     }
+    if (this.#alignment !== undefined) positions.push(this.#alignment.position)
     const promise = positions.length > 0 ? fetcher.fetch(positions) : sleep(5).then(() => [])
     const pending: PendingFetch = { owner, promise, fetchedAt: 0 }
     // A rejection is taken by the round that awaits it; never an unhandled one meanwhile.

@@ -10,6 +10,7 @@ import { topicPartitions } from '../../kafka/topics.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
 import type { Topology } from '../topology.js'
+import { eventTimeTopicName } from './event-time-alignment.js'
 import { lockStateDirectory } from './state-directory.js'
 
 export interface ResetOptions {
@@ -49,6 +50,8 @@ export async function resetApplication(topology: Topology, options: ResetOptions
       ...[...graph.stores.values()]
         .filter((s) => s.loggingEnabled)
         .map((s) => changelogTopicName(applicationId, s.name)),
+      // The instances' event-time reports (eventTimeAlignment): about a run that is over.
+      eventTimeTopicName(applicationId),
     ].filter((t) => present.has(t))
 
     const inputOffsets: { topic: string; partition: number; offset: number }[] = []

@@ -62,6 +62,20 @@ export interface StreamsConfig {
   readonly cacheMaxBytes?: number
   /** Default 0. */
   readonly maxTaskIdleMs?: number
+  /**
+   * Keeps the instances of the application within `maxDriftMs` of each other in event time (off by
+   * default). Replaying a backlog with several instances, one with lighter partitions otherwise runs
+   * ahead, and a windowed aggregate behind a repartition topic they both write drops the slower one's
+   * records as late once the drift passes its grace. Each instance reports the earliest event time it
+   * has yet to process (to `<applicationId>-event-time`, each time it moves, at most every
+   * `intervalMs`, default 50) and holds records later than the group's earliest plus `maxDriftMs`.
+   * Give `maxDriftMs` less than the smallest grace behind a repartition minus how far out of order the
+   * input comes, and well above how far the slowest instance gets in event time per `intervalMs` (the
+   * instances move up together a drift at a time). Every instance of the group must set it (one that
+   * does not holds the others for sessionTimeoutMs after each rebalance); an instance that restores
+   * holds the others until it runs. Classic group protocol only.
+   */
+  readonly eventTimeAlignment?: { readonly maxDriftMs: number; readonly intervalMs?: number }
   /** A record that does not deserialize (or has a bad timestamp). Default 'dead-letter'. */
   readonly deserializationExceptionHandler?: DeserializationExceptionHandler
   /** An error user code throws while processing a record. Default 'dead-letter' (the engine's is 'fail'). */
@@ -99,8 +113,10 @@ export interface ResolvedStreamsConfig
       | 'deserializationExceptionHandler'
       | 'processingExceptionHandler'
       | 'onBeforeOffsetCommit'
+      | 'eventTimeAlignment'
     >
   > {
+  readonly eventTimeAlignment: { readonly maxDriftMs: number; readonly intervalMs: number } | undefined
   readonly onBeforeOffsetCommit: ((records: number) => void) | undefined
   readonly connection: Pick<KafkaConfig, 'sasl' | 'tls'>
   readonly instanceId: string | undefined
@@ -168,6 +184,28 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
         "use processingGuarantee 'at_least_once' with it",
     )
   }
+  let alignment: ResolvedStreamsConfig['eventTimeAlignment']
+  if (config.eventTimeAlignment !== undefined) {
+    const given = config.eventTimeAlignment as unknown
+    if (typeof given !== 'object' || given === null) {
+      invalid('eventTimeAlignment', given, '{ maxDriftMs, intervalMs? }')
+    }
+    const { maxDriftMs, intervalMs } = config.eventTimeAlignment
+    if (!Number.isInteger(maxDriftMs) || maxDriftMs < 0) {
+      invalid('eventTimeAlignment.maxDriftMs', maxDriftMs, 'an integer >= 0 (milliseconds of event time)')
+    }
+    if (groupProtocol !== 'classic') {
+      invalid(
+        'eventTimeAlignment',
+        config.eventTimeAlignment,
+        "groupProtocol 'classic' (reports count per group generation)",
+      )
+    }
+    alignment = {
+      maxDriftMs,
+      intervalMs: positiveInteger('eventTimeAlignment.intervalMs', intervalMs, 50, 10),
+    }
+  }
   const reset = config.autoOffsetReset ?? 'earliest'
   if (reset !== 'earliest' && reset !== 'latest') invalid('autoOffsetReset', reset, "'earliest' or 'latest'")
   return {
@@ -192,6 +230,7 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
     ),
     cacheMaxBytes: positiveInteger('cacheMaxBytes', config.cacheMaxBytes, 10 * 1024 * 1024, 0),
     maxTaskIdleMs: positiveInteger('maxTaskIdleMs', config.maxTaskIdleMs, 0, 0),
+    eventTimeAlignment: alignment,
     deserializationExceptionHandler: config.deserializationExceptionHandler,
     // Unlike the engine's own default ('fail'), a running application dead-letters a record whose
     // processing throws and goes on (the dead-letter topic has the error); 'fail' stops it instead.

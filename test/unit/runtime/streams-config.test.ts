@@ -132,7 +132,30 @@ describe('resolveStreamsConfig', () => {
     // The client commits transactional offsets with the classic generation under KIP-848.
     ['groupProtocol', { groupProtocol: 'consumer' }],
     ['groupProtocol', { groupProtocol: 'consumer', processingGuarantee: 'exactly_once' }],
+    ['eventTimeAlignment', { eventTimeAlignment: 5000 }],
+    ['eventTimeAlignment.maxDriftMs', { eventTimeAlignment: {} }],
+    ['eventTimeAlignment.maxDriftMs', { eventTimeAlignment: { maxDriftMs: -1 } }],
+    ['eventTimeAlignment.intervalMs', { eventTimeAlignment: { maxDriftMs: 0, intervalMs: 5 } }],
+    // Reports count per generation of the classic protocol.
+    [
+      'eventTimeAlignment',
+      {
+        eventTimeAlignment: { maxDriftMs: 1000 },
+        groupProtocol: 'consumer',
+        processingGuarantee: 'at_least_once',
+      },
+    ],
   ]
+
+  it('leaves event-time alignment off unless asked, and fills its interval', () => {
+    expect(resolveStreamsConfig(base).eventTimeAlignment).toBeUndefined()
+    expect(
+      resolveStreamsConfig({ ...base, eventTimeAlignment: { maxDriftMs: 0 } }).eventTimeAlignment,
+    ).toEqual({
+      maxDriftMs: 0,
+      intervalMs: 50,
+    })
+  })
 
   it.each(bad)('INVALID_CONFIG naming %s for %j', (setting, config) => {
     const error = rejection(config)

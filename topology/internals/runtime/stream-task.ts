@@ -173,6 +173,16 @@ export class StreamTask {
     return this.#partitions.queue(topic, partition)?.size ?? 0
   }
 
+  /** Event time of the next buffered record of a partition (decoding it), +Infinity when none. */
+  headTimestampOf(topic: string, partition: number): number {
+    return this.#partitions.queue(topic, partition)?.headTimestamp() ?? Number.POSITIVE_INFINITY
+  }
+
+  /** The latest event time processed from a partition; -1 before any. */
+  partitionTimeOf(topic: string, partition: number): number {
+    return this.#partitions.queue(topic, partition)?.partitionTime ?? -1
+  }
+
   /** True when buffered records wait for an empty input partition (maxTaskIdleMs). */
   get waitingForInput(): boolean {
     return this.#partitions.waiting
