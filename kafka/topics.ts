@@ -56,6 +56,8 @@ export async function ensureTopics(
 ): Promise<EnsureTopicsResult> {
   const present = new Set(await admin.listTopics())
   const created: string[] = []
+  // Created by another caller meanwhile (the broker said so): it may not be listed yet.
+  const raced: string[] = []
   for (const spec of specs.filter((s) => !present.has(s.name))) {
     try {
       await admin.createTopics({
@@ -66,10 +68,11 @@ export async function ensureTopics(
       })
       created.push(spec.name)
     } catch (error) {
-      if (!(await admin.listTopics()).includes(spec.name)) throw error
+      if (hasProtocolError(error, 'TOPIC_ALREADY_EXISTS')) raced.push(spec.name)
+      else if (!(await admin.listTopics()).includes(spec.name)) throw error
     }
   }
-  await untilListed(admin, created)
+  await untilListed(admin, [...created, ...raced])
   const existing = specs.map((s) => s.name).filter((n) => !created.includes(n))
   const described = await describeTopics(admin, existing)
   const mismatches = specs.flatMap((spec) => {
@@ -78,6 +81,17 @@ export async function ensureTopics(
   })
   if (mismatches.length > 0) throw new TopicMismatchError(mismatches)
   return { created, existing }
+}
+
+/** True when `error`, or an error it wraps (the client nests them), is the broker's `code` (TOPIC_ALREADY_EXISTS). */
+function hasProtocolError(error: unknown, code: string, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 5) return false
+  const e = error as { apiId?: unknown; errors?: unknown; cause?: unknown }
+  if (e.apiId === code) return true
+  const nested = Array.isArray(e.errors) ? e.errors : []
+  return (
+    nested.some((n) => hasProtocolError(n, code, depth + 1)) || hasProtocolError(e.cause, code, depth + 1)
+  )
 }
 
 /**

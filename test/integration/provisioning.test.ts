@@ -22,8 +22,10 @@ const renamed = {
   system_events: `${prefix}-system`,
 }
 
+const raced: string[] = []
+
 afterAll(async () => {
-  await deleteTestTopics(config, [`${prefix}-a`, `${prefix}-b`, ...Object.values(renamed)])
+  await deleteTestTopics(config, [`${prefix}-a`, `${prefix}-b`, ...Object.values(renamed), ...raced])
   await admin.close()
 })
 
@@ -95,5 +97,35 @@ describe('ensureTopics', () => {
     // and it was left as it was
     const [a] = await describeTopics(admin, [specA.name])
     expect(a?.partitions).toBe(3)
+  })
+
+  // Instances of a new application started at the same moment (replicas of a deployment) all create its
+  // internal topics: each must find them created, whoever won. One of three failed with
+  // TOPIC_ALREADY_EXISTS in about half of such rounds, while the winner's topic was not listed yet.
+  it('lets several callers create the same topics at once: each ends with them created', async () => {
+    const admins = [0, 1, 2].map(() => createAdmin(config.kafka, 'test'))
+    try {
+      for (let round = 0; round < 6; round++) {
+        const specs = [0, 1, 2, 3].map((i) => ({
+          name: `${prefix}-race-${round}-${i}`,
+          partitions: 4,
+          configs: { 'cleanup.policy': 'compact' },
+        }))
+        raced.push(...specs.map((s) => s.name))
+        const results = await Promise.all(admins.map((a) => ensureTopics(a, specs, 1)))
+        // Every topic was created by exactly one of them; the others found it.
+        for (const spec of specs) {
+          expect(results.filter((r) => r.created.includes(spec.name)).length).toBeLessThanOrEqual(1)
+          for (const r of results) expect([...r.created, ...r.existing]).toContain(spec.name)
+        }
+        const described = await describeTopics(
+          admin,
+          specs.map((s) => s.name),
+        )
+        expect(described.map((d) => d.partitions)).toEqual([4, 4, 4, 4])
+      }
+    } finally {
+      await Promise.all(admins.map((a) => a.close()))
+    }
   })
 })
