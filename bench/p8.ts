@@ -578,8 +578,8 @@ async function waitUntilCommitted(
 
 /**
  * Polls every 100 ms until the group has committed everything in the application's repartition topics
- * (read back by the instances after the input is done): at most one offset short per partition, the
- * last transaction's commit marker. Returns when.
+ * (read back by the instances after the input is done): at most one offset short per partition (the
+ * last transaction's commit marker), or nothing but markers past the committed offset. Returns when.
  */
 async function waitUntilDrained(names: RunNames, instances: readonly Instance[]): Promise<number> {
   const admin = createAdmin(config.kafka, 'bench-p8-drain')
@@ -596,12 +596,24 @@ async function waitUntilDrained(names: RunNames, instances: readonly Instance[])
       })),
     )
     const poller = new CommittedPoller(names, topics)
+    const fetcher = new PartitionFetcher(consumer, { isolation: 'read_committed', maxWaitMs: 0 })
     try {
       for (;;) {
         const ends = await listOffsets(consumer, partitions, 'latest')
         const committed = await poller.committed()
         const now = Date.now()
-        if ([...ends].every(([k, end]) => (committed.get(k) ?? 0) >= end - 1)) return now
+        const behind = partitions.filter((p) => {
+          const k = partitionKey(p.topic, p.partition)
+          return (committed.get(k) ?? 0) < (ends.get(k) ?? 0) - 1
+        })
+        if (behind.length === 0) return now
+        // Past the committed offset there may be nothing but transaction markers (a transaction that took
+        // the partition and wrote nothing to it, or one that aborted): nothing is left to process there.
+        const fetched = await fetcher.fetch(
+          behind.map((p) => ({ ...p, offset: committed.get(partitionKey(p.topic, p.partition)) ?? 0 })),
+        )
+        const onlyMarkers = fetched.every((b) => b.records.length === 0 && b.nextOffset >= b.lastStableOffset)
+        if (fetched.length === behind.length && onlyMarkers) return now
         if (instances.some((i) => !i.running)) throw new Error('an instance exited')
         await sleep(100)
       }

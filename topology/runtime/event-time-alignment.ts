@@ -8,10 +8,13 @@
 // Flink closes it with watermark alignment, and so does this.
 //
 // Each instance publishes, whenever its state changes and at most every intervalMs, its *low*: the
-// earliest event time it has yet to process on the input partitions it owns (the head of each
-// partition's buffer, or for a partition with unread records and nothing buffered the last time it
-// processed there). A partition caught up with its log end sets no bound; one not read yet since its
-// task started (or a task still restoring) makes the low unknown. Reports go to a topic of their own
+// earliest event time on the input partitions it owns whose results are not visible downstream yet.
+// That is what it has yet to process (the head of each partition's buffer, or for a partition with
+// unread records and nothing buffered the last time it processed there), and what it processed since
+// its last completed commit: under read_committed its results reach the readers of a repartition topic
+// only with the commit, after whatever another instance committed meanwhile. A partition caught up
+// with its log end for a while sets no bound; one not read yet since its task started (or a task still
+// restoring) makes the low unknown. Reports go to a topic of their own
 // (`<applicationId>-event-time`, one partition, plain records, minutes of retention) that every
 // instance reads along with its input. An instance processes no record later than the group's low plus
 // maxDriftMs, and holds it until the others move on.
@@ -101,7 +104,10 @@ export class EventTimeAlignment {
   #generation = -1
   #generationSince = 0
   #partitions = 0
+  /** The earliest event time this instance has yet to process: what bounds it. */
   #low = Number.NEGATIVE_INFINITY
+  /** The same, or earlier: also what it processed but has not made visible yet (what it reports). */
+  #visibleLow = Number.NEGATIVE_INFINITY
   #lastReport = Number.NEGATIVE_INFINITY
   #lastClass = ''
   #lastLow: AlignmentReport['low'] = 'unknown'
@@ -118,14 +124,21 @@ export class EventTimeAlignment {
     if (known === undefined || known.at <= report.at) this.#others.set(report.instanceId, report)
   }
 
-  /** This instance's state now: its generation, the input partitions its tasks read, and its low. */
-  update(generation: number, partitions: number, low: number, now: number): void {
+  /**
+   * This instance's state now: its generation, the input partitions its tasks read, the earliest event
+   * time it has yet to process (`low`), and the earliest whose results are not visible downstream yet
+   * (`visibleLow`, at most `low`: records processed since the last completed commit count too). The
+   * others are bound by the second: what this instance's next commit makes visible must not come after
+   * their later records.
+   */
+  update(generation: number, partitions: number, low: number, visibleLow: number, now: number): void {
     if (generation !== this.#generation) {
       this.#generation = generation
       this.#generationSince = now
     }
     this.#partitions = partitions
     this.#low = low
+    this.#visibleLow = Math.min(low, visibleLow)
   }
 
   /**
@@ -162,7 +175,7 @@ export class EventTimeAlignment {
    * intervalMs; and every HEARTBEAT_MS in any case (a report lost on its way is replaced).
    */
   due(now: number): AlignmentReport | undefined {
-    const low = reportedLow(this.#low)
+    const low = reportedLow(this.#visibleLow)
     const kind = `${this.#generation}/${this.#partitions}/${typeof low === 'number' ? 'lagging' : String(low)}`
     const since = now - this.#lastReport
     const moved = typeof low === 'number' && low !== this.#lastLow && since >= this.#options.intervalMs

@@ -86,6 +86,8 @@ interface TaskEntry {
   readonly residual: Map<string, number>
   /** Per source partition: the end a reader can reach (last stable offset, or high watermark), as last fetched. */
   readonly ends: Map<string, number>
+  /** Per source partition: when a fetch last brought records (wall clock), for event-time alignment. */
+  readonly lastRecordsAt: Map<string, number>
 }
 
 /** Event-time alignment across instances (eventTimeAlignment), with its topic, reader and writer. */
@@ -99,6 +101,11 @@ interface Alignment {
   sending: boolean
   /** The bound of the current round. */
   bound: number
+  /**
+   * The earliest event time of the input records the commit in flight covers (+Infinity: none): their
+   * results are not visible downstream (read_committed) until it completes.
+   */
+  committing: number
 }
 
 interface PendingFetch {
@@ -141,6 +148,8 @@ const PROTOCOL = { name: 'agent-party-streams', version: 1 }
 const EVENT_TIME_SLICE = 256
 /** How far (event time) a task's turn may run past the head of the task with the next earliest record. */
 const EVENT_TIME_SLACK_MS = 1000
+/** Event-time alignment: a caught-up partition without records for this long holds no other instance. */
+const IDLE_PARTITION_MS = 2000
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -443,6 +452,7 @@ export class KafkaStreams extends EventEmitter {
       next: undefined,
       sending: false,
       bound: Number.NEGATIVE_INFINITY,
+      committing: Number.POSITIVE_INFINITY,
     }
   }
 
@@ -452,15 +462,19 @@ export class KafkaStreams extends EventEmitter {
     const repartition = (this.#layout as TopologyLayout).repartitionTopics
     let partitions = 0
     let low = Number.POSITIVE_INFINITY
+    // What this instance processed but has not made visible yet (see EventTimeAlignment.update).
+    let visibleLow = alignment.committing
     for (const entry of this.#tasks.values()) {
       for (const s of entry.sources) {
         if (repartition.includes(s.topic)) continue
         partitions++
-        if (low !== Number.NEGATIVE_INFINITY)
-          low = Math.min(low, this.#partitionLow(entry, s.topic, s.partition))
+        if (low === Number.NEGATIVE_INFINITY) continue
+        low = Math.min(low, this.#partitionLow(entry, s.topic, s.partition, now))
+        if (entry.task.state === 'RUNNING')
+          visibleLow = Math.min(visibleLow, entry.task.lowestProcessedOf(s.topic, s.partition, false))
       }
     }
-    alignment.state.update(this.#generationId, partitions, low, now)
+    alignment.state.update(this.#generationId, partitions, low, visibleLow, now)
     const report = alignment.state.due(now)
     if (report !== undefined) this.#report(alignment, report)
     return alignment.state.bound(now)
@@ -468,9 +482,11 @@ export class KafkaStreams extends EventEmitter {
 
   // The earliest event time this partition has yet to give: its buffer's head; with nothing buffered
   // but records left to read, the latest it gave (what comes next is no earlier, but for records out of
-  // order); nothing (+Infinity) when caught up; unknown (-Infinity) before its first read, or while its
+  // order); caught up, the same while records came in the last IDLE_PARTITION_MS (more may come any
+  // moment: reporting nothing then let another instance run ahead of the next batch), then nothing
+  // (+Infinity: an idle partition holds no one); unknown (-Infinity) before its first read, or while its
   // task restores.
-  #partitionLow(entry: TaskEntry, topic: string, partition: number): number {
+  #partitionLow(entry: TaskEntry, topic: string, partition: number, now: number): number {
     if (entry.task.state !== 'RUNNING') return Number.NEGATIVE_INFINITY
     const key = partitionKey(topic, partition)
     const end = entry.ends.get(key)
@@ -478,8 +494,11 @@ export class KafkaStreams extends EventEmitter {
     const head = entry.task.headTimestampOf(topic, partition)
     if (head !== Number.POSITIVE_INFINITY) return head
     const position = entry.fetchPositions.get(key)?.offset ?? end
-    if (position >= end) return Number.POSITIVE_INFINITY
     const time = entry.task.partitionTimeOf(topic, partition)
+    if (position >= end) {
+      const idle = now - (entry.lastRecordsAt.get(key) ?? Number.NEGATIVE_INFINITY) >= IDLE_PARTITION_MS
+      return idle || time < 0 ? Number.POSITIVE_INFINITY : time
+    }
     return time < 0 ? Number.NEGATIVE_INFINITY : time
   }
 
@@ -688,6 +707,7 @@ export class KafkaStreams extends EventEmitter {
       restored: false,
       residual: new Map(),
       ends: new Map(),
+      lastRecordsAt: new Map(),
     }
   }
 
@@ -997,8 +1017,10 @@ export class KafkaStreams extends EventEmitter {
       if (entry === undefined || this.#tasks.get(entry.id) !== entry || entry.task.state !== 'RUNNING')
         continue
       if (!entry.fetchPositions.has(key)) continue
-      if (batch.records.length > 0)
+      if (batch.records.length > 0) {
         entry.task.addRecords(batch.topic, batch.partition, batch.records as InputRecord[])
+        if (alignment !== undefined) entry.lastRecordsAt.set(key, Date.now())
+      }
       entry.fetchPositions.set(key, {
         topic: batch.topic,
         partition: batch.partition,
@@ -1258,6 +1280,19 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     const records = this.#collector.drain().map(toOutgoing)
+    const alignment = this.#alignment
+    if (alignment !== undefined) {
+      // This commit makes visible what was processed since the last one.
+      const repartition = (this.#layout as TopologyLayout).repartitionTopics
+      let committing = Number.POSITIVE_INFINITY
+      for (const entry of running) {
+        for (const s of entry.sources) {
+          if (repartition.includes(s.topic)) continue
+          committing = Math.min(committing, entry.task.lowestProcessedOf(s.topic, s.partition, true))
+        }
+      }
+      alignment.committing = committing
+    }
     // Records already handed off need this commit even when nothing else does (a punctuator's output).
     const handedOff = this.#handedOff
     this.#handedOff = 0
@@ -1328,6 +1363,8 @@ export class KafkaStreams extends EventEmitter {
       throw wrapCommitError(error, reason)
     } finally {
       this.#committing = false
+      // Committed, or aborted and redone from the committed offsets (the heads of the rebuilt tasks).
+      if (this.#alignment !== undefined) this.#alignment.committing = Number.POSITIVE_INFINITY
     }
     for (const entry of prepared.running) {
       if (entry.task.state === 'RUNNING' || entry.task.state === 'SUSPENDED') entry.task.postCommit()

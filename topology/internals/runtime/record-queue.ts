@@ -20,6 +20,8 @@ export class RecordQueue<S extends RecordDecoder> {
   nextOffset = -1
   /** The largest event time taken from this partition; -1 before any. */
   partitionTime = -1
+  /** The smallest event time taken since the last takeLowest() (+Infinity: none). */
+  #lowestTaken = Number.POSITIVE_INFINITY
 
   constructor(
     readonly topic: string,
@@ -55,11 +57,20 @@ export class RecordQueue<S extends RecordDecoder> {
     const record = this.#items[this.#head]
     if (record === undefined) return undefined
     const decoded = this.#decoded
-    if (decoded !== undefined && decoded.timestamp > this.partitionTime)
-      this.partitionTime = decoded.timestamp
+    if (decoded !== undefined) {
+      if (decoded.timestamp > this.partitionTime) this.partitionTime = decoded.timestamp
+      if (decoded.timestamp < this.#lowestTaken) this.#lowestTaken = decoded.timestamp
+    }
     this.#decoded = undefined
     this.#advance(record)
     return record
+  }
+
+  /** The smallest event time taken since the last call (+Infinity: none); `reset` starts a new span. */
+  lowestTaken(reset: boolean): number {
+    const lowest = this.#lowestTaken
+    if (reset) this.#lowestTaken = Number.POSITIVE_INFINITY
+    return lowest
   }
 
   clear(): void {

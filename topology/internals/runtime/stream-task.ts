@@ -178,6 +178,14 @@ export class StreamTask {
     return this.#partitions.queue(topic, partition)?.headTimestamp() ?? Number.POSITIVE_INFINITY
   }
 
+  /**
+   * The earliest event time processed from a partition since the last call with `reset` (+Infinity:
+   * none): the runtime resets it as a commit takes the offsets past those records.
+   */
+  lowestProcessedOf(topic: string, partition: number, reset: boolean): number {
+    return this.#partitions.queue(topic, partition)?.lowestTaken(reset) ?? Number.POSITIVE_INFINITY
+  }
+
   /** The latest event time processed from a partition; -1 before any. */
   partitionTimeOf(topic: string, partition: number): number {
     return this.#partitions.queue(topic, partition)?.partitionTime ?? -1
