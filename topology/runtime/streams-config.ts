@@ -69,9 +69,10 @@ export interface StreamsConfig {
    * records as late once the drift passes its grace. Each instance reports the earliest event time it
    * has yet to process (to `<applicationId>-event-time`, each time it moves, at most every
    * `intervalMs`, default 50) and holds records later than the group's earliest plus `maxDriftMs`.
-   * Give `maxDriftMs` less than the smallest grace behind a repartition minus how far out of order the
-   * input comes, and well above how far the slowest instance gets in event time per `intervalMs` (the
-   * instances move up together a drift at a time). Every instance of the group must set it (one that
+   * An instance's low also counts what it processed but has not committed yet (its results reach a
+   * repartition's readers only with the commit). Give `maxDriftMs` less than the smallest grace behind
+   * a repartition minus how far out of order the input comes; a small drift slows a replay by several
+   * instances (each moves up to the others' last committed point plus the drift). Every instance of the group must set it (one that
    * does not holds the others for sessionTimeoutMs after each rebalance); an instance that restores
    * holds the others until it runs. Classic group protocol only.
    */
