@@ -13,7 +13,6 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { createProducer, keyPartition } from '../../kafka/clients.js'
 import {
   EmitStrategy,
   Materialized,
@@ -25,6 +24,7 @@ import {
 import { KafkaStreams, type StreamsConfig } from '../../topology/runtime/index.js'
 import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
+import { agentsByPartition, sendTimed, TEMPLATES, templateOf } from '../support/template-records.js'
 import { createKeptTopics } from '../support/token-events.js'
 
 const prefix = testPrefix(import.meta.url)
@@ -34,15 +34,12 @@ const WINDOW_MS = 10_000
 const GRACE_MS = 10_000
 const SPAN_MS = 600_000
 const BASE = Date.UTC(2026, 0, 1)
-const TEMPLATES = 5
 const DENSE = 30_000
 const SPARSE = 1_500
 const str = Serdes.String()
 const created: string[] = []
 
 afterAll(() => deleteTestTopics(config, created))
-
-const templateOf = (agent: string) => `tpl-${Number(agent.slice('agent-'.length)) % TEMPLATES}`
 
 function topology(input: string, output: string): Topology {
   const b = new StreamsBuilder()
@@ -56,35 +53,6 @@ function topology(input: string, output: string): Topology {
     .map((key, count): readonly [string, string] => [`${key.key}@${key.window.start - BASE}`, String(count)])
     .to(output, { keySerde: str, valueSerde: str })
   return b.build()
-}
-
-async function send(topic: string, records: { key: string; at: number }[]): Promise<void> {
-  const producer = createProducer(config.kafka, { clientId: `${prefix}-upstream` })
-  try {
-    const all = records.map((r) => ({
-      topic,
-      key: Buffer.from(r.key),
-      value: Buffer.from('1'),
-      timestamp: BigInt(r.at),
-    }))
-    // In event-time order across the partitions, a few thousand at a time: a backlog that every partition
-    // gets at once, as the instances read it.
-    all.sort((a, b) => Number(a.timestamp - b.timestamp))
-    for (let i = 0; i < all.length; i += 2000) await producer.send({ messages: all.slice(i, i + 2000) })
-  } finally {
-    await producer.close()
-  }
-}
-
-/** Ten agents per partition, one template each in turn. */
-function agentsByPartition(): string[][] {
-  const byPartition: string[][] = Array.from({ length: PARTITIONS }, () => [])
-  for (let i = 0; byPartition.some((list) => list.length < 10); i++) {
-    const agent = `agent-${i}`
-    const list = byPartition[keyPartition(Buffer.from(agent), PARTITIONS)] as string[]
-    if (list.length < 10) list.push(agent)
-  }
-  return byPartition
 }
 
 async function replayWithTwoInstances(
@@ -104,7 +72,7 @@ async function replayWithTwoInstances(
     `${appId}-per-template-changelog`,
   )
   await createKeptTopics(config, [input, output], PARTITIONS)
-  const byPartition = agentsByPartition()
+  const byPartition = agentsByPartition(PARTITIONS)
   const records = byPartition.flatMap((list, p) => {
     const count = p === 0 ? DENSE : SPARSE
     return Array.from({ length: count }, (_, i) => ({
@@ -142,14 +110,24 @@ async function replayWithTwoInstances(
         throw new Error(`the two instances never shared the tasks: ${JSON.stringify(statuses)}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    // The backlog, then one record per template far past every window, so that every window closes.
-    await send(input, [
-      ...records,
-      ...Array.from({ length: TEMPLATES }, (_, t) => ({
-        key: byPartition.flat().find((a) => templateOf(a) === `tpl-${t}`) as string,
-        at: BASE + SPAN_MS + 10 * WINDOW_MS,
-      })),
-    ])
+    // The backlog in event-time order across the partitions, 2,000 records a send (a backlog every
+    // partition gets at once, as the instances read it); then one record per template far past every
+    // window, so that every window closes.
+    const backlog = [...records].sort((x, y) => x.at - y.at)
+    await sendTimed(
+      config,
+      `${prefix}-upstream`,
+      [
+        ...backlog.map((r) => ({ topic: input, key: r.key, value: '1', at: r.at })),
+        ...Array.from({ length: TEMPLATES }, (_, t) => ({
+          topic: input,
+          key: byPartition.flat().find((a) => templateOf(a) === `tpl-${t}`) as string,
+          value: '1',
+          at: BASE + SPAN_MS + 10 * WINDOW_MS,
+        })),
+      ],
+      2000,
+    )
     const windows = await readTopicRaw(config, output, {
       expected: expected.size,
       isolation: 'read_committed',

@@ -10,7 +10,6 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { createProducer, keyPartition } from '../../kafka/clients.js'
 import {
   EmitStrategy,
   Materialized,
@@ -22,6 +21,7 @@ import {
 import { KafkaStreams } from '../../topology/runtime/index.js'
 import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
+import { agentsByPartition, sendTimed, TEMPLATES, templateOf } from '../support/template-records.js'
 import { createKeptTopics } from '../support/token-events.js'
 
 const prefix = testPrefix(import.meta.url)
@@ -35,7 +35,6 @@ const WINDOW_MS = 60_000
 const GRACE_MS = 10_000
 const SPAN_MS = 600_000
 const BASE = Date.UTC(2026, 0, 1)
-const TEMPLATES = 5
 const str = Serdes.String()
 
 afterAll(() =>
@@ -50,8 +49,6 @@ afterAll(() =>
     `${appId}-per-template-changelog`,
   ]),
 )
-
-const templateOf = (agent: string) => `tpl-${Number(agent.slice('agent-'.length)) % TEMPLATES}`
 
 /** tokens (keyed by agent) join the agent table -> by template -> count per window, once it closes. */
 function topology(): Topology {
@@ -74,32 +71,14 @@ function topology(): Topology {
   return b.build()
 }
 
-async function send(messages: { topic: string; key: string; value: string; at: number }[]): Promise<void> {
-  const producer = createProducer(config.kafka, { clientId: `${prefix}-upstream` })
-  try {
-    const all = messages.map((m) => ({
-      topic: m.topic,
-      key: Buffer.from(m.key),
-      value: Buffer.from(m.value),
-      timestamp: BigInt(m.at),
-    }))
-    for (let i = 0; i < all.length; i += 5000) await producer.send({ messages: all.slice(i, i + 5000) })
-  } finally {
-    await producer.close()
-  }
-}
-
 it('keeps the tasks together in event time on a replay: no record is late behind a repartition', async () => {
   await createKeptTopics(config, [tokens, agents, output], PARTITIONS)
   // Ten agents per partition; table updates very unevenly spread (16k, 8k, 4k and 2k records), so the
   // joining tasks work off their backlogs in different numbers of rounds.
-  const byPartition: string[][] = Array.from({ length: PARTITIONS }, () => [])
-  for (let i = 0; byPartition.some((list) => list.length < 10); i++) {
-    const agent = `agent-${i}`
-    const list = byPartition[keyPartition(Buffer.from(agent), PARTITIONS)] as string[]
-    if (list.length < 10) list.push(agent)
-  }
-  await send(
+  const byPartition = agentsByPartition(PARTITIONS)
+  await sendTimed(
+    config,
+    `${prefix}-upstream`,
     byPartition.flatMap((list, p) =>
       Array.from({ length: 16_000 >> p }, (_, i) => {
         const agent = list[i % list.length] as string
@@ -134,7 +113,7 @@ it('keeps the tasks together in event time on a replay: no record is late behind
   try {
     // The stream arrives while the tasks work off the table backlog; then one record per template far
     // past every window, so that every window closes.
-    await send([
+    await sendTimed(config, `${prefix}-upstream`, [
       ...tokenRecords.map((r) => ({ topic: tokens, key: r.agent, value: '1', at: r.at })),
       ...Array.from({ length: TEMPLATES }, (_, t) => {
         const agent = allAgents.find((a) => templateOf(a) === `tpl-${t}`) as string
