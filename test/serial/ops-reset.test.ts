@@ -152,8 +152,10 @@ async function entityState(): Promise<unknown> {
 }
 
 /** The application's changelog and repartition topics (its late and dead-letter topics are outputs). */
+// Changelogs, repartition topics, and the instances' event-time reports (the processor aligns them).
 const internal = (topic: string) =>
-  topic.startsWith(`${appGroup}-`) && (topic.endsWith('-changelog') || topic.endsWith('-repartition'))
+  topic.startsWith(`${appGroup}-`) &&
+  (topic.endsWith('-changelog') || topic.endsWith('-repartition') || topic === `${appGroup}-event-time`)
 
 /** What a failed reset would have changed: topics, group offsets, stored offsets, data. */
 async function observable() {
