@@ -99,6 +99,8 @@ interface Alignment {
   /** The report waiting to be sent while one is in flight. */
   next: AlignmentReport | undefined
   sending: boolean
+  /** The last report could not be sent (warned once until one is). */
+  failing: boolean
   /** The bound of the current round. */
   bound: number
   /**
@@ -451,6 +453,7 @@ export class KafkaStreams extends EventEmitter {
       position: { topic, partition: 0, offset: 0 },
       next: undefined,
       sending: false,
+      failing: false,
       bound: Number.NEGATIVE_INFINITY,
       committing: Number.POSITIVE_INFINITY,
     }
@@ -521,8 +524,16 @@ export class KafkaStreams extends EventEmitter {
               },
             ],
           })
-          .catch((error: unknown) =>
-            this.#config.logger?.warn({ err: error }, 'event-time alignment: a report could not be sent'),
+          .then(
+            () => {
+              alignment.failing = false
+            },
+            (error: unknown) => {
+              // Once per outage: reports go every 50 ms while the low moves.
+              if (!alignment.failing)
+                this.#config.logger?.warn({ err: error }, 'event-time alignment: reports cannot be sent')
+              alignment.failing = true
+            },
           )
       }
       alignment.sending = false
