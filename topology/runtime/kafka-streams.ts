@@ -78,6 +78,8 @@ interface TaskEntry {
   readonly fetchPositions: Map<string, PartitionPosition>
   /** Source partitions read by this task. */
   readonly sources: { topic: string; partition: number }[]
+  /** Those of the user's topics (not repartition topics): what event-time alignment looks at. */
+  readonly inputs: { topic: string; partition: number }[]
   /** Last committed offset per source partition, to commit only what moved. */
   readonly committed: Map<string, number>
   /** Every store restored: only such a task may be kept across a rebalance. */
@@ -462,14 +464,12 @@ export class KafkaStreams extends EventEmitter {
   /** This instance's low now, reported when due; returns the bound the group's reports give. */
   #alignToGroup(alignment: Alignment): number {
     const now = Date.now()
-    const repartition = (this.#layout as TopologyLayout).repartitionTopics
     let partitions = 0
     let low = Number.POSITIVE_INFINITY
     // What this instance processed but has not made visible yet (see EventTimeAlignment.update).
     let visibleLow = alignment.committing
     for (const entry of this.#tasks.values()) {
-      for (const s of entry.sources) {
-        if (repartition.includes(s.topic)) continue
+      for (const s of entry.inputs) {
         partitions++
         if (low === Number.NEGATIVE_INFINITY) continue
         low = Math.min(low, this.#partitionLow(entry, s.topic, s.partition, now))
@@ -709,11 +709,13 @@ export class KafkaStreams extends EventEmitter {
       .sourceTopics()
       .filter((topic) => partition < (layout.partitions.get(topic) ?? 0))
       .map((topic) => ({ topic, partition }))
+    const inputs = sources.filter((s) => !layout.repartitionTopics.includes(s.topic))
     return {
       id,
       task,
       fetchPositions: new Map(),
       sources,
+      inputs,
       committed: new Map(),
       restored: false,
       residual: new Map(),
@@ -1294,11 +1296,9 @@ export class KafkaStreams extends EventEmitter {
     const alignment = this.#alignment
     if (alignment !== undefined) {
       // This commit makes visible what was processed since the last one.
-      const repartition = (this.#layout as TopologyLayout).repartitionTopics
       let committing = Number.POSITIVE_INFINITY
       for (const entry of running) {
-        for (const s of entry.sources) {
-          if (repartition.includes(s.topic)) continue
+        for (const s of entry.inputs) {
           committing = Math.min(committing, entry.task.lowestProcessedOf(s.topic, s.partition, true))
         }
       }
