@@ -32,7 +32,10 @@ export interface AlignmentReport {
   readonly generation: number
   /** How many input partitions (of the user's topics) its tasks read. */
   readonly partitions: number
-  /** The earliest event time it has yet to process; null when caught up; 'unknown' before its first read. */
+  /**
+   * The earliest event time whose results it has not made visible yet; null when caught up (idle);
+   * 'unknown' before its first read or while it restores.
+   */
   readonly low: number | null | 'unknown'
   /** Wall-clock time of the report. */
   readonly at: number
@@ -41,7 +44,7 @@ export interface AlignmentReport {
 export interface EventTimeAlignmentOptions {
   readonly instanceId: string
   readonly maxDriftMs: number
-  /** How often an instance reports even when nothing changed. */
+  /** The shortest time between two reports while the low moves (a change of class is reported at once). */
   readonly intervalMs: number
   /** Input partitions of the whole application: reports must cover them all. */
   readonly totalPartitions: number

@@ -72,9 +72,9 @@ export interface StreamsConfig {
    * An instance's low also counts what it processed but has not committed yet (its results reach a
    * repartition's readers only with the commit). Give `maxDriftMs` less than the smallest grace behind
    * a repartition minus how far out of order the input comes; a small drift slows a replay by several
-   * instances (each moves up to the others' last committed point plus the drift). Every instance of the group must set it (one that
-   * does not holds the others for sessionTimeoutMs after each rebalance); an instance that restores
-   * holds the others until it runs. Classic group protocol only.
+   * instances (each moves up to the others' last committed point plus the drift). Every instance of the
+   * group must set it (one that does not holds the others for sessionTimeoutMs after each rebalance);
+   * an instance that restores holds the others until it runs. Classic group protocol only.
    */
   readonly eventTimeAlignment?: { readonly maxDriftMs: number; readonly intervalMs?: number }
   /** A record that does not deserialize (or has a bad timestamp). Default 'dead-letter'. */

@@ -20,7 +20,7 @@ export class RecordQueue<S extends RecordDecoder> {
   nextOffset = -1
   /** The largest event time taken from this partition; -1 before any. */
   partitionTime = -1
-  /** The smallest event time taken since the last takeLowest() (+Infinity: none). */
+  /** The smallest event time taken since lowestTaken(true) (+Infinity: none). */
   #lowestTaken = Number.POSITIVE_INFINITY
 
   constructor(
