@@ -146,7 +146,6 @@ export async function resetPipeline(
     const partitions = await topicPartitions(admin, [
       ...new Set(selected.flatMap((s) => s.target.topics.filter((t) => present.has(t)))),
     ])
-    const earliest = await listOffsetsWithAdmin(admin, partitions, 'earliest')
     const ends = await stableEndOffsets(
       admin,
       partitions.filter((p) => selected.some((s) => s.from === 'end' && s.target.topics.includes(p.topic))),
@@ -204,6 +203,8 @@ export async function resetPipeline(
       )
     }
 
+    // After the processor's reset, which deletes the records of the outputs its tables log into.
+    const earliest = await listOffsetsWithAdmin(admin, partitions, 'earliest')
     const sinks: SinkResetReport[] = []
     for (const s of selected) {
       const mine = partitions.filter((p) => s.target.topics.includes(p.topic))

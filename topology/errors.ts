@@ -76,6 +76,10 @@ export const topologyErrorCodes = {
     retryable: false,
     doc: 'An output topic of the topology does not exist on the cluster; create it before starting (the runtime creates only its internal topics).',
   },
+  INVALID_CHANGELOG_TOPIC: {
+    retryable: false,
+    doc: "A topic given as a store's changelog (Materialized.withChangelogTopic) has another partition count than the store has tasks, or a cleanup policy that deletes records a restore needs; recreate or reconfigure it.",
+  },
   COPARTITIONING_MISMATCH: {
     retryable: false,
     doc: 'Topics a join reads together have different partition counts; repartition one side or recreate the topic.',

@@ -104,6 +104,7 @@ export class KGroupedStream<K, V> {
       valueSerde: valueSerde as Serde<unknown> | undefined,
       cachingEnabled: materialized.cachingEnabled,
       loggingEnabled: materialized.loggingEnabled,
+      changelogTopic: materialized.changelogTopic,
       hint: `pass Materialized.as('${storeName}').withKeySerde(...).withValueSerde(...) (or Materialized.with(keySerde, valueSerde))`,
     })
     const name = graph.name(undefined, prefix)

@@ -80,6 +80,7 @@ export class KGroupedTable<K, V> {
       valueSerde: storeValueSerde as Serde<unknown> | undefined,
       cachingEnabled: materialized.cachingEnabled,
       loggingEnabled: materialized.loggingEnabled,
+      changelogTopic: materialized.changelogTopic,
       hint: `pass Materialized.as('${storeName}').withKeySerde(...).withValueSerde(...)`,
     })
     const name = graph.name(undefined, prefix)

@@ -11,6 +11,7 @@ interface MaterializedFields<K, V> {
   readonly cachingEnabled: boolean
   readonly loggingEnabled: boolean
   readonly retentionMs: number | undefined
+  readonly changelogTopic: string | undefined
 }
 
 export class Materialized<K, V> implements MaterializedFields<K, V> {
@@ -21,6 +22,8 @@ export class Materialized<K, V> implements MaterializedFields<K, V> {
   readonly loggingEnabled: boolean
   /** Windowed stores only: how long windows are kept; undefined is the windows' default (size + grace). */
   readonly retentionMs: number | undefined
+  /** A topic of the user's that serves as the changelog (withChangelogTopic); undefined: the internal one. */
+  readonly changelogTopic: string | undefined
 
   private constructor(fields: MaterializedFields<K, V>) {
     this.storeName = fields.storeName
@@ -29,6 +32,7 @@ export class Materialized<K, V> implements MaterializedFields<K, V> {
     this.cachingEnabled = fields.cachingEnabled
     this.loggingEnabled = fields.loggingEnabled
     this.retentionMs = fields.retentionMs
+    this.changelogTopic = fields.changelogTopic
   }
 
   /** A store with an explicit, stable name: its changelog is `<applicationId>-<storeName>-changelog`. */
@@ -70,6 +74,22 @@ export class Materialized<K, V> implements MaterializedFields<K, V> {
   withRetention(retentionMs: number): Materialized<K, V> {
     return new Materialized({ ...this, retentionMs: requireMillis(retentionMs, 'retention', 0) })
   }
+
+  /**
+   * Key-value stores: log the store's changes into `topic`, a topic of yours, instead of the internal
+   * `<applicationId>-<storeName>-changelog`, so that a table's output topic is also its changelog and
+   * each change is written once, not twice. The topic then receives the store's changelog: one record
+   * per key and commit interval (after the cache), key and value in the store's serdes, on the task's
+   * partition, in the commit's transaction, without headers. Drop the `toStream().to(topic)` that wrote
+   * the table there: build() refuses both. The runtime does not create the topic: it must exist,
+   * compacted, with one partition per task (as many as the topics the table reads have), and nothing
+   * else may write to it, since a task restores its store by reading its partition from the start.
+   * The application reset truncates it (deletes its records up to its end), so that a replay rebuilds
+   * the store from the input, not from the results of the run before.
+   */
+  withChangelogTopic(topic: string): Materialized<K, V> {
+    return new Materialized({ ...this, changelogTopic: validateName(topic, 'Changelog topic') })
+  }
 }
 
 const DEFAULTS: MaterializedFields<never, never> = {
@@ -79,4 +99,5 @@ const DEFAULTS: MaterializedFields<never, never> = {
   cachingEnabled: true,
   loggingEnabled: true,
   retentionMs: undefined,
+  changelogTopic: undefined,
 }

@@ -109,6 +109,7 @@ export class SessionWindowedKStream<K, V> {
       valueSerde: valueSerde as Serde<unknown> | undefined,
       cachingEnabled: materialized.cachingEnabled,
       loggingEnabled: materialized.loggingEnabled,
+      changelogTopic: materialized.changelogTopic,
       // Emit final needs the store to keep a session one millisecond past gap + grace, until it closes.
       retentionMs: Math.max(retentionMs, emit === 'on-window-close' ? minimum + 1 : minimum),
       hint: `pass Materialized.as('${storeName}').withKeySerde(...).withValueSerde(...) (or Materialized.with(keySerde, valueSerde))`,

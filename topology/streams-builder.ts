@@ -71,6 +71,7 @@ export class StreamsBuilder {
       valueSerde: valueSerde as Serde<unknown> | undefined,
       cachingEnabled: materialized.cachingEnabled,
       loggingEnabled: materialized.loggingEnabled,
+      changelogTopic: materialized.changelogTopic,
       hint: `pass serdes to builder.table('${topic}', { keySerde, valueSerde })`,
     })
     const name = graph.name(undefined, 'KTABLE-SOURCE')

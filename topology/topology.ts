@@ -1,7 +1,7 @@
 // A built topology: immutable, independent of the application id. The runtime and the test driver create
 // tasks from it; describe() shows it as Kafka Streams does, or as a Mermaid diagram.
 import { describeTopology, type TopologyDescription } from './internals/describe/topology-description.js'
-import { changelogTopicName, repartitionTopicName } from './internals/graph/names.js'
+import { repartitionTopicName, storeChangelogTopic } from './internals/graph/names.js'
 import type { StoreKind, TopologyGraph } from './internals/graph/topology-graph.js'
 
 /** A changelog topic the runtime must create, with the kind of store it logs and its topic configs. */
@@ -17,6 +17,11 @@ export interface ChangelogTopic {
   readonly config: { readonly 'cleanup.policy': 'compact' }
   readonly windowSizeMs?: number
   readonly retentionMs?: number
+  /**
+   * Present when the store logs into a topic of the user's (Materialized.withChangelogTopic): the
+   * runtime checks that topic, it does not create it.
+   */
+  readonly userTopic?: true
 }
 
 export class Topology {
@@ -57,7 +62,10 @@ export class Topology {
     )
   }
 
-  /** The changelog topics the runtime must create, compacted, one per logged store (any kind). */
+  /**
+   * The changelog topics, compacted, one per logged store (any kind): the runtime creates them, except
+   * a user topic given with Materialized.withChangelogTopic().
+   */
   changelogTopics(applicationId: string): string[] {
     return this.changelogTopicConfigs(applicationId).map((t) => t.topic)
   }
@@ -67,12 +75,13 @@ export class Topology {
     return [...this.graph.stores.values()]
       .filter((s) => s.loggingEnabled)
       .map((s) => ({
-        topic: changelogTopicName(applicationId, s.name),
+        topic: storeChangelogTopic(applicationId, s),
         store: s.name,
         kind: s.kind,
         config: { 'cleanup.policy': 'compact' } as const,
         ...(s.windowSizeMs === undefined ? {} : { windowSizeMs: s.windowSizeMs }),
         ...(s.retentionMs === undefined ? {} : { retentionMs: s.retentionMs }),
+        ...(s.changelogTopic === undefined ? {} : { userTopic: true as const }),
       }))
   }
 }

@@ -124,6 +124,7 @@ export abstract class WindowStoreAggregations<K, V> {
       wrapValueSerde: (serde) => valueAndTimestampSerde(serde) as Serde<unknown>,
       cachingEnabled: materialized.cachingEnabled && plan.cachingAllowed,
       loggingEnabled: materialized.loggingEnabled,
+      changelogTopic: materialized.changelogTopic,
       windowSizeMs: plan.windowSizeMs,
       retentionMs: plan.retentionFor(Math.max(retentionMs, plan.minimumRetentionMs)),
       hint: `pass Materialized.as('${storeName}').withKeySerde(...).withValueSerde(...) (or Materialized.with(keySerde, valueSerde))`,

@@ -28,6 +28,10 @@ function printReport(report: PipelineResetReport): void {
   else {
     lines.push(`processor ${report.applicationId}: reset`)
     lines.push(`  internal topics deleted: ${report.processor.deletedTopics.join(', ') || 'none'}`)
+    const cleared = report.processor.clearedTopics
+    lines.push(
+      `  tables' output topics cleared (tombstones): ${cleared.map((c) => `${c.topic}-${c.partition}: ${c.tombstones}`).join(', ') || 'none'}`,
+    )
     lines.push(`  input offsets (next to read): ${offsets(report.processor.inputOffsets)}`)
   }
   if (report.sinks.length === 0) lines.push('sinks: none reset')

@@ -4,7 +4,7 @@
 // topics with infinite retention (the runtime purges them up to the committed offset) and as many
 // partitions as the sub-topology that writes them reads, or as the topics they are joined with.
 import type { Admin } from '@platformatic/kafka'
-import { ensureTopics, type TopicSpec, untilListed } from '../../kafka/topics.js'
+import { describeTopics, ensureTopics, type TopicSpec, untilListed } from '../../kafka/topics.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
 import type { TopologyGraph } from '../internals/graph/topology-graph.js'
@@ -121,6 +121,10 @@ export function planTopology(
     for (const store of s.stores) {
       const spec = graph.stores.get(store)
       if (spec?.loggingEnabled !== true) continue
+      if (spec.changelogTopic !== undefined) {
+        checkUserChangelog(spec.name, spec.changelogTopic, existing.get(spec.changelogTopic), taskCount(s.id))
+        continue
+      }
       internalTopics.push({
         name: changelogTopicName(applicationId, store),
         partitions: taskCount(s.id),
@@ -134,6 +138,40 @@ export function planTopology(
     internalTopics,
     repartitionTopics: graph.repartitionTopics.map((t) => repartitionTopicName(applicationId, t)),
   }
+}
+
+// A user topic a store logs into (Materialized.withChangelogTopic): task p writes and restores partition p.
+function checkUserChangelog(store: string, topic: string, count: number | undefined, tasks: number): void {
+  if (count === undefined) {
+    throw new TopologyError(
+      'MISSING_SINK_TOPIC',
+      `topic ${topic}, the changelog of store ${store}, does not exist: create it (compacted, ${tasks} partitions) before starting`,
+      { subject: topic },
+    )
+  }
+  if (count !== tasks) {
+    throw new TopologyError(
+      'INVALID_CHANGELOG_TOPIC',
+      `topic ${topic}, the changelog of store ${store}, has ${count} partitions but the store has ${tasks} tasks ` +
+        `(one per partition of the topics it reads): recreate the topic with ${tasks} partitions`,
+      { subject: topic },
+    )
+  }
+}
+
+/**
+ * Why a user changelog topic's settings would lose records a restore needs, or undefined: compaction,
+ * and no time or size limit when records are also deleted.
+ */
+export function userChangelogConfigProblem(configs: Readonly<Record<string, string>>): string | undefined {
+  const policy = (configs['cleanup.policy'] ?? 'delete').split(',').map((p) => p.trim())
+  if (!policy.includes('compact'))
+    return `cleanup.policy is ${configs['cleanup.policy'] ?? 'delete'}, not compact`
+  if (policy.includes('delete') && (configs['retention.ms'] ?? '-1') !== '-1')
+    return `cleanup.policy ${configs['cleanup.policy']} deletes records after retention.ms ${configs['retention.ms']}`
+  if (policy.includes('delete') && (configs['retention.bytes'] ?? '-1') !== '-1')
+    return `cleanup.policy ${configs['cleanup.policy']} deletes records past retention.bytes ${configs['retention.bytes']}`
+  return undefined
 }
 
 /** How long a missing output topic is looked for before the refusal (it may have just been created). */
@@ -156,8 +194,15 @@ export async function prepareTopics(
   // Output topics are the user's to create (with their partitions and retention), as in Kafka Streams;
   // one missing would fail every commit, so say it now. A topic created a moment ago may not be listed
   // yet (CreateTopics answers before every broker's metadata has it): looked for again for a few seconds.
+  // A topic a store logs into (Materialized.withChangelogTopic) is an output topic too.
+  const userChangelogs = [...graph.stores.values()].flatMap((s) =>
+    s.loggingEnabled && s.changelogTopic !== undefined ? [{ store: s.name, topic: s.changelogTopic }] : [],
+  )
   const sinks = [
-    ...new Set([...graph.nodes.values()].flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : []))),
+    ...new Set([
+      ...[...graph.nodes.values()].flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : [])),
+      ...userChangelogs.map((c) => c.topic),
+    ]),
   ]
   let missingSinks = sinks.filter((t) => !present.has(t))
   if (missingSinks.length > 0) {
@@ -191,6 +236,22 @@ export async function prepareTopics(
     for (const t of found) {
       const count = metadata.topics.get(t)?.partitionsCount
       if (count !== undefined) existing.set(t, count)
+    }
+  }
+  if (userChangelogs.length > 0) {
+    const described = await describeTopics(admin, [...new Set(userChangelogs.map((c) => c.topic))])
+    for (const topic of described) {
+      existing.set(topic.name, topic.partitions)
+      const problem = userChangelogConfigProblem(topic.configs)
+      if (problem !== undefined) {
+        const store = userChangelogs.find((c) => c.topic === topic.name)?.store
+        throw new TopologyError(
+          'INVALID_CHANGELOG_TOPIC',
+          `topic ${topic.name}, the changelog of store ${store}, would lose records a restore needs: ${problem}; ` +
+            `set cleanup.policy=compact on it (kafka-configs --alter --add-config cleanup.policy=compact)`,
+          { subject: topic.name },
+        )
+      }
     }
   }
   const layout = planTopology(graph, applicationId, existing)

@@ -154,6 +154,8 @@ const EVENT_TIME_SLICE = 256
 const EVENT_TIME_SLACK_MS = 1000
 /** Event-time alignment: a caught-up partition without records for this long holds no other instance. */
 const IDLE_PARTITION_MS = 2000
+/** How long a restore waits before fetching again a batch whose value serde could not be prepared. */
+const RESTORE_RETRY_MS = 1000
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -778,11 +780,28 @@ export class KafkaStreams extends EventEmitter {
           // A rebalance or a shutdown while restoring: leave these tasks unrestored (never kept).
           if (this.#stopping || this.#revocation !== undefined) return
           const fetched = await fetcher.fetch([...pending.values()].map((p) => p.position))
+          let unprepared = false
           for (const batch of fetched) {
             const key = partitionKey(batch.topic, batch.partition)
             const p = pending.get(key)
             if (p === undefined) continue
             const records = batch.records.filter((r) => r.offset < p.end)
+            // A registry serde's writer schemas; when they cannot be had now, the batch is fetched again.
+            const preparing = p.entry.task.prepareRestore(p.store, records)
+            if (preparing !== undefined) {
+              const failed = await preparing.then(
+                () => undefined,
+                (error: unknown) => error,
+              )
+              if (failed !== undefined) {
+                this.#config.logger?.warn(
+                  { err: failed, store: p.store, topic: batch.topic, partition: batch.partition },
+                  'restore: preparing the value serde failed; fetching the batch again',
+                )
+                unprepared = true
+                continue
+              }
+            }
             p.count += p.entry.task.restore(p.store, records)
             p.position = { topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }
             if (batch.nextOffset >= p.end) {
@@ -800,6 +819,7 @@ export class KafkaStreams extends EventEmitter {
               )
             }
           }
+          if (unprepared) await sleep(RESTORE_RETRY_MS)
         }
       }
       await this.#positionSources(entries, committed)

@@ -2,10 +2,11 @@
 // go back to the earliest, its internal topics (changelogs, repartition topics) and their committed
 // offsets are deleted, so the next start rebuilds every store from the input. Refused while the group
 // has members: a live instance would keep writing state the reset just removed. Output topics are left
-// as they are (a replay writes its results again; a sink that needs them cleared resets itself).
-import type { Admin } from '@platformatic/kafka'
-import { createAdmin, type KafkaConfig } from '../../kafka/clients.js'
-import { listOffsetsWithAdmin, partitionKey } from '../../kafka/partition-fetcher.js'
+// as they are (a replay writes its results again; a sink that needs them cleared resets itself), except
+// those a store logs into (Materialized.withChangelogTopic): kept, with a tombstone for every key.
+import { type Admin, FetchIsolationLevels } from '@platformatic/kafka'
+import { createAdmin, createConsumer, createProducer, type KafkaConfig } from '../../kafka/clients.js'
+import { listOffsetsWithAdmin, PartitionFetcher, partitionKey } from '../../kafka/partition-fetcher.js'
 import { topicPartitions } from '../../kafka/topics.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
@@ -26,20 +27,23 @@ export interface ResetReport {
   /** Input topic partitions whose committed offset was set to the earliest, with that offset. */
   readonly inputOffsets: readonly { topic: string; partition: number; offset: number }[]
   readonly deletedTopics: readonly string[]
+  /**
+   * The topics of the user's that stores log into (Materialized.withChangelogTopic), kept, with a
+   * tombstone written for every key whose last value was not one: how many per partition.
+   */
+  readonly clearedTopics: readonly { topic: string; partition: number; tombstones: number }[]
 }
 
 export async function resetApplication(topology: Topology, options: ResetOptions): Promise<ResetReport> {
   const { applicationId } = options
   if (options.stateDir !== undefined) lockStateDirectory(options.stateDir, applicationId, 'reset').release()
-  const admin = createAdmin(
-    {
-      bootstrapServers: [...options.bootstrapServers],
-      clientId: applicationId,
-      replicationFactor: 1,
-      ...options.connection,
-    },
-    'reset',
-  )
+  const kafka: KafkaConfig = {
+    bootstrapServers: [...options.bootstrapServers],
+    clientId: applicationId,
+    replicationFactor: 1,
+    ...options.connection,
+  }
+  const admin = createAdmin(kafka, 'reset')
   try {
     await refuseLiveMembers(admin, applicationId)
     const present = new Set(await admin.listTopics())
@@ -48,7 +52,7 @@ export async function resetApplication(topology: Topology, options: ResetOptions
     const internal = [
       ...graph.repartitionTopics.map((t) => repartitionTopicName(applicationId, t)),
       ...[...graph.stores.values()]
-        .filter((s) => s.loggingEnabled)
+        .filter((s) => s.loggingEnabled && s.changelogTopic === undefined)
         .map((s) => changelogTopicName(applicationId, s.name)),
       // The instances' event-time reports (eventTimeAlignment): about a run that is over.
       eventTimeTopicName(applicationId),
@@ -70,6 +74,17 @@ export async function resetApplication(topology: Topology, options: ResetOptions
         })),
       })
     }
+    // Topics of the user's that stores log into (Materialized.withChangelogTopic) are kept, with a
+    // tombstone for every key: a store restored from them would start the replay from the last run's
+    // results.
+    const cleared = [
+      ...new Set(
+        [...graph.stores.values()].flatMap((s) =>
+          s.loggingEnabled && s.changelogTopic !== undefined ? [s.changelogTopic] : [],
+        ),
+      ),
+    ].filter((t) => present.has(t))
+    const clearedTopics = await clearChangelogTopics(admin, kafka, applicationId, cleared)
     if (internal.length > 0) {
       // Offsets of the repartition topics would otherwise outlive them and apply to their successors.
       const repartition = internal.filter((t) => t.endsWith('-repartition'))
@@ -90,10 +105,92 @@ export async function resetApplication(topology: Topology, options: ResetOptions
       }
       await admin.deleteTopics({ topics: [...internal] })
     }
-    return { inputOffsets, deletedTopics: internal }
+    return { inputOffsets, deletedTopics: internal, clearedTopics }
   } finally {
     await admin.close()
   }
+}
+
+/**
+ * Clears the topics stores log into (Materialized.withChangelogTopic): a tombstone for every key whose
+ * last committed value is not one, on the key's partition. DeleteRecords is refused on a compacted
+ * topic (POLICY_VIOLATION), and a tombstone is what a compacted topic's reader takes as "gone": a
+ * restore from it ends empty. Refused while a transaction is still open on a partition (a crashed
+ * instance's, until the broker aborts it): its records could still commit after the tombstones.
+ */
+async function clearChangelogTopics(
+  admin: Admin,
+  kafka: KafkaConfig,
+  applicationId: string,
+  topics: readonly string[],
+): Promise<{ topic: string; partition: number; tombstones: number }[]> {
+  if (topics.length === 0) return []
+  const partitions = await topicPartitions(admin, topics)
+  const stable = await listOffsetsWithAdmin(admin, partitions, 'latest', FetchIsolationLevels.READ_COMMITTED)
+  const high = await listOffsetsWithAdmin(admin, partitions, 'latest', FetchIsolationLevels.READ_UNCOMMITTED)
+  const open = partitions.filter(
+    (p) =>
+      (stable.get(partitionKey(p.topic, p.partition)) ?? 0) <
+      (high.get(partitionKey(p.topic, p.partition)) ?? 0),
+  )
+  if (open.length > 0) {
+    throw new TopologyError(
+      'GROUP_HAS_MEMBERS',
+      `a transaction is still open on ${open.map((p) => `${p.topic}-${p.partition}`).join(', ')} (an instance that ` +
+        'stopped without closing, or one still running): reset again once the broker has ended it (at most the ' +
+        'transaction timeout)',
+      { subject: open[0]?.topic },
+    )
+  }
+  const starts = await listOffsetsWithAdmin(admin, partitions, 'earliest')
+  // The last value of each key, per partition: a key whose last record is a tombstone needs none.
+  const live = new Map<string, Map<string, Buffer>>()
+  let positions = partitions
+    .map((p) => ({ ...p, offset: starts.get(partitionKey(p.topic, p.partition)) ?? 0 }))
+    .filter((p) => p.offset < (stable.get(partitionKey(p.topic, p.partition)) ?? 0))
+  const consumer = createConsumer(kafka, `${applicationId}-reset`, { clientId: `${applicationId}-reset` })
+  try {
+    const fetcher = new PartitionFetcher(consumer, { isolation: 'read_committed', maxWaitMs: 100 })
+    while (positions.length > 0) {
+      const fetched = await fetcher.fetch(positions)
+      const next = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p]))
+      for (const batch of fetched) {
+        const key = partitionKey(batch.topic, batch.partition)
+        const end = stable.get(key) ?? 0
+        const keys = live.get(key) ?? live.set(key, new Map()).get(key)
+        for (const r of batch.records) {
+          if (r.offset >= end || r.key === null) continue
+          const id = r.key.toString('base64')
+          if (r.value === null) keys?.delete(id)
+          else keys?.set(id, r.key)
+        }
+        if (batch.nextOffset >= end) next.delete(key)
+        else next.set(key, { topic: batch.topic, partition: batch.partition, offset: batch.nextOffset })
+      }
+      positions = [...next.values()]
+    }
+  } finally {
+    await consumer.close()
+  }
+  const producer = createProducer(kafka, { clientId: `${applicationId}-reset` })
+  try {
+    const messages = partitions.flatMap((p) =>
+      [...(live.get(partitionKey(p.topic, p.partition))?.values() ?? [])].map((key) => ({
+        topic: p.topic,
+        partition: p.partition,
+        key,
+        value: null as unknown as Buffer,
+      })),
+    )
+    for (let i = 0; i < messages.length; i += 1000)
+      await producer.send({ messages: messages.slice(i, i + 1000) })
+  } finally {
+    await producer.close()
+  }
+  return partitions.map((p) => ({
+    ...p,
+    tombstones: live.get(partitionKey(p.topic, p.partition))?.size ?? 0,
+  }))
 }
 
 async function refuseLiveMembers(admin: Admin, applicationId: string): Promise<void> {

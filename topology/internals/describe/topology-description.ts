@@ -17,7 +17,7 @@ export function describeTopology(graph: TopologyGraph): TopologyDescription {
   const subtopologies = graph.subtopologies.map((s) => ({ id: s.id, nodes: nodesOf(graph, s) }))
   return {
     subtopologies,
-    toString: () => describeText(subtopologies),
+    toString: () => describeText(graph, subtopologies),
     toMermaid: () => describeMermaid(graph, subtopologies),
   }
 }
@@ -26,7 +26,25 @@ function nodesOf(graph: TopologyGraph, sub: SubtopologySpec): NodeSpec[] {
   return sub.nodes.map((n) => graph.nodes.get(n)).filter((n): n is NodeSpec => n !== undefined)
 }
 
-function describeText(subtopologies: readonly SubtopologyDescription[]): string {
+// A store that logs into a topic of the user's (Materialized.withChangelogTopic) writes there as a sink
+// would: shown once, under the first processor that uses the store.
+function userChangelogs(graph: TopologyGraph): (node: NodeSpec) => [string, string][] {
+  const shown = new Set<string>()
+  return (node) => {
+    if (node.kind !== 'processor') return []
+    const out: [string, string][] = []
+    for (const store of node.stores) {
+      const topic = graph.stores.get(store)?.changelogTopic
+      if (topic === undefined || shown.has(store)) continue
+      shown.add(store)
+      out.push([store, topic])
+    }
+    return out
+  }
+}
+
+function describeText(graph: TopologyGraph, subtopologies: readonly SubtopologyDescription[]): string {
+  const changelogsOf = userChangelogs(graph)
   const lines = ['Topologies:']
   for (const sub of subtopologies) {
     lines.push(`   Sub-topology: ${sub.id}`)
@@ -38,6 +56,8 @@ function describeText(subtopologies: readonly SubtopologyDescription[]): string 
       if (node.kind !== 'sink')
         lines.push(`      --> ${node.children.length === 0 ? 'none' : node.children.join(', ')}`)
       if (node.kind !== 'source') lines.push(`      <-- ${node.parents.join(', ')}`)
+      for (const [store, topic] of changelogsOf(node))
+        lines.push(`      store ${store} logs to topic: ${topic}`)
     }
     lines.push('')
   }
@@ -59,6 +79,7 @@ function describeMermaid(graph: TopologyGraph, subtopologies: readonly Subtopolo
     }
     return value
   }
+  const changelogsOf = userChangelogs(graph)
   const lines = ['flowchart TD']
   const edges: string[] = []
   for (const sub of subtopologies) {
@@ -71,6 +92,8 @@ function describeMermaid(graph: TopologyGraph, subtopologies: readonly Subtopolo
       if (node.kind === 'sink') edges.push(`  ${id('n', node.name)} --> ${id('t', node.topic)}`)
       if (node.kind === 'processor')
         for (const s of node.stores) edges.push(`  ${id('n', node.name)} --- ${id('s', s)}`)
+      for (const [store, topic] of changelogsOf(node))
+        edges.push(`  ${id('s', store)} -. changelog .-> ${id('t', topic)}`)
     }
     lines.push('  end')
   }

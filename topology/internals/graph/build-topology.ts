@@ -62,6 +62,8 @@ export function buildTopologyGraph(graph: GraphBuilder, defaults: BuildDefaults)
     stores.set(store.name, { ...rest, kind: store.kind ?? 'key-value', keySerde, valueSerde })
   }
 
+  problems.push(...changelogTopicProblems(graph, stores))
+
   const readers = new Map<string, string>()
   for (const node of graph.nodes) {
     if (node.kind === 'source') {
@@ -262,4 +264,64 @@ function splitSubtopologies(nodes: readonly PendingNode[]): SubtopologySpec[] {
         .flatMap((n) => n.topics.map((topic) => ({ topic, internal: n.internal }))),
       stores: [...new Set(group.flatMap((n) => n.stores))],
     }))
+}
+
+/**
+ * Materialized.withChangelogTopic(): a key-value store that is logged, its topic no other store's and
+ * not written by a sink too (the changelog writes every change there already).
+ */
+function changelogTopicProblems(
+  graph: GraphBuilder,
+  stores: ReadonlyMap<string, StoreSpec>,
+): TopologyError[] {
+  const problems: TopologyError[] = []
+  const owners = new Map<string, string>()
+  for (const store of stores.values()) {
+    const topic = store.changelogTopic
+    if (topic === undefined) continue
+    if (store.kind !== 'key-value') {
+      problems.push(
+        new TopologyError(
+          'INVALID_ARGUMENT',
+          `store ${store.name} is a ${store.kind} store: Materialized.withChangelogTopic() is for key-value stores (tables) only`,
+          { subject: store.name },
+        ),
+      )
+    }
+    if (!store.loggingEnabled) {
+      problems.push(
+        new TopologyError(
+          'INVALID_ARGUMENT',
+          `store ${store.name} has logging disabled and a changelog topic (${topic}): drop one of withLoggingDisabled() and withChangelogTopic()`,
+          { subject: store.name },
+        ),
+      )
+    }
+    const other = owners.get(topic)
+    if (other !== undefined) {
+      problems.push(
+        new TopologyError(
+          'INVALID_TOPOLOGY',
+          `topic ${topic} is the changelog of both ${other} and ${store.name}: give each store its own`,
+          { subject: topic },
+        ),
+      )
+    }
+    owners.set(topic, store.name)
+  }
+  for (const node of graph.nodes) {
+    if (node.kind !== 'sink' || node.internal) continue
+    for (const topic of node.topics) {
+      const store = owners.get(topic)
+      if (store === undefined) continue
+      problems.push(
+        new TopologyError(
+          'INVALID_TOPOLOGY',
+          `topic ${topic} is the changelog of store ${store}, and sink ${node.name} writes to it too: drop the sink (the changelog writes each of the table's changes there)`,
+          { subject: topic },
+        ),
+      )
+    }
+  }
+  return problems
 }

@@ -37,6 +37,8 @@ export interface PendingStore {
   readonly valueSerde: Serde<unknown> | undefined
   readonly cachingEnabled: boolean
   readonly loggingEnabled: boolean
+  /** Materialized.withChangelogTopic(): a user topic logged into instead of the internal changelog. */
+  readonly changelogTopic?: string | undefined
   readonly windowSizeMs?: number
   readonly retentionMs?: number
   /** Applied to a default value serde (a window store keeps ValueAndTimestamp of the aggregate). */

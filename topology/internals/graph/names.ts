@@ -28,3 +28,11 @@ export function repartitionTopicName(applicationId: string, name: string): strin
 export function changelogTopicName(applicationId: string, storeName: string): string {
   return `${applicationId}-${storeName}-changelog`
 }
+
+/** The topic a logged store writes its changes to: the one it was given, else its internal changelog. */
+export function storeChangelogTopic(
+  applicationId: string,
+  store: { readonly name: string; readonly changelogTopic?: string | undefined },
+): string {
+  return store.changelogTopic ?? changelogTopicName(applicationId, store.name)
+}

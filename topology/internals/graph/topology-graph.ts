@@ -14,6 +14,11 @@ export interface StoreSpec {
   readonly valueSerde: Serde<unknown> | undefined
   readonly cachingEnabled: boolean
   readonly loggingEnabled: boolean
+  /**
+   * A user topic that serves as the changelog (Materialized.withChangelogTopic), key-value stores only:
+   * not created by the runtime, truncated by the reset. Undefined: `<applicationId>-<name>-changelog`.
+   */
+  readonly changelogTopic?: string | undefined
   /** Window stores: the size of every window. */
   readonly windowSizeMs?: number | undefined
   /** Window and session stores: how long an entry is kept after its end, by stream time. */

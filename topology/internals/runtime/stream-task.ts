@@ -74,6 +74,8 @@ interface BuiltStore {
   /** Undefined when logging is off: such a store starts empty. */
   readonly changelogTopic: string | undefined
   restore(records: Iterable<ChangelogRecord>): number
+  /** Awaited before restore(records) when the store's value serde needs it (Serde.prepare). */
+  prepareRestore?(records: readonly ChangelogRecord[]): Promise<void>
   hasDirtyEntries(): boolean
 }
 
@@ -216,6 +218,14 @@ export class StreamTask {
         out.push({ store, topic: built.changelogTopic, partition: this.partition })
     }
     return out
+  }
+
+  /**
+   * What restore() needs done first, asynchronously, for these records (a registry serde fetches the
+   * writer schemas it has not seen); undefined when nothing.
+   */
+  prepareRestore(storeName: string, records: readonly ChangelogRecord[]): Promise<void> | undefined {
+    return this.#requireStore(storeName).prepareRestore?.(records)
   }
 
   /** Writes changelog records straight into a store's in-memory layer (no cache, no logging). */

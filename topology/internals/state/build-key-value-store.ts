@@ -4,7 +4,7 @@
 // store, past the cache and the logging.
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
-import { changelogTopicName } from '../graph/names.js'
+import { storeChangelogTopic } from '../graph/names.js'
 import type { StoreSpec } from '../graph/topology-graph.js'
 import { CachingKeyValueStore } from './caching-key-value-store.js'
 import { ChangeLoggingKeyValueStore } from './change-logging-key-value-store.js'
@@ -26,11 +26,13 @@ export interface BuiltKeyValueStore<K, V> {
   /** Undefined when logging is off: such a store starts empty. */
   readonly changelogTopic: string | undefined
   restore(records: Iterable<ChangelogRecord>): number
+  /** The value serde's prepare (Serde.prepare) over the records' values, when it has one. */
+  prepareRestore?(records: readonly ChangelogRecord[]): Promise<void>
   hasDirtyEntries(): boolean
 }
 
 export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment): BuiltKeyValueStore<K, V> {
-  const changelogTopic = spec.loggingEnabled ? changelogTopicName(env.applicationId, spec.name) : undefined
+  const changelogTopic = spec.loggingEnabled ? storeChangelogTopic(env.applicationId, spec) : undefined
   const keySerde = spec.keySerde as Serde<K> | undefined
   const valueSerde = spec.valueSerde as Serde<V> | undefined
   const keyId = keyIdFunction<K>(keySerde, changelogTopic ?? spec.name)
@@ -64,6 +66,15 @@ export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment)
     store,
     changelogTopic,
     hasDirtyEntries: () => (cache?.dirtyCount ?? 0) > 0,
+    ...(changelogTopic !== undefined && valueSerde?.prepare !== undefined
+      ? {
+          prepareRestore: (records: readonly ChangelogRecord[]) =>
+            (valueSerde.prepare as NonNullable<Serde<V>['prepare']>)(
+              changelogTopic,
+              records.flatMap((r) => (r.value === null ? [] : [r.value])),
+            ),
+        }
+      : {}),
     restore(records) {
       // A logged store has serdes, so its values are kept serialized: changelog bytes go in as they are.
       if (changelogTopic === undefined || serialized === undefined) return 0
