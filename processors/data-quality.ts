@@ -9,7 +9,7 @@
 // findings are the folded pairs that carry one. Whatever depends on the arrival order decides by it:
 // a task's completion before its creation is a finding even if the creation follows.
 import type { EventFamily } from '../schemas/index.js'
-import type { KStream, Serde } from '../topology/index.js'
+import { type KStream, Materialized, type Serde } from '../topology/index.js'
 import { topicName } from './config-error.js'
 
 /**
@@ -96,7 +96,37 @@ export function foldedSerde<S, F extends Folded<S>>(
   return {
     serialize: (topic, value) => snapshot.serialize(topic, value.snapshot),
     deserialize: (topic, bytes) => restored(snapshot.deserialize(topic, bytes)),
+    // A registry serde fetches the writer schemas of a restore's records first.
+    ...(snapshot.prepare ? { prepare: snapshot.prepare.bind(snapshot) } : {}),
   }
+}
+
+/**
+ * An entity table's serdes and where its snapshots go. With `output`, the snapshot output topic is
+ * also the store's changelog (Materialized.withChangelogTopic): each update is written once, in the
+ * output's serde, and a task restores its table from that topic; without, the store logs into its
+ * internal changelog and nothing is written to an output.
+ */
+export interface EntityStoreOptions<S> {
+  readonly key: Serde<string>
+  readonly snapshot: Serde<S>
+  readonly output?: string
+}
+
+/**
+ * The store of an entity table's fold: named, holding only the snapshots (foldedSerde), without a
+ * record cache (each finding comes with the update of its event, which a cache could replace).
+ */
+export function entityStore<S, F extends Folded<S>>(
+  name: string,
+  options: EntityStoreOptions<S>,
+  restored: (snapshot: S) => F,
+): Materialized<string, F> {
+  const store = Materialized.as<string, F>(name)
+    .withKeySerde(options.key)
+    .withValueSerde(foldedSerde(options.snapshot, restored))
+    .withCachingDisabled()
+  return options.output === undefined ? store : store.withChangelogTopic(options.output)
 }
 
 export interface DataQualityOptions {

@@ -127,13 +127,15 @@ export function agentPartyTopology(
   const systemEvents = events<SystemEvent>('system_events', serdes.systemEvents)
 
   // Entity tables: the stores keep JSON (internal), the output topics carry Avro snapshots.
-  const teams = teamEntities(teamEvents, { key, snapshot: Serdes.Json() })
-  const agents = agentEntities(agentEvents, teams.memberships, { key, snapshot: Serdes.Json() })
-  const tasks = taskEntities(taskEvents, { key, snapshot: Serdes.Json() })
-  agents.table.toStream().to(topics.agents, { keySerde: key, valueSerde: out('agents') })
-  teams.table.toStream().to(topics.teams, { keySerde: key, valueSerde: out('teams') })
+  // Each entity table's output topic is also its store's changelog: an update is written once.
+  const teams = teamEntities(teamEvents, { key, snapshot: out('teams'), output: topics.teams })
+  const agents = agentEntities(agentEvents, teams.memberships, {
+    key,
+    snapshot: out('agents'),
+    output: topics.agents,
+  })
+  const tasks = taskEntities(taskEvents, { key, snapshot: out('tasks'), output: topics.tasks })
   const taskSnapshots = tasks.table.toStream()
-  taskSnapshots.to(topics.tasks, { keySerde: key, valueSerde: out('tasks') })
   dataQualityOutput([agents.dataQuality, teams.dataQuality, tasks.dataQuality], {
     output: topics.dataQuality,
     keySerde: key,

@@ -24,8 +24,8 @@ import type {
   TeamRole,
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
-import { type KStream, type KTable, Materialized, type Serde } from '../../topology/index.js'
-import { type DataQualityIssue, type Folded, foldedSerde } from '../data-quality.js'
+import type { KStream, KTable } from '../../topology/index.js'
+import { type DataQualityIssue, type EntityStoreOptions, entityStore, type Folded } from '../data-quality.js'
 import type { MembershipChange } from './teams.js'
 
 export type AgentState = 'IDLE' | 'BUSY' | 'OFFLINE' | 'UNKNOWN' | 'TERMINATED'
@@ -206,7 +206,7 @@ export interface AgentEntities {
 export function agentEntities(
   events: KStream<string, AgentEvent>,
   memberships: KStream<string, MembershipChange> | undefined,
-  serdes: { key: Serde<string>; snapshot: Serde<AgentSnapshot> },
+  serdes: EntityStoreOptions<AgentSnapshot>,
 ): AgentEntities {
   const own = events.mapValues((event): AgentInput => ({ kind: 'event', event }), { name: 'dq-agent-events' })
   const inputs =
@@ -221,10 +221,10 @@ export function agentEntities(
   const folded = inputs.groupByKey().aggregate<Folded<AgentSnapshot>>(
     () => ({ snapshot: emptyAgent(''), issue: null }),
     (agentId, input, previous) => foldAgent(agentId, previous.snapshot, input),
-    Materialized.as<string, Folded<AgentSnapshot>>('agents')
-      .withKeySerde(serdes.key)
-      .withValueSerde(foldedSerde(serdes.snapshot, (snapshot) => ({ snapshot, issue: null })))
-      .withCachingDisabled(),
+    entityStore<AgentSnapshot, Folded<AgentSnapshot>>('agents', serdes, (snapshot) => ({
+      snapshot,
+      issue: null,
+    })),
   )
   return {
     table: folded.mapValues((f) => f.snapshot, { name: 'dq-agents-snapshot' }),

@@ -16,8 +16,8 @@ import type {
   TaskStarted,
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
-import { type KStream, type KTable, Materialized, type Serde } from '../../topology/index.js'
-import { type DataQualityIssue, type Folded, foldedSerde } from '../data-quality.js'
+import type { KStream, KTable } from '../../topology/index.js'
+import { type DataQualityIssue, type EntityStoreOptions, entityStore, type Folded } from '../data-quality.js'
 
 export type TaskState = 'UNKNOWN' | 'CREATED' | 'ASSIGNED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED'
 
@@ -187,7 +187,7 @@ export interface TaskEntities {
  */
 export function taskEntities(
   events: KStream<string, TaskEvent>,
-  serdes: { key: Serde<string>; snapshot: Serde<TaskSnapshot> },
+  serdes: EntityStoreOptions<TaskSnapshot>,
 ): TaskEntities {
   const folded = events.groupByKey().aggregate<Folded<TaskSnapshot>>(
     () => ({ snapshot: emptyTask(''), issue: null }),
@@ -195,10 +195,10 @@ export function taskEntities(
       const task = snapshot.task_id === '' ? emptyTask(taskId) : snapshot
       return { snapshot: applyTaskEvent(task, event), issue: checkTaskEvent(task, event) }
     },
-    Materialized.as<string, Folded<TaskSnapshot>>('tasks')
-      .withKeySerde(serdes.key)
-      .withValueSerde(foldedSerde(serdes.snapshot, (snapshot) => ({ snapshot, issue: null })))
-      .withCachingDisabled(),
+    entityStore<TaskSnapshot, Folded<TaskSnapshot>>('tasks', serdes, (snapshot) => ({
+      snapshot,
+      issue: null,
+    })),
   )
   return {
     table: folded.mapValues((f) => f.snapshot, { name: 'dq-tasks-snapshot' }),

@@ -21,8 +21,8 @@ import type {
   TeamRole,
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
-import { type KStream, type KTable, Materialized, type Serde, Serdes } from '../../topology/index.js'
-import { type DataQualityIssue, type Folded, foldedSerde } from '../data-quality.js'
+import { type KStream, type KTable, type Serde, Serdes } from '../../topology/index.js'
+import { type DataQualityIssue, type EntityStoreOptions, entityStore, type Folded } from '../data-quality.js'
 
 export type TeamState = 'UNKNOWN' | 'REQUESTED' | 'FORMED' | 'FORMATION_FAILED' | 'DISBANDED'
 
@@ -238,7 +238,7 @@ export interface TeamEntitiesOptions {
  */
 export function teamEntities(
   events: KStream<string, TeamEvent>,
-  serdes: { key: Serde<string>; snapshot: Serde<TeamSnapshot> },
+  serdes: EntityStoreOptions<TeamSnapshot>,
   options: TeamEntitiesOptions = {},
 ): TeamEntities {
   const folded = events.groupByKey().aggregate<FoldedTeam>(
@@ -252,12 +252,11 @@ export function teamEntities(
         changes: membershipChanges(team, next, event),
       }
     },
-    Materialized.as<string, FoldedTeam>('teams')
-      .withKeySerde(serdes.key)
-      .withValueSerde(
-        foldedSerde(serdes.snapshot, (snapshot) => ({ snapshot, issue: null, changes: NO_CHANGES })),
-      )
-      .withCachingDisabled(),
+    entityStore<TeamSnapshot, FoldedTeam>('teams', serdes, (snapshot) => ({
+      snapshot,
+      issue: null,
+      changes: NO_CHANGES,
+    })),
   )
   const steps = folded.toStream({ name: 'dq-teams-folded' })
   return {
