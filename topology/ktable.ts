@@ -141,6 +141,20 @@ export class KTable<K, V> {
     )
   }
 
+  /**
+   * The table's updates as a stream of changes: each key's new value with the value it replaced (null
+   * when it had none; a deleted key comes with a null newValue). What toStream() gives, plus the old
+   * value, so that a step that reacts to what changed (an agent leaving a capability's count for
+   * another) needs no store of its own to remember the previous value. Under a record cache, one
+   * change per key and commit interval, from the value before the interval to the last one. The value
+   * has no serde: map it before a repartition or an output.
+   */
+  toChangeStream(named?: Named): KStream<K, Change<V>> {
+    const name = this.graph.name(named?.name, 'KTABLE-TOCHANGESTREAM')
+    this.graph.addProcessor(name, () => new PassThroughProcessor<K, Change<V>>(), [this.nodeName])
+    return new KStream<K, Change<V>>(this.graph, name, this.keySerde, undefined, false)
+  }
+
   /** Re-keys each row (for example agents by team); aggregate the result with adder and subtractor. */
   groupBy<K2, V2>(
     selector: (key: K, value: V) => KeyValue<K2, V2>,

@@ -36,6 +36,33 @@ describe('KTable', () => {
     expect(driver.getKeyValueStore('t-store').get('a')).toBeUndefined()
   })
 
+  it('toChangeStream gives each update with the value it replaced; through a cache, one per key and commit', () => {
+    const changes = (autoCommit: boolean, materialized: Materialized<string, number>) => {
+      const b = new StreamsBuilder()
+      b.table('t', { keySerde: str, valueSerde: num }, materialized)
+        .toChangeStream()
+        .map((key, change): [string, string] => [key, `${change.oldValue}->${change.newValue}`])
+        .to('out', { keySerde: str, valueSerde: str })
+      const driver = new TopologyTestDriver(b.build(), { autoCommit })
+      const input = driver.createInputTopic('t', str, num)
+      const out = driver.createOutputTopic('out', str, str)
+      input.pipeInput('a', 1)
+      input.pipeInput('a', 2)
+      input.pipeInput('b', 5)
+      input.pipeInput('a', null)
+      driver.commit()
+      return out.readKeyValuesToList()
+    }
+    expect(changes(true, Materialized.as<string, number>('uncached').withCachingDisabled())).toEqual([
+      ['a', 'null->1'],
+      ['a', '1->2'],
+      ['b', 'null->5'],
+      ['a', '2->null'],
+    ])
+    // One commit interval: a's changes collapse into none (absent before, deleted at the end).
+    expect(changes(false, Materialized.as<string, number>('cached'))).toEqual([['b', 'null->5']])
+  })
+
   it('filter turns a row that stops matching into a deletion downstream', () => {
     const { input, out } = driverFor((b) =>
       b
