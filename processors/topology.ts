@@ -209,7 +209,6 @@ export function agentPartyTopology(
     { attribution: out('teamTaskAttribution'), outcomes: out('teamTaskOutcomes') },
   )
   const idle = idleAgentsByCapability(
-    builder,
     agents.table,
     topics.idleAgentsByCapability,
     out('idleAgentsByCapability'),

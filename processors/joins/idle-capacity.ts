@@ -1,8 +1,8 @@
-// Idle agents per capability, and the capacity each team formation request met. A processor keyed by
-// agent id keeps each agent's last status and capability names (store `join-agent-capabilities`) and,
-// when an update changes them, sends each capability concerned a delta: minus one under the old status,
+// Idle agents per capability, and the capacity each team formation request met. Each update of the
+// agent table comes with the snapshot it replaces (KTable.toChangeStream); when the two differ in
+// status or capability names, each capability concerned gets a delta: minus one under the old status,
 // plus one under the new (a terminated or deleted agent leaves every capability: it is no capacity). So
-// the counts follow the agents exactly. Each task folds its deltas per capability until it commits
+// the counts follow the agents exactly, without a store of each agent's last status of their own. Each task folds its deltas per capability until it commits
 // (KStream.combine): one record per capability and commit goes through the repartition topic instead of
 // one per agent update and capability (1.4 per input event in P8). The capability table sums them.
 // Formation requests then look up, once per required capability, how many agents with it were idle
@@ -11,6 +11,7 @@
 import type { TeamEvent, TeamFormationRequested } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import {
+  type Change,
   type KeyValueStore,
   type KStream,
   type KTable,
@@ -73,7 +74,6 @@ interface AgentCapabilities {
   capabilities: string[]
 }
 
-const AGENT_CAPABILITIES_STORE = 'join-agent-capabilities'
 const PENDING_STORE = 'join-formation-requests-pending'
 
 const noChange = (): CapabilityDelta => ({
@@ -113,23 +113,26 @@ const isNoChange = (d: CapabilityDelta): boolean =>
   d.unknown_agents === 0 &&
   d.agents === 0
 
-class CapabilityDeltas implements Processor<string, AgentSnapshot | null, string, CapabilityDelta> {
+/** What counts of an agent: its status and capability names; undefined when it is in no capability. */
+function counted(agent: AgentSnapshot | null): AgentCapabilities | undefined {
+  // A terminated or deleted agent is in no capability.
+  if (agent === null || agent.status === 'TERMINATED') return undefined
+  const capabilities = [...new Set(agent.capabilities.map((c) => c.name))]
+  return capabilities.length === 0 ? undefined : { status: agent.status, capabilities }
+}
+
+class CapabilityDeltas implements Processor<string, Change<AgentSnapshot>, string, CapabilityDelta> {
   #context!: ProcessorContext<string, CapabilityDelta>
-  #agents!: KeyValueStore<string, AgentCapabilities>
 
   init(context: ProcessorContext<string, CapabilityDelta>): void {
     this.#context = context
-    this.#agents = context.getStateStore<KeyValueStore<string, AgentCapabilities>>(AGENT_CAPABILITIES_STORE)
   }
 
-  process(record: StreamRecord<string, AgentSnapshot | null>): void {
-    const agentId = record.key
-    const agent = record.value
-    const before = this.#agents.get(agentId)
-    // A terminated or deleted agent is in no capability.
-    const live = agent !== null && agent !== undefined && agent.status !== 'TERMINATED'
-    const now = live ? [...new Set(agent.capabilities.map((c) => c.name))] : []
-    const status = live ? agent.status : 'TERMINATED'
+  process(record: StreamRecord<string, Change<AgentSnapshot>>): void {
+    const before = counted(record.value.oldValue)
+    const after = counted(record.value.newValue)
+    const now = after?.capabilities ?? []
+    const status = after?.status ?? 'TERMINATED'
     const sameStatus = before?.status === status
     if (
       sameStatus &&
@@ -146,9 +149,6 @@ class CapabilityDeltas implements Processor<string, AgentSnapshot | null, string
       if (!(sameStatus && before?.capabilities.includes(capability)))
         this.#emit(record, capability, delta(status, 1))
     }
-    if (now.length === 0) {
-      if (before !== undefined) this.#agents.delete(agentId)
-    } else this.#agents.put(agentId, { status, capabilities: now })
   }
 
   #emit(record: StreamRecord<string, unknown>, capability: string, delta: CapabilityDelta): void {
@@ -159,23 +159,18 @@ class CapabilityDeltas implements Processor<string, AgentSnapshot | null, string
 /**
  * The table of agents per capability and status, from the agent table (keyed by agent id), keyed by
  * capability and materialized as `join-idle-agents-by-capability`; its updates go to `output` (keyed
- * by capability, value `serde`). Adds the store `join-agent-capabilities` (per agent) and the
- * repartition topic `<applicationId>-join-capability-deltas-repartition` (the folded deltas, keyed by
- * capability).
+ * by capability, value `serde`). Adds the repartition topic
+ * `<applicationId>-join-capability-deltas-repartition` (the folded deltas, keyed by capability).
  */
 export function idleAgentsByCapability(
-  builder: StreamsBuilder,
   agents: KTable<string, AgentSnapshot>,
   output: string,
   serde: Serde<IdleAgentsByCapability>,
 ): KTable<string, IdleAgentsByCapability> {
   const str = Serdes.String()
-  builder.addStateStore(
-    Stores.keyValueStoreBuilder(AGENT_CAPABILITIES_STORE, str, Serdes.Json<AgentCapabilities>()),
-  )
   const table = agents
-    .toStream({ name: 'join-agent-updates' })
-    .process(() => new CapabilityDeltas(), AGENT_CAPABILITIES_STORE)
+    .toChangeStream({ name: 'join-agent-updates' })
+    .process(() => new CapabilityDeltas())
     .combine(noChange, (_capability, delta, folded) => addDelta(folded, delta), {
       name: 'join-capability-deltas-fold',
     })

@@ -125,7 +125,7 @@ function fullTopology() {
     { attribution: outputs.attribution, outcomes: outputs.outcomes },
     { attribution: Serdes.Json(), outcomes: Serdes.Json() },
   )
-  const idle = idleAgentsByCapability(builder, agents, outputs.idle, Serdes.Json())
+  const idle = idleAgentsByCapability(agents, outputs.idle, Serdes.Json())
   formationRequestCapacity(builder, teamEvents, idle, outputs.capacity, Serdes.Json())
   return builder.build()
 }
@@ -248,7 +248,6 @@ describe('joins restored from their changelogs', () => {
     }
     expect(Object.keys(changelogs)).toEqual(
       expect.arrayContaining([
-        'test-app-join-agent-capabilities-changelog',
         'test-app-join-idle-agents-by-capability-changelog',
         'test-app-join-formation-requests-pending-changelog',
         'test-app-join-team-task-outcomes-changelog',
@@ -287,7 +286,7 @@ describe('idle agents per capability, by hand', () => {
       keySerde: str,
       valueSerde: Serdes.Json(),
     })
-    const idle = idleAgentsByCapability(builder, agents, 'idle-out', Serdes.Json())
+    const idle = idleAgentsByCapability(agents, 'idle-out', Serdes.Json())
     formationRequestCapacity(builder, teamEvents, idle, 'capacity-out', Serdes.Json())
     const d = new TopologyTestDriver(builder.build(), { autoCommit })
     const agentsIn = d.createInputTopic('agents-in', str, Serdes.Json<AgentSnapshot | null>())
@@ -357,12 +356,8 @@ describe('idle agents per capability, by hand', () => {
     t.agent('c', 'OFFLINE', ['y'])
     t.agent('c', 'IDLE', ['y', 'x'])
     expect(t.idle()).toEqual({ x: [1, 0, 1], y: [1, 0, 1] })
-    expect([...t.d.getKeyValueStore('join-agent-capabilities').all()]).toEqual([
-      ['c', { status: 'IDLE', capabilities: ['y', 'x'] }],
-    ])
     t.agent('c', null)
     expect(t.idle()).toEqual({ x: [0, 0, 0], y: [0, 0, 0] })
-    expect([...t.d.getKeyValueStore('join-agent-capabilities').all()]).toEqual([])
   })
 
   it('sends one update per capability changed in a commit interval, none for a change undone in it', () => {
