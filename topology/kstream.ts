@@ -135,7 +135,7 @@ export class KStream<K, V> {
    *
    * The aggregate downstream must merge these folds (a sum of sums, a sketch merged into a sketch) and
    * must not depend on the order of the records within a commit interval: values go on in timestamp
-   * order. A windowed aggregate downstream judges a fold late (as one late record) only when its
+   * order, those of all the tasks of an instance merged into one order. A windowed aggregate downstream judges a fold late (as one late record) only when its
    * stream time had passed the fold's window before the interval began, when each record folded into it
    * would have been late too.
    */

@@ -117,6 +117,17 @@ function instance(topology: Topology): KafkaStreams {
 
 const sorted = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort())
 
+/** Runs an instance until the topic's counts are those of the first `total` records (or 30 s), sorted. */
+async function runUntil(topology: Topology, total: number): Promise<Record<string, number>> {
+  const streams = instance(topology)
+  await streams.start()
+  try {
+    return sorted(await readCounts(expectedCounts(total)))
+  } finally {
+    await streams.close()
+  }
+}
+
 beforeAll(() =>
   createTopics([
     { name: input, partitions: PARTITIONS, configs: { 'retention.ms': '-1' } },
@@ -134,13 +145,7 @@ describe('Materialized.withChangelogTopic()', () => {
   it('writes each change once to the topic, restores from it into an empty state directory, and the reset clears it', async () => {
     const topology = countsTopology(counts)
     await produceWords(1200, 0)
-    const first = instance(topology)
-    await first.start()
-    try {
-      expect(sorted(await readCounts(expectedCounts(1200)))).toEqual(sorted(expectedCounts(1200)))
-    } finally {
-      await first.close()
-    }
+    expect(await runUntil(topology, 1200)).toEqual(sorted(expectedCounts(1200)))
     const admin = createAdmin(config.kafka, 'test')
     try {
       // No internal changelog: the output is the only copy.
@@ -153,13 +158,7 @@ describe('Materialized.withChangelogTopic()', () => {
 
     // A new instance with nothing on disk: its counts come back from the topic, and go on from there.
     await produceWords(600, 1200)
-    const second = instance(topology)
-    await second.start()
-    try {
-      expect(sorted(await readCounts(expectedCounts(1800)))).toEqual(sorted(expectedCounts(1800)))
-    } finally {
-      await second.close()
-    }
+    expect(await runUntil(topology, 1800)).toEqual(sorted(expectedCounts(1800)))
 
     // The reset keeps the topic and writes a tombstone for every key; the replay counts from zero.
     const report = await resetApplication(topology, {
@@ -173,14 +172,8 @@ describe('Materialized.withChangelogTopic()', () => {
         await readTopicRaw(config, counts, { expected: 1, isolation: 'read_committed', quietMs: 300 }),
       ),
     ).toEqual(Object.fromEntries(Object.keys(sorted(expectedCounts(1800))).map((k) => [k, null])))
-    const replay = instance(topology)
-    await replay.start()
-    try {
-      // Without the truncation the restored table would start at the last run's counts: 3600 in all.
-      expect(sorted(await readCounts(expectedCounts(1800)))).toEqual(sorted(expectedCounts(1800)))
-    } finally {
-      await replay.close()
-    }
+    // Without the tombstones the restored table would start at the last run's counts: 3600 in all.
+    expect(await runUntil(topology, 1800)).toEqual(sorted(expectedCounts(1800)))
   }, 180_000)
 
   it('refuses to start on a topic with another partition count than the table has tasks, or one that deletes records', async () => {

@@ -1302,6 +1302,12 @@ export class KafkaStreams extends EventEmitter {
     const running = [...this.#tasks.values()].filter((e) => e.task.state === 'RUNNING')
     const offsets: TopicPartitionOffset[] = []
     const consumedByTopic = new Map<string, number>()
+    // combine()'s folds of every task first, in one timestamp order (a stable sort): each task's are
+    // sorted, but sent task after task a repartition topic they all write would get one task's folds of
+    // minutes of event time before another's earlier ones, which its windows would find late.
+    const folds = running.flatMap((entry) => entry.task.heldFolds())
+    folds.sort((a, b) => a.timestamp - b.timestamp)
+    for (const fold of folds) fold.forward()
     for (const entry of running) {
       const bundle = entry.task.prepareCommit()
       for (const o of bundle.offsets) {

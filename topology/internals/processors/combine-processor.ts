@@ -6,19 +6,33 @@
 //
 // A held value goes on as one record: its key, the fold, the largest timestamp folded into it, and the
 // headers and record context of the last record folded (a record too late downstream names that one).
-// Values go on in timestamp order. So a windowed aggregate downstream judges a fold late only if its
-// stream time had passed the fold's window before the commit interval began, when each of its records
-// would have been late too; records out of order within one interval may be rescued. Past `maxPending`
-// held values, the one folded first goes on at once.
+// Values go on in timestamp order, and the Kafka runtime merges the folds of all its tasks into one
+// timestamp order before a commit (takeHeld, forwardHeld): a repartition topic several tasks write gets
+// them in event-time order, not task after task (a commit of a replay covers minutes of event time, and
+// one task's late folds would otherwise follow another's early ones). So a windowed aggregate downstream
+// judges a fold late only if its stream time had passed the fold's window before the commit interval
+// began, when each of its records would have been late too; records out of order within one interval
+// may be rescued. Past `maxPending` held values, the one folded first goes on at once.
 import type { Processor, RecordContext } from '../../processor.js'
 import { type Headers, StreamRecord } from '../../stream-record.js'
 import type { InternalProcessorContext } from '../runtime/node-context.js'
 import type { KeyId } from '../state/key-id.js'
 
+/** A fold held back, with the largest timestamp folded into it. */
+export interface HeldFold {
+  readonly timestamp: number
+}
+
 /** A processor that holds records back until the task commits; the task flushes it first. */
 export interface FlushedAtCommit {
   /** Forwards everything held back. */
   flushAtCommit(): void
+  /**
+   * Takes everything held back, by timestamp, for the caller to forward with forwardHeld(): the runtime
+   * merges the folds of all its tasks into one timestamp order before a commit.
+   */
+  takeHeld(): HeldFold[]
+  forwardHeld(fold: HeldFold): void
   /** Whether anything is held back. */
   readonly pending: boolean
 }
@@ -27,7 +41,7 @@ export function isFlushedAtCommit(processor: unknown): processor is FlushedAtCom
   return typeof (processor as Partial<FlushedAtCommit> | undefined)?.flushAtCommit === 'function'
 }
 
-class Held<K, A> {
+class Held<K, A> implements HeldFold {
   constructor(
     readonly key: K,
     public value: A,
@@ -81,14 +95,22 @@ export class CombineProcessor<K, V, A> implements Processor<K, V, K, A>, Flushed
   }
 
   flushAtCommit(): void {
-    if (this.#held.size === 0) return
+    for (const h of this.takeHeld()) this.forwardHeld(h)
+  }
+
+  takeHeld(): Held<K, A>[] {
+    if (this.#held.size === 0) return []
     // Swapped out first, so the map is not changed while it is read.
     const held = [...this.#held.values()]
     this.#held = new Map()
     // By timestamp (a stable sort: ties in first-fold order), so that a fold never moves stream time
     // downstream past the window of a fold sent after it.
     held.sort((a, b) => a.timestamp - b.timestamp)
-    for (const h of held) this.#forward(h)
+    return held
+  }
+
+  forwardHeld(fold: HeldFold): void {
+    this.#forward(fold as Held<K, A>)
   }
 
   close(): void {

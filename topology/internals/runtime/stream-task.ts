@@ -342,6 +342,29 @@ export class StreamTask {
     return { taskId: this.id, offsets, recordsProcessed: this.#processedSinceCommit }
   }
 
+  /**
+   * What combine() holds back, each fold with its timestamp and a forward() that sends it on through
+   * this task (a failure faults the task, as in prepareCommit). The Kafka runtime forwards the folds of
+   * all its tasks in one timestamp order before their prepareCommit, so that a repartition topic they
+   * all write receives them in event-time order.
+   */
+  heldFolds(): { readonly timestamp: number; forward(): void }[] {
+    this.#lifecycle.require(['RUNNING', 'SUSPENDED'], 'commit')
+    this.#throwIfFaulted()
+    return this.#combiners.flatMap((combiner) =>
+      combiner.takeHeld().map((fold) => ({
+        timestamp: fold.timestamp,
+        forward: () => {
+          try {
+            combiner.forwardHeld(fold)
+          } catch (error) {
+            throw this.#failWith(error)
+          }
+        },
+      })),
+    )
+  }
+
   async commitWhenIdle(): Promise<CommitBundle> {
     for (;;) {
       await this.whenIdle()
