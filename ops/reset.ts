@@ -146,6 +146,7 @@ export async function resetPipeline(
     const partitions = await topicPartitions(admin, [
       ...new Set(selected.flatMap((s) => s.target.topics.filter((t) => present.has(t)))),
     ])
+    const earliest = await listOffsetsWithAdmin(admin, partitions, 'earliest')
     const ends = await stableEndOffsets(
       admin,
       partitions.filter((p) => selected.some((s) => s.from === 'end' && s.target.topics.includes(p.topic))),
@@ -171,6 +172,9 @@ export async function resetPipeline(
         // A member that joined (or a process that took the state directory) since the check above.
         if (error instanceof TopologyError && ['GROUP_HAS_MEMBERS', 'STATE_DIR_LOCKED'].includes(error.code))
           throw new ResetRefusedError('LIVE_MEMBERS', error.message, [], [], { cause: error })
+        // A transaction still open on an entity output (the tables' changelogs): refused before any change.
+        if (error instanceof TopologyError && error.code === 'TRANSACTION_OPEN')
+          throw new ResetRefusedError('OPEN_TRANSACTIONS', error.message, [], [], { cause: error })
         throw error
       })
       // The application's own late and dead-letter topics are inputs too (the alerts count what they
@@ -203,8 +207,6 @@ export async function resetPipeline(
       )
     }
 
-    // After the processor's reset, which deletes the records of the outputs its tables log into.
-    const earliest = await listOffsetsWithAdmin(admin, partitions, 'earliest')
     const sinks: SinkResetReport[] = []
     for (const s of selected) {
       const mine = partitions.filter((p) => s.target.topics.includes(p.topic))

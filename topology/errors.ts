@@ -88,6 +88,10 @@ export const topologyErrorCodes = {
     retryable: false,
     doc: 'An application reset was asked while the group has live members; stop every instance first.',
   },
+  TRANSACTION_OPEN: {
+    retryable: true,
+    doc: 'An application reset was asked while a transaction is still open on a topic a table logs into (an instance stopped without closing); nothing was reset: reset again once the broker has aborted it.',
+  },
   TASK_MIGRATED: {
     retryable: true,
     doc: 'The group moved on (rebalance, fenced generation) while a commit was in progress: the uncommitted work was aborted and the tasks are rebuilt from their changelogs.',

@@ -84,8 +84,9 @@ export class Materialized<K, V> implements MaterializedFields<K, V> {
    * the table there: build() refuses both. The runtime does not create the topic: it must exist,
    * compacted, with one partition per task (as many as the topics the table reads have), and nothing
    * else may write to it, since a task restores its store by reading its partition from the start.
-   * The application reset truncates it (deletes its records up to its end), so that a replay rebuilds
-   * the store from the input, not from the results of the run before.
+   * The application reset writes a tombstone for every key in it (a compacted topic refuses
+   * DeleteRecords), so that a replay rebuilds the store from the input, not from the results of the
+   * run before; its readers see those tombstones, then the replay's values.
    */
   withChangelogTopic(topic: string): Materialized<K, V> {
     return new Materialized({ ...this, changelogTopic: validateName(topic, 'Changelog topic') })

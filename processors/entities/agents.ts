@@ -199,8 +199,8 @@ export interface AgentEntities {
 
 /**
  * The agent table folded from the agent events and, when given, the membership changes
- * (teamEntities().memberships, keyed by agent id), with its findings. The store is `agents` (changelog
- * `<applicationId>-agents-changelog`, holding the snapshots), without a record cache: each finding
+ * (teamEntities().memberships, keyed by agent id), with its findings. The store is `agents`, holding the snapshots
+ * (its changelog is `serdes.output` when given, else `<applicationId>-agents-changelog`), without a record cache: each finding
  * comes with the update of its event, which a cache could replace.
  */
 export function agentEntities(

@@ -180,8 +180,8 @@ export interface TaskEntities {
 }
 
 /**
- * The task table and its data-quality findings. The fold's store is `tasks` (changelog
- * `<applicationId>-tasks-changelog`, holding the snapshots), without a record cache: every snapshot
+ * The task table and its data-quality findings. The fold's store is `tasks`, holding the snapshots
+ * (its changelog is `serdes.output` when given, else `<applicationId>-tasks-changelog`), without a record cache: every snapshot
  * goes out (the outcome metrics count the one whose event set the outcome, and each finding comes
  * with the snapshot of its event, either of which a cache could replace).
  */

@@ -232,8 +232,8 @@ export interface TeamEntitiesOptions {
 }
 
 /**
- * The team table (store `teams`, changelog `<applicationId>-teams-changelog` holding the snapshots,
- * no record cache: each finding and membership change comes with the update of its event, which a
+ * The team table (store `teams` holding the snapshots, its changelog `serdes.output` when given, else
+ * `<applicationId>-teams-changelog`; no record cache: each finding and membership change comes with the update of its event, which a
  * cache could replace), its findings and the membership changes re-keyed by agent id.
  */
 export function teamEntities(

@@ -2,9 +2,10 @@
 // agent table comes with the snapshot it replaces (KTable.toChangeStream); when the two differ in
 // status or capability names, each capability concerned gets a delta: minus one under the old status,
 // plus one under the new (a terminated or deleted agent leaves every capability: it is no capacity). So
-// the counts follow the agents exactly, without a store of each agent's last status of their own. Each task folds its deltas per capability until it commits
-// (KStream.combine): one record per capability and commit goes through the repartition topic instead of
-// one per agent update and capability (1.4 per input event in P8). The capability table sums them.
+// the counts follow the agents exactly, and need no store of their own for each agent's last status.
+// Each task folds its deltas per capability until it commits (KStream.combine): one record per
+// capability and commit goes through the repartition topic instead of one per agent update and
+// capability (1.4 per input event in P8). The capability table sums them.
 // Formation requests then look up, once per required capability, how many agents with it were idle
 // when the request was processed, and the answers are gathered back into one record per request.
 

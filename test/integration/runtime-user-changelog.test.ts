@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAdmin, createProducer } from '../../kafka/clients.js'
+import { createAdmin, createProducer, createTransactionalProducer } from '../../kafka/clients.js'
 import { ensureTopics, untilListed } from '../../kafka/topics.js'
 import { Materialized, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
@@ -175,6 +175,47 @@ describe('Materialized.withChangelogTopic()', () => {
     // Without the tombstones the restored table would start at the last run's counts: 3600 in all.
     expect(await runUntil(topology, 1800)).toEqual(sorted(expectedCounts(1800)))
   }, 180_000)
+
+  it('refuses the reset with nothing changed while a transaction is still open on the topic', async () => {
+    const admin = createAdmin(config.kafka, 'test')
+    const committed = async () => {
+      const [group] = await admin.listConsumerGroupOffsets({ groups: [appId] })
+      return (group?.topics ?? [])
+        .flatMap((t) => t.partitions.map((p) => `${t.name}-${p.partitionIndex}@${p.committedOffset}`))
+        .sort()
+    }
+    // What a stopped instance leaves: a transaction on the table's topic that the broker has not ended.
+    const producer = createTransactionalProducer(config.kafka, `${prefix}-left-open`)
+    try {
+      const before = await committed()
+      expect(before.length).toBeGreaterThan(0)
+      const open = await producer.beginTransaction()
+      await open.send({
+        messages: [
+          {
+            topic: counts,
+            partition: 0,
+            key: Buffer.from('w0'),
+            value: long.serialize(counts, 99) as Buffer,
+          },
+        ],
+      })
+      await expect(
+        resetApplication(countsTopology(counts), {
+          applicationId: appId,
+          bootstrapServers: config.kafka.bootstrapServers,
+        }),
+      ).rejects.toThrow(
+        new RegExp(`TRANSACTION_OPEN: a transaction is still open on ${counts}-0 .*nothing was reset`),
+      )
+      // The input offsets were not moved back: a start now would not count anything twice.
+      expect(await committed()).toEqual(before)
+      await open.abort()
+    } finally {
+      await producer.close()
+      await admin.close()
+    }
+  })
 
   it('refuses to start on a topic with another partition count than the table has tasks, or one that deletes records', async () => {
     const wrongCount = `${prefix}-counts-2p`

@@ -58,6 +58,19 @@ export async function resetApplication(topology: Topology, options: ResetOptions
       eventTimeTopicName(applicationId),
     ].filter((t) => present.has(t))
 
+    // Topics of the user's that stores log into (Materialized.withChangelogTopic) are kept, with a
+    // tombstone for every key: a store restored from them would start the replay from the last run's
+    // results. Their live keys are read before anything changes: a transaction still open on them
+    // refuses the reset with nothing done.
+    const cleared = [
+      ...new Set(
+        [...graph.stores.values()].flatMap((s) =>
+          s.loggingEnabled && s.changelogTopic !== undefined ? [s.changelogTopic] : [],
+        ),
+      ),
+    ].filter((t) => present.has(t))
+    const liveKeys = await readLiveKeys(admin, kafka, applicationId, cleared)
+
     const inputOffsets: { topic: string; partition: number; offset: number }[] = []
     if (inputs.length > 0) {
       const partitions = await topicPartitions(admin, inputs)
@@ -74,17 +87,6 @@ export async function resetApplication(topology: Topology, options: ResetOptions
         })),
       })
     }
-    // Topics of the user's that stores log into (Materialized.withChangelogTopic) are kept, with a
-    // tombstone for every key: a store restored from them would start the replay from the last run's
-    // results.
-    const cleared = [
-      ...new Set(
-        [...graph.stores.values()].flatMap((s) =>
-          s.loggingEnabled && s.changelogTopic !== undefined ? [s.changelogTopic] : [],
-        ),
-      ),
-    ].filter((t) => present.has(t))
-    const clearedTopics = await clearChangelogTopics(admin, kafka, applicationId, cleared)
     if (internal.length > 0) {
       // Offsets of the repartition topics would otherwise outlive them and apply to their successors.
       const repartition = internal.filter((t) => t.endsWith('-repartition'))
@@ -105,25 +107,31 @@ export async function resetApplication(topology: Topology, options: ResetOptions
       }
       await admin.deleteTopics({ topics: [...internal] })
     }
+    const clearedTopics = await writeTombstones(kafka, applicationId, liveKeys)
     return { inputOffsets, deletedTopics: internal, clearedTopics }
   } finally {
     await admin.close()
   }
 }
 
+interface LiveKeys {
+  readonly partition: { readonly topic: string; readonly partition: number }
+  /** The keys whose last committed value is not a tombstone. */
+  readonly keys: readonly Buffer[]
+}
+
 /**
- * Clears the topics stores log into (Materialized.withChangelogTopic): a tombstone for every key whose
- * last committed value is not one, on the key's partition. DeleteRecords is refused on a compacted
- * topic (POLICY_VIOLATION), and a tombstone is what a compacted topic's reader takes as "gone": a
- * restore from it ends empty. Refused while a transaction is still open on a partition (a crashed
- * instance's, until the broker aborts it): its records could still commit after the tombstones.
+ * The keys to clear in the topics stores log into (Materialized.withChangelogTopic): every key whose
+ * last committed value is not a tombstone, per partition. Read-only. Refused (`TRANSACTION_OPEN`)
+ * while a transaction is still open on a partition (a crashed instance's, until the broker aborts it):
+ * its records could still commit after the tombstones.
  */
-async function clearChangelogTopics(
+async function readLiveKeys(
   admin: Admin,
   kafka: KafkaConfig,
   applicationId: string,
   topics: readonly string[],
-): Promise<{ topic: string; partition: number; tombstones: number }[]> {
+): Promise<LiveKeys[]> {
   if (topics.length === 0) return []
   const partitions = await topicPartitions(admin, topics)
   const stable = await listOffsetsWithAdmin(admin, partitions, 'latest', FetchIsolationLevels.READ_COMMITTED)
@@ -135,15 +143,14 @@ async function clearChangelogTopics(
   )
   if (open.length > 0) {
     throw new TopologyError(
-      'GROUP_HAS_MEMBERS',
+      'TRANSACTION_OPEN',
       `a transaction is still open on ${open.map((p) => `${p.topic}-${p.partition}`).join(', ')} (an instance that ` +
-        'stopped without closing, or one still running): reset again once the broker has ended it (at most the ' +
+        'stopped without closing): nothing was reset; reset again once the broker has ended it (at most the ' +
         'transaction timeout)',
       { subject: open[0]?.topic },
     )
   }
   const starts = await listOffsetsWithAdmin(admin, partitions, 'earliest')
-  // The last value of each key, per partition: a key whose last record is a tombstone needs none.
   const live = new Map<string, Map<string, Buffer>>()
   let positions = partitions
     .map((p) => ({ ...p, offset: starts.get(partitionKey(p.topic, p.partition)) ?? 0 }))
@@ -172,25 +179,34 @@ async function clearChangelogTopics(
   } finally {
     await consumer.close()
   }
-  const producer = createProducer(kafka, { clientId: `${applicationId}-reset` })
-  try {
-    const messages = partitions.flatMap((p) =>
-      [...(live.get(partitionKey(p.topic, p.partition))?.values() ?? [])].map((key) => ({
-        topic: p.topic,
-        partition: p.partition,
-        key,
-        value: null as unknown as Buffer,
-      })),
-    )
-    for (let i = 0; i < messages.length; i += 1000)
-      await producer.send({ messages: messages.slice(i, i + 1000) })
-  } finally {
-    await producer.close()
-  }
   return partitions.map((p) => ({
-    ...p,
-    tombstones: live.get(partitionKey(p.topic, p.partition))?.size ?? 0,
+    partition: p,
+    keys: [...(live.get(partitionKey(p.topic, p.partition))?.values() ?? [])],
   }))
+}
+
+/**
+ * A tombstone for each live key, on its partition: what a compacted topic's reader takes as "gone", so
+ * a restore from it ends empty (a broker refuses DeleteRecords on a compacted topic: POLICY_VIOLATION).
+ */
+async function writeTombstones(
+  kafka: KafkaConfig,
+  applicationId: string,
+  live: readonly LiveKeys[],
+): Promise<{ topic: string; partition: number; tombstones: number }[]> {
+  const messages = live.flatMap(({ partition, keys }) =>
+    keys.map((key) => ({ ...partition, key, value: null as unknown as Buffer })),
+  )
+  if (messages.length > 0) {
+    const producer = createProducer(kafka, { clientId: `${applicationId}-reset` })
+    try {
+      for (let i = 0; i < messages.length; i += 1000)
+        await producer.send({ messages: messages.slice(i, i + 1000) })
+    } finally {
+      await producer.close()
+    }
+  }
+  return live.map(({ partition, keys }) => ({ ...partition, tombstones: keys.length }))
 }
 
 async function refuseLiveMembers(admin: Admin, applicationId: string): Promise<void> {

@@ -143,6 +143,20 @@ describe('Materialized.withChangelogTopic()', () => {
     ])
   })
 
+  it('is refused by build() on a topic the topology reads', () => {
+    const b = new StreamsBuilder()
+    b.table<string, number>(
+      'word-counts',
+      { keySerde: str, valueSerde: long },
+      Materialized.as<string, number>('copy').withChangelogTopic('word-counts'),
+    )
+    expect(buildProblems(b)).toEqual([
+      expect.stringMatching(
+        /^INVALID_TOPOLOGY: topic word-counts is the changelog of store copy, and source KSTREAM-SOURCE-\d+ reads it/,
+      ),
+    ])
+  })
+
   it('refuses a topic name Kafka would refuse', () => {
     expect(() => Materialized.as('counts').withChangelogTopic('no spaces')).toThrow(
       /Changelog topic name "no spaces" is not valid/,

@@ -267,8 +267,8 @@ function splitSubtopologies(nodes: readonly PendingNode[]): SubtopologySpec[] {
 }
 
 /**
- * Materialized.withChangelogTopic(): a key-value store that is logged, its topic no other store's and
- * not written by a sink too (the changelog writes every change there already).
+ * Materialized.withChangelogTopic(): a key-value store that is logged, its topic no other store's, not
+ * written by a sink too (the changelog writes every change there already) and not read by a source.
  */
 function changelogTopicProblems(
   graph: GraphBuilder,
@@ -310,6 +310,19 @@ function changelogTopicProblems(
     owners.set(topic, store.name)
   }
   for (const node of graph.nodes) {
+    if (node.kind === 'source' && !node.internal) {
+      for (const topic of node.topics) {
+        const store = owners.get(topic)
+        if (store === undefined) continue
+        problems.push(
+          new TopologyError(
+            'INVALID_TOPOLOGY',
+            `topic ${topic} is the changelog of store ${store}, and source ${node.name} reads it: a store would write its changes into its own input; log it elsewhere`,
+            { subject: topic },
+          ),
+        )
+      }
+    }
     if (node.kind !== 'sink' || node.internal) continue
     for (const topic of node.topics) {
       const store = owners.get(topic)

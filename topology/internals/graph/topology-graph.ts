@@ -16,7 +16,7 @@ export interface StoreSpec {
   readonly loggingEnabled: boolean
   /**
    * A user topic that serves as the changelog (Materialized.withChangelogTopic), key-value stores only:
-   * not created by the runtime, truncated by the reset. Undefined: `<applicationId>-<name>-changelog`.
+   * not created by the runtime, cleared by the reset (a tombstone per key). Undefined: `<applicationId>-<name>-changelog`.
    */
   readonly changelogTopic?: string | undefined
   /** Window stores: the size of every window. */
