@@ -309,28 +309,20 @@ function changelogTopicProblems(
     }
     owners.set(topic, store.name)
   }
+  // A source reading the topic, or a sink writing it too.
+  const conflicts = {
+    source: 'reads it: a store would write its changes into its own input; log it elsewhere',
+    sink: "writes to it too: drop the sink (the changelog writes each of the table's changes there)",
+  }
   for (const node of graph.nodes) {
-    if (node.kind === 'source' && !node.internal) {
-      for (const topic of node.topics) {
-        const store = owners.get(topic)
-        if (store === undefined) continue
-        problems.push(
-          new TopologyError(
-            'INVALID_TOPOLOGY',
-            `topic ${topic} is the changelog of store ${store}, and source ${node.name} reads it: a store would write its changes into its own input; log it elsewhere`,
-            { subject: topic },
-          ),
-        )
-      }
-    }
-    if (node.kind !== 'sink' || node.internal) continue
+    if (node.internal || node.kind === 'processor') continue
     for (const topic of node.topics) {
       const store = owners.get(topic)
       if (store === undefined) continue
       problems.push(
         new TopologyError(
           'INVALID_TOPOLOGY',
-          `topic ${topic} is the changelog of store ${store}, and sink ${node.name} writes to it too: drop the sink (the changelog writes each of the table's changes there)`,
+          `topic ${topic} is the changelog of store ${store}, and ${node.kind} ${node.name} ${conflicts[node.kind]}`,
           { subject: topic },
         ),
       )
