@@ -67,13 +67,26 @@ export const OUTPUT_NAMES = Object.freeze(Object.keys(OUTPUTS) as OutputName[])
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
-/** The topic of each output as created by provisioning (8 partitions, as the entity topics). */
+/** The event topic each entity table reads: its output (also its changelog) needs as many partitions. */
+export const ENTITY_INPUTS = { agents: 'agent_events', teams: 'team_events', tasks: 'task_events' } as const
+
+/**
+ * The topic of each output as created by provisioning (8 partitions, as the entity topics). The
+ * agents, teams and tasks outputs are also their tables' changelogs, so they take the partition count
+ * of the event topic each table reads (`eventPartitions`, by family) when it is given.
+ */
 export function outputTopicSpecs(
   topics: Readonly<Record<OutputName, string>>,
-  options: { partitions?: number; retentionDays?: number } = {},
+  options: {
+    partitions?: number
+    retentionDays?: number
+    eventPartitions?: Partial<Record<(typeof ENTITY_INPUTS)[keyof typeof ENTITY_INPUTS], number>>
+  } = {},
 ): TopicSpec[] {
   return OUTPUT_NAMES.map((name) => {
     const { kind } = OUTPUTS[name]
+    const family = name in ENTITY_INPUTS ? ENTITY_INPUTS[name as keyof typeof ENTITY_INPUTS] : undefined
+    const sized = family === undefined ? undefined : options.eventPartitions?.[family]
     const days = options.retentionDays ?? (name === 'alerts' || name === 'dataQuality' ? 14 : 7)
     const retention = String(days * DAY_MS)
     const configs: Record<string, string> =
@@ -82,7 +95,7 @@ export function outputTopicSpecs(
         : kind === 'windowed'
           ? { 'cleanup.policy': 'compact,delete', 'retention.ms': retention }
           : { 'cleanup.policy': 'delete', 'retention.ms': retention }
-    return { name: topics[name], partitions: options.partitions ?? 8, configs }
+    return { name: topics[name], partitions: sized ?? options.partitions ?? 8, configs }
   })
 }
 

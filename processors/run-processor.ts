@@ -46,8 +46,20 @@ export async function startProcessor(
   const log = componentLogger(root, config.log, 'processor')
   const admin = createAdmin(config.kafka, 'processor-admin')
   try {
+    // The entity outputs are their tables' changelogs: as many partitions as the event topics.
+    const families = ['agent_events', 'team_events', 'task_events'] as const
+    const present = new Set(await admin.listTopics())
+    const events = families.filter((f) => present.has(processor.inputTopics[f]))
+    const metadata =
+      events.length > 0
+        ? await admin.metadata({ topics: events.map((f) => processor.inputTopics[f]), forceUpdate: true })
+        : undefined
+    const eventPartitions = Object.fromEntries(
+      events.map((f) => [f, metadata?.topics.get(processor.inputTopics[f])?.partitionsCount]),
+    )
     const specs = outputTopicSpecs(processor.outputTopics, {
       ...(options.outputPartitions ? { partitions: options.outputPartitions } : {}),
+      eventPartitions,
     })
     await ensureTopics(admin, specs, config.kafka.replicationFactor)
   } finally {

@@ -61,6 +61,21 @@ describe('output schemas', () => {
 })
 
 describe('output topics', () => {
+  it("give the entity outputs (their tables' changelogs) the partitions of the event topic each table reads", () => {
+    const { outputTopics } = resolveProcessorConfig()
+    const partitions = (options?: Parameters<typeof outputTopicSpecs>[1]) =>
+      Object.fromEntries(outputTopicSpecs(outputTopics, options).map((spec) => [spec.name, spec.partitions]))
+    expect(Object.values(partitions()).every((n) => n === 8)).toBe(true)
+    const sized = partitions({
+      partitions: 4,
+      eventPartitions: { agent_events: 12, team_events: 6, task_events: 3 },
+    })
+    expect([sized['agent_party.agents'], sized['agent_party.teams'], sized['agent_party.tasks']]).toEqual([
+      12, 6, 3,
+    ])
+    expect(sized['agent_party.alerts']).toBe(4)
+  })
+
   it('are compacted for snapshots and windows, deleted after the retention for events', () => {
     const specs = new Map(
       outputTopicSpecs(resolveProcessorConfig().outputTopics).map((spec) => [spec.name, spec.configs]),
