@@ -3,10 +3,10 @@
 // every input topic, the GNN/model inference time, and every ComponentMetric per component and name.
 // Each keeps a quantile sketch per key and window (QuantileSketch: p50/p95/p99 within the relative
 // accuracy α of the exact values, count, sum, min and max exact) and emits a summary of it on each
-// update. Keys are re-keyed by what is measured, so each goes through a repartition topic as sketches,
-// each task folding its values per key and slice of the windows until it commits (KStream.combine).
-// Records too late for their windows change nothing (the windowed aggregate counts them; a fold counts
-// as one).
+// update. Keys are re-keyed by what is measured, so each goes through a repartition topic: the latency
+// and the inference time as sketches, each task folding its values per key and slice of the windows
+// until it commits (KStream.combine), the component metrics value by value. Records too late for their
+// windows change nothing (the windowed aggregate counts them; a fold counts as one).
 import type { ComponentMetric, MetricUnit, SystemEvent, TeamEvent, TeamFormed } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import {
@@ -343,8 +343,7 @@ function metricAggregateSerde(): Serde<MetricAggregate> {
 /**
  * Every ComponentMetric per (component, name) and window: count, sum, min, max, mean, p50/p95/p99 and
  * the unit (of the window's latest sample). Keyed `<component>/<name>`; the value carries both. Store
- * `perf-component-metrics`, repartition `perf-component-metrics-sketches-by-name` (a sketch per metric,
- * slice of the windows and commit of each upstream task).
+ * `perf-component-metrics`, repartition `perf-component-metrics-by-name`.
  */
 export function componentMetrics(
   systemEvents: KStream<string, SystemEvent>,
@@ -354,7 +353,6 @@ export function componentMetrics(
   options: PerformanceOptions = resolvePerformanceOptions(),
 ): void {
   const empty = QuantileSketch.empty(options.relativeAccuracy)
-  const initial = (): MetricAggregate => ({ component: '', name: '', unit: 'UNKNOWN', sketch: empty })
   atEventTime(
     systemEvents.filter((_component, e) => Number.isFinite(componentMetric(e)?.value), {
       name: 'perf-component-metrics-samples',
@@ -371,31 +369,19 @@ export function componentMetrics(
       },
       { name: 'perf-component-metrics-key' },
     )
-    // Each task folds its samples into one sketch per metric and slice of the windows until it commits,
-    // so the repartition topic carries a sketch per metric, slice and commit, not every sample.
-    .combine<MetricAggregate>(
-      initial,
+    .groupByKey({
+      name: 'perf-component-metrics-by-name',
+      keySerde: str,
+      valueSerde: Serdes.Json<MetricSample>(),
+    })
+    .windowedBy(windows)
+    .aggregate<MetricAggregate>(
+      () => ({ component: '', name: '', unit: 'UNKNOWN', sketch: empty }),
       (_key, s, agg) => ({
         component: s.component,
         name: s.name,
         unit: s.unit,
         sketch: agg.sketch.add(s.value),
-      }),
-      { name: 'perf-component-metrics-fold', sliceMs: gcd(windows.sizeMs, windows.advanceMs) },
-    )
-    .groupByKey({
-      name: 'perf-component-metrics-sketches-by-name',
-      keySerde: str,
-      valueSerde: metricAggregateSerde(),
-    })
-    .windowedBy(windows)
-    .aggregate<MetricAggregate>(
-      initial,
-      (_key, folded, agg) => ({
-        component: folded.component,
-        name: folded.name,
-        unit: folded.unit,
-        sketch: agg.sketch.merge(folded.sketch),
       }),
       Materialized.as<string, MetricAggregate>('perf-component-metrics').withValueSerde(
         metricAggregateSerde(),
