@@ -476,3 +476,38 @@ export async function listOffsetsWithAdmin(
     for (const p of topic.partitions) out.set(partitionKey(topic.name, p.partitionIndex), Number(p.offset))
   return out
 }
+
+/**
+ * Where a read_committed reader of the partitions ends now (their last stable offsets), and the
+ * partitions where that end is behind the high watermark: a transaction is still open there (a live
+ * producer's, or a crashed one's until the broker aborts it at its timeout). With `waitMs`, lists
+ * again every `pollMs` until no transaction is open, the time is up or `stop()` says so; `open` then
+ * names what is still open.
+ */
+export async function stableEnds(
+  admin: Admin,
+  partitions: readonly { topic: string; partition: number }[],
+  options: { waitMs?: number; pollMs?: number; stop?: () => boolean } = {},
+): Promise<{ stable: Map<string, number>; open: { topic: string; partition: number }[] }> {
+  const deadline = Date.now() + (options.waitMs ?? 0)
+  for (;;) {
+    const stable = await listOffsetsWithAdmin(
+      admin,
+      partitions,
+      'latest',
+      FetchIsolationLevels.READ_COMMITTED,
+    )
+    const high = await listOffsetsWithAdmin(
+      admin,
+      partitions,
+      'latest',
+      FetchIsolationLevels.READ_UNCOMMITTED,
+    )
+    const open = partitions.filter((p) => {
+      const key = partitionKey(p.topic, p.partition)
+      return (stable.get(key) ?? 0) < (high.get(key) ?? 0)
+    })
+    if (open.length === 0 || Date.now() >= deadline || options.stop?.() === true) return { stable, open }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100))
+  }
+}

@@ -11,11 +11,11 @@
 // reset by default: it holds the raw input log, which an application reset does not change, and Kafka
 // may no longer have all of it (its retention is shorter than the archive's). Selected explicitly, it
 // is emptied and archives again from the earliest offset Kafka still has.
-import { type Admin, FetchIsolationLevels } from '@platformatic/kafka'
+import type { Admin } from '@platformatic/kafka'
 import type { Config, SinkName } from '../config/config.js'
 import type { Logger } from '../config/logger.js'
 import { createAdmin, kafkaConnection } from '../kafka/clients.js'
-import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
+import { listOffsetsWithAdmin, partitionKey, stableEnds } from '../kafka/partition-fetcher.js'
 import { topicPartitions } from '../kafka/topics.js'
 import { loadProcessorConfig, type ProcessorConfig } from '../processors/config.js'
 import { configuredProcessorSerdes } from '../processors/serdes.js'
@@ -296,35 +296,16 @@ async function stableEndOffsets(
   partitions: readonly TopicPartition[],
   waitMs: number,
 ): Promise<Map<string, number>> {
-  const deadline = Date.now() + waitMs
-  for (;;) {
-    const stable = await listOffsetsWithAdmin(
-      admin,
-      partitions,
-      'latest',
-      FetchIsolationLevels.READ_COMMITTED,
+  const { stable, open } = await stableEnds(admin, partitions, { waitMs, pollMs: 500 })
+  if (open.length > 0)
+    throw new ResetRefusedError(
+      'OPEN_TRANSACTIONS',
+      `reset refused: open transactions on ${open.map((p) => `${p.topic}-${p.partition}`).join(', ')} ` +
+        `after ${waitMs} ms (a producer is still writing, or one that crashed has not timed out yet)`,
+      [],
+      open,
     )
-    const high = await listOffsetsWithAdmin(
-      admin,
-      partitions,
-      'latest',
-      FetchIsolationLevels.READ_UNCOMMITTED,
-    )
-    const open = partitions.filter((p) => {
-      const key = partitionKey(p.topic, p.partition)
-      return (stable.get(key) ?? 0) < (high.get(key) ?? 0)
-    })
-    if (open.length === 0) return stable
-    if (Date.now() >= deadline)
-      throw new ResetRefusedError(
-        'OPEN_TRANSACTIONS',
-        `reset refused: open transactions on ${open.map((p) => `${p.topic}-${p.partition}`).join(', ')} ` +
-          `after ${waitMs} ms (a producer is still writing, or one that crashed has not timed out yet)`,
-        [],
-        open,
-      )
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  return stable
 }
 
 /** What a sink's reset cleared, in words, for the report. */

@@ -5,8 +5,8 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { stringSerializers } from '@platformatic/kafka'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createConsumer, createTransactionalProducer } from '../../kafka/clients.js'
-import { PartitionFetcher } from '../../kafka/partition-fetcher.js'
+import { createAdmin, createConsumer, createTransactionalProducer } from '../../kafka/clients.js'
+import { PartitionFetcher, partitionKey, stableEnds } from '../../kafka/partition-fetcher.js'
 import { createTestTopics, deleteTestTopics, readTopic } from '../support/kafka.js'
 import { stackConfig, stackEnv, testPrefix } from '../support/stack-env.js'
 
@@ -15,9 +15,10 @@ const config = stackConfig()
 const committedTopic = `${prefix}-seed`
 const crashTopic = `${prefix}-crash`
 const markerTopic = `${prefix}-marker`
+const openTopic = `${prefix}-open`
 
-beforeAll(() => createTestTopics(config, [committedTopic, crashTopic, markerTopic], 3))
-afterAll(() => deleteTestTopics(config, [committedTopic, crashTopic, markerTopic]))
+beforeAll(() => createTestTopics(config, [committedTopic, crashTopic, markerTopic, openTopic], 3))
+afterAll(() => deleteTestTopics(config, [committedTopic, crashTopic, markerTopic, openTopic]))
 
 describe('transactional produce', () => {
   it('shows read_committed readers the committed transaction only, and read_uncommitted both', async () => {
@@ -157,6 +158,45 @@ describe('read_committed fetch (the runtime and its restore read this way)', () 
       expect(values).toEqual(['c1', 'c2', 'c3'])
     } finally {
       await consumer.close()
+    }
+  })
+})
+
+describe('stableEnds (where a restore ends; the resets refuse open transactions with it)', () => {
+  it('names the partitions a transaction is still open on, waits for it, and ends at the committed records', async () => {
+    const admin = createAdmin(config.kafka, `${prefix}-open-admin`)
+    const producer = createTransactionalProducer(config.kafka, `${prefix}-open`, {
+      serializers: stringSerializers,
+    })
+    const partitions = [0, 1, 2].map((partition) => ({ topic: openTopic, partition }))
+    try {
+      const committed = await producer.beginTransaction()
+      await committed.send({ messages: [{ topic: openTopic, partition: 0, key: 'a', value: 'a' }] })
+      await committed.commit()
+      const open = await producer.beginTransaction()
+      await open.send({ messages: [{ topic: openTopic, partition: 1, key: 'b', value: 'b' }] })
+
+      const before = await stableEnds(admin, partitions)
+      expect(before.open).toEqual([{ topic: openTopic, partition: 1 }])
+      // Partition 0: the record and its commit marker; partition 1: held at the open transaction.
+      expect(before.stable.get(partitionKey(openTopic, 0))).toBe(2)
+      expect(before.stable.get(partitionKey(openTopic, 1))).toBe(0)
+      const started = Date.now()
+      const waited = await stableEnds(admin, partitions, { waitMs: 600, pollMs: 100 })
+      expect(Date.now() - started).toBeGreaterThanOrEqual(600)
+      expect(waited.open).toEqual([{ topic: openTopic, partition: 1 }])
+      const stopped = await stableEnds(admin, partitions, { waitMs: 60_000, stop: () => true })
+      expect(stopped.open).toHaveLength(1)
+
+      const ending = stableEnds(admin, partitions, { waitMs: 30_000, pollMs: 50 })
+      await open.commit()
+      const after = await ending
+      expect(after.open).toEqual([])
+      expect(after.stable.get(partitionKey(openTopic, 1))).toBe(2)
+      expect(after.stable.get(partitionKey(openTopic, 2))).toBe(0)
+    } finally {
+      await producer.close()
+      await admin.close()
     }
   })
 })

@@ -27,6 +27,7 @@ import {
   type PartitionPosition,
   partitionKey,
   partitionsByTopic,
+  stableEnds,
 } from '../../kafka/partition-fetcher.js'
 import { ensureTopics } from '../../kafka/topics.js'
 import { isTopologyError, TopologyError } from '../errors.js'
@@ -841,16 +842,13 @@ export class KafkaStreams extends EventEmitter {
     changelogs: readonly { topic: string; partition: number }[],
     isolation: number,
   ): Promise<Map<string, number>> {
-    const consumer = this.#consumer as Consumer
-    const deadline = Date.now() + this.#config.transactionTimeoutMs + 5000
-    for (;;) {
-      const stable = await listOffsets(consumer, changelogs, 'latest', isolation)
-      if (isolation !== FetchIsolationLevels.READ_COMMITTED || Date.now() > deadline || this.#stopping)
-        return stable
-      const high = await listOffsets(consumer, changelogs, 'latest', FetchIsolationLevels.READ_UNCOMMITTED)
-      if ([...stable].every(([key, offset]) => offset >= (high.get(key) ?? 0))) return stable
-      await sleep(100)
-    }
+    if (isolation !== FetchIsolationLevels.READ_COMMITTED)
+      return listOffsets(this.#consumer as Consumer, changelogs, 'latest', isolation)
+    const { stable } = await stableEnds(this.#admin as Admin, changelogs, {
+      waitMs: this.#config.transactionTimeoutMs + 5000,
+      stop: () => this.#stopping,
+    })
+    return stable
   }
 
   // OffsetFetch with require_stable, retried while a transaction holds the offsets (UNSTABLE_OFFSET_COMMIT)

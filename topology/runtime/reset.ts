@@ -4,9 +4,14 @@
 // has members: a live instance would keep writing state the reset just removed. Output topics are left
 // as they are (a replay writes its results again; a sink that needs them cleared resets itself), except
 // those a store logs into (Materialized.withChangelogTopic): kept, with a tombstone for every key.
-import { type Admin, FetchIsolationLevels } from '@platformatic/kafka'
+import type { Admin } from '@platformatic/kafka'
 import { createAdmin, createConsumer, createProducer, type KafkaConfig } from '../../kafka/clients.js'
-import { listOffsetsWithAdmin, PartitionFetcher, partitionKey } from '../../kafka/partition-fetcher.js'
+import {
+  listOffsetsWithAdmin,
+  PartitionFetcher,
+  partitionKey,
+  stableEnds,
+} from '../../kafka/partition-fetcher.js'
 import { topicPartitions } from '../../kafka/topics.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
@@ -134,13 +139,7 @@ async function readLiveKeys(
 ): Promise<LiveKeys[]> {
   if (topics.length === 0) return []
   const partitions = await topicPartitions(admin, topics)
-  const stable = await listOffsetsWithAdmin(admin, partitions, 'latest', FetchIsolationLevels.READ_COMMITTED)
-  const high = await listOffsetsWithAdmin(admin, partitions, 'latest', FetchIsolationLevels.READ_UNCOMMITTED)
-  const open = partitions.filter(
-    (p) =>
-      (stable.get(partitionKey(p.topic, p.partition)) ?? 0) <
-      (high.get(partitionKey(p.topic, p.partition)) ?? 0),
-  )
+  const { stable, open } = await stableEnds(admin, partitions)
   if (open.length > 0) {
     throw new TopologyError(
       'TRANSACTION_OPEN',
