@@ -23,28 +23,43 @@ import type { TopicPartitionOffset } from '../internals/runtime/stream-task.js'
 export type OutgoingRecord = MessageToProduce<Buffer, Buffer, Buffer, Buffer>
 
 /**
- * Sends in slices of at most this many bytes (keys, values, headers): the client puts all records of a
- * partition of one request in one batch, which the broker refuses above its message.max.bytes (1 MiB by
- * default), and a changelog, a dead-letter or a late-record partition can take a whole commit.
+ * A slice holds at most this many bytes (keys, values, headers) of one topic: the client puts all
+ * records of a partition of one request in one batch, which the broker refuses above its
+ * message.max.bytes (1 MiB by default), and a changelog, a dead-letter or a late-record partition can
+ * take a whole commit. Bounding a topic's bytes bounds each of its partitions' batch.
  */
-const SEND_SLICE_BYTES = 768 * 1024
+const TOPIC_SLICE_BYTES = 768 * 1024
+/**
+ * And at most this many bytes in all. The idempotent producer has one request in flight per broker,
+ * so each slice costs a round trip: a commit's cache flush of 100k records went out as ~35 requests
+ * of 768 KiB one after the other. One request may carry many topics, each under its own bound, and
+ * stays far below the broker's socket.request.max.bytes (100 MiB).
+ */
+const REQUEST_SLICE_BYTES = 16 * 1024 * 1024
 const RECORD_OVERHEAD = 40
 
-/** Consecutive slices of `records` of at most SEND_SLICE_BYTES each (one record per slice at least). */
+/**
+ * Consecutive slices of `records`, each with at most TOPIC_SLICE_BYTES of any topic and
+ * REQUEST_SLICE_BYTES in all (one record per slice at least): one produce request each.
+ */
 export function sendSlices(records: OutgoingRecord[]): OutgoingRecord[][] {
   const slices: OutgoingRecord[][] = []
   let current: OutgoingRecord[] = []
   let bytes = 0
+  const topicBytes = new Map<string, number>()
   for (const record of records) {
     let size = RECORD_OVERHEAD + (record.key?.length ?? 0) + (record.value?.length ?? 0)
     if (record.headers instanceof Map) for (const [k, v] of record.headers) size += k.length + v.length + 2
-    if (current.length > 0 && bytes + size > SEND_SLICE_BYTES) {
+    const topic = (topicBytes.get(record.topic) ?? 0) + size
+    if (current.length > 0 && (topic > TOPIC_SLICE_BYTES || bytes + size > REQUEST_SLICE_BYTES)) {
       slices.push(current)
       current = []
       bytes = 0
+      topicBytes.clear()
     }
     current.push(record)
     bytes += size
+    topicBytes.set(record.topic, (topicBytes.get(record.topic) ?? 0) + size)
   }
   if (current.length > 0) slices.push(current)
   return slices

@@ -9,21 +9,33 @@ import { errorText } from '../../../topology/runtime/commit-errors.js'
 import { type OutgoingRecord, sendSlices } from '../../../topology/runtime/committer.js'
 import { lockStateDirectory } from '../../../topology/runtime/state-directory.js'
 
-const record = (bytes: number): OutgoingRecord => ({
-  topic: 't',
+const record = (bytes: number, topic = 't'): OutgoingRecord => ({
+  topic,
   key: Buffer.alloc(4),
   value: Buffer.alloc(bytes),
 })
+const bytesOf = (records: OutgoingRecord[]) =>
+  records.reduce((n, r) => n + 40 + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0)
 
 describe('sendSlices', () => {
-  it('keeps every record, in order, in slices of at most 768 KiB', () => {
+  it('keeps every record, in order, with at most 768 KiB of one topic in a slice', () => {
     const records = Array.from({ length: 5000 }, (_, i) => record(100 + (i % 400)))
     const slices = sendSlices(records)
     expect(slices.flat()).toEqual(records)
     expect(slices.length).toBeGreaterThan(1)
+    for (const slice of slices) expect(bytesOf(slice)).toBeLessThanOrEqual(768 * 1024)
+  })
+
+  it('puts many topics in one request, each under its bound, and at most 16 MiB in all', () => {
+    // 60 topics x 1,000 records of ~500 bytes: 29 MiB, 480 KiB per topic.
+    const records = Array.from({ length: 60_000 }, (_, i) => record(460, `t${i % 60}`))
+    const slices = sendSlices(records)
+    expect(slices.flat()).toEqual(records)
+    expect(slices.length).toBe(2)
     for (const slice of slices) {
-      const bytes = slice.reduce((n, r) => n + 40 + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0)
-      expect(bytes).toBeLessThanOrEqual(768 * 1024)
+      expect(bytesOf(slice)).toBeLessThanOrEqual(16 * 1024 * 1024)
+      const perTopic = Map.groupBy(slice, (r) => r.topic)
+      for (const topic of perTopic.values()) expect(bytesOf(topic)).toBeLessThanOrEqual(768 * 1024)
     }
   })
 
