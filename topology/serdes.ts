@@ -8,8 +8,10 @@ export interface Serde<T> {
   deserialize(topic: string, bytes: Buffer): T
   /**
    * Optional asynchronous step before a batch of a source topic is deserialized (a Schema Registry
-   * serde fetches the writer schemas it has not seen). The Kafka runtime awaits it once per fetched
-   * batch, so that deserialize stays synchronous; when it rejects, the batch is fetched again later.
+   * serde fetches the writer schemas it has not seen), and before a store restores a batch of the
+   * topic it logs into (Materialized.withChangelogTopic, value serde). The Kafka runtime awaits it once
+   * per fetched batch, so that deserialize stays synchronous; when it rejects, the batch is fetched
+   * again later (1 s later during a restore).
    * The test driver does not call it: prepare such a serde yourself before piping.
    */
   prepare?(topic: string, values: readonly Buffer[]): Promise<void>

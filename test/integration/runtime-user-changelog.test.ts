@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdmin, createProducer, createTransactionalProducer } from '../../kafka/clients.js'
 import { ensureTopics, untilListed } from '../../kafka/topics.js'
-import { Materialized, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
+import { Materialized, type Serde, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
 import { deleteTestTopics, type RawRecord, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
@@ -25,7 +25,7 @@ const KEYS = 40
 const str = Serdes.String()
 const long = Serdes.Long()
 
-function countsTopology(output: string): Topology {
+function countsTopology(output: string, valueSerde: Serde<number> = long): Topology {
   const builder = new StreamsBuilder()
   builder
     .stream<string, string>(input, { keySerde: str, valueSerde: str })
@@ -33,7 +33,7 @@ function countsTopology(output: string): Topology {
     .count(
       Materialized.as<string, number>('word-counts')
         .withKeySerde(str)
-        .withValueSerde(long)
+        .withValueSerde(valueSerde)
         .withChangelogTopic(output),
     )
   return builder.build()
@@ -175,6 +175,32 @@ describe('Materialized.withChangelogTopic()', () => {
     // Without the tombstones the restored table would start at the last run's counts: 3600 in all.
     expect(await runUntil(topology, 1800)).toEqual(sorted(expectedCounts(1800)))
   }, 180_000)
+
+  it('restores through a value serde whose prepare() fails at first, fetching the batch again until it succeeds', async () => {
+    // A registry serde that cannot reach its registry for a while: prepare() rejects twice.
+    let failures = 2
+    let prepared = 0
+    const flaky: Serde<number> = {
+      ...long,
+      prepare: async (topic, values) => {
+        expect(topic).toBe(counts)
+        if (failures-- > 0) throw new Error('registry unavailable')
+        prepared += values.length
+      },
+    }
+    const restorable = (
+      await readTopicRaw(config, counts, { expected: 1, isolation: 'read_committed', quietMs: 300 })
+    ).filter((r) => r.value !== undefined).length
+    await produceWords(300, 1800)
+    const started = Date.now()
+    // The restored counts (the first test's 1800) go on with the 300 new records.
+    expect(await runUntil(countsTopology(counts, flaky), 2100)).toEqual(sorted(expectedCounts(2100)))
+    // Both failures happened, and the batches they refused were fetched again (1 s later) and
+    // prepared: every value the restore applied was prepared once.
+    expect(failures).toBeLessThan(0)
+    expect(prepared).toBe(restorable)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+  }, 120_000)
 
   it('refuses the reset with nothing changed while a transaction is still open on the topic', async () => {
     const admin = createAdmin(config.kafka, 'test')
