@@ -115,7 +115,11 @@ export function agentBusyAlerts(
 ): KStream<string, Alert> {
   const { agentMaxBusyMs: maxBusyMs, checkIntervalMs: intervalMs } = resolveAlertsOptions(options)
   builder.addStateStore(
-    Stores.keyValueStoreBuilder(AGENT_STATUS_STORE, Serdes.String(), Serdes.Json<AgentStatusEntry>()),
+    Stores.keyValueStoreBuilder(
+      AGENT_STATUS_STORE,
+      Serdes.String(),
+      Serdes.Json<AgentStatusEntry>(),
+    ).withCachingEnabled(),
   )
   return agentEvents
     .processValues(

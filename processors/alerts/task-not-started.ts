@@ -106,7 +106,11 @@ export function taskNotStartedAlerts(
 ): KStream<string, Alert> {
   const { taskStartTimeoutMs: timeoutMs, checkIntervalMs: intervalMs } = resolveAlertsOptions(options)
   builder.addStateStore(
-    Stores.keyValueStoreBuilder(PENDING_TASKS_STORE, Serdes.String(), Serdes.Json<PendingTask>()),
+    Stores.keyValueStoreBuilder(
+      PENDING_TASKS_STORE,
+      Serdes.String(),
+      Serdes.Json<PendingTask>(),
+    ).withCachingEnabled(),
   )
   return taskSnapshots
     .processValues(

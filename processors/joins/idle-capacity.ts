@@ -267,7 +267,9 @@ export function formationRequestCapacity(
 ): void {
   const str = Serdes.String()
   const partJson = Serdes.Json<RequestPart>()
-  builder.addStateStore(Stores.keyValueStoreBuilder(PENDING_STORE, str, Serdes.Json<PendingRequest>()))
+  builder.addStateStore(
+    Stores.keyValueStoreBuilder(PENDING_STORE, str, Serdes.Json<PendingRequest>()).withCachingEnabled(),
+  )
   const requests = teamEvents
     .filter((_team, e) => payloadName(e.payload) === 'TeamFormationRequested', {
       name: 'join-formation-requests',

@@ -328,7 +328,7 @@ export function agentUtilization(
       UTILIZATION_STORES.agents,
       str,
       Serdes.Json<BusyState>(),
-    ).withCachingDisabled(),
+    ).withCachingEnabled(),
   )
   builder.addStateStore(
     Stores.keyValueStoreBuilder(UTILIZATION_STORES.clock, str, Serdes.Long()).withCachingDisabled(),

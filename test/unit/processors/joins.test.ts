@@ -246,10 +246,11 @@ describe('joins restored from their changelogs', () => {
         .readKeyValuesToList()
         .map(([key, value]) => ({ key, value }))
     }
+    // Not join-formation-requests-pending: its store has a record cache, and here all parts of a
+    // request arrive while one input record is processed, so nothing is pending when the cache flushes.
     expect(Object.keys(changelogs)).toEqual(
       expect.arrayContaining([
         'test-app-join-idle-agents-by-capability-changelog',
-        'test-app-join-formation-requests-pending-changelog',
         'test-app-join-team-task-outcomes-changelog',
       ]),
     )
