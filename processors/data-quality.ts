@@ -4,12 +4,21 @@
 // data-quality topic with its reason and is counted; processing continues.
 //
 // The folds see every violation (they hold the entity's state when the event arrives), so each fold
-// step returns, beside the entity's snapshot, the finding of that event if any (`Folded`). The table
-// keeps the pair in its store, the snapshot outputs and the joins read only the snapshot, and the
-// findings are the folded pairs that carry one. Whatever depends on the arrival order decides by it:
-// a task's completion before its creation is a finding even if the creation follows.
+// step returns, beside the entity's snapshot, the finding of that event if any (`Folded`). The steps
+// are a stream of their own (entityTable), the table keeps only the snapshots, and the findings are
+// the steps that carry one. Whatever depends on the arrival order decides by it: a task's completion
+// before its creation is a finding even if the creation follows.
 import type { EventFamily } from '../schemas/index.js'
-import { type KStream, Materialized, type Serde } from '../topology/index.js'
+import {
+  type KeyValueStore,
+  type KStream,
+  type KTable,
+  Materialized,
+  type Processor,
+  type ProcessorContext,
+  type Serde,
+  type StreamRecord,
+} from '../topology/index.js'
 import { topicName } from './config-error.js'
 
 /**
@@ -76,29 +85,10 @@ export interface DataQualityRecord {
 /** Called once per finding (a metric): like ProcessorHooks.onDuplicate. */
 export type OnDataQuality = (reason: DataQualityReason, topic: string) => void
 
-/**
- * One fold step's result: the entity's snapshot and the finding of the event just folded (null when
- * none; also null after a restore, so a finding is reported once, when its event is folded).
- */
+/** One fold step's result: the entity's snapshot and the finding of the input just folded (or null). */
 export interface Folded<S> {
   readonly snapshot: S
   readonly issue: DataQualityIssue | null
-}
-
-/**
- * The serde of a table's store of `Folded` values: only the snapshot is kept (the changelog holds
- * exactly what the snapshot output holds); a restored value has no finding.
- */
-export function foldedSerde<S, F extends Folded<S>>(
-  snapshot: Serde<S>,
-  restored: (snapshot: S) => F,
-): Serde<F> {
-  return {
-    serialize: (topic, value) => snapshot.serialize(topic, value.snapshot),
-    deserialize: (topic, bytes) => restored(snapshot.deserialize(topic, bytes)),
-    // A registry serde fetches the writer schemas of a restore's records first.
-    ...(snapshot.prepare ? { prepare: snapshot.prepare.bind(snapshot) } : {}),
-  }
 }
 
 /**
@@ -113,20 +103,69 @@ export interface EntityStoreOptions<S> {
   readonly output?: string
 }
 
+/** An entity fold: the entity's fold steps (one per input) and its table. */
+export interface EntityFold<S, Step extends Folded<S>> {
+  /**
+   * Every fold step, in input order: the snapshot after each input, with that input's finding (and
+   * whatever else the step carries). Not cached: what must see every update reads this.
+   */
+  readonly steps: KStream<string, Step>
+  /**
+   * The snapshots as a table (store `name`, with a record cache: its changelog, and its changes
+   * downstream, get the last snapshot of each entity per commit).
+   */
+  readonly table: KTable<string, S>
+}
+
 /**
- * The store of an entity table's fold: named, holding only the snapshots (foldedSerde), without a
- * record cache (each finding comes with the update of its event, which a cache could replace).
+ * Folds `inputs` (keyed by entity id) into an entity table named `name`. A processor reads the
+ * entity's last snapshot from the table's store, folds the input into a step and forwards it; the
+ * step's snapshot is then put in the store (toTable). Findings come from the steps, so the table can
+ * keep a record cache: a cache replaces an entity's updates within a commit by the last one, which
+ * would drop the findings of the others if they travelled with the table's changes.
  */
-export function entityStore<S, F extends Folded<S>>(
+export function entityTable<I, S, Step extends Folded<S>>(
+  inputs: KStream<string, I>,
   name: string,
   options: EntityStoreOptions<S>,
-  restored: (snapshot: S) => F,
-): Materialized<string, F> {
-  const store = Materialized.as<string, F>(name)
-    .withKeySerde(options.key)
-    .withValueSerde(foldedSerde(options.snapshot, restored))
-    .withCachingDisabled()
-  return options.output === undefined ? store : store.withChangelogTopic(options.output)
+  fold: (id: string, previous: S | null, input: I) => Step,
+): EntityFold<S, Step> {
+  const steps = inputs.processValues(
+    () => new EntityFoldProcessor<I, S, Step>(name, fold),
+    { name: `dq-${name}-fold` },
+    name,
+  )
+  const store = Materialized.as<string, S>(name).withKeySerde(options.key).withValueSerde(options.snapshot)
+  const table = steps
+    .mapValues((step) => step.snapshot, { name: `dq-${name}-snapshot` })
+    .toTable(
+      { name: `dq-${name}-table` },
+      options.output === undefined ? store : store.withChangelogTopic(options.output),
+    )
+  return { steps, table }
+}
+
+class EntityFoldProcessor<I, S, Step extends Folded<S>> implements Processor<string, I, string, Step> {
+  #context!: ProcessorContext<string, Step>
+  #store!: KeyValueStore<string, S>
+
+  constructor(
+    private readonly storeName: string,
+    private readonly fold: (id: string, previous: S | null, input: I) => Step,
+  ) {}
+
+  init(context: ProcessorContext<string, Step>): void {
+    this.#context = context
+    this.#store = context.getStateStore<KeyValueStore<string, S>>(this.storeName)
+  }
+
+  process(record: StreamRecord<string, I>): void {
+    // As an aggregate: records without a key (dead-lettered upstream) or a value change nothing.
+    const id = record.key
+    if (id === null || id === undefined || record.value === null || record.value === undefined) return
+    const step = this.fold(id, this.#store.get(id) ?? null, record.value)
+    this.#context.forward(record.withValue(step))
+  }
 }
 
 export interface DataQualityOptions {

@@ -135,7 +135,7 @@ export function agentPartyTopology(
     output: topics.agents,
   })
   const tasks = taskEntities(taskEvents, { key, snapshot: out('tasks'), output: topics.tasks })
-  const taskSnapshots = tasks.table.toStream()
+  const taskSnapshots = tasks.snapshots
   dataQualityOutput([agents.dataQuality, teams.dataQuality, tasks.dataQuality], {
     output: topics.dataQuality,
     keySerde: key,

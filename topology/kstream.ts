@@ -265,6 +265,7 @@ export class KStream<K, V> {
   /**
    * The stream as a table: the latest value per key, a null value deleting the key. Materialized in a
    * store (`KTABLE-STATE-STORE-...` unless named); after a key change, through a repartition topic.
+   * `named` names the processor (`KSTREAM-TOTABLE-...` otherwise) and the repartition topic.
    */
   toTable(named?: Named | Materialized<K, V>, materialized?: Materialized<K, V>): KTable<K, V> {
     const [n, m] = named instanceof Materialized ? [undefined, named] : [named, materialized]
@@ -283,6 +284,7 @@ export class KStream<K, V> {
       this.keySerde,
       this.valueSerde,
       'stream',
+      n?.name,
     )
   }
 

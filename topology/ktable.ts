@@ -236,6 +236,7 @@ export function materializeTable<K, V>(
   inheritedKeySerde: Serde<K> | undefined,
   inheritedValueSerde: Serde<V> | undefined,
   input: 'stream' | 'change',
+  processorName?: string,
 ): KTable<K, V> {
   const storeName = materialized.storeName ?? graph.name(undefined, 'KTABLE-STATE-STORE')
   const keySerde = materialized.keySerde ?? inheritedKeySerde
@@ -249,7 +250,7 @@ export function materializeTable<K, V>(
     changelogTopic: materialized.changelogTopic,
     hint: `pass Materialized.as('${storeName}').withKeySerde(...).withValueSerde(...) (or Materialized.with(keySerde, valueSerde))`,
   })
-  const name = graph.name(undefined, input === 'stream' ? 'KSTREAM-TOTABLE' : 'KTABLE-MATERIALIZE')
+  const name = graph.name(processorName, input === 'stream' ? 'KSTREAM-TOTABLE' : 'KTABLE-MATERIALIZE')
   if (input === 'stream')
     graph.addProcessor(name, () => new TableSourceProcessor<K, V>(storeName), [parent], [storeName])
   else graph.addProcessor(name, () => new TableMaterializeProcessor<K, V>(storeName), [parent], [storeName])

@@ -1,11 +1,12 @@
 // The agent table: every agent's full current state, folded from its events (agent_events, keyed by
-// agent id, after duplicates are dropped). Each update goes out as a whole snapshot keyed by agent id,
+// agent id, after duplicates are dropped). Each update goes out as a whole snapshot keyed by agent id
+// (the last of each agent per commit: the table has a record cache),
 // never a delta, so that a sink can apply any snapshot twice, or those of a replay, and converge. A
 // terminated agent stays, with status TERMINATED.
 //
 // Its current team comes from the team table's membership changes (teams.ts), re-keyed by agent id and
 // folded together with the agent events (agentEntities): both streams are merged, as one union type,
-// into the one aggregate. A change older (event time) than the one that set the current team is
+// into the one fold. A change older (event time) than the one that set the current team is
 // stale and ignored, and a leave only clears the team it names, so a disbanding reported late, or a
 // team formed on another partition and processed first, does not undo a newer membership. The merge
 // needs the membership repartition topic to have as many partitions as agent_events: the runtime sizes
@@ -25,7 +26,7 @@ import type {
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import type { KStream, KTable } from '../../topology/index.js'
-import { type DataQualityIssue, type EntityStoreOptions, entityStore, type Folded } from '../data-quality.js'
+import { type DataQualityIssue, type EntityStoreOptions, entityTable, type Folded } from '../data-quality.js'
 import type { MembershipChange } from './teams.js'
 
 export type AgentState = 'IDLE' | 'BUSY' | 'OFFLINE' | 'UNKNOWN' | 'TERMINATED'
@@ -199,9 +200,9 @@ export interface AgentEntities {
 
 /**
  * The agent table folded from the agent events and, when given, the membership changes
- * (teamEntities().memberships, keyed by agent id), with its findings. The store is `agents`, holding the snapshots
- * (its changelog is `serdes.output` when given, else `<applicationId>-agents-changelog`), without a record cache: each finding
- * comes with the update of its event, which a cache could replace.
+ * (teamEntities().memberships, keyed by agent id), with its findings (entityTable). The store is
+ * `agents`, holding the snapshots with a record cache; its changelog is `serdes.output` when given,
+ * else `<applicationId>-agents-changelog`.
  */
 export function agentEntities(
   events: KStream<string, AgentEvent>,
@@ -218,18 +219,9 @@ export function agentEntities(
           }),
           { name: 'dq-agent-inputs' },
         )
-  const folded = inputs.groupByKey().aggregate<Folded<AgentSnapshot>>(
-    () => ({ snapshot: emptyAgent(''), issue: null }),
-    (agentId, input, previous) => foldAgent(agentId, previous.snapshot, input),
-    entityStore<AgentSnapshot, Folded<AgentSnapshot>>('agents', serdes, (snapshot) => ({
-      snapshot,
-      issue: null,
-    })),
-  )
+  const { steps, table } = entityTable(inputs, 'agents', serdes, foldAgent)
   return {
-    table: folded.mapValues((f) => f.snapshot, { name: 'dq-agents-snapshot' }),
-    dataQuality: folded
-      .toStream({ name: 'dq-agents-folded' })
-      .flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-agents-findings' }),
+    table,
+    dataQuality: steps.flatMapValues((f) => (f.issue ? [f.issue] : []), { name: 'dq-agents-findings' }),
   }
 }

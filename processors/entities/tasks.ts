@@ -1,5 +1,6 @@
 // The task table: each task's full current state, folded from task_events (keyed by task id, after
-// duplicates are dropped), emitted as a whole snapshot on every change. Outcome events can arrive
+// duplicates are dropped), emitted as a whole snapshot (the last of each task per commit; every
+// snapshot, in order, on `snapshots` for the metrics). Outcome events can arrive
 // after events with a later event time (the platform reports them late), so the fold does not depend
 // on arrival order: each event sets its own fields, and the status only moves forward (CREATED <
 // ASSIGNED < RUNNING < an outcome); the first outcome seen is kept. Events of a task the table has
@@ -17,7 +18,7 @@ import type {
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import type { KStream, KTable } from '../../topology/index.js'
-import { type DataQualityIssue, type EntityStoreOptions, entityStore, type Folded } from '../data-quality.js'
+import { type DataQualityIssue, type EntityStoreOptions, entityTable } from '../data-quality.js'
 
 export type TaskState = 'UNKNOWN' | 'CREATED' | 'ASSIGNED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED'
 
@@ -173,37 +174,34 @@ export function checkTaskEvent(task: TaskSnapshot, event: TaskEvent): DataQualit
 }
 
 export interface TaskEntities {
-  /** The task table: full snapshots keyed by task id. */
+  /** The task table: full snapshots keyed by task id (cached: the last of each task per commit). */
   readonly table: KTable<string, TaskSnapshot>
+  /**
+   * The snapshot after each task event, none replaced: the outcome and token metrics count the one
+   * whose event set the outcome, which a cache could replace by a later one. (Never null: typed as
+   * the table's stream, which the metrics also accept.)
+   */
+  readonly snapshots: KStream<string, TaskSnapshot | null>
   /** The findings of the task events (data-quality.ts), keyed by task id. */
   readonly dataQuality: KStream<string, DataQualityIssue>
 }
 
 /**
- * The task table and its data-quality findings. The fold's store is `tasks`, holding the snapshots
- * (its changelog is `serdes.output` when given, else `<applicationId>-tasks-changelog`), without a record cache: every snapshot
- * goes out (the outcome metrics count the one whose event set the outcome, and each finding comes
- * with the snapshot of its event, either of which a cache could replace).
+ * The task table, every snapshot and the data-quality findings (entityTable). The store is `tasks`,
+ * holding the snapshots with a record cache; its changelog is `serdes.output` when given, else
+ * `<applicationId>-tasks-changelog`.
  */
 export function taskEntities(
   events: KStream<string, TaskEvent>,
   serdes: EntityStoreOptions<TaskSnapshot>,
 ): TaskEntities {
-  const folded = events.groupByKey().aggregate<Folded<TaskSnapshot>>(
-    () => ({ snapshot: emptyTask(''), issue: null }),
-    (taskId, event, { snapshot }) => {
-      const task = snapshot.task_id === '' ? emptyTask(taskId) : snapshot
-      return { snapshot: applyTaskEvent(task, event), issue: checkTaskEvent(task, event) }
-    },
-    entityStore<TaskSnapshot, Folded<TaskSnapshot>>('tasks', serdes, (snapshot) => ({
-      snapshot,
-      issue: null,
-    })),
-  )
+  const { steps, table } = entityTable(events, 'tasks', serdes, (taskId, previous, event: TaskEvent) => {
+    const task = previous ?? emptyTask(taskId)
+    return { snapshot: applyTaskEvent(task, event), issue: checkTaskEvent(task, event) }
+  })
   return {
-    table: folded.mapValues((f) => f.snapshot, { name: 'dq-tasks-snapshot' }),
-    dataQuality: folded
-      .toStream({ name: 'dq-tasks-folded' })
-      .flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-tasks-findings' }),
+    table,
+    snapshots: steps.mapValues<TaskSnapshot | null>((f) => f.snapshot, { name: 'dq-tasks-steps' }),
+    dataQuality: steps.flatMapValues((f) => (f.issue ? [f.issue] : []), { name: 'dq-tasks-findings' }),
   }
 }

@@ -1,5 +1,5 @@
 // The team table: each team's full current state, folded from team_events (keyed by team id, after
-// duplicates are dropped), emitted as a whole snapshot on every change. A disbanded team stays, with
+// duplicates are dropped), emitted as a whole snapshot (the last of each team per commit). A disbanded team stays, with
 // status DISBANDED. The disbanding can be reported late (after events with a later event time), so
 // the status only moves forward (REQUESTED < FORMED or FORMATION_FAILED < DISBANDED).
 //
@@ -22,7 +22,7 @@ import type {
 } from '../../schemas/index.js'
 import { payloadName, payloadOf } from '../../schemas/payload.js'
 import { type KStream, type KTable, type Serde, Serdes } from '../../topology/index.js'
-import { type DataQualityIssue, type EntityStoreOptions, entityStore, type Folded } from '../data-quality.js'
+import { type DataQualityIssue, type EntityStoreOptions, entityTable, type Folded } from '../data-quality.js'
 
 export type TeamState = 'UNKNOWN' | 'REQUESTED' | 'FORMED' | 'FORMATION_FAILED' | 'DISBANDED'
 
@@ -198,20 +198,9 @@ export function checkTeamEvent(team: TeamSnapshot, event: TeamEvent): DataQualit
   return null
 }
 
-/**
- * A team fold step: the snapshot, the event's finding and the memberships it changed. The changes are
- * taken (emptied) once re-keyed, when the step is forwarded: the store holds the step until the team's
- * next event, which for a disbanded team never comes, and needs only the snapshot.
- */
+/** A team fold step: the snapshot, the event's finding and the memberships it changed. */
 export interface FoldedTeam extends Folded<TeamSnapshot> {
-  changes: readonly MembershipChange[]
-}
-
-function takeChanges(step: FoldedTeam | null): readonly MembershipChange[] {
-  if (step === null || step.changes.length === 0) return NO_CHANGES
-  const changes = step.changes
-  step.changes = NO_CHANGES
-  return changes
+  readonly changes: readonly MembershipChange[]
 }
 
 export interface TeamEntities {
@@ -232,44 +221,33 @@ export interface TeamEntitiesOptions {
 }
 
 /**
- * The team table (store `teams` holding the snapshots, its changelog `serdes.output` when given, else
- * `<applicationId>-teams-changelog`; no record cache: each finding and membership change comes with the update of its event, which a
- * cache could replace), its findings and the membership changes re-keyed by agent id.
+ * The team table (entityTable: store `teams` holding the snapshots with a record cache, its changelog
+ * `serdes.output` when given, else `<applicationId>-teams-changelog`), its findings and the membership
+ * changes of every fold step, re-keyed by agent id.
  */
 export function teamEntities(
   events: KStream<string, TeamEvent>,
   serdes: EntityStoreOptions<TeamSnapshot>,
   options: TeamEntitiesOptions = {},
 ): TeamEntities {
-  const folded = events.groupByKey().aggregate<FoldedTeam>(
-    () => ({ snapshot: emptyTeam(''), issue: null, changes: NO_CHANGES }),
-    (teamId, event, { snapshot }) => {
-      const team = snapshot.team_id === '' ? emptyTeam(teamId) : snapshot
-      const next = applyTeamEvent(team, event)
-      return {
-        snapshot: next,
-        issue: checkTeamEvent(team, event),
-        changes: membershipChanges(team, next, event),
-      }
-    },
-    entityStore<TeamSnapshot, FoldedTeam>('teams', serdes, (snapshot) => ({
-      snapshot,
-      issue: null,
-      changes: NO_CHANGES,
-    })),
-  )
-  const steps = folded.toStream({ name: 'dq-teams-folded' })
+  const { steps, table } = entityTable(events, 'teams', serdes, (teamId, previous, event: TeamEvent) => {
+    const team = previous ?? emptyTeam(teamId)
+    const next = applyTeamEvent(team, event)
+    return {
+      snapshot: next,
+      issue: checkTeamEvent(team, event),
+      changes: membershipChanges(team, next, event),
+    }
+  })
   return {
-    table: folded.mapValues((f) => f.snapshot, { name: 'dq-teams-snapshot' }),
+    table,
     memberships: steps
-      .flatMap((_teamId, f) => takeChanges(f).map((c) => [c.agent_id, c] as const), {
-        name: 'dq-memberships',
-      })
+      .flatMap((_teamId, f) => f.changes.map((c) => [c.agent_id, c] as const), { name: 'dq-memberships' })
       .repartition({
         name: 'dq-memberships-by-agent',
         keySerde: serdes.key,
         valueSerde: options.membershipSerde ?? Serdes.Json<MembershipChange>(),
       }),
-    dataQuality: steps.flatMapValues((f) => (f?.issue ? [f.issue] : []), { name: 'dq-teams-findings' }),
+    dataQuality: steps.flatMapValues((f) => (f.issue ? [f.issue] : []), { name: 'dq-teams-findings' }),
   }
 }

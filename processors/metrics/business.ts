@@ -361,7 +361,7 @@ export function teamFormationRate(
 
 /**
  * Task outcomes per priority and window, with the completion and failure rates (of all outcomes). Input:
- * the task table's snapshots (`taskEntities(...).table.toStream()`): the snapshot whose event set the
+ * the snapshot after each task event (`taskEntities(...).snapshots`): the snapshot whose event set the
  * outcome is counted once, in the windows of that event's time. Store `task-outcomes<suffix>` per
  * windowing, repartition `task-outcomes<first suffix>-by-priority`.
  */

@@ -78,7 +78,7 @@ function alertsTopology(windows: TimeWindows, options: AlertsOptions): Topology 
   const taskSnapshots = taskEntities(events(TOPICS.tasks, serdes.taskEvents), {
     key: str,
     snapshot: serdes.taskSnapshot,
-  }).table.toStream()
+  }).snapshots
   agentPartyAlerts(
     builder,
     {
@@ -387,7 +387,7 @@ describe('task not started alert', () => {
           key: str,
           snapshot: Serdes.Json(),
         },
-      ).table.toStream(),
+      ).snapshots,
       options,
     )
   const pipe = (driver: TopologyTestDriver, events: TaskEvent[]) => {

@@ -126,7 +126,7 @@ function metricsTopology() {
   const tasks = taskEntities(events<TaskEvent>('task_events', serdes.taskEvents), {
     key: str,
     snapshot: serdes.taskSnapshot,
-  }).table.toStream()
+  }).snapshots
   for (const which of ['tumbling', 'hopping'] as const) {
     const suffix = SUFFIXES[which]
     const windows = timeWindows(WINDOWINGS[which])

@@ -117,9 +117,9 @@ function fullTopology() {
   const tasks = taskEntities(events('task_events', serdes.taskEvents), {
     key: str,
     snapshot: serdes.taskSnapshot,
-  }).table
+  }).snapshots
   teamTaskAttribution(
-    tasks.toStream(),
+    tasks,
     teams,
     { windowMs: WINDOW_MS, graceMs: GRACE_MS },
     { attribution: outputs.attribution, outcomes: outputs.outcomes },

@@ -185,7 +185,10 @@ describe('KStream.toTable()', () => {
       .toTable({ name: 'upper' }, Materialized.as<string, number>('by-upper').withKeySerde(str))
       .toStream()
       .to('out', { keySerde: str, valueSerde: num })
-    const driver = new TopologyTestDriver(b.build())
+    const topology = b.build()
+    // The name names the repartition topic and the processor that materializes the table.
+    expect(topology.describe().toString()).toContain('Processor: upper (stores: [by-upper])')
+    const driver = new TopologyTestDriver(topology)
     driver.createInputTopic('t', str, num).pipeInput('a', 1)
     expect(driver.producedTopicNames()).toContain('test-app-upper-repartition')
     expect(driver.getKeyValueStore('by-upper').get('A')).toBe(1)
