@@ -27,12 +27,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 beforeAll(() => pipeline.setup(), 120_000)
 afterAll(() => pipeline.cleanUp(), 120_000)
 
-/** Starts, lets it run for a random time (often mid-start, often mid-batch), kills it with SIGKILL. */
-async function killAtRandom(start: () => StreamsProcess, kills: number): Promise<number[]> {
+/**
+ * Starts, lets it run for a random time (often mid-start, often mid-batch), kills it with SIGKILL.
+ * With `afterStart`, the time counts from the process's 'sinks started' line instead.
+ */
+async function killAtRandom(
+  start: () => StreamsProcess,
+  kills: number,
+  afterStart?: { minMs: number; maxMs: number },
+): Promise<number[]> {
   const lifetimes: number[] = []
   for (let i = 0; i < kills; i++) {
     const sinks = start()
-    const lifetime = 500 + Math.floor(Math.random() * 4500 * Math.sqrt(SCALE))
+    const lifetime =
+      afterStart === undefined
+        ? 500 + Math.floor(Math.random() * 4500 * Math.sqrt(SCALE))
+        : afterStart.minMs + Math.floor(Math.random() * (afterStart.maxMs - afterStart.minMs))
+    if (afterStart !== undefined) await sinks.waitForLine(/sinks started/, 60_000 * SCALE)
     await sleep(lifetime)
     if (!sinks.running)
       throw new Error(`the sinks exited by themselves:\n${sinks.lines.slice(-20).join('\n')}`)
@@ -80,7 +91,11 @@ describe('sinks killed with SIGKILL at random instants', () => {
       SINK_GROUP_PREFIX: `${pipeline.prefix}-unguarded`,
       REDIS_KEY_PREFIX: `${pipeline.prefix}-u:`,
     })
-    await killAtRandom(() => new StreamsProcess(env, UNGUARDED_APP), 6)
+    // Each instance killed 1-4 s after it started, so that it has applied records and, with the
+    // auto-commit every 5 s, not committed them: killed at any instant, the instances of a loaded
+    // machine could all die before applying anything (their start alone can take seconds), and
+    // then nothing is applied twice and this control shows nothing.
+    await killAtRandom(() => new StreamsProcess(env, UNGUARDED_APP), 6, { minMs: 1000, maxMs: 4000 })
     const last = new StreamsProcess(env, UNGUARDED_APP)
     const { neo4j, redis } = await pipeline.targets({
       neo4j: 'neo4j-unguarded',
