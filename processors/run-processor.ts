@@ -10,7 +10,7 @@ import { createAdmin, kafkaConnection } from '../kafka/clients.js'
 import { ensureTopics } from '../kafka/topics.js'
 import { KafkaStreams } from '../topology/runtime/index.js'
 import { loadProcessorConfig, type ProcessorConfig } from './config.js'
-import { outputTopicSpecs } from './outputs.js'
+import { ENTITY_INPUTS, outputTopicSpecs } from './outputs.js'
 import { configuredProcessorSerdes } from './serdes.js'
 import { agentPartyTopology } from './topology.js'
 
@@ -47,7 +47,7 @@ export async function startProcessor(
   const admin = createAdmin(config.kafka, 'processor-admin')
   try {
     // The entity outputs are their tables' changelogs: as many partitions as the event topics.
-    const families = ['agent_events', 'team_events', 'task_events'] as const
+    const families = Object.values(ENTITY_INPUTS)
     const present = new Set(await admin.listTopics())
     const events = families.filter((f) => present.has(processor.inputTopics[f]))
     const metadata =
