@@ -50,8 +50,8 @@ export function sendSlices(records: OutgoingRecord[]): OutgoingRecord[][] {
   for (const record of records) {
     let size = RECORD_OVERHEAD + (record.key?.length ?? 0) + (record.value?.length ?? 0)
     if (record.headers instanceof Map) for (const [k, v] of record.headers) size += k.length + v.length + 2
-    const topic = (topicBytes.get(record.topic) ?? 0) + size
-    if (current.length > 0 && (topic > TOPIC_SLICE_BYTES || bytes + size > REQUEST_SLICE_BYTES)) {
+    const topicTotal = (topicBytes.get(record.topic) ?? 0) + size
+    if (current.length > 0 && (topicTotal > TOPIC_SLICE_BYTES || bytes + size > REQUEST_SLICE_BYTES)) {
       slices.push(current)
       current = []
       bytes = 0
