@@ -78,6 +78,8 @@ export interface Config {
   /** How a processor instance runs (the runtime's settings that operators set). */
   streams: {
     processingGuarantee: Parsed['PROCESSING_GUARANTEE']
+    /** The runtime's producerThread (exactly_once). */
+    producerThread: boolean
     /** Undefined: the state directory keeps one. */
     instanceId: string | undefined
     /** Undefined: the runtime's default. */
@@ -197,6 +199,7 @@ export function loadConfig(env: Environment = process.env): Config {
     schemas: { encoding: v.SCHEMA_ENCODING },
     streams: {
       processingGuarantee: v.PROCESSING_GUARANTEE,
+      producerThread: v.PRODUCER_THREAD,
       instanceId: v.INSTANCE_ID || undefined,
       stateDir: v.STATE_DIR || undefined,
       metricsPort: v.METRICS_PORT,

@@ -409,6 +409,13 @@ export const variables = {
     default: 'exactly_once',
     schema: z.enum(['exactly_once', 'at_least_once'], { message: 'not one of exactly_once, at_least_once' }),
   },
+  PRODUCER_THREAD: {
+    description:
+      "exactly_once: build the processor's produce requests on a worker thread, beside processing (false: on the processing thread)",
+    expected: 'true or false',
+    default: 'true',
+    schema: z.enum(['true', 'false'], { message: 'not true or false' }).transform((s) => s === 'true'),
+  },
   INSTANCE_ID: {
     description:
       'A stable identity for this instance (a StatefulSet pod name): its static group membership and transactional id; empty keeps one in STATE_DIR',

@@ -78,6 +78,7 @@ export async function startProcessor(
     clientId: config.kafka.clientId,
     replicationFactor: config.kafka.replicationFactor,
     processingGuarantee: config.streams.processingGuarantee,
+    producerThread: config.streams.producerThread,
     ...(config.streams.instanceId ? { instanceId: config.streams.instanceId } : {}),
     ...(config.streams.stateDir ? { stateDir: config.streams.stateDir } : {}),
     ...(processor.maxEventTimeDriftMs === null

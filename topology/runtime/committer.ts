@@ -120,6 +120,9 @@ class SendChain {
 // The client does not export its Transaction class from the package root.
 type BufferTransaction = Awaited<ReturnType<Producer<Buffer, Buffer, Buffer, Buffer>['beginTransaction']>>
 
+/** What a transactional commit reads of the consumer group member, at the time of each commit. */
+export type GroupSource = Pick<Consumer, 'groupId' | 'memberId' | 'coordinatorId'>
+
 export class TransactionalCommitter implements Committer {
   /** The transaction records were handed off to, begun at the first handoff after a commit. */
   #open: Promise<BufferTransaction> | undefined
@@ -129,7 +132,7 @@ export class TransactionalCommitter implements Committer {
 
   constructor(
     private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>,
-    private readonly consumer: Consumer,
+    private readonly consumer: GroupSource,
   ) {}
 
   async initialize(): Promise<void> {
@@ -178,7 +181,8 @@ export class TransactionalCommitter implements Committer {
       await sends
       for (const slice of sendSlices(records)) await transaction.send({ messages: slice })
       if (offsets.length > 0) {
-        await transaction.addConsumer(this.consumer)
+        // AddOffsetsToTxn: the client reads only the consumer's group id.
+        await transaction.addConsumer(this.consumer as Consumer)
         // Not the client's current generation: a member whose pre-join hook returned before this commit
         // has joined the next generation already, and its late commit of tasks it no longer owns must be
         // refused, not accepted under the new generation (their next owner may have restored already).
@@ -251,7 +255,7 @@ export class AtLeastOnceCommitter implements Committer {
   }
 }
 
-interface GroupMember {
+export interface GroupMember {
   readonly groupId: string
   readonly generationId: number
   readonly memberId: string

@@ -53,6 +53,7 @@ import {
 } from './event-time-alignment.js'
 import { prepareTopics, type TopologyLayout } from './internal-topics.js'
 import { lateRecordMessage } from './late-records.js'
+import { type ProducerIdentity, ThreadedTransactionalCommitter } from './producer-thread.js'
 import { NO_RUNTIME_METRICS, type RuntimeMetrics } from './runtime-metrics.js'
 import { lockStateDirectory, type StateDirectoryLock } from './state-directory.js'
 import { type ResolvedStreamsConfig, resolveStreamsConfig, type StreamsConfig } from './streams-config.js'
@@ -1413,7 +1414,7 @@ export class KafkaStreams extends EventEmitter {
       this.#config.logger.debug(
         {
           reason,
-          producerEpoch: this.#producer?.producerEpoch,
+          producerEpoch: this.#producerIdentity()?.producerEpoch,
           records: prepared.records.length + prepared.handedOff,
           offsets: prepared.offsets.map((o) => `${o.topic}-${o.partition}@${o.offset}`),
         },
@@ -1437,12 +1438,27 @@ export class KafkaStreams extends EventEmitter {
   async #startTransactionalProducer(message: string): Promise<void> {
     const config = this.#config
     const instanceId = this.#lock?.instanceId ?? ''
-    this.#producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
-      this.#kafka(),
-      `${config.applicationId}-${instanceId}`,
-      { clientId: `${config.clientId}-${instanceId}-producer`, timeout: config.transactionTimeoutMs },
-    )
-    this.#committer = new TransactionalCommitter(this.#producer, this.#consumer as Consumer)
+    const transactionalId = `${config.applicationId}-${instanceId}`
+    const clientId = `${config.clientId}-${instanceId}-producer`
+    const consumer = this.#consumer as Consumer
+    if (config.producerThread) {
+      this.#producer = undefined
+      this.#committer = new ThreadedTransactionalCommitter(
+        { kafka: this.#kafka(), transactionalId, clientId, timeout: config.transactionTimeoutMs },
+        () => ({
+          groupId: consumer.groupId,
+          memberId: consumer.memberId,
+          coordinatorId: consumer.coordinatorId,
+        }),
+      )
+    } else {
+      this.#producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
+        this.#kafka(),
+        transactionalId,
+        { clientId, timeout: config.transactionTimeoutMs },
+      )
+      this.#committer = new TransactionalCommitter(this.#producer, consumer)
+    }
     await retryUntil(() => (this.#committer as Committer).initialize(), config.transactionTimeoutMs + 30_000)
     this.#logProducer(message)
   }
@@ -1461,12 +1477,18 @@ export class KafkaStreams extends EventEmitter {
   // Which producer id and epoch the transactions carry from now on: with the committed offsets and the
   // restore ranges logged at debug level, a duplicate in an output can be traced to its writer.
   #logProducer(message: string): void {
-    const producer = this.#producer
+    const producer = this.#producerIdentity()
     if (producer === undefined || this.#config.logger?.isLevelEnabled('debug') !== true) return
     this.#config.logger.debug(
       { producerId: String(producer.producerId), producerEpoch: producer.producerEpoch },
       message,
     )
+  }
+
+  /** The transactional producer's id and epoch, on this thread or the producer thread. */
+  #producerIdentity(): ProducerIdentity | undefined {
+    if (this.#committer instanceof ThreadedTransactionalCommitter) return this.#committer.identity
+    return this.#producer
   }
 
   // Kafka Streams deletes what every consumer of a repartition topic has committed past.

@@ -81,6 +81,7 @@ describe('loadConfig', () => {
     SCHEMA_REGISTRY_URL: ['registry:8081', /scheme http or https/],
     SCHEMA_ENCODING: ['json', /not one of registry, single-object/],
     PROCESSING_GUARANTEE: ['exactly_once_v2', /not one of exactly_once, at_least_once/],
+    PRODUCER_THREAD: ['yes', /not true or false/],
     INSTANCE_ID: ['pod 0', /letters, digits/],
     STATE_DIR: ['relative/dir', /not an absolute path/],
     METRICS_PORT: ['70000', /above 65535/],
