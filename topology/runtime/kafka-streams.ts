@@ -275,6 +275,13 @@ export class KafkaStreams extends EventEmitter {
     const config = this.#config
     try {
       this.#lock = lockStateDirectory(config.stateDir, config.applicationId, config.instanceId)
+      // The producer thread loads its modules while the topics are prepared (closed by stop() or a
+      // failed start, as the committer).
+      const early =
+        config.processingGuarantee === 'exactly_once' && config.producerThread
+          ? this.#newTransactionalCommitter()
+          : undefined
+      this.#committer = early
       const kafka = this.#kafka()
       this.#admin = createAdmin(kafka, `${config.clientId}-admin`)
       this.#layout = await prepareTopics(
@@ -322,7 +329,7 @@ export class KafkaStreams extends EventEmitter {
       })
       if (config.eventTimeAlignment !== undefined) await this.#startAlignment(instanceId)
       if (exactlyOnce) {
-        await this.#startTransactionalProducer('producer ready')
+        await this.#startTransactionalProducer('producer ready', early)
       } else {
         this.#producer = createProducer<Buffer, Buffer, Buffer, Buffer>(kafka, {
           clientId: `${config.clientId}-${instanceId}-producer`,
@@ -1435,32 +1442,35 @@ export class KafkaStreams extends EventEmitter {
 
   // The instance's transactional producer under its stable transactional id: registering it completes
   // (aborts, or finishes committing) whatever transaction a previous producer of this id left open.
-  async #startTransactionalProducer(message: string): Promise<void> {
+  async #startTransactionalProducer(
+    message: string,
+    committer: Committer = this.#newTransactionalCommitter(),
+  ): Promise<void> {
+    this.#committer = committer
+    await retryUntil(() => committer.initialize(), this.#config.transactionTimeoutMs + 30_000)
+    this.#logProducer(message)
+  }
+
+  /** A transactional committer, on the producer thread or on this one (config.producerThread). */
+  #newTransactionalCommitter(): Committer {
     const config = this.#config
     const instanceId = this.#lock?.instanceId ?? ''
     const transactionalId = `${config.applicationId}-${instanceId}`
     const clientId = `${config.clientId}-${instanceId}-producer`
-    const consumer = this.#consumer as Consumer
     if (config.producerThread) {
       this.#producer = undefined
-      this.#committer = new ThreadedTransactionalCommitter(
+      // The group member is read at each commit: the consumer is created after the thread.
+      return new ThreadedTransactionalCommitter(
         { kafka: this.#kafka(), transactionalId, clientId, timeout: config.transactionTimeoutMs },
-        () => ({
-          groupId: consumer.groupId,
-          memberId: consumer.memberId,
-          coordinatorId: consumer.coordinatorId,
-        }),
+        () => this.#consumer as Consumer,
       )
-    } else {
-      this.#producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
-        this.#kafka(),
-        transactionalId,
-        { clientId, timeout: config.transactionTimeoutMs },
-      )
-      this.#committer = new TransactionalCommitter(this.#producer, consumer)
     }
-    await retryUntil(() => (this.#committer as Committer).initialize(), config.transactionTimeoutMs + 30_000)
-    this.#logProducer(message)
+    this.#producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
+      this.#kafka(),
+      transactionalId,
+      { clientId, timeout: config.transactionTimeoutMs },
+    )
+    return new TransactionalCommitter(this.#producer, this.#consumer as Consumer)
   }
 
   /** How every client of this instance connects (the renewed producer as the first one). */

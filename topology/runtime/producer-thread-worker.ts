@@ -63,8 +63,10 @@ port.on('message', (message: ToWorker) => {
       return
     }
     case 'close':
-      // The reply goes out before the thread is terminated.
       settle(message.id, committer.close())
+      return
+    case 'exit':
+      port?.close()
       return
   }
 })

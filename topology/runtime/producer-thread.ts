@@ -10,6 +10,8 @@
 // committed its records and offsets together. Errors come back as plain trees of the fields the
 // runtime classifies them by (message, code, apiId, nested errors, cause). If the worker dies, every
 // commit in flight and every later one fails, as a lost producer would: the runtime renews it.
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import type { KafkaConfig } from '../../kafka/clients.js'
 import type { TopicPartitionOffset } from '../internals/runtime/stream-task.js'
@@ -43,7 +45,11 @@ type Call =
   | { op: 'commit'; records: PackedRecords; offsets: readonly TopicPartitionOffset[]; member: GroupMember }
   | { op: 'close' }
 
-export type ToWorker = (Call & { id: number }) | { op: 'handoff'; records: PackedRecords } | { op: 'discard' }
+export type ToWorker =
+  | (Call & { id: number })
+  | { op: 'handoff'; records: PackedRecords }
+  | { op: 'discard' }
+  | { op: 'exit' }
 
 export type FromWorker =
   | { id: number; ok: true; identity: ProducerIdentity }
@@ -278,8 +284,14 @@ export class ThreadedTransactionalCommitter implements Committer {
     try {
       await this.#call({ op: 'close' })
     } finally {
+      if (this.#dead === undefined) {
+        this.#dead = new Error('the producer thread is closed')
+        // The thread ends on its own (writing a --cpu-prof profile), or is stopped a second later.
+        const exited = once(this.#worker, 'exit').catch(() => {})
+        this.#worker.postMessage({ op: 'exit' } satisfies ToWorker)
+        await Promise.race([exited, sleep(1000)])
+      }
       await this.#worker.terminate()
-      this.#fail(new Error('the producer thread is closed'))
     }
   }
 }
