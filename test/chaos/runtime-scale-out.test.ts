@@ -28,6 +28,15 @@ afterAll(() => deleteTestTopics(config, topics))
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** A promise that resolves when opened. */
+function gate(): { open(): void; opened: Promise<void> } {
+  let open = () => {}
+  const opened = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { open, opened }
+}
+
 interface Protocol {
   readonly name: 'classic' | 'consumer'
   readonly guarantee: 'exactly_once' | 'at_least_once'
@@ -56,8 +65,14 @@ describe.each<Protocol>([
         APP_GUARANTEE: guarantee,
       })
     const events = tokenEvents(150_000, 5000, 21)
+    // A third of the input for each phase (one instance, three, two), each third produced only once its
+    // phase has begun: however long the instances take to start, each of them gets input to process.
+    const threeRunning = gate()
+    const bStopped = gate()
     const producing = (async () => {
       for (let i = 0; i < events.length; i += 5000) {
+        if (i === 50_000) await threeRunning.opened
+        if (i === 100_000) await bStopped.opened
         await produceTokenEvents(config, input, events.slice(i, i + 5000))
         await sleep(250)
       }
@@ -71,11 +86,13 @@ describe.each<Protocol>([
     const b = instance('b')
     const c = instance('c')
     await Promise.all([b.waitForLine(/^tasks \["/), c.waitForLine(/^tasks \["/)])
+    threeRunning.open()
     await sleep(2000)
     // SIGTERM: commit, leave the group (its static membership removed) and exit, within the bound.
     const stopping = Date.now()
     expect(await b.kill('SIGTERM')).toBe(0)
     expect(Date.now() - stopping).toBeLessThan(10_000)
+    bStopped.open()
     await producing
 
     try {
