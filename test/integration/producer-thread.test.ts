@@ -9,7 +9,7 @@ import {
   type OutgoingRecord,
   TransactionalCommitter,
 } from '../../topology/runtime/committer.js'
-import { ThreadedTransactionalCommitter } from '../../topology/runtime/producer-thread.js'
+import { kProducerWorker, ThreadedTransactionalCommitter } from '../../topology/runtime/producer-thread.js'
 import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 
@@ -18,10 +18,11 @@ const config = stackConfig()
 const outTopic = `${prefix}-out`
 const sourceTopic = `${prefix}-source`
 const fencedTopic = `${prefix}-fenced`
+const crashTopic = `${prefix}-crash`
 let coordinatorId = 0
 
 beforeAll(async () => {
-  await createTestTopics(config, [outTopic, sourceTopic, fencedTopic], 3)
+  await createTestTopics(config, [outTopic, sourceTopic, fencedTopic, crashTopic], 3)
   const admin = createAdmin(config.kafka, 'test')
   try {
     // One broker: it coordinates every group.
@@ -31,7 +32,7 @@ beforeAll(async () => {
     await admin.close()
   }
 })
-afterAll(() => deleteTestTopics(config, [outTopic, sourceTopic, fencedTopic]))
+afterAll(() => deleteTestTopics(config, [outTopic, sourceTopic, fencedTopic, crashTopic]))
 
 function threaded(transactionalId: string, groupId: string): ThreadedTransactionalCommitter {
   return new ThreadedTransactionalCommitter(
@@ -151,5 +152,31 @@ describe('ThreadedTransactionalCommitter', () => {
       `key-${prefix}-fenced-main-before`,
       `key-${prefix}-fenced-thread-before`,
     ])
+  })
+
+  it('fails every commit once its thread is gone, and a new one under the same id aborts what it left open', async () => {
+    const id = `${prefix}-crash-txn`
+    const committer = threaded(id, `${prefix}-crash-group`)
+    await committer.initialize()
+    await committer.commit([record(crashTopic, 'a')], [], -1)
+    committer.handoff([record(crashTopic, 'b')])
+    // As a crash of the thread would: the transaction holding 'b' stays open on the broker.
+    await committer[kProducerWorker].terminate()
+    await expect(committer.commit([record(crashTopic, 'c')], [], -1)).rejects.toThrow(
+      /the producer thread exited/,
+    )
+    committer.handoff([record(crashTopic, 'd')])
+    committer.discard()
+    await committer.close()
+
+    const next = threaded(id, `${prefix}-crash-group`)
+    try {
+      await next.initialize()
+      await next.commit([record(crashTopic, 'e')], [], -1)
+    } finally {
+      await next.close()
+    }
+    const read = await readTopicRaw(config, crashTopic, { expected: 2, isolation: 'read_committed' })
+    expect(read.map((r) => r.key?.toString()).sort()).toEqual(['key-a', 'key-e'])
   })
 })

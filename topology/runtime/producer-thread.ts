@@ -194,6 +194,9 @@ export function unpackRecords(packed: PackedRecords): OutgoingRecord[] {
 
 // ---- the processing thread's side -----------------------------------------------------------------
 
+/** The committer's worker, for tests that end it as a crash would. */
+export const kProducerWorker = Symbol('producer thread worker')
+
 interface Pending {
   resolve(): void
   reject(error: Error): void
@@ -232,6 +235,10 @@ export class ThreadedTransactionalCommitter implements Committer {
     })
     this.#worker.on('error', (error) => this.#fail(error))
     this.#worker.on('exit', (code) => this.#fail(new Error(`the producer thread exited (code ${code})`)))
+  }
+
+  get [kProducerWorker](): Worker {
+    return this.#worker
   }
 
   /** The producer id and epoch as of the last reply. */
@@ -279,10 +286,11 @@ export class ThreadedTransactionalCommitter implements Committer {
     return this.#call({ op: 'commit', records: packed, offsets, member }, [packed.buffer])
   }
 
-  /** Closes the producer, then ends the thread; later calls fail. */
+  /** Closes the producer, then ends the thread; later calls fail. Fails only if closing the producer fails. */
   async close(): Promise<void> {
     try {
-      await this.#call({ op: 'close' })
+      // A thread that is gone has nothing left to close.
+      if (this.#dead === undefined) await this.#call({ op: 'close' })
     } finally {
       if (this.#dead === undefined) {
         this.#dead = new Error('the producer thread is closed')
