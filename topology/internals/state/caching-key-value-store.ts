@@ -9,7 +9,7 @@ import type { RecordContext } from '../../processor.js'
 import { type BudgetedCache, CacheBudget } from './cache-budget.js'
 import type { KeyId, KeyIdOf } from './key-id.js'
 import type { FlushListener, KeyValueLayer } from './key-value-layer.js'
-import { estimateSize } from './size-estimate.js'
+import { estimateSize, reEstimate } from './size-estimate.js'
 import type { StoreEnvironment } from './store-environment.js'
 
 class DirtyEntry<K, V> {
@@ -21,6 +21,8 @@ class DirtyEntry<K, V> {
     /** When it became dirty, task-wide (CacheBudget.nextSequence). */
     readonly sequence: number,
   ) {}
+  /** Overwrites since it became dirty (RE_ESTIMATE_EVERY). */
+  writes = 0
 }
 
 export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V>, BudgetedCache {
@@ -63,15 +65,18 @@ export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V>, Budgeted
 
   put(key: K, value: V | null): void {
     const id = this.keyId(key)
-    const size = estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 48
     const context = this.env.recordContext.current
     const entry = this.#dirty.get(id)
     const budget = this.#budget
     if (entry === undefined) {
+      const size = estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 48
       this.#dirty.set(id, new DirtyEntry(key, value, context, size, budget.nextSequence()))
       this.#bytes += size
       budget.bytes += size
     } else {
+      const size = reEstimate(++entry.writes, entry.value, value)
+        ? estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 48
+        : entry.size
       this.#bytes += size - entry.size
       budget.bytes += size - entry.size
       entry.value = value

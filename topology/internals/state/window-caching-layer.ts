@@ -10,7 +10,7 @@
 // still be merged into a session from the cache until the next flush.
 import type { RecordContext } from '../../processor.js'
 import type { KeyId, KeyIdOf } from './key-id.js'
-import { estimateSize } from './size-estimate.js'
+import { estimateSize, reEstimate } from './size-estimate.js'
 import type { StoreEnvironment } from './store-environment.js'
 import {
   compareEntries,
@@ -30,6 +30,8 @@ class DirtyEntry<K, V> {
     public context: RecordContext | undefined,
     public size: number,
   ) {}
+  /** Overwrites since it became dirty (reEstimate). */
+  writes = 0
 }
 
 export class WindowCachingLayer<K, V> implements WindowLayer<K, V> {
@@ -77,7 +79,6 @@ export class WindowCachingLayer<K, V> implements WindowLayer<K, V> {
     if (end > this.#observedEnd) this.#observedEnd = end
     if (end <= this.#expiredUpTo()) return false
     const id = this.keyId(key)
-    const size = estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 64
     const context = this.env.recordContext.current
     let list = this.#dirty.get(id)
     if (list === undefined) {
@@ -87,10 +88,14 @@ export class WindowCachingLayer<K, V> implements WindowLayer<K, V> {
     let found: DirtyEntry<K, V> | undefined
     for (const e of list) if (e.start === start && e.end === end) found = e
     if (found === undefined) {
+      const size = estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 64
       list.push(new DirtyEntry(key, start, end, value, context, size))
       this.#count++
       this.#bytes += size
     } else {
+      const size = reEstimate(++found.writes, found.value, value)
+        ? estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 64
+        : found.size
       this.#bytes += size - found.size
       found.value = value
       found.context = context

@@ -102,6 +102,32 @@ describe('a cache budget shared by the stores of a task', () => {
     expect(budget.bytes).toBe(0)
   })
 
+  it('re-measures an overwritten value within 8 writes, and at once when it becomes a tombstone', () => {
+    const budget = new CacheBudget(1 << 20)
+    const { env } = storeEnv(1 << 20, undefined, budget)
+    const store = buildKeyValueStore<string, string>(
+      storeSpec({ name: 'texts', valueSerde: str as never }),
+      env,
+    ).store
+    store.put('a', 'x')
+    const small = budget.bytes
+    // A value that grows: the budget still counts the first size for up to 7 overwrites, then the new one.
+    const big = 'y'.repeat(10_000)
+    const seen: number[] = []
+    for (let i = 0; i < 8; i++) {
+      store.put('a', big)
+      seen.push(budget.bytes)
+    }
+    expect(seen.slice(0, 7)).toEqual(Array(7).fill(small))
+    expect(seen[7]).toBeGreaterThan(small + 19_000)
+    store.delete('a')
+    expect(budget.bytes).toBeLessThan(small + 100)
+    store.put('a', big)
+    expect(budget.bytes).toBeGreaterThan(small + 19_000)
+    store.flush()
+    expect(budget.bytes).toBe(0)
+  })
+
   it('evicts from the store holding the oldest dirty entry, even when another store fills the budget', () => {
     const { first, second, flushed } = twoStores(300)
     first.put('old', 1) // the oldest dirty entry of the task
