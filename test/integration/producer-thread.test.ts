@@ -1,14 +1,19 @@
 // The exactly-once committer on its worker thread, against the broker: hand-offs, discards, records and
 // offsets reach read_committed readers exactly as the processing-thread committer sends them, and a
 // fenced producer's error comes back classified as the runtime classifies it on its own thread.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdmin, createTransactionalProducer } from '../../kafka/clients.js'
+import { Serdes, StreamsBuilder } from '../../topology/index.js'
 import { classifyCommitError } from '../../topology/runtime/commit-errors.js'
 import {
   type Committer,
   type OutgoingRecord,
   TransactionalCommitter,
 } from '../../topology/runtime/committer.js'
+import { KafkaStreams } from '../../topology/runtime/index.js'
 import { kProducerWorker, ThreadedTransactionalCommitter } from '../../topology/runtime/producer-thread.js'
 import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
@@ -178,5 +183,24 @@ describe('ThreadedTransactionalCommitter', () => {
     }
     const read = await readTopicRaw(config, crashTopic, { expected: 2, isolation: 'read_committed' })
     expect(read.map((r) => r.key?.toString()).sort()).toEqual(['key-a', 'key-e'])
+  })
+
+  it('refuses connection settings the thread cannot take at start, naming the setting and the way out', async () => {
+    const builder = new StreamsBuilder()
+    builder.stream(sourceTopic, { keySerde: Serdes.Buffer(), valueSerde: Serdes.Buffer() }).to(outTopic)
+    const streams = new KafkaStreams(builder.build(), {
+      applicationId: `${prefix}-uncloneable`,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: mkdtempSync(join(tmpdir(), 'producer-thread-')),
+      // A function where a password belongs: the thread gets a copy of the settings, and it has none.
+      connection: { sasl: { mechanism: 'PLAIN', username: 'user', password: (() => 'secret') as never } },
+    })
+    const error = await streams.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toMatchObject({ code: 'INVALID_CONFIG', subject: 'connection' })
+    expect(String((error as Error).message)).toMatch(/producerThread: false/)
+    expect(streams.state).toBe('ERROR')
   })
 })

@@ -1459,11 +1459,21 @@ export class KafkaStreams extends EventEmitter {
     const clientId = `${config.clientId}-${instanceId}-producer`
     if (config.producerThread) {
       this.#producer = undefined
-      // The group member is read at each commit: the consumer is created after the thread.
-      return new ThreadedTransactionalCommitter(
-        { kafka: this.#kafka(), transactionalId, clientId, timeout: config.transactionTimeoutMs },
-        () => this.#consumer as Consumer,
-      )
+      try {
+        // The group member is read at each commit: the consumer is created after the thread.
+        return new ThreadedTransactionalCommitter(
+          { kafka: this.#kafka(), transactionalId, clientId, timeout: config.transactionTimeoutMs },
+          () => this.#consumer as Consumer,
+        )
+      } catch (error) {
+        // The thread gets a copy of the connection settings: functions and class instances do not copy.
+        throw new TopologyError(
+          'INVALID_CONFIG',
+          `connection: the producer thread cannot take these settings (${String(error)}); give plain ` +
+            'data (strings, numbers, booleans), or set producerThread: false',
+          { subject: 'connection', cause: error },
+        )
+      }
     }
     this.#producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
       this.#kafka(),
