@@ -297,7 +297,8 @@ export class ThreadedTransactionalCommitter implements Committer {
         // The thread ends on its own (writing a --cpu-prof profile), or is stopped a second later.
         const exited = once(this.#worker, 'exit').catch(() => {})
         this.#worker.postMessage({ op: 'exit' } satisfies ToWorker)
-        await Promise.race([exited, sleep(1000)])
+        // (Unref'd: a process that is done need not wait for the timer.)
+        await Promise.race([exited, sleep(1000, undefined, { ref: false })])
       }
       await this.#worker.terminate()
     }
