@@ -9,8 +9,11 @@ import type { RecordContext } from '../../processor.js'
 import { type BudgetedCache, CacheBudget } from './cache-budget.js'
 import type { KeyId, KeyIdOf } from './key-id.js'
 import type { FlushListener, KeyValueLayer } from './key-value-layer.js'
-import { estimateSize, reEstimate } from './size-estimate.js'
+import { estimateEntry, reEstimate } from './size-estimate.js'
 import type { StoreEnvironment } from './store-environment.js'
+
+/** Bytes an entry counts beyond its key id and value. */
+const ENTRY_OVERHEAD = 48
 
 class DirtyEntry<K, V> {
   constructor(
@@ -21,7 +24,7 @@ class DirtyEntry<K, V> {
     /** When it became dirty, task-wide (CacheBudget.nextSequence). */
     readonly sequence: number,
   ) {}
-  /** Overwrites since it became dirty (RE_ESTIMATE_EVERY). */
+  /** Overwrites since it became dirty (reEstimate). */
   writes = 0
 }
 
@@ -69,13 +72,13 @@ export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V>, Budgeted
     const entry = this.#dirty.get(id)
     const budget = this.#budget
     if (entry === undefined) {
-      const size = estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 48
+      const size = estimateEntry(id, value, ENTRY_OVERHEAD)
       this.#dirty.set(id, new DirtyEntry(key, value, context, size, budget.nextSequence()))
       this.#bytes += size
       budget.bytes += size
     } else {
       const size = reEstimate(++entry.writes, entry.value, value)
-        ? estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 48
+        ? estimateEntry(id, value, ENTRY_OVERHEAD)
         : entry.size
       this.#bytes += size - entry.size
       budget.bytes += size - entry.size

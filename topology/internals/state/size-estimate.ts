@@ -1,5 +1,7 @@
 // A cheap estimate of the heap bytes of a cached key or value, for the cache's byte budget. It walks at
 // most a few levels and samples long arrays: the budget needs the order of magnitude, not the byte.
+import type { KeyId } from './key-id.js'
+
 const MAX_DEPTH = 3
 const ARRAY_SAMPLE = 8
 
@@ -35,6 +37,11 @@ function estimateObject(value: object, depth: number): number {
   for (const key in value)
     size += 8 + 2 * key.length + estimateSize((value as Record<string, unknown>)[key], depth + 1)
   return size
+}
+
+/** What a cache entry counts against the byte budget: its value, its key id and the entry's own `overhead`. */
+export function estimateEntry(id: KeyId, value: unknown, overhead: number): number {
+  return estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + overhead
 }
 
 /**

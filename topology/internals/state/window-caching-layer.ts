@@ -10,7 +10,7 @@
 // still be merged into a session from the cache until the next flush.
 import type { RecordContext } from '../../processor.js'
 import type { KeyId, KeyIdOf } from './key-id.js'
-import { estimateSize, reEstimate } from './size-estimate.js'
+import { estimateEntry, reEstimate } from './size-estimate.js'
 import type { StoreEnvironment } from './store-environment.js'
 import {
   compareEntries,
@@ -20,6 +20,9 @@ import {
   type WindowFlushListener,
   type WindowLayer,
 } from './window-layer.js'
+
+/** Bytes an entry counts beyond its key id and value. */
+const ENTRY_OVERHEAD = 64
 
 class DirtyEntry<K, V> {
   constructor(
@@ -88,13 +91,13 @@ export class WindowCachingLayer<K, V> implements WindowLayer<K, V> {
     let found: DirtyEntry<K, V> | undefined
     for (const e of list) if (e.start === start && e.end === end) found = e
     if (found === undefined) {
-      const size = estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 64
+      const size = estimateEntry(id, value, ENTRY_OVERHEAD)
       list.push(new DirtyEntry(key, start, end, value, context, size))
       this.#count++
       this.#bytes += size
     } else {
       const size = reEstimate(++found.writes, found.value, value)
-        ? estimateSize(value) + (typeof id === 'string' ? 2 * id.length : 8) + 64
+        ? estimateEntry(id, value, ENTRY_OVERHEAD)
         : found.size
       this.#bytes += size - found.size
       found.value = value
