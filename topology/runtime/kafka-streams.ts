@@ -1458,7 +1458,6 @@ export class KafkaStreams extends EventEmitter {
     const transactionalId = `${config.applicationId}-${instanceId}`
     const clientId = `${config.clientId}-${instanceId}-producer`
     if (config.producerThread) {
-      this.#producer = undefined
       try {
         // The group member is read at each commit: the consumer is created after the thread.
         return new ThreadedTransactionalCommitter(

@@ -66,7 +66,7 @@ port.on('message', (message: ToWorker) => {
       settle(message.id, committer.close())
       return
     case 'exit':
-      port?.close()
+      port.close()
       return
   }
 })
