@@ -7,12 +7,11 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { deleteTestTopics, describeOffsets, readTopicRaw } from '../support/kafka.js'
+import { createTestTopics, deleteTestTopics, describeOffsets, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import { StreamsProcess } from '../support/streams-process.js'
 import {
   closingRecords,
-  createKeptTopics,
   produceTokenEvents,
   referenceWindows,
   type TokenEvent,
@@ -99,7 +98,7 @@ async function setUp(name: string): Promise<{ input: string; output: string }> {
     `${prefix}-${name}-token-windows-changelog`,
     `${prefix}-${name}-token-folds-by-key-repartition`,
   )
-  await createKeptTopics(config, [input, output], PARTITIONS)
+  await createTestTopics(config, [input, output], PARTITIONS)
   return { input, output }
 }
 

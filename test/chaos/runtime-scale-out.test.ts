@@ -7,16 +7,10 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import { StreamsProcess } from '../support/streams-process.js'
-import {
-  closingRecords,
-  createKeptTopics,
-  produceTokenEvents,
-  referenceWindows,
-  tokenEvents,
-} from '../support/token-events.js'
+import { closingRecords, produceTokenEvents, referenceWindows, tokenEvents } from '../support/token-events.js'
 import { countSumSerde, WINDOW_MS } from '../support/token-windows-app.js'
 
 const prefix = testPrefix(import.meta.url)
@@ -51,7 +45,7 @@ describe.each<Protocol>([
     const output = `${prefix}-${name}-out`
     const appId = `${prefix}-${name}-app`
     topics.push(input, output, `${appId}-dlq`, `${appId}-late`, `${appId}-token-windows-changelog`)
-    await createKeptTopics(config, [input, output], PARTITIONS)
+    await createTestTopics(config, [input, output], PARTITIONS)
     const instance = (id: string): StreamsProcess =>
       new StreamsProcess({
         APP_ID: appId,

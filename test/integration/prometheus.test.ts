@@ -18,7 +18,7 @@ import { TestApi } from '../support/api.js'
 import { createTestTopics, deleteTestTopics } from '../support/kafka.js'
 import { stackConfig, stackEnv, testPrefix } from '../support/stack-env.js'
 import { StreamsProcess } from '../support/streams-process.js'
-import { createKeptTopics, produceTokenEvents, tokenEvents } from '../support/token-events.js'
+import { produceTokenEvents, tokenEvents } from '../support/token-events.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
@@ -78,7 +78,7 @@ beforeAll(async () => {
     throw new Error('prometheus is not installed: `apt-get install prometheus` (Debian) provides it')
   admin = createAdmin(config.kafka, 'test')
   await createTestTopics(config, [lagTopic], 1)
-  await createKeptTopics(config, [input, output], 1)
+  await createTestTopics(config, [input, output], 1)
 
   // A group 7 records behind: 10 records, offset 3 committed.
   const producer = createProducer(config.kafka, {})

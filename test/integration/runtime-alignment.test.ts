@@ -22,10 +22,9 @@ import {
   type Topology,
 } from '../../topology/index.js'
 import { KafkaStreams, type StreamsConfig } from '../../topology/runtime/index.js'
-import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import { agentsByPartition, sendTimed, TEMPLATES, templateOf } from '../support/template-records.js'
-import { createKeptTopics } from '../support/token-events.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
@@ -71,7 +70,7 @@ async function replayWithTwoInstances(
     `${appId}-by-template-repartition`,
     `${appId}-per-template-changelog`,
   )
-  await createKeptTopics(config, [input, output], PARTITIONS)
+  await createTestTopics(config, [input, output], PARTITIONS)
   const byPartition = agentsByPartition(PARTITIONS)
   const records = byPartition.flatMap((list, p) => {
     const count = p === 0 ? DENSE : SPARSE

@@ -19,10 +19,9 @@ import {
   type Topology,
 } from '../../topology/index.js'
 import { KafkaStreams } from '../../topology/runtime/index.js'
-import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import { agentsByPartition, sendTimed, TEMPLATES, templateOf } from '../support/template-records.js'
-import { createKeptTopics } from '../support/token-events.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
@@ -72,7 +71,7 @@ function topology(): Topology {
 }
 
 it('keeps the tasks together in event time on a replay: no record is late behind a repartition', async () => {
-  await createKeptTopics(config, [tokens, agents, output], PARTITIONS)
+  await createTestTopics(config, [tokens, agents, output], PARTITIONS)
   // Ten agents per partition; table updates very unevenly spread (16k, 8k, 4k and 2k records), so the
   // joining tasks work off their backlogs in different numbers of rounds.
   const byPartition = agentsByPartition(PARTITIONS)

@@ -10,9 +10,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createProducer } from '../../kafka/clients.js'
 import { Materialized, Serdes, StreamsBuilder, TimeWindows, WindowedSerdes } from '../../topology/index.js'
 import { KafkaStreams } from '../../topology/runtime/index.js'
-import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
-import { createKeptTopics } from '../support/token-events.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
@@ -26,7 +25,7 @@ const base = Date.UTC(2026, 0, 1)
 const str = Serdes.String()
 const long = Serdes.Long()
 
-beforeAll(() => createKeptTopics(config, [input, output], 2))
+beforeAll(() => createTestTopics(config, [input, output], 2))
 afterAll(() =>
   deleteTestTopics(config, [
     input,

@@ -111,10 +111,26 @@ export async function readTopicRaw(
   return records
 }
 
-export async function createTestTopics(config: Config, topics: string[], partitions = 1): Promise<void> {
+/**
+ * Creates test topics that keep their records whatever their timestamps (retention.ms=-1, unless
+ * `configs` says otherwise). Tests write event times from fixed dates long past, and the stack's 24 h
+ * retention would let the broker's periodic retention check delete a test's first segment while the
+ * test reads it (it did: a test lost its first transaction).
+ */
+export async function createTestTopics(
+  config: Config,
+  topics: string[],
+  partitions = 1,
+  configs: Readonly<Record<string, string>> = { 'retention.ms': '-1' },
+): Promise<void> {
   const admin = createAdmin(config.kafka, 'test')
   try {
-    await admin.createTopics({ topics, partitions, replicas: 1 })
+    await admin.createTopics({
+      topics,
+      partitions,
+      replicas: 1,
+      configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+    })
     // CreateTopics answers before the metadata has them: a runtime started next would not find them.
     await untilListed(admin, topics)
   } finally {

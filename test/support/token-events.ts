@@ -34,23 +34,6 @@ export function longBytes(value: number): Buffer {
   return out
 }
 
-/** Topics that keep old event times (retention.ms=-1): fixed 2026 timestamps would otherwise expire. */
-export async function createKeptTopics(config: Config, topics: string[], partitions: number): Promise<void> {
-  const admin = createAdmin(config.kafka, 'test')
-  try {
-    await admin.createTopics({
-      topics,
-      partitions,
-      replicas: 1,
-      configs: [{ name: 'retention.ms', value: '-1' }],
-    })
-    // CreateTopics answers before the metadata has them: a runtime started next would not find them.
-    await untilListed(admin, topics)
-  } finally {
-    await admin.close()
-  }
-}
-
 export async function produceTokenEvents(
   config: Config,
   topic: string,
