@@ -17,6 +17,15 @@ export const DEAD_LETTER_HEADERS = Object.freeze({
   detail: 'dead-letter.detail.',
 })
 
+/**
+ * The configs dead-letter topics (and the runtime's late-record topic) are created with. Their records
+ * keep the original record's timestamp, and Kafka's time retention counts from a record's timestamp:
+ * under the broker's default (7 days) the dead letter of a replayed 6-day-old event would be deleted
+ * within a day of being written. So nothing is deleted by time; bound such a topic by size
+ * (retention.bytes) or delete what has been handled (kafka-delete-records).
+ */
+export const LETTER_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.freeze({ 'retention.ms': '-1' })
+
 export interface DeadLetterSource {
   topic: string
   partition: number

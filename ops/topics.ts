@@ -12,6 +12,7 @@ import {
 import type { Config } from '../config/config.js'
 import { EVENT_TOPICS } from '../deploy/kafka/topics.js'
 import { createAdmin } from '../kafka/clients.js'
+import { LETTER_TOPIC_CONFIGS } from '../kafka/dead-letter.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
 import {
   describeTopics,
@@ -53,7 +54,8 @@ export function inputTopicSpecs(processor: ProcessorConfig): TopicSpec[] {
 /**
  * The project's topics, as provisioning and the processor create them: the event topics under the
  * names PROCESSOR_CONFIG gives them, the output topics, and the runtime's late-record and dead-letter
- * topics (one partition, broker defaults, as the runtime creates them when missing).
+ * topics (one partition, records kept whatever their timestamps, as the runtime creates them when
+ * missing).
  */
 export function projectTopicSpecs(config: Config): TopicSpec[] {
   const processor = loadProcessorConfig(config.processor.configFile)
@@ -61,7 +63,7 @@ export function projectTopicSpecs(config: Config): TopicSpec[] {
   return [
     ...inputTopicSpecs(processor),
     ...outputTopicSpecs(processor.outputTopics),
-    ...[late, deadLetter].map((name) => ({ name, partitions: 1, configs: {} })),
+    ...[late, deadLetter].map((name) => ({ name, partitions: 1, configs: { ...LETTER_TOPIC_CONFIGS } })),
   ]
 }
 

@@ -14,7 +14,7 @@ import type { Consumer, Producer } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import type { SinkMetrics } from '../../config/metrics.js'
 import { createAdmin, createConsumer, createProducer, type KafkaConfig } from '../../kafka/clients.js'
-import { deadLetterRecord } from '../../kafka/dead-letter.js'
+import { deadLetterRecord, LETTER_TOPIC_CONFIGS } from '../../kafka/dead-letter.js'
 import {
   type FetchedRecord,
   type OffsetResetPolicy,
@@ -219,11 +219,14 @@ export class SinkRunner<T> {
               `its topics ${missing.join(', ')} do not exist: provision them (agent-party topics create) or start the processors first`,
             ),
           )
-        await ensureTopics(
-          admin,
-          [{ name: this.#deadLetterTopic, partitions: 1, configs: {} }],
-          this.#options.replicationFactor ?? 1,
-        )
+        // Created when missing; kept as it is when present (more partitions, another retention).
+        if (!existing.has(this.#deadLetterTopic)) {
+          await ensureTopics(
+            admin,
+            [{ name: this.#deadLetterTopic, partitions: 1, configs: { ...LETTER_TOPIC_CONFIGS } }],
+            this.#options.replicationFactor ?? 1,
+          )
+        }
       } finally {
         await admin.close().catch(() => {})
       }

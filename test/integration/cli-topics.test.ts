@@ -78,7 +78,10 @@ describe('agent-party topics', () => {
     })
     expect(described.get(`${prefix}-tokensByAgent`)?.configs['cleanup.policy']).toBe('compact,delete')
     expect(described.get(`${prefix}-alerts`)?.configs['retention.ms']).toBe(String(14 * DAY_MS))
-    expect(described.get(`${applicationId}-dlq`)?.partitions).toBe(1)
+    // No time retention: dead letters and late records keep their (possibly old) event timestamps.
+    for (const letters of [`${applicationId}-dlq`, `${applicationId}-late`]) {
+      expect(described.get(letters)).toMatchObject({ partitions: 1, configs: { 'retention.ms': '-1' } })
+    }
 
     const again = await here(['topics', 'create'])
     expect(again.code, again.stderr).toBe(EXIT.OK)

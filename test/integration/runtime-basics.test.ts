@@ -5,15 +5,15 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createProducer } from '../../kafka/clients.js'
+import { createAdmin, createProducer } from '../../kafka/clients.js'
 import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
+import { describeTopics } from '../../kafka/topics.js'
 import { type Serde, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
-import { deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import {
   closingRecords,
-  createKeptTopics,
   longBytes,
   produceTokenEvents,
   referenceWindows,
@@ -27,7 +27,7 @@ const input = `${prefix}-tokens`
 const output = `${prefix}-windows`
 const PARTITIONS = 4
 
-beforeAll(() => createKeptTopics(config, [input, output], PARTITIONS))
+beforeAll(() => createTestTopics(config, [input, output], PARTITIONS))
 afterAll(() =>
   deleteTestTopics(config, [input, output, `${prefix}-app-dlq`, `${prefix}-app-token-windows-changelog`]),
 )
@@ -144,6 +144,19 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
       expect(headers['dead-letter.code']).toBe('DESERIALIZATION_FAILED')
       expect(headers['dead-letter.source.topic']).toBe(input)
       expect(headers['dead-letter.reason']).toMatch(/.+/)
+      // The runtime made its dead-letter and late-record topics with no time retention: the dead
+      // letter keeps the poison's January timestamp, which the stack's 24 h retention would expire.
+      expect(dead[0]?.timestamp).toBe(BigInt(poison.timestamp))
+      const admin = createAdmin(config.kafka, 'test')
+      try {
+        const made = await describeTopics(admin, [`${appId}-dlq`, `${appId}-late`])
+        expect(made.map((t) => [t.name, t.partitions, t.configs['retention.ms']])).toEqual([
+          [`${appId}-dlq`, 1, '-1'],
+          [`${appId}-late`, 1, '-1'],
+        ])
+      } finally {
+        await admin.close()
+      }
     } finally {
       await b.close()
     }
@@ -152,7 +165,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
   it('resets the application (refused while an instance runs), after which a run rebuilds every window', async () => {
     const appId = `${prefix}-reset`
     const output2 = `${prefix}-windows-reset`
-    await createKeptTopics(config, [output2], PARTITIONS)
+    await createTestTopics(config, [output2], PARTITIONS)
     const topology = tokenWindowsTopology(input, output2, true)
     const options = { applicationId: appId, bootstrapServers: config.kafka.bootstrapServers }
     // The input the first test wrote: its windows, all closed by its closing records.
@@ -195,7 +208,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     const topicIn = `${prefix}-words`
     const topicOut = `${prefix}-upper`
     const appId = `${prefix}-words-app`
-    await createKeptTopics(config, [topicIn, topicOut], 2)
+    await createTestTopics(config, [topicIn, topicOut], 2)
     const str = Serdes.String()
     const builder = new StreamsBuilder()
     builder
@@ -241,7 +254,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     const topicIn = `${prefix}-late-in`
     const topicOut = `${prefix}-late-out`
     const appId = `${prefix}-late-app`
-    await createKeptTopics(config, [topicIn, topicOut], 1)
+    await createTestTopics(config, [topicIn, topicOut], 1)
     const base = Date.UTC(2026, 0, 1)
     await produceTokenEvents(config, topicIn, [
       { key: 'agent-1', tokens: 5, timestamp: base + 1000 },
@@ -287,7 +300,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     const topicIn = `${prefix}-codes`
     const topicOut = `${prefix}-names`
     const appId = `${prefix}-codes-app`
-    await createKeptTopics(config, [topicIn, topicOut], 2)
+    await createTestTopics(config, [topicIn, topicOut], 2)
     // Like a registry serde: a value can be read only once prepare() has looked its code up.
     const known = new Map<string, string>()
     let prepared = 0
@@ -341,7 +354,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     const topicIn = `${prefix}-clicks`
     const topicOut = `${prefix}-clicks-x10`
     const appId = `${prefix}-clicks-app`
-    await createKeptTopics(config, [topicIn, topicOut], 2)
+    await createTestTopics(config, [topicIn, topicOut], 2)
     const str = Serdes.String()
     const builder = new StreamsBuilder()
     builder

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createAdmin, createProducer, createTransactionalProducer } from '../../kafka/clients.js'
 import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
 import { partitionKey } from '../../kafka/partition-fetcher.js'
+import { describeTopics, type TopicDescription } from '../../kafka/topics.js'
 import { resolveProcessorConfig } from '../../processors/config.js'
 import type { AgentSnapshot, AgentState } from '../../processors/entities/agents.js'
 import { createProcessorSerdes, type ProcessorSerdes } from '../../processors/serdes.js'
@@ -265,6 +266,17 @@ async function deadLetters(runner: SinkRunner<RedisWrite>, expected: number): Pr
   return readTopicRaw(config, runner.deadLetterTopic, { expected, isolation: 'read_committed', quietMs: 500 })
 }
 
+async function describeDeadLetterTopic(
+  runner: SinkRunner<RedisWrite>,
+): Promise<TopicDescription | undefined> {
+  const admin = createAdmin(config.kafka, 'test')
+  try {
+    return (await describeTopics(admin, [runner.deadLetterTopic]))[0]
+  } finally {
+    await admin.close()
+  }
+}
+
 // --- tests ---------------------------------------------------------------------------------------
 
 describe('SinkRunner with the Redis target on the real broker', () => {
@@ -326,6 +338,11 @@ describe('SinkRunner with the Redis target on the real broker', () => {
     })
     expect(letter.key?.toString()).toBe('poison-1')
     expect(letter.value?.toString()).toBe('not avro')
+    // Created with no time retention: a dead letter keeps its record's (possibly old) timestamp.
+    expect(await describeDeadLetterTopic(runner)).toMatchObject({
+      partitions: 1,
+      configs: { 'retention.ms': '-1' },
+    })
     await runner.stop()
   })
 
@@ -342,8 +359,14 @@ describe('SinkRunner with the Redis target on the real broker', () => {
     expect(sameBatch.some((r) => r.offset < bad.offset)).toBe(true)
     expect(sameBatch.some((r) => r.offset > bad.offset)).toBe(true)
 
+    // A dead-letter topic the operator made (more partitions, a retention of their own) is kept as it is.
+    await createTestTopics(config, [`${sc.group}-dlq`], 2, { 'retention.ms': '3600000' })
     const runner = await startRunner(sc)
     await expectAllApplied(sc, log, [bad])
+    expect(await describeDeadLetterTopic(runner)).toMatchObject({
+      partitions: 2,
+      configs: { 'retention.ms': '3600000' },
+    })
 
     const letters = await deadLetters(runner, 1)
     expect(letters).toHaveLength(1)
