@@ -14,7 +14,11 @@ import {
   TransactionalCommitter,
 } from '../../topology/runtime/committer.js'
 import { KafkaStreams } from '../../topology/runtime/index.js'
-import { kProducerWorker, ThreadedTransactionalCommitter } from '../../topology/runtime/producer-thread.js'
+import {
+  kProducerWorker,
+  ThreadedTransactionalCommitter,
+  type ToWorker,
+} from '../../topology/runtime/producer-thread.js'
 import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 
@@ -24,10 +28,11 @@ const outTopic = `${prefix}-out`
 const sourceTopic = `${prefix}-source`
 const fencedTopic = `${prefix}-fenced`
 const crashTopic = `${prefix}-crash`
+const badBatchTopic = `${prefix}-bad-batch`
 let coordinatorId = 0
 
 beforeAll(async () => {
-  await createTestTopics(config, [outTopic, sourceTopic, fencedTopic, crashTopic], 3)
+  await createTestTopics(config, [outTopic, sourceTopic, fencedTopic, crashTopic, badBatchTopic], 3)
   const admin = createAdmin(config.kafka, 'test')
   try {
     // One broker: it coordinates every group.
@@ -37,7 +42,7 @@ beforeAll(async () => {
     await admin.close()
   }
 })
-afterAll(() => deleteTestTopics(config, [outTopic, sourceTopic, fencedTopic, crashTopic]))
+afterAll(() => deleteTestTopics(config, [outTopic, sourceTopic, fencedTopic, crashTopic, badBatchTopic]))
 
 function threaded(transactionalId: string, groupId: string): ThreadedTransactionalCommitter {
   return new ThreadedTransactionalCommitter(
@@ -183,6 +188,29 @@ describe('ThreadedTransactionalCommitter', () => {
     }
     const read = await readTopicRaw(config, crashTopic, { expected: 2, isolation: 'read_committed' })
     expect(read.map((r) => r.key?.toString()).sort()).toEqual(['key-a', 'key-e'])
+  })
+
+  it('fails the commit of a batch the thread cannot unpack, with its error, and goes on', async () => {
+    const committer = threaded(`${prefix}-bad-batch-txn`, `${prefix}-bad-batch-group`)
+    try {
+      await committer.initialize()
+      committer.handoff([record(badBatchTopic, 'a')])
+      // Two records announced, five bytes sent: reading the second record runs past the end.
+      const broken: ToWorker = {
+        op: 'handoff',
+        records: { topics: [badBatchTopic], buffer: new ArrayBuffer(5), count: 2 },
+      }
+      committer[kProducerWorker].postMessage(broken)
+      await expect(committer.commit([record(badBatchTopic, 'b')], [], -1)).rejects.toThrow(
+        /out of range|outside buffer bounds/i,
+      )
+      // The thread lives on: the next transaction commits.
+      await committer.commit([record(badBatchTopic, 'c')], [], -1)
+    } finally {
+      await committer.close()
+    }
+    const read = await readTopicRaw(config, badBatchTopic, { expected: 1, isolation: 'read_committed' })
+    expect(read.map((r) => r.key?.toString())).toEqual(['key-c'])
   })
 
   it('refuses connection settings the thread cannot take at start, naming the setting and the way out', async () => {

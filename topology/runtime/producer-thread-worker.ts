@@ -2,9 +2,10 @@
 // driven by the processing thread's messages in the order they were sent.
 import { parentPort, workerData } from 'node:worker_threads'
 import { createTransactionalProducer } from '../../kafka/clients.js'
-import { TransactionalCommitter } from './committer.js'
+import { type DeferredRecords, TransactionalCommitter } from './committer.js'
 import {
   type FromWorker,
+  type PackedRecords,
   type ProducerThreadOptions,
   type ToWorker,
   toErrorTree,
@@ -23,6 +24,15 @@ const producer = createTransactionalProducer<Buffer, Buffer, Buffer, Buffer>(
 // Updated from each commit message before the commit reads it.
 const member = { groupId: '', memberId: '', coordinatorId: 0 }
 const committer = new TransactionalCommitter(producer, member)
+
+/**
+ * Unpacked when its turn to be sent comes: a batch queued behind a slower send stays one buffer
+ * meanwhile, and one that cannot be unpacked fails the commit it belongs to with its own error (it
+ * used to throw in this handler and end the thread).
+ */
+function deferred(packed: PackedRecords): DeferredRecords {
+  return { count: packed.count, make: () => unpackRecords(packed) }
+}
 
 function reply(id: number, error?: unknown): void {
   const identity = { producerId: producer.producerId, producerEpoch: producer.producerEpoch }
@@ -44,7 +54,7 @@ port.on('message', (message: ToWorker) => {
       settle(message.id, committer.initialize())
       return
     case 'handoff':
-      committer.handoff(unpackRecords(message.records))
+      committer.handoff(deferred(message.records))
       return
     case 'discard':
       committer.discard()
@@ -53,13 +63,10 @@ port.on('message', (message: ToWorker) => {
       member.groupId = message.member.groupId
       member.memberId = message.member.memberId
       member.coordinatorId = message.member.coordinatorId
-      let work: Promise<void>
-      try {
-        work = committer.commit(unpackRecords(message.records), message.offsets, message.member.generationId)
-      } catch (error) {
-        work = Promise.reject(error)
-      }
-      settle(message.id, work)
+      settle(
+        message.id,
+        committer.commit(deferred(message.records), message.offsets, message.member.generationId),
+      )
       return
     }
     case 'close':

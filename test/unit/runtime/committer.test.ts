@@ -12,7 +12,11 @@ import {
   type Producer,
 } from '@platformatic/kafka'
 import { describe, expect, it } from 'vitest'
-import { type OutgoingRecord, TransactionalCommitter } from '../../../topology/runtime/committer.js'
+import {
+  type DeferredRecords,
+  type OutgoingRecord,
+  TransactionalCommitter,
+} from '../../../topology/runtime/committer.js'
 
 interface Call {
   readonly tx: number
@@ -170,6 +174,47 @@ describe('TransactionalCommitter', () => {
       [2, 'TxnOffsetCommit'],
       [2, 'commit'],
     ])
+  })
+
+  it('makes deferred records only when their turn to be sent comes, and sends them in order', async () => {
+    const { calls, committer } = scripted()
+    const made: string[] = []
+    const deferred = (...values: string[]): DeferredRecords => ({
+      count: values.length,
+      make: () => {
+        made.push(values.join(''))
+        return records(...values)
+      },
+    })
+    committer.handoff(deferred('a', 'b'))
+    committer.handoff(deferred('c'))
+    // The chain has not reached them yet: both batches are still unmade.
+    expect(made).toEqual([])
+    await settle()
+    expect(made).toEqual(['ab', 'c'])
+    const flush = deferred('d')
+    const commit = committer.commit(flush, offsets, 7)
+    expect(made).toEqual(['ab', 'c'])
+    await commit
+    expect(made).toEqual(['ab', 'c', 'd'])
+    expect(calls.filter((c) => c.op === 'send').map((c) => c.detail)).toEqual([['a', 'b'], ['c'], ['d']])
+    expect(calls.at(-1)?.op).toBe('commit')
+  })
+
+  it('fails the commit with the error of a batch that cannot be made, aborting its transaction', async () => {
+    const { calls, committer } = scripted()
+    committer.handoff({
+      count: 3,
+      make: () => {
+        throw new RangeError('packed records end early')
+      },
+    })
+    committer.handoff(records('after'))
+    await expect(committer.commit(records('c'), offsets, 7)).rejects.toThrow('packed records end early')
+    expect(calls.map((c) => c.op)).toEqual(['begin', 'abort'])
+    // An empty deferred batch neither begins a transaction nor is made.
+    await committer.commit({ count: 0, make: () => expect.fail('made') }, [], 7)
+    expect(calls.map((c) => c.op)).toEqual(['begin', 'abort'])
   })
 
   it('does nothing when there is nothing to commit', async () => {
