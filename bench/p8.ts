@@ -116,6 +116,11 @@ interface ChildReport {
   commit: Quantiles | undefined
   /** Records (outputs, changelogs, repartition) the commits wrote, since the last reset. */
   committedRecords: number
+  /**
+   * CPU time of the whole process (every thread, user and system) from its first record processed to
+   * the report, in seconds: on a machine shared with the broker, steadier than wall-clock rates.
+   */
+  cpuSeconds: number
 }
 
 interface Quantiles {
@@ -161,6 +166,11 @@ async function runChild(): Promise<void> {
   let firstProcessedAt = 0
   let processed = 0
   let committedRecords = 0
+  let cpuAtFirst = 0
+  const cpuSeconds = () => {
+    const { user, system } = process.cpuUsage()
+    return (user + system) / 1e6
+  }
   const say = (line: string) => process.stdout.write(`p8 ${line}\n`)
   // The runner, as `agent-party run processor` runs it (INSTANCE_ID and STATE_DIR from the env); with
   // --streams, the same wiring with those runtime settings changed.
@@ -180,7 +190,10 @@ async function runChild(): Promise<void> {
     handed?.(fetchedAtMs, records)
     const waited = performance.now() - fetchedAtMs
     // The first round's fetch response: when the first record was fetched and processed.
-    if (firstProcessedAt === 0) firstProcessedAt = Date.now() - waited
+    if (firstProcessedAt === 0) {
+      firstProcessedAt = Date.now() - waited
+      cpuAtFirst = cpuSeconds()
+    }
     processed += records
     handoff.push([waited, records])
   }
@@ -195,6 +208,7 @@ async function runChild(): Promise<void> {
   if (streams.state === 'RUNNING') say(`state RUNNING ${Date.now()}`)
   streams.on('state', (state: string) => say(`state ${state} ${Date.now()}`))
   const report = (): ChildReport => {
+    const cpu = firstProcessedAt === 0 ? 0 : cpuSeconds() - cpuAtFirst
     const gc = (
       globalThis as { gc?: (o?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void }
     ).gc
@@ -220,6 +234,7 @@ async function runChild(): Promise<void> {
       handoff: weightedQuantiles(handoff),
       commit: weightedQuantiles(commits),
       committedRecords,
+      cpuSeconds: Math.round(cpu * 10) / 10,
     }
   }
   // SIGUSR1: the warm-up is over (forget the samples); SIGUSR2: report; SIGTERM: close and report.
@@ -692,7 +707,8 @@ function describeReport(r: ChildReport | undefined): string {
   return (
     `${r.instance}: ${r.tasks} tasks, ${r.processed} records processed, RSS ${r.rssMiB} MiB (peak ${r.maxRssMiB}), ` +
     `heap ${r.heapUsedMiB} MiB${r.gc ? ' after GC' : ''}, array buffers ${r.arrayBuffersMiB} MiB; handed to transaction ${q(r.handoff)}; commit ${q(r.commit)}, ` +
-    `${r.committedRecords} records written by the commits`
+    `${r.committedRecords} records written by the commits; CPU ${r.cpuSeconds} s since its first record ` +
+    `(all threads${r.processed > 0 ? `, ${Math.round((r.cpuSeconds * 1e6) / r.processed)} µs per record processed` : ''})`
   )
 }
 
@@ -766,7 +782,8 @@ async function throughput(): Promise<void> {
     log(`after: ${machineLoad()}`)
     process.stdout.write(
       `events_per_s=${Math.round(rate)} all_results_events_per_s=${Math.round(drainedRate)} ` +
-        `instances=${instancesWanted} records=${progress.total}\n`,
+        `instances=${instancesWanted} records=${progress.total} ` +
+        `cpu_ms_per_1000_events=${Math.round((reports.reduce((sum, r) => sum + (r?.cpuSeconds ?? 0), 0) * 1e6) / progress.total)}\n`,
     )
   } finally {
     for (const i of instances) await i.stop()
