@@ -4,6 +4,7 @@
 // record through its own producer or transaction, so under exactly-once the dead letter commits
 // atomically with the offsets that skip the original.
 import type { MessageToProduce } from '@platformatic/kafka'
+import type { TopicSpec } from './topics.js'
 
 /** Header names, prefixed so they never collide with the original record's own headers. */
 export const DEAD_LETTER_HEADERS = Object.freeze({
@@ -18,13 +19,16 @@ export const DEAD_LETTER_HEADERS = Object.freeze({
 })
 
 /**
- * The configs dead-letter topics (and the runtime's late-record topic) are created with. Their records
- * keep the original record's timestamp, and Kafka's time retention counts from a record's timestamp:
- * under the broker's default (7 days) the dead letter of a replayed 6-day-old event would be deleted
- * within a day of being written. So nothing is deleted by time; bound such a topic by size
- * (retention.bytes) or delete what has been handled (kafka-delete-records).
+ * How a dead-letter topic (and the runtime's late-record topic) is created when missing: one
+ * partition, no time retention. Their records keep the original record's timestamp, and Kafka's time
+ * retention counts from a record's timestamp: under the broker's default (7 days) the dead letter of
+ * a replayed 6-day-old event would be deleted within a day of being written. So nothing is deleted by
+ * time; bound such a topic by size (retention.bytes) or delete what has been handled
+ * (kafka-delete-records).
  */
-export const LETTER_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.freeze({ 'retention.ms': '-1' })
+export function letterTopicSpec(name: string): TopicSpec {
+  return { name, partitions: 1, configs: { 'retention.ms': '-1' } }
+}
 
 export interface DeadLetterSource {
   topic: string

@@ -12,7 +12,7 @@ import {
 import type { Config } from '../config/config.js'
 import { EVENT_TOPICS } from '../deploy/kafka/topics.js'
 import { createAdmin } from '../kafka/clients.js'
-import { LETTER_TOPIC_CONFIGS } from '../kafka/dead-letter.js'
+import { letterTopicSpec } from '../kafka/dead-letter.js'
 import { listOffsetsWithAdmin, partitionKey } from '../kafka/partition-fetcher.js'
 import {
   describeTopics,
@@ -63,7 +63,7 @@ export function projectTopicSpecs(config: Config): TopicSpec[] {
   return [
     ...inputTopicSpecs(processor),
     ...outputTopicSpecs(processor.outputTopics),
-    ...[late, deadLetter].map((name) => ({ name, partitions: 1, configs: { ...LETTER_TOPIC_CONFIGS } })),
+    ...[late, deadLetter].map(letterTopicSpec),
   ]
 }
 

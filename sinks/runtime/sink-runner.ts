@@ -14,7 +14,7 @@ import type { Consumer, Producer } from '@platformatic/kafka'
 import type { Logger } from 'pino'
 import type { SinkMetrics } from '../../config/metrics.js'
 import { createAdmin, createConsumer, createProducer, type KafkaConfig } from '../../kafka/clients.js'
-import { deadLetterRecord, LETTER_TOPIC_CONFIGS } from '../../kafka/dead-letter.js'
+import { deadLetterRecord, letterTopicSpec } from '../../kafka/dead-letter.js'
 import {
   type FetchedRecord,
   type OffsetResetPolicy,
@@ -223,7 +223,7 @@ export class SinkRunner<T> {
         if (!existing.has(this.#deadLetterTopic)) {
           await ensureTopics(
             admin,
-            [{ name: this.#deadLetterTopic, partitions: 1, configs: { ...LETTER_TOPIC_CONFIGS } }],
+            [letterTopicSpec(this.#deadLetterTopic)],
             this.#options.replicationFactor ?? 1,
           )
         }

@@ -4,7 +4,7 @@
 // topics with infinite retention (the runtime purges them up to the committed offset) and as many
 // partitions as the sub-topology that writes them reads, or as the topics they are joined with.
 import type { Admin } from '@platformatic/kafka'
-import { LETTER_TOPIC_CONFIGS } from '../../kafka/dead-letter.js'
+import { letterTopicSpec } from '../../kafka/dead-letter.js'
 import { describeTopics, ensureTopics, type TopicSpec, untilListed } from '../../kafka/topics.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
@@ -218,16 +218,12 @@ export async function prepareTopics(
       { subject: missingSinks[0] },
     )
   }
-  // The dead-letter and late-record topics: created when missing (one partition, LETTER_TOPIC_CONFIGS),
+  // The dead-letter and late-record topics: created when missing (letterTopicSpec),
   // kept as they are when present (a user may have made them with more partitions or another retention).
   // Before the source check: a topology may read them (the Agent Party alerts count their records).
   const missing = outputTopics.filter((t) => !present.has(t))
   if (missing.length > 0) {
-    await ensureTopics(
-      admin,
-      missing.map((name) => ({ name, partitions: 1, configs: { ...LETTER_TOPIC_CONFIGS } })),
-      replicationFactor,
-    )
+    await ensureTopics(admin, missing.map(letterTopicSpec), replicationFactor)
     for (const t of missing) present.add(t)
   }
   const existing = new Map<string, number>()
