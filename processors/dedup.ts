@@ -3,10 +3,11 @@
 // (the entity id), so both copies reach the same task.
 //
 // The ids seen are kept by second of event time: a logged, cached store maps each second to the ids of
-// that second, and the processor keeps an index of every id beside it (rebuilt from the store at start).
-// So the changelog gets one record per second touched and commit, not one per event, and one tombstone
-// per second once it falls out of the horizon instead of one per id. A stream-time punctuator expires
-// the seconds whose every id is older than the horizon: an id is remembered up to 1 s longer.
+// that second (encoded compactly: seen-ids.ts), and the processor indexes every id beside it (rebuilt
+// from the store at start). So the changelog gets one record per second touched and commit, not one per
+// event, and one tombstone per second once it falls out of the horizon instead of one per id. A
+// stream-time punctuator expires the seconds whose every id is older than the horizon: an id is
+// remembered up to 1 s longer.
 import {
   type KeyValueStore,
   type KStream,
@@ -18,6 +19,7 @@ import {
   type StreamRecord,
   type StreamsBuilder,
 } from '../topology/index.js'
+import { fromStored, SeenIds } from './seen-ids.js'
 
 export interface DedupOptions<K, V> {
   /** Names the processor and its store (`<name>-seen-id-buckets`). */
@@ -34,14 +36,21 @@ export interface DedupOptions<K, V> {
 /** Ids are kept per this much event time (or per horizon, if it is shorter). */
 const BUCKET_MS = 1000
 
+/** Keeps the ids' bytes as they are; reads an earlier version's JSON arrays too (see seen-ids.ts). */
+const bucketSerde: Serde<Buffer> = {
+  serialize: (_topic, value) => value,
+  deserialize: (_topic, bytes) => fromStored(bytes),
+}
+
+/** Buckets this far behind the newest are no longer written to, as far as their spare room goes. */
+const TRIM_BEHIND_MS = 60_000
+
 class DedupProcessor<K, V> implements Processor<K, V, K, V> {
   #context!: ProcessorContext<K, V>
-  #store!: KeyValueStore<number, string[]>
-  /** Every id remembered, to the start of its bucket. */
-  readonly #seen = new Map<string, number>()
-  /** The ids of each bucket: the arrays the store is given (they only grow until the bucket expires). */
-  readonly #buckets = new Map<number, string[]>()
+  #store!: KeyValueStore<number, Buffer>
+  readonly #ids = new SeenIds()
   readonly #bucketMs: number
+  #newest = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly storeName: string,
@@ -52,11 +61,8 @@ class DedupProcessor<K, V> implements Processor<K, V, K, V> {
 
   init(context: ProcessorContext<K, V>): void {
     this.#context = context
-    this.#store = context.getStateStore<KeyValueStore<number, string[]>>(this.storeName)
-    for (const [bucket, ids] of this.#store.all()) {
-      this.#buckets.set(bucket, ids)
-      for (const id of ids) this.#seen.set(id, bucket)
-    }
+    this.#store = context.getStateStore<KeyValueStore<number, Buffer>>(this.storeName)
+    for (const [bucket, value] of this.#store.all()) this.#ids.load(bucket, value)
     const every = Math.max(1000, Math.floor(this.options.horizonMs / 10))
     context.schedule(every, 'stream-time', (streamTime) => this.#expire(streamTime - this.options.horizonMs))
   }
@@ -67,39 +73,34 @@ class DedupProcessor<K, V> implements Processor<K, V, K, V> {
       return
     }
     const id = this.options.eventId(record.value)
-    if (this.#seen.has(id)) {
+    const bucket = Math.floor(this.options.eventTime(record.value) / this.#bucketMs) * this.#bucketMs
+    if (!this.#ids.remember(id, bucket)) {
       this.options.onDuplicate?.(record.key, record.value)
       return
     }
-    const time = this.options.eventTime(record.value)
-    const bucket = Math.floor(time / this.#bucketMs) * this.#bucketMs
-    let ids = this.#buckets.get(bucket)
-    if (ids === undefined) {
-      ids = []
-      this.#buckets.set(bucket, ids)
-    }
-    ids.push(id)
-    // The same array again: the cache keeps the latest and the changelog gets it at the commit.
-    this.#store.put(bucket, ids)
-    this.#seen.set(id, bucket)
+    if (bucket > this.#newest) this.#newest = bucket
+    // A view of the bucket's bytes so far: the cache keeps the latest and the changelog gets it at the
+    // commit.
+    this.#store.put(bucket, this.#ids.value(bucket) as Buffer)
     this.#context.forward(record)
   }
 
   /** Forgets the buckets whose every id is older than `before`. */
   #expire(before: number): void {
-    for (const [bucket, ids] of this.#buckets) {
+    for (const bucket of [...this.#ids.starts()]) {
       if (bucket + this.#bucketMs > before) continue
-      for (const id of ids) if (this.#seen.get(id) === bucket) this.#seen.delete(id)
-      this.#buckets.delete(bucket)
+      this.#ids.forget(bucket)
       this.#store.delete(bucket)
     }
+    this.#ids.trim(this.#newest - TRIM_BEHIND_MS)
   }
 }
 
 /**
  * Adds the store and returns the stream without second copies of an event. The store is named
  * `<name>-seen-id-buckets` (its changelog `<applicationId>-<name>-seen-id-buckets-changelog`): keys are
- * the start of a second of event time (a long, epoch ms), values the JSON array of the ids seen in it.
+ * the start of a second of event time (a long, epoch ms), values the ids seen in it, in the format
+ * seen-ids.ts describes (`decodeSeenIds` reads it).
  */
 export function dropDuplicates<K, V>(
   builder: StreamsBuilder,
@@ -111,7 +112,7 @@ export function dropDuplicates<K, V>(
   }
   const storeName = `${options.name}-seen-id-buckets`
   builder.addStateStore(
-    Stores.keyValueStoreBuilder(storeName, Serdes.Long(), Serdes.Json<string[]>()).withCachingEnabled(),
+    Stores.keyValueStoreBuilder(storeName, Serdes.Long(), bucketSerde).withCachingEnabled(),
   )
   return stream.processValues(
     () => new DedupProcessor<K, V>(storeName, options),

@@ -3,12 +3,18 @@
 import { describe, expect, it } from 'vitest'
 import { dropDuplicates } from '../../../processors/dedup.js'
 import { engineSerde } from '../../../processors/event-serdes.js'
+import { decodeSeenIds } from '../../../processors/seen-ids.js'
 import { type AgentEvent, generateRecords } from '../../../schemas/index.js'
 import { createEventSerde } from '../../../schemas/serde/create-event-serdes.js'
 import { Serdes, StreamsBuilder, type Topology, TopologyTestDriver } from '../../../topology/index.js'
 
 const agents = engineSerde(await createEventSerde('agent_events', { encoding: 'single-object' }))
 const str = Serdes.String()
+/** Reads the store's changelog values: the ids of a second, as documented in processors/seen-ids.ts. */
+const seenIds = {
+  serialize: () => null,
+  deserialize: (_topic: string, bytes: Buffer) => decodeSeenIds(bytes),
+}
 
 function topology(horizonMs: number, dropped: string[]): Topology {
   const builder = new StreamsBuilder()
@@ -91,7 +97,7 @@ describe('dropDuplicates', () => {
     const changelog = driver.createOutputTopic(
       'app-agent-dedup-seen-id-buckets-changelog',
       Serdes.Long(),
-      Serdes.Json<string[]>(),
+      seenIds,
     )
     const ids = records.map((r) => r.event.event_id)
     expect(changelog.readKeyValuesToList()).toEqual([
@@ -108,6 +114,39 @@ describe('dropDuplicates', () => {
       [base + 61_000, [next.event.event_id]],
       [base, null],
     ])
+    driver.close()
+  })
+
+  it('restores the ids from a changelog an earlier version wrote as JSON arrays', () => {
+    const records = agentRecords(200, 0).slice(0, 3)
+    const second = (at: number) => Math.floor(at / 1000) * 1000
+    // The previous format: each second's ids as a JSON array (keys are longs, as they still are).
+    const bySecond = new Map<number, string[]>()
+    for (const r of records) {
+      const at = second(r.event.occurred_at)
+      bySecond.set(at, [...(bySecond.get(at) ?? []), r.event.event_id])
+    }
+    const changelog = [...bySecond].map(([at, ids]) => ({
+      key: Serdes.Long().serialize('', at),
+      value: Buffer.from(JSON.stringify(ids)),
+    }))
+    const dropped: string[] = []
+    const driver = new TopologyTestDriver(topology(3_600_000, dropped), {
+      applicationId: 'app',
+      changelogs: { 'app-agent-dedup-seen-id-buckets-changelog': changelog },
+    })
+    const input = driver.createInputTopic('agent_events', str, agents)
+    for (const r of records) input.pipeInput(r.key, r.event, r.timestamp)
+    const fresh = { ...(records[0] as (typeof records)[number]).event, event_id: 'not-a-uuid' }
+    input.pipeInput('a', fresh, fresh.occurred_at)
+    input.pipeInput('a', fresh, fresh.occurred_at)
+    expect(dropped).toEqual([...records.map((r) => r.event.event_id), 'not-a-uuid'])
+    expect(
+      driver
+        .createOutputTopic('out', str, agents)
+        .readValuesToList()
+        .map((e) => e?.event_id),
+    ).toEqual(['not-a-uuid'])
     driver.close()
   })
 
