@@ -85,6 +85,7 @@ class Instruments {
   readonly droppedRecords: Counter<'processor' | 'reason'>
   readonly badRecords: Counter<'code' | 'response'>
   readonly tasks: Gauge
+  readonly producerThreadHeap: Gauge<'kind'>
   readonly partitionLag: Gauge<'topic' | 'partition'>
   readonly rebalancePause: Histogram
   readonly storeOperation: Histogram<'store' | 'operation'>
@@ -188,6 +189,15 @@ class Instruments {
     this.tasks = new Gauge({
       name: name('tasks'),
       help: 'Tasks this instance runs.',
+      registers,
+    })
+    this.producerThreadHeap = new Gauge({
+      name: name('producer_thread_heap_bytes'),
+      help:
+        "The exactly-once producer thread's V8 heap (producerThread), sampled every 5 s: kind used " +
+        '(live and not yet collected) and total (reserved). Not in nodejs_heap_size_*, which are the main ' +
+        "thread's.",
+      labelNames: ['kind'],
       registers,
     })
     this.partitionLag = new Gauge({
@@ -388,6 +398,10 @@ function streamsMetrics(m: Instruments): RuntimeMetrics {
     },
     deadLetter: (code) => m.deadLetters.inc({ code }),
     tasks: (count) => m.tasks.set(count),
+    producerThreadHeap: (used, total) => {
+      m.producerThreadHeap.set({ kind: 'used' }, used)
+      m.producerThreadHeap.set({ kind: 'total' }, total)
+    },
     partitionLag: (topic, partition, lag) => m.partitionLag.set({ topic, partition: String(partition) }, lag),
     rebalance: (pauseMs) => {
       m.rebalancePause.observe(pauseMs / 1000)

@@ -189,6 +189,15 @@ describe('Prometheus against the running processes', () => {
       )
       return Number(data.result[0]?.value[1]) > 0 ? true : undefined
     })
+    // the exactly-once producer thread's heap, which the process's own heap metrics leave out
+    await until('the producer thread heap', async () => {
+      const data = await api_v1(
+        `query?query=${encodeURIComponent('agent_party_streams_producer_thread_heap_bytes{job="agent-party-processor"}')}`,
+      )
+      // biome-ignore lint/suspicious/noExplicitAny: Prometheus' JSON
+      const byKind = Object.fromEntries(data.result.map((r: any) => [r.metric.kind, Number(r.value[1])]))
+      return byKind.used > 1e6 && byKind.total >= byKind.used ? true : undefined
+    })
     const groups = (await api_v1('rules')).groups as { name: string; rules: { name: string }[] }[]
     const names = groups.flatMap((g) => g.rules.map((r) => r.name))
     for (const alert of ['HighApiLatency', 'Neo4jConnectionFailures', 'KafkaConsumerLag', 'TestConsumerLag'])

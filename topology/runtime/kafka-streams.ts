@@ -158,6 +158,8 @@ const EVENT_TIME_SLACK_MS = 1000
 const IDLE_PARTITION_MS = 2000
 /** How long a restore waits before fetching again a batch whose value serde could not be prepared. */
 const RESTORE_RETRY_MS = 1000
+/** How often the producer thread's heap is sampled for the metrics. */
+const HEAP_SAMPLE_MS = 5000
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -190,6 +192,7 @@ export class KafkaStreams extends EventEmitter {
   #generationId = -1
   #lastCommit = 0
   #lastPurge = 0
+  #nextHeapSample = 0
   #rebalanceStartedAt = 0
   #fatal: unknown
   /** Source topics whose key or value serde has a prepare step. */
@@ -946,6 +949,7 @@ export class KafkaStreams extends EventEmitter {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
+      this.#sampleProducerThread()
       if (
         this.#idleStream !== undefined &&
         (this.#consumer as Consumer).assignments !== this.#followedAssignments
@@ -974,6 +978,22 @@ export class KafkaStreams extends EventEmitter {
       }
       await this.#step()
     }
+  }
+
+  /** Reports the producer thread's heap to the metrics hook, at most every HEAP_SAMPLE_MS (never waited for). */
+  #sampleProducerThread(): void {
+    const report = this.#metrics.producerThreadHeap
+    const committer = this.#committer
+    const now = performance.now()
+    if (report === undefined || now < this.#nextHeapSample) return
+    this.#nextHeapSample = now + HEAP_SAMPLE_MS
+    if (!(committer instanceof ThreadedTransactionalCommitter)) return
+    committer.heapStatistics().then(
+      (heap) => {
+        if (heap !== undefined) report.call(this.#metrics, heap.used_heap_size, heap.total_heap_size)
+      },
+      () => {}, // the thread ended meanwhile: its commits report that
+    )
   }
 
   // Consumer protocol: the client revokes and assigns on its own (no hook before it acknowledges a

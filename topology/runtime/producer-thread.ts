@@ -12,6 +12,7 @@
 // commit in flight and every later one fails, as a lost producer would: the runtime renews it.
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { HeapInfo } from 'node:v8'
 import { Worker } from 'node:worker_threads'
 import type { KafkaConfig } from '../../kafka/clients.js'
 import type { TopicPartitionOffset } from '../internals/runtime/stream-task.js'
@@ -239,6 +240,12 @@ export class ThreadedTransactionalCommitter implements Committer {
 
   get [kProducerWorker](): Worker {
     return this.#worker
+  }
+
+  /** The thread's V8 heap (as `v8.getHeapStatistics()` gives it there); undefined once it is gone. */
+  async heapStatistics(): Promise<HeapInfo | undefined> {
+    if (this.#dead !== undefined) return undefined
+    return this.#worker.getHeapStatistics()
   }
 
   /** The producer id and epoch as of the last reply. */

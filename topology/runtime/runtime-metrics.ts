@@ -25,6 +25,11 @@ export interface RuntimeMetrics {
    * counts in the round that processed it. Optional: without it the runtime keeps no such times.
    */
   handedToTransaction?(fetchedAtMs: number, records: number): void
+  /**
+   * The producer thread's V8 heap (`producerThread`), sampled every few seconds while it runs: its
+   * isolate is not in the process's own heap figures. Optional.
+   */
+  producerThreadHeap?(usedBytes: number, totalBytes: number): void
 }
 
 export const NO_RUNTIME_METRICS: RuntimeMetrics = {

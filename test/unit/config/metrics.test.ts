@@ -63,6 +63,11 @@ describe('metrics', () => {
     streams.tasks(3)
     expect(await value(registry, p('tasks'))).toBe(3)
 
+    streams.producerThreadHeap?.(30e6, 64e6)
+    streams.producerThreadHeap?.(20e6, 64e6)
+    expect(await value(registry, p('producer_thread_heap_bytes'), { kind: 'used' })).toBe(20e6)
+    expect(await value(registry, p('producer_thread_heap_bytes'), { kind: 'total' })).toBe(64e6)
+
     streams.partitionLag('in', 0, 42)
     streams.partitionLag('in', 1, 7)
     streams.partitionLag('in', 0, 40)
