@@ -1,8 +1,7 @@
 // Input for the runtime's tests: token-usage records (key agent-<n>, value an 8-byte count of tokens,
 // timestamps advancing 1 ms per record) and the naive reference of their windowed count and sum.
 import type { Config } from '../../config/config.js'
-import { createAdmin, createProducer, keyPartition } from '../../kafka/clients.js'
-import { untilListed } from '../../kafka/topics.js'
+import { createProducer, keyPartition } from '../../kafka/clients.js'
 import type { CountSum } from './token-windows-app.js'
 
 export interface TokenEvent {
