@@ -23,8 +23,8 @@
 // read read_committed: receive time - ack time of the event named by its last_event_id. In-process: the
 // runtime's handedToTransaction hook (fetch response -> results handed to the transaction), per record.
 // Memory: the instance's RSS and heap after full GCs, and its RSS after a last-resort GC (V8 then gives back
-// the pages it keeps free), empty and after all input, per entity. Each
-// instance's log goes to <tmpdir>/<run>-<instance>.log.
+// the pages it keeps free), empty and after all input, per entity, and the producer thread's heap as last
+// sampled (used and total: no GC is forced there). Each instance's log goes to <tmpdir>/<run>-<instance>.log.
 // Each mode prints the machine and its load; the last line is `key=value` pairs for a script.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -108,6 +108,8 @@ interface ChildReport {
   heapUsedMiB: number
   /** Memory of ArrayBuffers outside the heap: the stores' arenas, fetched and produced bytes. */
   arrayBuffersMiB: number
+  /** The producer thread's heap as last sampled (every 5 s; the runtime's metrics hook), if it runs. */
+  producerHeapMiB: { used: number; total: number } | undefined
   maxRssMiB: number
   gc: boolean
   /** Per record: fetch response -> handed to the transaction (ms), since the last reset. */
@@ -166,6 +168,7 @@ async function runChild(): Promise<void> {
   let firstProcessedAt = 0
   let processed = 0
   let committedRecords = 0
+  let producerHeap: { used: number; total: number } | undefined
   let cpuAtFirst = 0
   const cpuSeconds = () => {
     const { user, system } = process.cpuUsage()
@@ -196,6 +199,11 @@ async function runChild(): Promise<void> {
     }
     processed += records
     handoff.push([waited, records])
+  }
+  const sampled = hooks.producerThreadHeap
+  hooks.producerThreadHeap = (used, total) => {
+    sampled?.(used, total)
+    producerHeap = { used, total }
   }
   const committed = hooks.commit
   hooks.commit = (durationMs, records) => {
@@ -229,6 +237,10 @@ async function runChild(): Promise<void> {
       rssReleasedMiB: Math.round(released / 2 ** 20),
       heapUsedMiB: Math.round(mem.heapUsed / 2 ** 20),
       arrayBuffersMiB: Math.round(mem.arrayBuffers / 2 ** 20),
+      producerHeapMiB: producerHeap && {
+        used: Math.round(producerHeap.used / 2 ** 20),
+        total: Math.round(producerHeap.total / 2 ** 20),
+      },
       maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       gc: gc !== undefined,
       handoff: weightedQuantiles(handoff),
@@ -706,7 +718,8 @@ function describeReport(r: ChildReport | undefined): string {
     x === undefined ? '-' : `p50 ${x.p50} p95 ${x.p95} p99 ${x.p99} max ${x.max} ms (n=${x.count})`
   return (
     `${r.instance}: ${r.tasks} tasks, ${r.processed} records processed, RSS ${r.rssMiB} MiB (peak ${r.maxRssMiB}), ` +
-    `heap ${r.heapUsedMiB} MiB${r.gc ? ' after GC' : ''}, array buffers ${r.arrayBuffersMiB} MiB; handed to transaction ${q(r.handoff)}; commit ${q(r.commit)}, ` +
+    `heap ${r.heapUsedMiB} MiB${r.gc ? ' after GC' : ''}, array buffers ${r.arrayBuffersMiB} MiB, ` +
+    `producer thread heap ${r.producerHeapMiB === undefined ? '-' : `${r.producerHeapMiB.used} MiB used of ${r.producerHeapMiB.total}`}; handed to transaction ${q(r.handoff)}; commit ${q(r.commit)}, ` +
     `${r.committedRecords} records written by the commits; CPU ${r.cpuSeconds} s since its first record ` +
     `(all threads${r.processed > 0 ? `, ${Math.round((r.cpuSeconds * 1e6) / r.processed)} µs per record processed` : ''})`
   )
