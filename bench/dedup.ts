@@ -12,9 +12,8 @@ import { randomUUID } from 'node:crypto'
 import { dropDuplicates } from '../processors/dedup.js'
 import { type Serde, Serdes, StreamsBuilder } from '../topology/index.js'
 import type { InputRecord } from '../topology/internals/runtime/input-record.js'
-import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
-import { StreamTask } from '../topology/internals/runtime/stream-task.js'
 import { NO_HEADERS } from '../topology/stream-record.js'
+import { type SettledMemory, settleMemory, standaloneTask } from './harness.js'
 import { machineLoad } from './machine.js'
 
 const EVENTS = Number(process.argv[process.argv.indexOf('--events') + 1]) || 1_000_000
@@ -40,27 +39,7 @@ const eventSerde: Serde<Event> = {
   }),
 }
 
-type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'regular' | 'last-resort' }) => void
-
-interface Memory {
-  readonly heap: number
-  readonly arrayBuffers: number
-  /** RSS after a last-resort GC, which also gives free pages back. */
-  readonly rssReleased: number
-}
-
-function settle(): Memory {
-  const gc = (globalThis as { gc?: Gc }).gc
-  if (gc === undefined) throw new Error('run with node --expose-gc')
-  for (let i = 0; i < 3; i++) gc()
-  const usage = process.memoryUsage()
-  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' })
-  return {
-    heap: usage.heapUsed / MiB,
-    arrayBuffers: usage.arrayBuffers / MiB,
-    rssReleased: process.memoryUsage().rss / MiB,
-  }
-}
+type Memory = SettledMemory
 
 function input(): InputRecord[][] {
   const base = Date.UTC(2026, 0, 1)
@@ -93,7 +72,7 @@ function input(): InputRecord[][] {
 }
 
 const batches = input()
-const before = settle()
+const before = settleMemory()
 const str = Serdes.String()
 const builder = new StreamsBuilder()
 let duplicates = 0
@@ -105,15 +84,7 @@ dropDuplicates(builder, builder.stream<string, Event>('in', { keySerde: str, val
   eventTime: (e) => e.occurred_at,
   onDuplicate: () => duplicates++,
 }).to('out', { keySerde: str, valueSerde: eventSerde })
-const task = new StreamTask({
-  graph: builder.build().graph,
-  subtopology: 0,
-  partition: 0,
-  applicationId: 'bench-dedup',
-  collector: NO_OP_COLLECTOR,
-})
-task.initializeStores()
-task.completeRestoration()
+const task = standaloneTask(builder.build(), 'bench-dedup')
 const cpu = process.cpuUsage()
 const started = performance.now()
 for (const batch of batches) {
@@ -124,12 +95,12 @@ for (const batch of batches) {
 }
 const seconds = (performance.now() - started) / 1000
 const used = process.cpuUsage(cpu)
-const after = settle()
+const after = settleMemory()
 // The task and the input (measured in `before` as well) stay reachable until measured.
 if (task.getStore('dedup-seen-id-buckets') === undefined || batches.length === 0)
   throw new Error('nothing ran')
 const ids = EVENTS - duplicates
-const per = (field: keyof Memory) => (((after[field] - before[field]) * MiB) / ids).toFixed(0)
+const per = (field: keyof Memory) => String(Math.round(((after[field] - before[field]) * MiB) / ids))
 console.log(`${machineLoad()}, node ${process.version}`)
 console.log(
   `${EVENTS.toLocaleString('en')} events, ${ids.toLocaleString('en')} ids remembered, ${duplicates.toLocaleString('en')} dropped`,

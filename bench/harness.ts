@@ -22,17 +22,54 @@ export function rate(work: () => void): number {
   return RECORDS / ((performance.now() - start) / 1000)
 }
 
-/** Through one StreamTask of sub-topology 0, fed in batches, committing every COMMIT_EVERY records. */
-export function viaTask(topology: Topology, records: InputRecord[]): number {
+/** The task of sub-topology 0, partition 0, its stores ready, writing to a no-op collector. */
+export function standaloneTask(topology: Topology, applicationId: string): StreamTask {
   const task = new StreamTask({
     graph: topology.graph,
     subtopology: 0,
     partition: 0,
-    applicationId: 'bench',
+    applicationId,
     collector: NO_OP_COLLECTOR,
   })
   task.initializeStores()
   task.completeRestoration()
+  return task
+}
+
+/** Memory after full GCs (MiB), for the benchmarks run with `node --expose-gc`. */
+export interface SettledMemory {
+  readonly rss: number
+  readonly heap: number
+  readonly arrayBuffers: number
+  /** RSS after a last-resort GC, what V8 runs under memory pressure: it also gives back free pages. */
+  readonly rssReleased: number
+}
+
+type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'regular' | 'last-resort' }) => void
+
+/** Three full GCs, the memory, then a last-resort GC and the RSS. `--verbose` prints more of V8's figures. */
+export function settleMemory(): SettledMemory {
+  const gc = (globalThis as { gc?: Gc }).gc
+  if (gc === undefined) throw new Error('run with node --expose-gc')
+  for (let i = 0; i < 3; i++) gc()
+  const usage = process.memoryUsage()
+  const MiB = 2 ** 20
+  if (argv.includes('--verbose'))
+    console.log(
+      `heapTotal ${(usage.heapTotal / MiB).toFixed(0)} MiB, external ${(usage.external / MiB).toFixed(0)} MiB, arrayBuffers ${(usage.arrayBuffers / MiB).toFixed(0)} MiB`,
+    )
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' })
+  return {
+    rss: usage.rss / MiB,
+    heap: usage.heapUsed / MiB,
+    arrayBuffers: usage.arrayBuffers / MiB,
+    rssReleased: process.memoryUsage().rss / MiB,
+  }
+}
+
+/** Through one StreamTask of sub-topology 0, fed in batches, committing every COMMIT_EVERY records. */
+export function viaTask(topology: Topology, records: InputRecord[]): number {
+  const task = standaloneTask(topology, 'bench')
   return rate(() => {
     let sinceCommit = 0
     for (let i = 0; i < records.length; i += BATCH) {

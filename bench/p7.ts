@@ -12,36 +12,14 @@ import { writeHeapSnapshot } from 'node:v8'
 import { type CountSum, countSumSerde } from '../test/support/count-sum.js'
 import { Materialized, Serdes, StreamsBuilder, TimeWindows, WindowedSerdes } from '../topology/index.js'
 import type { InputRecord } from '../topology/internals/runtime/input-record.js'
-import { NO_OP_COLLECTOR } from '../topology/internals/runtime/record-collector.js'
-import { StreamTask } from '../topology/internals/runtime/stream-task.js'
 import { NO_HEADERS } from '../topology/stream-record.js'
+import { type SettledMemory, settleMemory, standaloneTask } from './harness.js'
 import { machineLoad } from './machine.js'
 
 const KEYS = Number(process.argv[process.argv.indexOf('--keys') + 1]) || 1_000_000
-const MiB = 2 ** 20
 
-interface Memory {
-  /** RSS after three full GCs. */
-  readonly rss: number
-  readonly heap: number
-  /** RSS after a last-resort GC, what V8 runs under memory pressure: it also gives back free pages. */
-  readonly rssReleased: number
-}
-
-type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'regular' | 'last-resort' }) => void
-
-function settle(): Memory {
-  const gc = (globalThis as { gc?: Gc }).gc
-  if (gc === undefined) throw new Error('run with node --expose-gc')
-  for (let i = 0; i < 3; i++) gc()
-  const usage = process.memoryUsage()
-  if (process.argv.includes('--verbose'))
-    console.log(
-      `heapTotal ${(usage.heapTotal / MiB).toFixed(0)} MiB, external ${(usage.external / MiB).toFixed(0)} MiB, arrayBuffers ${(usage.arrayBuffers / MiB).toFixed(0)} MiB`,
-    )
-  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' })
-  return { rss: usage.rss / MiB, heap: usage.heapUsed / MiB, rssReleased: process.memoryUsage().rss / MiB }
-}
+type Memory = SettledMemory
+const settle = settleMemory
 
 function engine(): Memory {
   const str = Serdes.String()
@@ -57,15 +35,7 @@ function engine(): Memory {
     )
     .toStream()
     .to('out', { keySerde: WindowedSerdes.timeWindowed(str, 60_000), valueSerde: countSumSerde })
-  const task = new StreamTask({
-    graph: builder.build().graph,
-    subtopology: 0,
-    partition: 0,
-    applicationId: 'p7',
-    collector: NO_OP_COLLECTOR,
-  })
-  task.initializeStores()
-  task.completeRestoration()
+  const task = standaloneTask(builder.build(), 'p7')
   const value = Buffer.alloc(8)
   value.writeBigInt64BE(7n)
   const batch = 10_000
