@@ -2,9 +2,20 @@
 // in an object with one key, the branch's full name; these helpers give the short type name and the
 // record without knowing the branch beforehand, e.g. `switch (payloadName(e.payload))`.
 
+/** Short names by full name: a topology asks for every event's several times (a slice allocates). */
+const shortNames = new Map<string, string>()
+
 /** Short name of the event type, e.g. 'AgentCreated' for { 'agent_party.events.AgentCreated': ... }. */
 export function payloadName(payload: object): string {
-  for (const name in payload) return name.slice(name.lastIndexOf('.') + 1)
+  for (const name in payload) {
+    let short = shortNames.get(name)
+    if (short === undefined) {
+      short = name.slice(name.lastIndexOf('.') + 1)
+      // Bounded by the schemas' branch names, unless payloads come from elsewhere: then do not keep them.
+      if (shortNames.size < 1024) shortNames.set(name, short)
+    }
+    return short
+  }
   throw new TypeError('empty payload union')
 }
 
