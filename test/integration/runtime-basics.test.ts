@@ -190,6 +190,13 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     expect(await run(windows)).toBe(windows)
     const report = await resetApplication(topology, options)
     expect(report.deletedTopics).toEqual([`${appId}-token-windows-changelog`])
+    // Gone when the reset returns: a run started at once creates it anew (and does not wait for it).
+    const admin = createAdmin(config.kafka, 'test')
+    try {
+      expect(await admin.listTopics()).not.toContain(`${appId}-token-windows-changelog`)
+    } finally {
+      await admin.close()
+    }
     expect(report.inputOffsets.every((o) => o.offset === 0)).toBe(true)
     // The second run started from the earliest offsets with empty state: every window once more.
     expect(await run(2 * windows)).toBe(2 * windows)
