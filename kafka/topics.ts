@@ -119,6 +119,16 @@ export async function untilListed(
   }
 }
 
+/**
+ * Deletes `topics` and returns once the broker no longer lists them: the controller answers before the
+ * broker's metadata has the deletion, and a caller that looked for a topic in that moment would still
+ * find it (a run started right after a reset would take its changelog for present and never create it).
+ */
+export async function deleteTopicsUntilGone(admin: Admin, topics: readonly string[]): Promise<void> {
+  await admin.deleteTopics({ topics: [...topics] })
+  await untilListed(admin, topics, { listed: false, timeoutMs: 60_000 })
+}
+
 /** Deletes the topic when it exists and creates it empty, with `configs`, once the broker lets it. */
 export async function recreateTopic(
   admin: Admin,
@@ -127,10 +137,7 @@ export async function recreateTopic(
   replicas: number,
   configs: Readonly<Record<string, string>> = {},
 ): Promise<void> {
-  if ((await admin.listTopics()).includes(topic)) {
-    await admin.deleteTopics({ topics: [topic] })
-    await untilListed(admin, [topic], { listed: false, timeoutMs: 60_000 })
-  }
+  if ((await admin.listTopics()).includes(topic)) await deleteTopicsUntilGone(admin, [topic])
   const deadline = Date.now() + 60_000
   for (;;) {
     try {

@@ -12,7 +12,7 @@ import {
   partitionKey,
   stableEnds,
 } from '../../kafka/partition-fetcher.js'
-import { topicPartitions, untilListed } from '../../kafka/topics.js'
+import { deleteTopicsUntilGone, topicPartitions } from '../../kafka/topics.js'
 import { TopologyError } from '../errors.js'
 import { changelogTopicName, repartitionTopicName } from '../internals/graph/names.js'
 import type { Topology } from '../topology.js'
@@ -110,10 +110,7 @@ export async function resetApplication(topology: Topology, options: ResetOptions
           })
           .catch(() => {})
       }
-      await admin.deleteTopics({ topics: [...internal] })
-      // The controller has deleted them; the broker may list them a moment longer. A run started in
-      // that moment would take a changelog for present, not create it, and wait for its restore forever.
-      await untilListed(admin, internal, { listed: false, timeoutMs: 60_000 })
+      await deleteTopicsUntilGone(admin, internal)
     }
     const clearedTopics = await writeTombstones(kafka, applicationId, liveKeys)
     return { inputOffsets, deletedTopics: internal, clearedTopics }
