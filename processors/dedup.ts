@@ -50,7 +50,6 @@ class DedupProcessor<K, V> implements Processor<K, V, K, V> {
   #store!: KeyValueStore<number, Buffer>
   readonly #ids = new SeenIds()
   readonly #bucketMs: number
-  #newest = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly storeName: string,
@@ -78,7 +77,6 @@ class DedupProcessor<K, V> implements Processor<K, V, K, V> {
       this.options.onDuplicate?.(record.key, record.value)
       return
     }
-    if (bucket > this.#newest) this.#newest = bucket
     // A view of the bucket's bytes so far: the cache keeps the latest and the changelog gets it at the
     // commit.
     this.#store.put(bucket, this.#ids.value(bucket) as Buffer)
@@ -92,7 +90,7 @@ class DedupProcessor<K, V> implements Processor<K, V, K, V> {
       this.#ids.forget(bucket)
       this.#store.delete(bucket)
     }
-    this.#ids.trim(this.#newest - TRIM_BEHIND_MS)
+    this.#ids.trim(TRIM_BEHIND_MS)
   }
 }
 

@@ -142,13 +142,12 @@ export class SeenIds {
   #entryOffset = new Uint32Array(INITIAL_ENTRIES)
   #entryCount = 0
   #freeEntries: number[] = []
-  #size = 0
 
   #scratch = Buffer.allocUnsafeSlow(256)
 
   /** How many ids are remembered. */
   get size(): number {
-    return this.#size
+    return this.#entryCount - this.#freeEntries.length
   }
 
   /** Whether `id` is remembered. */
@@ -212,16 +211,19 @@ export class SeenIds {
     this.#buckets.delete(start)
     this.#byHandle[bucket.handle] = undefined
     this.#freeHandles.push(bucket.handle)
-    if (this.#size * 8 < this.#slots.length && this.#slots.length > INITIAL_SLOTS) {
+    if (this.size * 8 < this.#slots.length && this.#slots.length > INITIAL_SLOTS) {
       this.#rehash(this.#slots.length / 2)
     }
   }
 
   /**
-   * Gives back the room a bucket grew into but does not use, in buckets no longer written to (the
-   * caller knows which: here, those behind the newest by a margin).
+   * Gives back the room a bucket grew into but does not use, in the buckets more than `behindMs` older
+   * than the newest: those no longer written to, unless events come that late.
    */
-  trim(before: number): void {
+  trim(behindMs: number): void {
+    let newest = Number.NEGATIVE_INFINITY
+    for (const start of this.#buckets.keys()) if (start > newest) newest = start
+    const before = newest - behindMs
     for (const bucket of this.#buckets.values()) {
       if (bucket.start >= before || bucket.bytes.length - bucket.used < bucket.used / 8) continue
       const bytes = Buffer.allocUnsafeSlow(bucket.used)
@@ -285,8 +287,7 @@ export class SeenIds {
     this.#entryBucket[entry] = handle
     this.#entryOffset[entry] = offset
     this.#slots[slot] = entry + 1
-    this.#size++
-    if (this.#size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2)
+    if (this.size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2)
   }
 
   #remove(hash: number, handle: number, offset: number): void {
@@ -303,7 +304,6 @@ export class SeenIds {
     }
     // Backward-shift deletion: move up every later entry of the run that may sit at or before the gap.
     this.#slots[i] = 0
-    this.#size--
     for (let j = (i + 1) & mask; this.#slots[j] !== 0; j = (j + 1) & mask) {
       const home = (this.#entryHash[(this.#slots[j] as number) - 1] as number) & mask
       const stays = i <= j ? home > i && home <= j : home > i || home <= j
