@@ -39,8 +39,6 @@ const eventSerde: Serde<Event> = {
   }),
 }
 
-type Memory = SettledMemory
-
 function input(): InputRecord[][] {
   const base = Date.UTC(2026, 0, 1)
   const batches: InputRecord[][] = []
@@ -100,7 +98,7 @@ const after = settleMemory()
 if (task.getStore('dedup-seen-id-buckets') === undefined || batches.length === 0)
   throw new Error('nothing ran')
 const ids = EVENTS - duplicates
-const per = (field: keyof Memory) => String(Math.round(((after[field] - before[field]) * MiB) / ids))
+const per = (field: keyof SettledMemory) => String(Math.round(((after[field] - before[field]) * MiB) / ids))
 console.log(`${machineLoad()}, node ${process.version}`)
 console.log(
   `${EVENTS.toLocaleString('en')} events, ${ids.toLocaleString('en')} ids remembered, ${duplicates.toLocaleString('en')} dropped`,

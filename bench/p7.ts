@@ -18,10 +18,7 @@ import { machineLoad } from './machine.js'
 
 const KEYS = Number(process.argv[process.argv.indexOf('--keys') + 1]) || 1_000_000
 
-type Memory = SettledMemory
-const settle = settleMemory
-
-function engine(): Memory {
+function engine(): SettledMemory {
   const str = Serdes.String()
   const builder = new StreamsBuilder()
   builder
@@ -57,7 +54,7 @@ function engine(): Memory {
     task.prepareCommit()
     task.postCommit()
   }
-  const after = settle()
+  const after = settleMemory()
   // `--snapshot <file>`: a heap snapshot with the store alive, to see what each key costs.
   const snapshot = process.argv.indexOf('--snapshot')
   if (snapshot >= 0) writeHeapSnapshot(process.argv[snapshot + 1])
@@ -66,15 +63,15 @@ function engine(): Memory {
   return after
 }
 
-function plainMap(): Memory {
+function plainMap(): SettledMemory {
   const map = new Map<string, { count: number; sum: number }>()
   for (let j = 0; j < KEYS; j++) map.set(`agent-${j}`, { count: 1, sum: 7 })
-  const after = settle()
+  const after = settleMemory()
   if (map.size !== KEYS) throw new Error('lost keys')
   return after
 }
 
-function line(what: string, m: Memory, base: Memory): string {
+function line(what: string, m: SettledMemory, base: SettledMemory): string {
   const mib = (v: number, b: number) => `${v.toFixed(0).padStart(5)} MiB (+${(v - b).toFixed(0)})`
   return `${what.padEnd(34)} rss ${mib(m.rss, base.rss)}, after a last-resort GC ${mib(m.rssReleased, base.rssReleased)}, heap used ${mib(m.heap, base.heap)}`
 }
@@ -93,7 +90,7 @@ if (process.argv.includes('--both')) {
     process.stdout.write(run.stdout)
   }
 } else {
-  const base = settle()
+  const base = settleMemory()
   const mode = process.argv.includes('--map')
     ? 'plain Map (key -> {count, sum})'
     : 'engine window store (P2 topology)'
