@@ -17,6 +17,10 @@
 // record only touches open windows, so the set and order match Kafka's (which emits after), and a window
 // the record's write expires from the store cannot be lost first. Kafka throttles that emission by wall
 // clock (emit.interval.ms.kstreams.windowed.aggregation); this runs it on every record.
+// Like Kafka, it seeds the windows it creates from their neighbours on the assumption that every record
+// it kept has its left window. A record kept while its left window was already closed (it folded only
+// into a later window) breaks that for its key: later windows of the key near the grace edge can miss or
+// repeat its records, and a later record can be dropped as late (the unit tests show both cases).
 // Differences from Kafka: the old value forwarded on update is the stored aggregate, null for a window
 // this record created (Kafka with sendOldValues sends the seed); a record dropped for closed windows is
 // one late record (Kafka's dropped-records sensor counts each closed window).
