@@ -113,6 +113,11 @@ export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V>, Budgeted
     return this.inner.approximateNumEntries() + this.#dirty.size
   }
 
+  /** The entries below, and those held here (as the cache's byte budget counts them). */
+  approximateBytes(): number {
+    return this.inner.approximateBytes() + this.#bytes
+  }
+
   flush(): void {
     if (this.#dirty.size > 0) {
       const holder = this.env.recordContext

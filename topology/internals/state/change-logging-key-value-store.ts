@@ -53,6 +53,10 @@ export class ChangeLoggingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
     return this.inner.approximateNumEntries()
   }
 
+  approximateBytes(): number {
+    return this.inner.approximateBytes()
+  }
+
   flush(): void {
     this.inner.flush()
   }

@@ -5,6 +5,8 @@ export interface KeyValueLayer<K, V> extends KeyValueStore<K, V> {
   /** Pushes buffered writes to the layer below (the cache's dirty entries); a no-op for other layers. */
   flush(): void
   close(): void
+  /** An estimate of the memory the layer and those below it hold (store-bytes.ts). */
+  approximateBytes(): number
   /**
    * The serialized value of the last put, when the layer keeps values serialized: the change-logging
    * layer sends these bytes instead of serializing the value a second time.

@@ -65,6 +65,10 @@ export class MeteredKeyValueStore<K, V> implements KeyValueLayer<K, V> {
     return this.inner.approximateNumEntries()
   }
 
+  approximateBytes(): number {
+    return this.inner.approximateBytes()
+  }
+
   flush(): void {
     if (!this.metrics.enabled) {
       this.inner.flush()

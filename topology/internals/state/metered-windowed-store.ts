@@ -50,6 +50,10 @@ export abstract class MeteredWindowedStore<K, V> {
     return this.inner.approximateNumEntries()
   }
 
+  approximateBytes(): number {
+    return this.inner.approximateBytes()
+  }
+
   flush(): void {
     if (!this.metrics.enabled) {
       this.inner.flush()

@@ -7,6 +7,8 @@
 // views of it do. Released slots are reused.
 
 import type { Serde } from '../../serdes.js'
+import { estimateSize } from './size-estimate.js'
+import { ARRAY_SLOT_BYTES, sampledBytes } from './store-bytes.js'
 
 /** The end of the free list (#at is unsigned). */
 const NONE = 0xffffffff
@@ -27,6 +29,11 @@ export class ValueSlots {
   /** How many slots the per-slot arrays must hold: grows (doubling) as slots are allocated. */
   get capacity(): number {
     return this.#inUse.length
+  }
+
+  /** The arena and the per-slot arrays. */
+  get bytes(): number {
+    return this.#arena.length + this.#at.byteLength + this.#length.byteLength + this.#inUse.byteLength
   }
 
   /** A slot holding `bytes`. */
@@ -127,6 +134,8 @@ export interface SlotValues<V, S> {
   read(slot: number): V
   release(slot: number): void
   clear(): void
+  /** An estimate of the memory the values take (store-bytes.ts). */
+  approximateBytes(): number
 }
 
 /**
@@ -169,6 +178,10 @@ export class SerializedValues<V> implements SlotValues<V, Buffer> {
 
   clear(): void {
     this.#slots.clear()
+  }
+
+  approximateBytes(): number {
+    return this.#slots.bytes
   }
 }
 
@@ -214,5 +227,17 @@ export class ObjectValues<V> implements SlotValues<V, V> {
     this.#values = new Array(INITIAL_SLOTS)
     this.#free = []
     this.#highWater = 0
+  }
+
+  approximateBytes(): number {
+    const inUse = this.#highWater - this.#free.length
+    return (
+      ARRAY_SLOT_BYTES * (this.#values.length + this.#free.length) +
+      sampledBytes(this.#inUseValues(), inUse, (v) => estimateSize(v))
+    )
+  }
+
+  *#inUseValues(): Generator<V> {
+    for (let s = 0; s < this.#highWater; s++) if (this.#values[s] !== undefined) yield this.#values[s] as V
   }
 }

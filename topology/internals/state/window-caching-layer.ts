@@ -146,6 +146,11 @@ export class WindowCachingLayer<K, V> implements WindowLayer<K, V> {
     return this.inner.approximateNumEntries() + this.#count
   }
 
+  /** The entries below, and those held here (as the cache's byte budget counts them). */
+  approximateBytes(): number {
+    return this.inner.approximateBytes() + this.#bytes
+  }
+
   observe(end: number): void {
     if (end > this.#observedEnd) this.#observedEnd = end
   }

@@ -54,6 +54,10 @@ export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
     return this.inner.approximateNumEntries()
   }
 
+  approximateBytes(): number {
+    return this.inner.approximateBytes()
+  }
+
   observe(end: number): void {
     this.inner.observe(end)
   }

@@ -10,6 +10,7 @@
 // change-logging layer turns into a tombstone. Restore expires silently: the changelog already holds
 // those tombstones.
 import type { KeyId, KeyIdOf } from './key-id.js'
+import { ARRAY_SLOT_BYTES, mapBytes, sampledBytes } from './store-bytes.js'
 import { grown, type SlotValues } from './value-slots.js'
 import {
   type BaseWindowLayer,
@@ -107,6 +108,29 @@ export class WindowInMemoryLayer<K, V, S = unknown> implements BaseWindowLayer<K
     return this.#size
   }
 
+  approximateBytes(): number {
+    // A primitive key is its own id, in the Map; a structured key is kept beside its id.
+    const first = this.#liveKeys().next()
+    const structured = first.done !== true && typeof first.value === 'object' && first.value !== null
+    const arrays =
+      this.#start.byteLength +
+      this.#end.byteLength +
+      this.#nextOfKey.byteLength +
+      this.#prevOfEnd.byteLength +
+      this.#nextOfEnd.byteLength
+    return (
+      arrays +
+      mapBytes(this.#firstOfKey) +
+      ARRAY_SLOT_BYTES * (this.#keyOf.length + this.#ends.length + this.#heads.length) +
+      (structured ? sampledBytes(this.#liveKeys(), this.#firstOfKey.size) : 0) +
+      this.values.approximateBytes()
+    )
+  }
+
+  *#liveKeys(): Generator<K> {
+    for (const key of this.#keyOf) if (key !== undefined) yield key
+  }
+
   flush(): void {}
 
   close(): void {
@@ -140,7 +164,8 @@ export class WindowInMemoryLayer<K, V, S = unknown> implements BaseWindowLayer<K
     } else if (stored !== null) {
       const slot = this.values.allocate(stored)
       if (slot >= this.#start.length) this.#grow(this.values.capacity)
-      this.#keyOf[slot] = key
+      // A key's slots share one key (records of a key each bring their own copy of it).
+      this.#keyOf[slot] = first === NONE ? key : (this.#keyOf[first] as K)
       this.#start[slot] = start
       this.#end[slot] = end
       this.#nextOfKey[slot] = s

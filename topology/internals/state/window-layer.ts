@@ -23,6 +23,8 @@ export interface WindowLayer<K, V> {
    */
   fetchByEnd(endFrom: number, endTo: number): TimedEntry<K, V>[]
   approximateNumEntries(): number
+  /** An estimate of the memory the layer and those below it hold (store-bytes.ts). */
+  approximateBytes(): number
   /** Moves the largest end observed, as a write with that end would, expiring what falls out of retention. */
   observe(end: number): void
   flush(): void

@@ -63,6 +63,10 @@ class NaiveWindows implements BaseWindowLayer<string, string> {
     return this.#entries.length
   }
 
+  approximateBytes(): number {
+    return JSON.stringify(this.#entries).length
+  }
+
   flush(): void {}
   close(): void {}
 
