@@ -60,7 +60,7 @@ import {
   registrySchemaLookup,
   valueSubject,
 } from '../schemas/index.js'
-import { KafkaStreams, type StreamsConfig } from '../topology/runtime/index.js'
+import { KafkaStreams, type StoreSize, type StreamsConfig } from '../topology/runtime/index.js'
 import { LATE_RECORD_HEADERS } from '../topology/runtime/late-records.js'
 import { config, flag, log, machineLoad, option } from './kafka-workload.js'
 
@@ -110,6 +110,8 @@ interface ChildReport {
   arrayBuffersMiB: number
   /** The producer thread's heap as last sampled (every 5 s; the runtime's metrics hook), if it runs. */
   producerHeapMiB: { used: number; total: number } | undefined
+  /** Each store's entries and estimated bytes over the instance's tasks (KafkaStreams.storeSizes()). */
+  stores: StoreSize[]
   maxRssMiB: number
   gc: boolean
   /** Per record: fetch response -> handed to the transaction (ms), since the last reset. */
@@ -241,6 +243,7 @@ async function runChild(): Promise<void> {
         used: Math.round(producerHeap.used / 2 ** 20),
         total: Math.round(producerHeap.total / 2 ** 20),
       },
+      stores: streams.storeSizes(),
       maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       gc: gc !== undefined,
       handoff: weightedQuantiles(handoff),
@@ -976,6 +979,10 @@ async function latency(): Promise<void> {
 
 // ---- memory -----------------------------------------------------------------------------------------
 
+/** The stores of the entity tables (processors/entities). */
+const TABLE_STORES = ['agents', 'teams', 'tasks']
+const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10
+
 async function memory(): Promise<void> {
   const wanted = Number(option('entities', 'BENCH_P8_ENTITIES'))
   const inputPrefix = `bench.p8.in-${Date.now().toString(36)}`
@@ -1005,6 +1012,19 @@ async function memory(): Promise<void> {
     const heapPerEntity = ((full.heapUsedMiB - empty.heapUsedMiB) * 2 ** 20) / made
     const releasedPerEntity = ((full.rssReleasedMiB - empty.rssReleasedMiB) * 2 ** 20) / made
     log(`  full: ${describeReport(full)}`)
+    // The entity tables alone, as the stores estimate what they hold (store-bytes.ts).
+    const tables = full.stores.filter((s) => TABLE_STORES.includes(s.store))
+    const tableBytes = tables.reduce((sum, s) => sum + s.bytes, 0)
+    const storeBytes = full.stores.reduce((sum, s) => sum + s.bytes, 0)
+    const biggest = [...full.stores].sort((a, b) => b.bytes - a.bytes).slice(0, 8)
+    log(
+      `  stores (estimated): ${mib(storeBytes)} MiB in all; the largest: ` +
+        biggest.map((s) => `${s.store} ${mib(s.bytes)} MiB (${s.entries} entries)`).join(', '),
+    )
+    log(
+      `  entity tables (${tables.map((s) => `${s.store} ${s.entries}`).join(', ')}): ${mib(tableBytes)} MiB, ` +
+        `${Math.round(tableBytes / made)} bytes per entity`,
+    )
     log(
       `${made} entities (agents + teams + tasks) from ${progress.total} events` +
         `${paceRate === undefined ? ' (a backlog)' : ` (produced at ${paceRate}/s while processed)`}: RSS ${full.rssMiB} MiB after GC ` +
@@ -1016,6 +1036,7 @@ async function memory(): Promise<void> {
     log(`after: ${machineLoad()}`)
     process.stdout.write(
       `rss_mib=${full.rssMiB} bytes_per_entity=${Math.round(perEntity)} entities=${made} peak_rss_mib=${full.maxRssMiB} ` +
+        `table_bytes_per_entity=${Math.round(tableBytes / made)} store_mib=${mib(storeBytes)} ` +
         `released_rss_mib=${full.rssReleasedMiB} released_bytes_per_entity=${Math.round(releasedPerEntity)}\n`,
     )
   } finally {

@@ -86,6 +86,8 @@ class Instruments {
   readonly badRecords: Counter<'code' | 'response'>
   readonly tasks: Gauge
   readonly producerThreadHeap: Gauge<'kind'>
+  readonly storeEntries: Gauge<'store'>
+  readonly storeBytes: Gauge<'store'>
   readonly partitionLag: Gauge<'topic' | 'partition'>
   readonly rebalancePause: Histogram
   readonly storeOperation: Histogram<'store' | 'operation'>
@@ -198,6 +200,20 @@ class Instruments {
         '(live and not yet collected) and total (reserved). Not in nodejs_heap_size_*, which are the main ' +
         "thread's.",
       labelNames: ['kind'],
+      registers,
+    })
+    this.storeEntries = new Gauge({
+      name: name('state_store_entries'),
+      help: "Entries in each state store, over this instance's tasks, sampled every 5 s.",
+      labelNames: ['store'],
+      registers,
+    })
+    this.storeBytes = new Gauge({
+      name: name('state_store_bytes'),
+      help:
+        "Estimated memory each state store holds, over this instance's tasks, sampled every 5 s: its " +
+        'arrays and serialized values exactly, map entries and keys estimated from a sample.',
+      labelNames: ['store'],
       registers,
     })
     this.partitionLag = new Gauge({
@@ -401,6 +417,15 @@ function streamsMetrics(m: Instruments): RuntimeMetrics {
     producerThreadHeap: (used, total) => {
       m.producerThreadHeap.set({ kind: 'used' }, used)
       m.producerThreadHeap.set({ kind: 'total' }, total)
+    },
+    stores: (sizes) => {
+      // A store whose tasks all moved away reports nothing: its series go rather than stay stale.
+      m.storeEntries.reset()
+      m.storeBytes.reset()
+      for (const s of sizes) {
+        m.storeEntries.set({ store: s.store }, s.entries)
+        m.storeBytes.set({ store: s.store }, s.bytes)
+      }
     },
     partitionLag: (topic, partition, lag) => m.partitionLag.set({ topic, partition: String(partition) }, lag),
     rebalance: (pauseMs) => {

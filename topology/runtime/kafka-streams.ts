@@ -54,7 +54,7 @@ import {
 import { prepareTopics, type TopologyLayout } from './internal-topics.js'
 import { lateRecordMessage } from './late-records.js'
 import { type ProducerIdentity, ThreadedTransactionalCommitter } from './producer-thread.js'
-import { NO_RUNTIME_METRICS, type RuntimeMetrics } from './runtime-metrics.js'
+import { NO_RUNTIME_METRICS, type RuntimeMetrics, type StoreSize } from './runtime-metrics.js'
 import { lockStateDirectory, type StateDirectoryLock } from './state-directory.js'
 import { type ResolvedStreamsConfig, resolveStreamsConfig, type StreamsConfig } from './streams-config.js'
 import {
@@ -250,6 +250,25 @@ export class KafkaStreams extends EventEmitter {
       generationId: this.#generationId,
       eventTimeBound: this.#alignment === undefined ? null : this.#alignment.bound,
     }
+  }
+
+  /**
+   * Each store's entries and an estimate of the memory it holds, summed over this instance's tasks, by
+   * store name: typed arrays and byte arenas exactly, Map entries and keys estimated from a sample.
+   */
+  storeSizes(): StoreSize[] {
+    const sizes = new Map<string, StoreSize>()
+    for (const entry of this.#tasks.values()) {
+      for (const s of entry.task.storeSizes()) {
+        const sum = sizes.get(s.store)
+        sizes.set(s.store, {
+          store: s.store,
+          entries: (sum?.entries ?? 0) + s.entries,
+          bytes: (sum?.bytes ?? 0) + s.bytes,
+        })
+      }
+    }
+    return [...sizes.values()]
   }
 
   /** True once the instance runs its tasks with every store restored (the `/ready` probe). */
@@ -949,7 +968,7 @@ export class KafkaStreams extends EventEmitter {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
-      this.#sampleProducerThread()
+      this.#sampleMemory()
       if (
         this.#idleStream !== undefined &&
         (this.#consumer as Consumer).assignments !== this.#followedAssignments
@@ -980,14 +999,18 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
-  /** Reports the producer thread's heap to the metrics hook, at most every HEAP_SAMPLE_MS (never waited for). */
-  #sampleProducerThread(): void {
+  /**
+   * Reports the stores' sizes and the producer thread's heap to the metrics hooks, at most every
+   * HEAP_SAMPLE_MS (the thread's heap is never waited for).
+   */
+  #sampleMemory(): void {
+    const now = performance.now()
+    if (now < this.#nextHeapSample) return
+    this.#nextHeapSample = now + HEAP_SAMPLE_MS
+    this.#metrics.stores?.(this.storeSizes())
     const report = this.#metrics.producerThreadHeap
     const committer = this.#committer
-    const now = performance.now()
-    if (report === undefined || now < this.#nextHeapSample) return
-    this.#nextHeapSample = now + HEAP_SAMPLE_MS
-    if (!(committer instanceof ThreadedTransactionalCommitter)) return
+    if (report === undefined || !(committer instanceof ThreadedTransactionalCommitter)) return
     committer.heapStatistics().then(
       (heap) => {
         if (heap !== undefined) report.call(this.#metrics, heap.used_heap_size, heap.total_heap_size)

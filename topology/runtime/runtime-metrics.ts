@@ -30,6 +30,16 @@ export interface RuntimeMetrics {
    * isolate is not in the process's own heap figures. Optional.
    */
   producerThreadHeap?(usedBytes: number, totalBytes: number): void
+  /** Every store's entries and estimated bytes over this instance's tasks (KafkaStreams.storeSizes()), every few seconds. Optional. */
+  stores?(sizes: readonly StoreSize[]): void
+}
+
+/** One store's size over an instance's tasks. */
+export interface StoreSize {
+  readonly store: string
+  readonly entries: number
+  /** An estimate of the memory the store holds: its arrays and arenas exactly, keys from a sample. */
+  readonly bytes: number
 }
 
 export const NO_RUNTIME_METRICS: RuntimeMetrics = {

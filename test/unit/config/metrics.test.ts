@@ -68,6 +68,18 @@ describe('metrics', () => {
     expect(await value(registry, p('producer_thread_heap_bytes'), { kind: 'used' })).toBe(20e6)
     expect(await value(registry, p('producer_thread_heap_bytes'), { kind: 'total' })).toBe(64e6)
 
+    streams.stores?.([
+      { store: 'counts', entries: 10, bytes: 4000 },
+      { store: 'agents', entries: 3, bytes: 900 },
+    ])
+    streams.stores?.([{ store: 'counts', entries: 12, bytes: 4800 }])
+    expect(await value(registry, p('state_store_entries'), { store: 'counts' })).toBe(12)
+    expect(await value(registry, p('state_store_bytes'), { store: 'counts' })).toBe(4800)
+    // A store no task of this instance holds any more has no series left.
+    expect(
+      (await registry.getSingleMetric(p('state_store_bytes'))?.get())?.values.map((v) => v.labels.store),
+    ).toEqual(['counts'])
+
     streams.partitionLag('in', 0, 42)
     streams.partitionLag('in', 1, 7)
     streams.partitionLag('in', 0, 40)

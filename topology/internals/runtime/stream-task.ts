@@ -70,7 +70,12 @@ export interface CommitBundle {
 
 /** What the task keeps of each store, whatever its kind: the store processors see and its restore path. */
 interface BuiltStore {
-  readonly store: StateStore & { flush(): void; close(): void }
+  readonly store: StateStore & {
+    flush(): void
+    close(): void
+    approximateNumEntries(): number
+    approximateBytes(): number
+  }
   /** Undefined when logging is off: such a store starts empty. */
   readonly changelogTopic: string | undefined
   restore(records: Iterable<ChangelogRecord>): number
@@ -398,6 +403,15 @@ export class StreamTask {
     for (const node of this.#nodes) node.processor.close?.()
     for (const built of this.#stores.values()) built.store.close()
     this.#partitions.clear()
+  }
+
+  /** Each store's entries and an estimate of the memory it holds (store-bytes.ts). */
+  storeSizes(): { store: string; entries: number; bytes: number }[] {
+    return [...this.#stores].map(([store, built]) => ({
+      store,
+      entries: built.store.approximateNumEntries(),
+      bytes: built.store.approximateBytes(),
+    }))
   }
 
   getStore(name: string): StateStore | undefined {
