@@ -195,10 +195,15 @@ function run(
   })
 }
 
+// A run killed at its time limit can leave the report empty or cut short: then there is none, and the
+// test fails on the exit code with failureText's "killed at its time limit", not on a JSON error.
 function readReport(dir: string): SchemathesisReport | undefined {
   if (!existsSync(dir)) return undefined
   const file = readdirSync(dir).find((f) => f.startsWith('json') && f.endsWith('.json'))
-  return file === undefined
-    ? undefined
-    : (JSON.parse(readFileSync(join(dir, file), 'utf8')) as SchemathesisReport)
+  if (file === undefined) return undefined
+  try {
+    return JSON.parse(readFileSync(join(dir, file), 'utf8')) as SchemathesisReport
+  } catch {
+    return undefined
+  }
 }
