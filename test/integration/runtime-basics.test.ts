@@ -4,11 +4,13 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdmin, createProducer } from '../../kafka/clients.js'
 import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
-import { describeTopics } from '../../kafka/topics.js'
-import { type Serde, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
+import { deleteTopicsUntilGone, describeTopics } from '../../kafka/topics.js'
+import { Materialized, type Serde, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
 import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
@@ -209,6 +211,66 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     )
     expect(repeats.size).toBe(windows)
     expect([...repeats.values()].every((n) => n === 2)).toBe(true)
+  })
+
+  it('creates again a changelog deleted while it runs, says so, and goes on with that store empty', async () => {
+    const topicIn = `${prefix}-counted`
+    const topicOut = `${prefix}-counts`
+    const appId = `${prefix}-vanish`
+    const changelog = `${appId}-counts-changelog`
+    await createTestTopics(config, [topicIn, topicOut], 1)
+    const str = Serdes.String()
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>(topicIn, { keySerde: str, valueSerde: str })
+      .groupByKey()
+      .count(Materialized.as<string, number>('counts').withCachingDisabled())
+      .toStream()
+      .to(topicOut, { keySerde: str, valueSerde: Serdes.Long() })
+    const lines: string[] = []
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(chunk.toString())
+          done()
+        },
+      }),
+    )
+    const send = (values: string[]) =>
+      sendRecords(values.map((v) => ({ topic: topicIn, key: Buffer.from(v), value: Buffer.from(v) })))
+    const counts = async (expected: number) =>
+      (
+        await readTopicRaw(config, topicOut, { expected, isolation: 'read_committed', timeoutMs: 60_000 })
+      ).map((r) => `${r.key?.toString()}=${r.value?.readBigInt64BE(0)}`)
+    const s = new KafkaStreams(builder.build(), {
+      applicationId: appId,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+      logger,
+    })
+    await s.start()
+    const admin = createAdmin(config.kafka, `${prefix}-vanish-admin`)
+    try {
+      await send(['a', 'b', 'a'])
+      expect(await counts(3)).toEqual(['a=1', 'b=1', 'a=2'])
+      const [size] = s.storeSizes()
+      expect(size?.store).toBe('counts')
+      expect(size?.entries).toBe(2)
+      expect(size?.bytes).toBeGreaterThan(0)
+      await deleteTopicsUntilGone(admin, [changelog])
+      // The next commit cannot write the changelog: the tasks are rebuilt, and their restore finds it
+      // missing. The runtime creates it again and runs on; the counts start over from what comes next.
+      await send(['a', 'c'])
+      expect((await counts(5)).slice(3)).toEqual(['a=1', 'c=1'])
+      expect(await admin.listTopics()).toContain(changelog)
+      expect(s.ready).toBe(true)
+      expect(lines.join('')).toContain(`internal topic(s) ${changelog} had been deleted`)
+    } finally {
+      await admin.close()
+      await s.close()
+      await deleteTestTopics(config, [topicIn, topicOut, changelog, `${appId}-dlq`])
+    }
   })
 
   it('dead-letters a record whose processing throws, with its error, and goes on', async () => {

@@ -863,6 +863,30 @@ export class KafkaStreams extends EventEmitter {
     }
   }
 
+  // An internal topic deleted while the application runs (by hand, or a reset that raced a start) fails
+  // every restore and commit that needs it; Kafka Streams creates it again at the next rebalance. Here
+  // the failed assignment does, before it is retried: the stores it backed start empty, said loudly.
+  async #recreateMissingInternalTopics(): Promise<void> {
+    const layout = this.#layout
+    if (layout === undefined) return
+    try {
+      const { created } = await ensureTopics(
+        this.#admin as Admin,
+        [...layout.internalTopics],
+        this.#config.replicationFactor,
+      )
+      if (created.length > 0) {
+        this.#config.logger?.warn(
+          { topics: created },
+          `internal topic(s) ${created.join(', ')} had been deleted while the application ran and were ` +
+            'created again: the state stores they back start empty (run a reset to rebuild them from the input)',
+        )
+      }
+    } catch (error) {
+      this.#config.logger?.warn({ err: error }, 'checking the internal topics after a failed assignment')
+    }
+  }
+
   // Where restore ends: the last stable offset. Under exactly-once, wait (bounded by the transaction
   // timeout) until it reaches the high watermark: the committed offsets just read may come from a
   // transaction whose marker has not yet reached a changelog on another broker, and only a
@@ -987,6 +1011,7 @@ export class KafkaStreams extends EventEmitter {
         } catch (error) {
           if (this.#stopping) return
           await sleep(500)
+          await this.#recreateMissingInternalTopics()
           this.#closeAllDirty(error)
         }
         continue
