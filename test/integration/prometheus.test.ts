@@ -198,13 +198,14 @@ describe('Prometheus against the running processes', () => {
       const byKind = Object.fromEntries(data.result.map((r: any) => [r.metric.kind, Number(r.value[1])]))
       return byKind.used > 1e6 && byKind.total >= byKind.used ? true : undefined
     })
-    // the entity tables' sizes: the agents table holds the agents processed so far
-    await until('the agents table size', async () => {
+    // the size of the app's window store, which holds the windows of the events processed so far
+    await until('the token-windows store size', async () => {
       const query = (m: string) =>
-        api_v1(`query?query=${encodeURIComponent(`${m}{job="agent-party-processor",store="agents"}`)}`)
+        api_v1(`query?query=${encodeURIComponent(`${m}{job="agent-party-processor",store="token-windows"}`)}`)
       const entries = Number((await query('agent_party_streams_state_store_entries')).result[0]?.value[1])
       const bytes = Number((await query('agent_party_streams_state_store_bytes')).result[0]?.value[1])
-      return entries > 0 && bytes > 100 * entries ? true : undefined
+      // a window is 16 bytes of count and sum, its key and the store's arrays
+      return entries > 0 && bytes > 40 * entries ? true : undefined
     })
     const groups = (await api_v1('rules')).groups as { name: string; rules: { name: string }[] }[]
     const names = groups.flatMap((g) => g.rules.map((r) => r.name))
