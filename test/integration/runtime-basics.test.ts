@@ -273,6 +273,35 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     }
   })
 
+  it('is not ready while a source topic is deleted under it, naming the topic, and ready once it is back', async () => {
+    const topicIn = `${prefix}-fleeting`
+    const topicOut = `${prefix}-fleeting-out`
+    await createTestTopics(config, [topicIn, topicOut], 1)
+    const str = Serdes.String()
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>(topicIn, { keySerde: str, valueSerde: str })
+      .mapValues((v) => v.toUpperCase())
+      .to(topicOut, { keySerde: str, valueSerde: str })
+    const s = await startStreams(builder.build(), `${prefix}-fleeting-app`)
+    const admin = createAdmin(config.kafka, `${prefix}-fleeting-admin`)
+    try {
+      await waitFor(() => s.ready)
+      await deleteTopicsUntilGone(admin, [topicIn])
+      await waitFor(() => !s.ready, 40_000)
+      expect(s.state).toBe('RUNNING')
+      expect(s.readiness().reasons.join('; ')).toMatch(
+        new RegExp(`fetching the input has failed for \\d+ s: .*${topicIn}`),
+      )
+      await createTestTopics(config, [topicIn], 1)
+      await waitFor(() => s.ready, 40_000)
+    } finally {
+      await admin.close()
+      await s.close()
+      await deleteTestTopics(config, [topicIn, topicOut, `${prefix}-fleeting-app-dlq`])
+    }
+  })
+
   it('dead-letters a record whose processing throws, with its error, and goes on', async () => {
     const topicIn = `${prefix}-words`
     const topicOut = `${prefix}-upper`

@@ -160,6 +160,11 @@ const IDLE_PARTITION_MS = 2000
 const RESTORE_RETRY_MS = 1000
 /** How often the producer thread's heap is sampled for the metrics. */
 const HEAP_SAMPLE_MS = 5000
+/**
+ * How long fetches may fail in a row before the instance reports itself not ready: a leader move or a
+ * broker restart passes within it; a source topic deleted under the application does not.
+ */
+const FETCH_FAILING_UNREADY_MS = 10_000
 
 export class KafkaStreams extends EventEmitter {
   readonly #topology: Topology
@@ -193,6 +198,8 @@ export class KafkaStreams extends EventEmitter {
   #lastCommit = 0
   #lastPurge = 0
   #nextHeapSample = 0
+  /** Since when fetches have failed in a row, and the last error's message; undefined after a success. */
+  #fetchFailing: { since: number; message: string } | undefined
   #rebalanceStartedAt = 0
   #fatal: unknown
   /** Source topics whose key or value serde has a prepare step. */
@@ -273,7 +280,7 @@ export class KafkaStreams extends EventEmitter {
 
   /** True once the instance runs its tasks with every store restored (the `/ready` probe). */
   get ready(): boolean {
-    return this.#state === 'RUNNING' && !this.#restoring
+    return this.readiness().ready
   }
 
   /** Readiness with the reasons when not ready, in the form the probe server (config/probe-server.ts) takes. */
@@ -281,6 +288,11 @@ export class KafkaStreams extends EventEmitter {
     const reasons: string[] = []
     if (this.#state !== 'RUNNING') reasons.push(`streams state is ${this.#state}`)
     if (this.#restoring) reasons.push('restoring state stores from their changelogs')
+    const failing = this.#fetchFailing
+    if (failing !== undefined && Date.now() - failing.since >= FETCH_FAILING_UNREADY_MS) {
+      const seconds = Math.round((Date.now() - failing.since) / 1000)
+      reasons.push(`fetching the input has failed for ${seconds} s: ${failing.message}`)
+    }
     return { ready: reasons.length === 0, reasons }
   }
 
@@ -665,6 +677,7 @@ export class KafkaStreams extends EventEmitter {
     const assignment = this.#pendingAssignment
     if (assignment === undefined) return
     this.#pendingAssignment = undefined
+    this.#fetchFailing = undefined // the fetches of the new assignment will tell
     await this.#settleFetch()
     // A task kept across a rebalance must not have had another owner meanwhile: in the classic
     // protocol that holds when this generation directly follows the one it ran in.
@@ -1083,8 +1096,14 @@ export class KafkaStreams extends EventEmitter {
     let fetched: FetchedPartition[]
     try {
       fetched = await pending.promise
+      this.#fetchFailing = undefined
     } catch (error) {
-      // A leader moved, a broker restarts: keep the positions, refresh the metadata, fetch again.
+      // A leader moved, a broker restarts: keep the positions, refresh the metadata, fetch again. A
+      // source topic deleted fails every fetch until it is created again: not ready meanwhile.
+      this.#fetchFailing = {
+        since: this.#fetchFailing?.since ?? Date.now(),
+        message: error instanceof Error ? error.message : String(error),
+      }
       this.#config.logger?.warn({ err: error }, 'fetch failed; retrying')
       await sleep(500)
       const topics = (this.#layout as TopologyLayout).subtopologies.flatMap((s) => s.topics)
