@@ -158,8 +158,8 @@ const EVENT_TIME_SLACK_MS = 1000
 const IDLE_PARTITION_MS = 2000
 /** How long a restore waits before fetching again a batch whose value serde could not be prepared. */
 const RESTORE_RETRY_MS = 1000
-/** How often the producer thread's heap is sampled for the metrics. */
-const HEAP_SAMPLE_MS = 5000
+/** How often the stores' sizes and the producer thread's heap are sampled for the metrics. */
+const MEMORY_SAMPLE_MS = 5000
 /**
  * How long fetches may fail in a row before the instance reports itself not ready: a leader move or a
  * broker restart passes within it; a source topic deleted under the application does not.
@@ -197,7 +197,7 @@ export class KafkaStreams extends EventEmitter {
   #generationId = -1
   #lastCommit = 0
   #lastPurge = 0
-  #nextHeapSample = 0
+  #nextMemorySample = 0
   /** Since when fetches have failed in a row, and the last error's message; undefined after a success. */
   #fetchFailing: { since: number; message: string } | undefined
   #rebalanceStartedAt = 0
@@ -289,9 +289,9 @@ export class KafkaStreams extends EventEmitter {
     if (this.#state !== 'RUNNING') reasons.push(`streams state is ${this.#state}`)
     if (this.#restoring) reasons.push('restoring state stores from their changelogs')
     const failing = this.#fetchFailing
-    if (failing !== undefined && Date.now() - failing.since >= FETCH_FAILING_UNREADY_MS) {
-      const seconds = Math.round((Date.now() - failing.since) / 1000)
-      reasons.push(`fetching the input has failed for ${seconds} s: ${failing.message}`)
+    const failingMs = failing === undefined ? 0 : Date.now() - failing.since
+    if (failing !== undefined && failingMs >= FETCH_FAILING_UNREADY_MS) {
+      reasons.push(`fetching the input has failed for ${Math.round(failingMs / 1000)} s: ${failing.message}`)
     }
     return { ready: reasons.length === 0, reasons }
   }
@@ -1039,12 +1039,12 @@ export class KafkaStreams extends EventEmitter {
 
   /**
    * Reports the stores' sizes and the producer thread's heap to the metrics hooks, at most every
-   * HEAP_SAMPLE_MS (the thread's heap is never waited for).
+   * MEMORY_SAMPLE_MS (the thread's heap is never waited for).
    */
   #sampleMemory(): void {
     const now = performance.now()
-    if (now < this.#nextHeapSample) return
-    this.#nextHeapSample = now + HEAP_SAMPLE_MS
+    if (now < this.#nextMemorySample) return
+    this.#nextMemorySample = now + MEMORY_SAMPLE_MS
     this.#metrics.stores?.(this.storeSizes())
     const report = this.#metrics.producerThreadHeap
     const committer = this.#committer

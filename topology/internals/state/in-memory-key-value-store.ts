@@ -5,7 +5,7 @@
 // original object beside the id so that all() can return it.
 import type { KeyId, KeyIdOf } from './key-id.js'
 import type { KeyValueLayer } from './key-value-layer.js'
-import { ARRAY_SLOT_BYTES, mapBytes, sampledBytes } from './store-bytes.js'
+import { ARRAY_SLOT_BYTES, mapBytes, structuredKeyBytes } from './store-bytes.js'
 import type { SlotValues } from './value-slots.js'
 
 export class InMemoryKeyValueStore<K, V, S = unknown> implements KeyValueLayer<K, V> {
@@ -72,17 +72,15 @@ export class InMemoryKeyValueStore<K, V, S = unknown> implements KeyValueLayer<K
   }
 
   approximateBytes(): number {
-    // A structured key is kept beside its id (all() returns it); a primitive key is its own id.
-    const first = this.#liveKeys().next()
-    const structured = first.done !== true && typeof first.value === 'object' && first.value !== null
     return (
       mapBytes(this.#slots) +
       ARRAY_SLOT_BYTES * this.#keys.length +
-      (structured ? sampledBytes(this.#liveKeys(), this.#slots.size) : 0) +
+      structuredKeyBytes(() => this.#liveKeys(), this.#slots.size) +
       this.values.approximateBytes()
     )
   }
 
+  /** The key of each slot in use (all() returns them). */
   *#liveKeys(): Generator<K> {
     for (const slot of this.#slots.values()) yield this.#keys[slot] as K
   }

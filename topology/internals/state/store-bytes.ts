@@ -39,6 +39,17 @@ export function sampledBytes(values: Iterable<unknown>, count: number, size = pr
   return n === 0 ? 0 : Math.round((sum / n) * count)
 }
 
+/**
+ * The structured keys a store keeps beside their ids (`count` of them, sampled from `keys()`), or 0 for
+ * primitive keys, which are their own ids and already counted with the Map. A store's keys are all of
+ * one kind, so the first tells.
+ */
+export function structuredKeyBytes(keys: () => Iterable<unknown>, count: number): number {
+  const first = keys()[Symbol.iterator]().next()
+  const structured = first.done !== true && typeof first.value === 'object' && first.value !== null
+  return structured ? sampledBytes(keys(), count) : 0
+}
+
 /** The Map's entries and its keys. */
 export function mapBytes(map: ReadonlyMap<unknown, unknown>): number {
   return map.size * MAP_ENTRY_BYTES + sampledBytes(map.keys(), map.size)

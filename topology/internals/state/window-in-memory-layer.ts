@@ -10,7 +10,7 @@
 // change-logging layer turns into a tombstone. Restore expires silently: the changelog already holds
 // those tombstones.
 import type { KeyId, KeyIdOf } from './key-id.js'
-import { ARRAY_SLOT_BYTES, mapBytes, sampledBytes } from './store-bytes.js'
+import { ARRAY_SLOT_BYTES, mapBytes, structuredKeyBytes } from './store-bytes.js'
 import { grown, type SlotValues } from './value-slots.js'
 import {
   type BaseWindowLayer,
@@ -109,9 +109,6 @@ export class WindowInMemoryLayer<K, V, S = unknown> implements BaseWindowLayer<K
   }
 
   approximateBytes(): number {
-    // A primitive key is its own id, in the Map; a structured key is kept beside its id.
-    const first = this.#liveKeys().next()
-    const structured = first.done !== true && typeof first.value === 'object' && first.value !== null
     const arrays =
       this.#start.byteLength +
       this.#end.byteLength +
@@ -122,7 +119,7 @@ export class WindowInMemoryLayer<K, V, S = unknown> implements BaseWindowLayer<K
       arrays +
       mapBytes(this.#firstOfKey) +
       ARRAY_SLOT_BYTES * (this.#keyOf.length + this.#ends.length + this.#heads.length) +
-      (structured ? sampledBytes(this.#liveKeys(), this.#firstOfKey.size) : 0) +
+      structuredKeyBytes(() => this.#liveKeys(), this.#firstOfKey.size) +
       this.values.approximateBytes()
     )
   }

@@ -96,6 +96,25 @@ describe('approximateBytes', () => {
     expect(m.ratio).toBeLessThan(2)
   })
 
+  it('of a store with structured keys counts the keys kept beside their ids', () => {
+    const json = Serdes.Json<{ agent: string; n: number }>()
+    const stored = new InMemoryKeyValueStore<{ agent: string; n: number }, Buffer>(
+      's',
+      keyIdFunction(json, 's'),
+      new SerializedValues(bytes, 's'),
+    )
+    for (let i = 0; i < 1000; i++) stored.put({ agent: `agent-${i}`, n: i }, value(i))
+    const ids = new InMemoryKeyValueStore<string, Buffer>(
+      'p',
+      keyIdFunction(str, 'p'),
+      new SerializedValues(bytes, 'p'),
+    )
+    for (let i = 0; i < 1000; i++)
+      ids.put(json.serialize('s', { agent: `agent-${i}`, n: i })?.toString('latin1') ?? '', value(i))
+    // the same ids, values and arrays, plus each key object (estimated at well over 32 bytes)
+    expect(stored.approximateBytes() - ids.approximateBytes()).toBeGreaterThan(1000 * 32)
+  })
+
   it('of a cached, logged store: the cache adds its dirty entries until they are flushed to the layers below', () => {
     const { env } = storeEnv(1 << 24)
     const built = buildKeyValueStore<string, number>(storeSpec(), env)
