@@ -3,7 +3,6 @@
 // /ready when each dependency does not answer, the README's route and metric tables, and the CLI's
 // `run api` (serves, stops on SIGTERM, refuses a configuration without a token key).
 import { readFileSync } from 'node:fs'
-import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
 import { pino } from 'pino'
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Access, Role } from '../../api/auth/roles.js'
 import { allows, ROLES } from '../../api/auth/roles.js'
 import { TEST_SECRET, TestApi, usersFile } from '../support/api.js'
+import { captureLogs } from '../support/log-capture.js'
 import { stackEnv, testPrefix } from '../support/stack-env.js'
 import { StreamsProcess } from '../support/streams-process.js'
 
@@ -162,21 +162,15 @@ describe('limits, CORS and logs', () => {
   })
 
   it('logs requests without the token or the password', async () => {
-    const lines: string[] = []
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(chunk.toString())
-        done()
-      },
-    })
+    const logs = captureLogs()
     const logged = await TestApi.start(
       { ...env, LOG_LEVEL: 'info' },
-      { lag: false, logger: pino({ level: 'info' }, sink) },
+      { lag: false, logger: pino({ level: 'info' }, logs.destination) },
     )
     try {
       const token = await logged.token('viewer')
       await logged.request('GET', '/agents/x', { token })
-      const text = lines.join('')
+      const text = logs.text()
       expect(text).toContain('/agents/x')
       expect(text).not.toContain(token)
       expect(text).not.toContain('correct horse battery staple')

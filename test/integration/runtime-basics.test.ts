@@ -4,15 +4,22 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
-import { pino } from 'pino'
+import { type Logger, pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdmin, createProducer } from '../../kafka/clients.js'
 import { readDeadLetterHeaders } from '../../kafka/dead-letter.js'
 import { deleteTopicsUntilGone, describeTopics } from '../../kafka/topics.js'
-import { Materialized, type Serde, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
+import {
+  type KStream,
+  Materialized,
+  type Serde,
+  Serdes,
+  StreamsBuilder,
+  type Topology,
+} from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
 import { createTestTopics, deleteTestTopics, readTopicRaw } from '../support/kafka.js'
+import { captureLogs } from '../support/log-capture.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import {
   closingRecords,
@@ -59,15 +66,40 @@ async function sendRecords(
   }
 }
 
-/** A started instance with the runtime's defaults and its own state directory. */
-async function startStreams(topology: Topology, applicationId: string): Promise<KafkaStreams> {
-  const s = new KafkaStreams(topology, {
+/** An instance with the runtime's defaults and its own state directory. */
+function newStreams(topology: Topology, applicationId: string, logger?: Logger): KafkaStreams {
+  return new KafkaStreams(topology, {
     applicationId,
     bootstrapServers: config.kafka.bootstrapServers,
     stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
+    ...(logger === undefined ? {} : { logger }),
   })
+}
+
+async function startStreams(
+  topology: Topology,
+  applicationId: string,
+  logger?: Logger,
+): Promise<KafkaStreams> {
+  const s = newStreams(topology, applicationId, logger)
   await s.start()
   return s
+}
+
+/** The tests' small topologies: a stream of strings, one step, written out. */
+function pipeline<V>(
+  from: string,
+  to: string,
+  step: (stream: KStream<string, string>) => KStream<string, V>,
+  valueSerde: Serde<V>,
+  sourceValueSerde: Serde<string> = Serdes.String(),
+): Topology {
+  const builder = new StreamsBuilder()
+  step(builder.stream<string, string>(from, { keySerde: Serdes.String(), valueSerde: sourceValueSerde })).to(
+    to,
+    { keySerde: Serdes.String(), valueSerde },
+  )
+  return builder.build()
 }
 
 function decodeWindowsAllowingRepeats(records: { key: Buffer | undefined }[]): Map<string, number> {
@@ -219,37 +251,21 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     const appId = `${prefix}-vanish`
     const changelog = `${appId}-counts-changelog`
     await createTestTopics(config, [topicIn, topicOut], 1)
-    const str = Serdes.String()
-    const builder = new StreamsBuilder()
-    builder
-      .stream<string, string>(topicIn, { keySerde: str, valueSerde: str })
-      .groupByKey()
-      .count(Materialized.as<string, number>('counts').withCachingDisabled())
-      .toStream()
-      .to(topicOut, { keySerde: str, valueSerde: Serdes.Long() })
-    const lines: string[] = []
-    const logger = pino(
-      { level: 'warn' },
-      new Writable({
-        write(chunk, _enc, done) {
-          lines.push(chunk.toString())
-          done()
-        },
-      }),
+    const topology = pipeline(
+      topicIn,
+      topicOut,
+      (words) =>
+        words.groupByKey().count(Materialized.as<string, number>('counts').withCachingDisabled()).toStream(),
+      Serdes.Long(),
     )
+    const logs = captureLogs()
     const send = (values: string[]) =>
       sendRecords(values.map((v) => ({ topic: topicIn, key: Buffer.from(v), value: Buffer.from(v) })))
     const counts = async (expected: number) =>
       (
         await readTopicRaw(config, topicOut, { expected, isolation: 'read_committed', timeoutMs: 60_000 })
       ).map((r) => `${r.key?.toString()}=${r.value?.readBigInt64BE(0)}`)
-    const s = new KafkaStreams(builder.build(), {
-      applicationId: appId,
-      bootstrapServers: config.kafka.bootstrapServers,
-      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
-      logger,
-    })
-    await s.start()
+    const s = await startStreams(topology, appId, pino({ level: 'warn' }, logs.destination))
     const admin = createAdmin(config.kafka, `${prefix}-vanish-admin`)
     try {
       await send(['a', 'b', 'a'])
@@ -265,7 +281,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
       expect((await counts(5)).slice(3)).toEqual(['a=1', 'c=1'])
       expect(await admin.listTopics()).toContain(changelog)
       expect(s.ready).toBe(true)
-      expect(lines.join('')).toContain(`internal topic(s) ${changelog} had been deleted`)
+      expect(logs.text()).toContain(`internal topic(s) ${changelog} had been deleted`)
     } finally {
       await admin.close()
       await s.close()
@@ -277,13 +293,10 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     const topicIn = `${prefix}-fleeting`
     const topicOut = `${prefix}-fleeting-out`
     await createTestTopics(config, [topicIn, topicOut], 1)
-    const str = Serdes.String()
-    const builder = new StreamsBuilder()
-    builder
-      .stream<string, string>(topicIn, { keySerde: str, valueSerde: str })
-      .mapValues((v) => v.toUpperCase())
-      .to(topicOut, { keySerde: str, valueSerde: str })
-    const s = await startStreams(builder.build(), `${prefix}-fleeting-app`)
+    const s = await startStreams(
+      pipeline(topicIn, topicOut, (words) => words.mapValues((v) => v.toUpperCase()), Serdes.String()),
+      `${prefix}-fleeting-app`,
+    )
     const admin = createAdmin(config.kafka, `${prefix}-fleeting-admin`)
     try {
       await waitFor(() => s.ready)
@@ -307,15 +320,16 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     const topicOut = `${prefix}-upper`
     const appId = `${prefix}-words-app`
     await createTestTopics(config, [topicIn, topicOut], 2)
-    const str = Serdes.String()
-    const builder = new StreamsBuilder()
-    builder
-      .stream<string, string>(topicIn, { keySerde: str, valueSerde: str })
-      .mapValues((word) => {
-        if (word === 'boom') throw new Error('cannot shout boom')
-        return word.toUpperCase()
-      })
-      .to(topicOut, { keySerde: str, valueSerde: str })
+    const topology = pipeline(
+      topicIn,
+      topicOut,
+      (words) =>
+        words.mapValues((word) => {
+          if (word === 'boom') throw new Error('cannot shout boom')
+          return word.toUpperCase()
+        }),
+      Serdes.String(),
+    )
     await sendRecords(
       ['a', 'boom', 'b'].map((w, i) => ({
         topic: topicIn,
@@ -324,7 +338,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
         partition: 0,
       })),
     )
-    const s = await startStreams(builder.build(), appId)
+    const s = await startStreams(topology, appId)
     try {
       const out = await readTopicRaw(config, topicOut, {
         expected: 2,
@@ -415,11 +429,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
         for (const v of values) known.set(v.toString(), `name-of-${v.toString()}`)
       },
     }
-    const str = Serdes.String()
-    const builder = new StreamsBuilder()
-    builder
-      .stream<string, string>(topicIn, { keySerde: str, valueSerde: codes })
-      .to(topicOut, { keySerde: str, valueSerde: str })
+    const topology = pipeline(topicIn, topicOut, (names) => names, Serdes.String(), codes)
     await sendRecords(
       ['c1', 'c2', 'c3'].map((c) => ({
         topic: topicIn,
@@ -427,7 +437,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
         value: Buffer.from(c),
       })),
     )
-    const s = await startStreams(builder.build(), appId)
+    const s = await startStreams(topology, appId)
     try {
       const out = await readTopicRaw(config, topicOut, {
         expected: 3,
@@ -453,21 +463,23 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
     const topicOut = `${prefix}-clicks-x10`
     const appId = `${prefix}-clicks-app`
     await createTestTopics(config, [topicIn, topicOut], 2)
-    const str = Serdes.String()
-    const builder = new StreamsBuilder()
-    builder
-      .stream<string, string>(topicIn, { keySerde: str, valueSerde: str })
-      .groupByKey()
-      .count()
-      .toStream()
-      .mapValuesAsync(
-        async (n) => {
-          await new Promise((r) => setTimeout(r, 2))
-          return String((n ?? 0) * 10)
-        },
-        { concurrency: 4 },
-      )
-      .to(topicOut, { keySerde: str, valueSerde: str })
+    const topology = pipeline(
+      topicIn,
+      topicOut,
+      (clicks) =>
+        clicks
+          .groupByKey()
+          .count()
+          .toStream()
+          .mapValuesAsync(
+            async (n) => {
+              await new Promise((r) => setTimeout(r, 2))
+              return String((n ?? 0) * 10)
+            },
+            { concurrency: 4 },
+          ),
+      Serdes.String(),
+    )
     await sendRecords(
       ['a', 'b', 'a', 'c', 'a', 'b'].map((k) => ({
         topic: topicIn,
@@ -475,7 +487,7 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
         value: Buffer.from('x'),
       })),
     )
-    const s = await startStreams(builder.build(), appId)
+    const s = await startStreams(topology, appId)
     try {
       await waitFor(async () => {
         const out = await readTopicRaw(config, topicOut, {
@@ -506,20 +518,12 @@ describe('KafkaStreams (exactly-once, one instance)', () => {
   })
 
   it('refuses to start when an output topic is missing, naming it', async () => {
-    const s = new KafkaStreams(tokenWindowsTopology(input, `${prefix}-nowhere`, true), {
-      applicationId: `${prefix}-no-sink`,
-      bootstrapServers: config.kafka.bootstrapServers,
-      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
-    })
+    const s = newStreams(tokenWindowsTopology(input, `${prefix}-nowhere`, true), `${prefix}-no-sink`)
     await expect(s.start()).rejects.toThrow(new RegExp(`MISSING_SINK_TOPIC.*${prefix}-nowhere`))
   })
 
   it('refuses to start when a source topic is missing, naming it', async () => {
-    const s = new KafkaStreams(tokenWindowsTopology(`${prefix}-absent`, output, true), {
-      applicationId: `${prefix}-missing`,
-      bootstrapServers: config.kafka.bootstrapServers,
-      stateDir: mkdtempSync(join(tmpdir(), 'streams-')),
-    })
+    const s = newStreams(tokenWindowsTopology(`${prefix}-absent`, output, true), `${prefix}-missing`)
     await expect(s.start()).rejects.toThrow(new RegExp(`MISSING_SOURCE_TOPIC.*${prefix}-absent`))
   })
 })

@@ -1,29 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../config/config.js'
 import { componentLogger, createRootLogger } from '../../../config/logger.js'
-
-function capture() {
-  const lines: Record<string, unknown>[] = []
-  const raw: string[] = []
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) {
-        raw.push(line)
-        lines.push(JSON.parse(line))
-      }
-      done()
-    },
-  })
-  return { lines, raw, destination }
-}
+import { captureLogs } from '../../support/log-capture.js'
 
 describe('logging', () => {
   it('writes JSON with one component and a level name', () => {
-    const { lines, raw, destination } = capture()
+    const { lines, raw, destination } = captureLogs()
     const log = loadConfig({}).log
     const root = createRootLogger(log, { destination })
     componentLogger(root, log, 'kafka').info({ topic: 'agent_events' }, 'hello')
@@ -33,7 +18,7 @@ describe('logging', () => {
   })
 
   it('applies levels per component over the default level', () => {
-    const { lines, destination } = capture()
+    const { lines, destination } = captureLogs()
     const log = loadConfig({ LOG_LEVEL: 'warn', LOG_LEVELS: 'kafka=debug,neo4j=error' }).log
     const root = createRootLogger(log, { destination })
     componentLogger(root, log, 'kafka').debug('kafka debug')
@@ -45,7 +30,7 @@ describe('logging', () => {
   })
 
   it('masks secrets wherever they appear in a logged object', () => {
-    const { lines, destination } = capture()
+    const { lines, destination } = captureLogs()
     const log = loadConfig({}).log
     const root = createRootLogger(log, { destination })
     const config = loadConfig({ NEO4J_PASSWORD: 'neo-secret', S3_SECRET_KEY: 's3-secret' })
@@ -57,7 +42,7 @@ describe('logging', () => {
   })
 
   it('masks the connection secrets of a logged config: SASL password, OAuth secret, TLS key, Redis URL', () => {
-    const { lines, destination } = capture()
+    const { lines, destination } = captureLogs()
     const dir = mkdtempSync(join(tmpdir(), 'agent-party-logger-'))
     try {
       const write = (name: string, text: string) => {
