@@ -1,7 +1,10 @@
 // P8: the whole Agent Party topology (processors/) on the broker, exactly-once (issue 8, "Benchmark").
 // Input: the generator's events (schemas/ generateRecords + produceEvents: all four topics, registry
 // wire format, 8 partitions each, 1% duplicates, 5% out of order, 0.5% late). Each processor instance
-// is a child process (this file with --child), so that its RSS and CPU are its own.
+// is a child process (this file with --child), so that its RSS and CPU are its own. `npm run bench:p8`
+// compiles the benchmark and the project into dist-bench/ first and runs the JavaScript, as `npm start`
+// runs dist/: the instance's memory is then what users get (under tsx each thread also holds the
+// transpiler and its source maps, ~30 MiB more RSS). `npx tsx bench/p8.ts` runs the sources as they are.
 //
 //   npm run bench:p8                                  throughput: generate 1M events, one instance
 //   npm run bench:p8 -- --records 100000              a smaller run
@@ -322,8 +325,8 @@ class Instance {
       process.execPath,
       [
         ...nodeFlags,
-        '--import',
-        'tsx',
+        // Compiled (npm run bench:p8 builds dist-bench/), the instance runs as `npm start` does: no tsx.
+        ...(SELF.endsWith('.ts') ? ['--import', 'tsx'] : []),
         SELF,
         '--child',
         '--run',
