@@ -12,8 +12,10 @@
 //   npm run bench:p8 -- --input-prefix bench.p8.in-x  reuse topics <prefix>.<family> (with --keep-input
 //                                                     a run leaves its input for the next one)
 //   npm run bench:p8 -- --steady 5000 --seconds 60    latency at a steady produce rate
-//   npm run bench:p8 -- --entities 1000000            memory: events until N agents + teams + tasks
-//   npm run bench:p8 -- --entities 100000 --rate 8000  ... produced at 8000/s while the instance runs
+//   npm run bench:p8 -- --entities 1000000            memory: events until N agents + teams + tasks,
+//                                                     produced as fast as the generator goes while the
+//                                                     instance runs (after its empty report)
+//   npm run bench:p8 -- --entities 100000 --rate 8000  ... produced at 8000/s
 //   npm run bench:p8 -- --cpu-prof                    the instance writes a CPU profile to /tmp/p8-prof
 //   npm run bench:p8 -- --streams '{"transactionTimeoutMs":60000}'
 //                                                     runtime settings changed (the runner's wiring)
@@ -993,10 +995,9 @@ async function memory(): Promise<void> {
   let instance: Instance | undefined
   try {
     await createInputTopics(names)
-    // With --rate, produced at that rate while the instance runs (no backlog); else all first.
+    // Produced while the instance runs, after its empty report (an input produced first would already
+    // be in its fetch buffers by then): at --rate events/s, else as fast as the generator goes.
     const paceRate = option('rate', 'BENCH_P8_RATE')
-    // About 7.5 events per entity in the generator's mix: ask for more and stop at the count.
-    const entities = paceRate === undefined ? await generate(names, wanted * 12, wanted) : 0
     log(machineLoad())
     instance = new Instance(names, inputPrefix, 'p8-0', nodeFlags(true))
     const sources = await instance.sources()
@@ -1004,8 +1005,13 @@ async function memory(): Promise<void> {
     await sleep(2000)
     const empty = await instance.report()
     log(`  empty: ${describeReport(empty)}`)
-    const made =
-      paceRate === undefined ? entities : await generate(names, wanted * 12, wanted, Number(paceRate))
+    // About 7.5 events per entity in the generator's mix: ask for more and stop at the count.
+    const made = await generate(
+      names,
+      wanted * 12,
+      wanted,
+      paceRate === undefined ? undefined : Number(paceRate),
+    )
     const ends = await endOffsets(sources)
     const progress = await waitUntilCommitted(names, sources, ends, [instance])
     log(`  ${progress.total} events processed and committed; settling 10 s`)
@@ -1030,7 +1036,7 @@ async function memory(): Promise<void> {
     )
     log(
       `${made} entities (agents + teams + tasks) from ${progress.total} events` +
-        `${paceRate === undefined ? ' (a backlog)' : ` (produced at ${paceRate}/s while processed)`}: RSS ${full.rssMiB} MiB after GC ` +
+        ` (produced ${paceRate === undefined ? 'unpaced' : `at ${paceRate}/s`} while processed): RSS ${full.rssMiB} MiB after GC ` +
         `(${empty.rssMiB} MiB empty, peak ${full.maxRssMiB} MiB), ${Math.round(perEntity)} bytes of RSS and ` +
         `${Math.round(heapPerEntity)} bytes of heap per entity (all stores: tables, dedup ids, windows); ` +
         `after a last-resort GC ${full.rssReleasedMiB} MiB (${empty.rssReleasedMiB} MiB empty), ` +
