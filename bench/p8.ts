@@ -50,7 +50,7 @@ import {
 import { ensureTopics } from '../kafka/topics.js'
 import { type ProcessorConfig, resolveProcessorConfig } from '../processors/config.js'
 import { OUTPUT_NAMES, type OutputName, outputSubjects, outputTopicSpecs } from '../processors/outputs.js'
-import { startProcessor } from '../processors/run-processor.js'
+import { processorStreamsSettings, startProcessor } from '../processors/run-processor.js'
 import { createProcessorSerdes } from '../processors/serdes.js'
 import { agentPartyTopology, runtimeTopics } from '../processors/topology.js'
 import { kafkaSink } from '../schemas/generator/kafka-sink.js'
@@ -291,11 +291,7 @@ async function startWithOverrides(
     onDataQuality: (reason) => metrics.processor.dataQuality(reason),
   })
   const streams = new KafkaStreams(topology, {
-    applicationId: processor.applicationId,
-    bootstrapServers: config.kafka.bootstrapServers,
-    processingGuarantee: 'exactly_once',
-    ...(config.streams.instanceId ? { instanceId: config.streams.instanceId } : {}),
-    ...(config.streams.stateDir ? { stateDir: config.streams.stateDir } : {}),
+    ...processorStreamsSettings(config, processor),
     logger: createRootLogger({ ...config.log, level: 'warn' }),
     metrics: metrics.streams,
     engineMetrics: metrics.engine,

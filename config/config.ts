@@ -80,6 +80,11 @@ export interface Config {
     processingGuarantee: Parsed['PROCESSING_GUARANTEE']
     /** The runtime's producerThread (exactly_once). */
     producerThread: boolean
+    /** The runtime's commitIntervalMs, cacheMaxBytes, maxTransactionRecords and transactionTimeoutMs. */
+    commitIntervalMs: number
+    cacheMaxBytes: number
+    maxTransactionRecords: number
+    transactionTimeoutMs: number
     /** Undefined: the state directory keeps one. */
     instanceId: string | undefined
     /** Undefined: the runtime's default. */
@@ -200,6 +205,10 @@ export function loadConfig(env: Environment = process.env): Config {
     streams: {
       processingGuarantee: v.PROCESSING_GUARANTEE,
       producerThread: v.PRODUCER_THREAD,
+      commitIntervalMs: v.COMMIT_INTERVAL_MS,
+      cacheMaxBytes: v.CACHE_MAX_BYTES,
+      maxTransactionRecords: v.MAX_TRANSACTION_RECORDS,
+      transactionTimeoutMs: v.TRANSACTION_TIMEOUT_MS,
       instanceId: v.INSTANCE_ID || undefined,
       stateDir: v.STATE_DIR || undefined,
       metricsPort: v.METRICS_PORT,
@@ -285,6 +294,13 @@ function resolveConnections(env: Environment, v: Parsed): Connections {
   }
   if (v.S3_CA_FILE !== undefined && !v.S3_ENDPOINT.startsWith('https:')) {
     issue('S3_CA_FILE', 'is set, but S3_ENDPOINT is not https', 'empty, or an https S3_ENDPOINT')
+  }
+  if (v.PROCESSING_GUARANTEE === 'exactly_once' && v.COMMIT_INTERVAL_MS >= v.TRANSACTION_TIMEOUT_MS) {
+    issue(
+      'COMMIT_INTERVAL_MS',
+      `is ${v.COMMIT_INTERVAL_MS}, not below TRANSACTION_TIMEOUT_MS (${v.TRANSACTION_TIMEOUT_MS}): the broker would abort transactions before their commit`,
+      'fewer milliseconds than TRANSACTION_TIMEOUT_MS (or raise TRANSACTION_TIMEOUT_MS)',
+    )
   }
 
   const redisUrl = new URL(v.REDIS_URL)

@@ -416,6 +416,34 @@ export const variables = {
     default: 'true',
     schema: z.enum(['true', 'false'], { message: 'not true or false' }).transform((s) => s === 'true'),
   },
+  COMMIT_INTERVAL_MS: {
+    description:
+      "How often the processor commits (its runtime's commitIntervalMs): shorter lowers the latency of results, longer writes fewer records (the caches keep only the last of more updates)",
+    expected: 'a whole number of milliseconds >= 1',
+    default: '100',
+    schema: positiveInt,
+  },
+  CACHE_MAX_BYTES: {
+    description:
+      "Bytes the processor's state-store caches hold in all (cacheMaxBytes): a cached table or window store forwards and logs only the last update of a key per commit; 0 turns the caches off (every update goes out at once)",
+    expected: 'a whole number of bytes >= 0',
+    default: String(10 * 1024 * 1024),
+    schema: wholeNumber,
+  },
+  MAX_TRANSACTION_RECORDS: {
+    description:
+      'Records one processor transaction holds at most (results, changelogs, repartition records): past it a commit follows at once (maxTransactionRecords)',
+    expected: 'a whole number >= 1',
+    default: '100000',
+    schema: positiveInt,
+  },
+  TRANSACTION_TIMEOUT_MS: {
+    description:
+      "How long the broker lets a processor transaction stay open before aborting it (transactionTimeoutMs); at most the broker's transaction.max.timeout.ms",
+    expected: 'a whole number of milliseconds >= 1000',
+    default: '10000',
+    schema: positiveInt.refine((n) => n >= 1000, 'must be at least 1000'),
+  },
   INSTANCE_ID: {
     description:
       'A stable identity for this instance (a StatefulSet pod name): its static group membership and transactional id; empty keeps one in STATE_DIR',

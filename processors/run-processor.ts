@@ -8,7 +8,7 @@ import { createMetrics, type Metrics } from '../config/metrics.js'
 import { ProbeServer } from '../config/probe-server.js'
 import { createAdmin, kafkaConnection } from '../kafka/clients.js'
 import { ensureTopics } from '../kafka/topics.js'
-import { KafkaStreams } from '../topology/runtime/index.js'
+import { KafkaStreams, type StreamsConfig } from '../topology/runtime/index.js'
 import { loadProcessorConfig, type ProcessorConfig } from './config.js'
 import { ENTITY_INPUTS, outputTopicSpecs } from './outputs.js'
 import { configuredProcessorSerdes } from './serdes.js'
@@ -35,6 +35,33 @@ export interface StartProcessorOptions {
   readonly metrics?: Metrics
   /** Partitions of output topics it creates. Default 8, as provisioning makes them. */
   readonly outputPartitions?: number
+}
+
+/**
+ * The runtime settings of a processor instance, from the environment's Config (Kafka connection,
+ * PROCESSING_GUARANTEE, PRODUCER_THREAD, COMMIT_INTERVAL_MS, CACHE_MAX_BYTES, MAX_TRANSACTION_RECORDS,
+ * TRANSACTION_TIMEOUT_MS, INSTANCE_ID, STATE_DIR) and the topology's (application id, event-time drift).
+ */
+export function processorStreamsSettings(config: Config, processor: ProcessorConfig) {
+  const { streams } = config
+  return {
+    applicationId: processor.applicationId,
+    bootstrapServers: config.kafka.bootstrapServers,
+    connection: kafkaConnection(config.kafka),
+    clientId: config.kafka.clientId,
+    replicationFactor: config.kafka.replicationFactor,
+    processingGuarantee: streams.processingGuarantee,
+    producerThread: streams.producerThread,
+    commitIntervalMs: streams.commitIntervalMs,
+    cacheMaxBytes: streams.cacheMaxBytes,
+    maxTransactionRecords: streams.maxTransactionRecords,
+    transactionTimeoutMs: streams.transactionTimeoutMs,
+    ...(streams.instanceId ? { instanceId: streams.instanceId } : {}),
+    ...(streams.stateDir ? { stateDir: streams.stateDir } : {}),
+    ...(processor.maxEventTimeDriftMs === null
+      ? {}
+      : { eventTimeAlignment: { maxDriftMs: processor.maxEventTimeDriftMs } }),
+  } satisfies StreamsConfig
 }
 
 export async function startProcessor(
@@ -71,19 +98,9 @@ export async function startProcessor(
     onDuplicate: (topic) => metrics.processor.duplicate(topic),
     onDataQuality: (reason) => metrics.processor.dataQuality(reason),
   })
+  const settings = processorStreamsSettings(config, processor)
   const streams = new KafkaStreams(topology, {
-    applicationId: processor.applicationId,
-    bootstrapServers: config.kafka.bootstrapServers,
-    connection: kafkaConnection(config.kafka),
-    clientId: config.kafka.clientId,
-    replicationFactor: config.kafka.replicationFactor,
-    processingGuarantee: config.streams.processingGuarantee,
-    producerThread: config.streams.producerThread,
-    ...(config.streams.instanceId ? { instanceId: config.streams.instanceId } : {}),
-    ...(config.streams.stateDir ? { stateDir: config.streams.stateDir } : {}),
-    ...(processor.maxEventTimeDriftMs === null
-      ? {}
-      : { eventTimeAlignment: { maxDriftMs: processor.maxEventTimeDriftMs } }),
+    ...settings,
     logger: componentLogger(root, config.log, 'kafka'),
     metrics: metrics.streams,
     engineMetrics: metrics.engine,
@@ -100,7 +117,15 @@ export async function startProcessor(
     throw error
   }
   log.info(
-    { applicationId: processor.applicationId, guarantee: config.streams.processingGuarantee, port },
+    {
+      applicationId: processor.applicationId,
+      guarantee: settings.processingGuarantee,
+      port,
+      commitIntervalMs: settings.commitIntervalMs,
+      cacheMaxBytes: settings.cacheMaxBytes,
+      maxTransactionRecords: settings.maxTransactionRecords,
+      transactionTimeoutMs: settings.transactionTimeoutMs,
+    },
     'processor started',
   )
   return {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, redactConfig } from '../../../config/config.js'
 import { variables } from '../../../config/env.js'
+import { resolveStreamsConfig } from '../../../topology/runtime/streams-config.js'
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -43,6 +44,35 @@ describe('loadConfig', () => {
     expect(config.log.components).toEqual({ kafka: 'debug', neo4j: 'warn' })
   })
 
+  it("gives the processor the runtime's own defaults, and the tuning the variables set", () => {
+    const runtime = resolveStreamsConfig({ applicationId: 'a', bootstrapServers: ['k:9092'] })
+    const defaults = loadConfig({}).streams
+    expect({
+      commitIntervalMs: defaults.commitIntervalMs,
+      cacheMaxBytes: defaults.cacheMaxBytes,
+      maxTransactionRecords: defaults.maxTransactionRecords,
+      transactionTimeoutMs: defaults.transactionTimeoutMs,
+    }).toEqual({
+      commitIntervalMs: runtime.commitIntervalMs,
+      cacheMaxBytes: runtime.cacheMaxBytes,
+      maxTransactionRecords: runtime.maxTransactionRecords,
+      transactionTimeoutMs: runtime.transactionTimeoutMs,
+    })
+    expect(
+      loadConfig({
+        COMMIT_INTERVAL_MS: '20',
+        CACHE_MAX_BYTES: '0',
+        MAX_TRANSACTION_RECORDS: '5000',
+        TRANSACTION_TIMEOUT_MS: '30000',
+      }).streams,
+    ).toMatchObject({
+      commitIntervalMs: 20,
+      cacheMaxBytes: 0,
+      maxTransactionRecords: 5000,
+      transactionTimeoutMs: 30_000,
+    })
+  })
+
   it('is frozen', () => {
     const config = loadConfig({})
     expect(() => {
@@ -82,6 +112,10 @@ describe('loadConfig', () => {
     SCHEMA_ENCODING: ['json', /not one of registry, single-object/],
     PROCESSING_GUARANTEE: ['exactly_once_v2', /not one of exactly_once, at_least_once/],
     PRODUCER_THREAD: ['yes', /not true or false/],
+    COMMIT_INTERVAL_MS: ['0', /at least 1/],
+    CACHE_MAX_BYTES: ['10MiB', /not a whole number/],
+    MAX_TRANSACTION_RECORDS: ['0', /at least 1/],
+    TRANSACTION_TIMEOUT_MS: ['500', /at least 1000/],
     INSTANCE_ID: ['pod 0', /letters, digits/],
     STATE_DIR: ['relative/dir', /not an absolute path/],
     METRICS_PORT: ['70000', /above 65535/],

@@ -256,6 +256,12 @@ describe('combinations that cannot work', () => {
       'SCHEMA_REGISTRY_PASSWORD',
       /is empty .* but SCHEMA_REGISTRY_USERNAME is set/,
     ],
+    [
+      'an exactly-once commit interval the transaction timeout would cut short',
+      { COMMIT_INTERVAL_MS: '30000' },
+      'COMMIT_INTERVAL_MS',
+      /is 30000, not below TRANSACTION_TIMEOUT_MS \(10000\): the broker would abort transactions/,
+    ],
   ]
   for (const [what, env, variable, problem] of cases) {
     it(`refuses ${what}, naming ${variable}`, () => {
@@ -264,6 +270,13 @@ describe('combinations that cannot work', () => {
       expect(issues[0]?.problem).toMatch(problem)
     })
   }
+
+  it('lets a commit interval run past the transaction timeout at least once, and below a raised timeout', () => {
+    const atLeastOnce = loadConfig({ COMMIT_INTERVAL_MS: '30000', PROCESSING_GUARANTEE: 'at_least_once' })
+    expect(atLeastOnce.streams.commitIntervalMs).toBe(30_000)
+    const raised = loadConfig({ COMMIT_INTERVAL_MS: '30000', TRANSACTION_TIMEOUT_MS: '60000' })
+    expect(raised.streams).toMatchObject({ commitIntervalMs: 30_000, transactionTimeoutMs: 60_000 })
+  })
 })
 
 describe('Kafka client options', () => {
