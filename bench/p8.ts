@@ -17,6 +17,8 @@
 //                                                     instance runs (after its empty report)
 //   npm run bench:p8 -- --entities 100000 --rate 8000  ... produced at 8000/s
 //   npm run bench:p8 -- --cpu-prof                    the instance writes a CPU profile to /tmp/p8-prof
+//   COMMIT_INTERVAL_MS=1000 npm run bench:p8 -- --steady 2000 --seconds 30
+//                                                     the runner with a tuning variable (as `npm start`)
 //   npm run bench:p8 -- --streams '{"transactionTimeoutMs":60000}'
 //                                                     runtime settings changed (the runner's wiring)
 //   npm run bench:p8 -- --clean                       delete every bench.p8.* topic and subject

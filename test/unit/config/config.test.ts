@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, redactConfig } from '../../../config/config.js'
 import { variables } from '../../../config/env.js'
-import { resolveStreamsConfig } from '../../../topology/runtime/streams-config.js'
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -44,20 +43,7 @@ describe('loadConfig', () => {
     expect(config.log.components).toEqual({ kafka: 'debug', neo4j: 'warn' })
   })
 
-  it("gives the processor the runtime's own defaults, and the tuning the variables set", () => {
-    const runtime = resolveStreamsConfig({ applicationId: 'a', bootstrapServers: ['k:9092'] })
-    const defaults = loadConfig({}).streams
-    expect({
-      commitIntervalMs: defaults.commitIntervalMs,
-      cacheMaxBytes: defaults.cacheMaxBytes,
-      maxTransactionRecords: defaults.maxTransactionRecords,
-      transactionTimeoutMs: defaults.transactionTimeoutMs,
-    }).toEqual({
-      commitIntervalMs: runtime.commitIntervalMs,
-      cacheMaxBytes: runtime.cacheMaxBytes,
-      maxTransactionRecords: runtime.maxTransactionRecords,
-      transactionTimeoutMs: runtime.transactionTimeoutMs,
-    })
+  it('reads the processor tuning variables (their defaults: test/unit/processors/run-processor.test.ts)', () => {
     expect(
       loadConfig({
         COMMIT_INTERVAL_MS: '20',
