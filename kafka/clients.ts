@@ -155,7 +155,7 @@ export const TRANSACTIONAL_RETRIES = 20
 /**
  * How long a transactional producer waits before retrying a request. Right after a commit the
  * coordinator is still writing the previous transaction's markers (to every partition it touched:
- * about 250 on P8), and answers the next transaction's AddPartitionsToTxn (or AddOffsetsToTxn,
+ * hundreds on P8), and answers the next transaction's AddPartitionsToTxn (or AddOffsetsToTxn,
  * InitProducerId) with CONCURRENT_TRANSACTIONS. That clears in tens of milliseconds on an idle broker
  * and in up to about a second on a busy one; the client's default wait of 1 s added that second to a
  * third of P8's commits at 2k events/s, the tail of every latency (bench/RESULTS.md R16). Like the
