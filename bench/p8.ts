@@ -4,7 +4,8 @@
 // is a child process (this file with --child), so that its RSS and CPU are its own. `npm run bench:p8`
 // compiles the benchmark and the project into dist-bench/ first and runs the JavaScript, as `npm start`
 // runs dist/: the instance's memory is then what users get (under tsx each thread also holds the
-// transpiler and its source maps: 34-41 MiB more RSS at rest, bench/RESULTS.md R15). `npx tsx bench/p8.ts` runs the sources as they are.
+// transpiler and its source maps: 34-41 MiB more RSS at rest, bench/RESULTS.md R15). `npx tsx
+// bench/p8.ts` runs the sources as they are.
 //
 //   npm run bench:p8                                  throughput: generate 1M events, one instance
 //   npm run bench:p8 -- --records 100000              a smaller run
