@@ -56,6 +56,10 @@ export const topologyErrorCodes = {
     retryable: true,
     doc: 'A commit was prepared while records were still in flight in an asynchronous operator; await task.whenIdle() first.',
   },
+  STORE_KEY_TOO_LARGE: {
+    retryable: false,
+    doc: "A key written to a store kept in LMDB (stateStore 'lmdb') serializes to more than LMDB's 1977 bytes; the record is handled as a processing error.",
+  },
   UNKNOWN_TOPIC: {
     retryable: false,
     doc: 'The test driver was given records for a topic no source of the topology reads.',

@@ -2,7 +2,10 @@
 
 export interface StateStore {
   readonly name: string
-  /** False for every store of part 1: state lives in memory and is rebuilt from the changelog. */
+  /**
+   * True for a key-value store kept in LMDB files (stateStore 'lmdb'), false in memory. Either way its
+   * state is rebuilt from the changelog when its task starts.
+   */
   readonly persistent: boolean
 }
 

@@ -10,6 +10,7 @@
 // transaction and rebuilds every task from its changelog and the committed offsets, so nothing done
 // after the last commit survives: that is what makes a crash at any instant invisible in the output.
 import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Admin, type Consumer, FetchIsolationLevels, type Producer } from '@platformatic/kafka'
 import {
@@ -35,6 +36,7 @@ import { repartitionTopicName } from '../internals/graph/names.js'
 import type { InputRecord } from '../internals/runtime/input-record.js'
 import { BufferingRecordCollector, type ProducerRecord } from '../internals/runtime/record-collector.js'
 import { StreamTask, type TopicPartitionOffset } from '../internals/runtime/stream-task.js'
+import { LmdbStores } from '../internals/state/lmdb-key-value-store.js'
 import type { Serde } from '../serdes.js'
 import type { Topology } from '../topology.js'
 import { classifyCommitError, isFatal, retryUntil, wrapCommitError } from './commit-errors.js'
@@ -172,6 +174,8 @@ export class KafkaStreams extends EventEmitter {
   readonly #metrics: RuntimeMetrics
   #state: StreamsState = 'CREATED'
   #lock: StateDirectoryLock | undefined
+  /** The LMDB environment the tasks' key-value stores share (stateStore 'lmdb'). */
+  #lmdb: LmdbStores | undefined
   #consumer: Consumer | undefined
   #admin: Admin | undefined
   #producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined
@@ -309,6 +313,7 @@ export class KafkaStreams extends EventEmitter {
     const config = this.#config
     try {
       this.#lock = lockStateDirectory(config.stateDir, config.applicationId, config.instanceId)
+      if (config.stateStore === 'lmdb') this.#lmdb = new LmdbStores(join(this.#lock.directory, 'lmdb'))
       // The producer thread loads its modules while the topics are prepared (closed by stop() or a
       // failed start, as the committer).
       const early =
@@ -592,6 +597,7 @@ export class KafkaStreams extends EventEmitter {
     await this.#idleStream?.close().catch(() => {})
     await this.#consumer?.close(true).catch(() => {})
     await this.#admin?.close().catch(() => {})
+    this.#lmdb?.close()
     this.#lock?.release()
   }
 
@@ -742,6 +748,7 @@ export class KafkaStreams extends EventEmitter {
       collector: this.#collector,
       cacheMaxBytes: config.cacheMaxBytes,
       maxTaskIdleMs: config.maxTaskIdleMs,
+      ...(this.#lmdb === undefined ? {} : { lmdb: this.#lmdb }),
       ...(config.engineMetrics === undefined ? {} : { metrics: config.engineMetrics }),
       ...(config.deserializationExceptionHandler === undefined
         ? {}

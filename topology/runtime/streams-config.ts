@@ -12,6 +12,9 @@ import type { RuntimeMetrics } from './runtime-metrics.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
 
+/** Where key-value stores keep their entries: the process's memory, or LMDB files in the state directory. */
+export type StateStoreType = 'memory' | 'lmdb'
+
 /** The group protocol: Kafka's classic one, or KIP-848's `consumer` protocol (at-least-once only). */
 export type GroupProtocol = 'classic' | 'consumer'
 
@@ -31,8 +34,20 @@ export interface StreamsConfig {
   readonly groupProtocol?: GroupProtocol
   /** How often tasks commit. Default 100 ms. */
   readonly commitIntervalMs?: number
-  /** Holds each instance's identity and lock. Default `<os tmpdir>/agent-party-streams`. */
+  /**
+   * Holds each instance's identity and lock (and its LMDB files with stateStore 'lmdb'). Default
+   * `<os tmpdir>/agent-party-streams`.
+   */
   readonly stateDir?: string
+  /**
+   * Where the key-value stores with serdes (every table and table aggregate of the DSL, and the stores
+   * added with those serdes) keep their entries. Default 'memory'. 'lmdb' keeps them in LMDB files under
+   * `<stateDir>/<applicationId>/lmdb`, in the page cache, which the kernel can evict, instead of the
+   * process's heap: for tables larger than the process should hold, at some CPU per access. The files
+   * are wiped at start and each task restores its stores from their changelogs, as in memory: restarts
+   * take as long either way. Window and session stores stay in memory.
+   */
+  readonly stateStore?: StateStoreType
   /**
    * A stable identity for this instance (a Kubernetes pod name): the group instance id (static
    * membership) and the transactional id derive from it. Default: an id kept in the state directory.
@@ -218,6 +233,24 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
   }
   const reset = config.autoOffsetReset ?? 'earliest'
   if (reset !== 'earliest' && reset !== 'latest') invalid('autoOffsetReset', reset, "'earliest' or 'latest'")
+  const commitIntervalMs = positiveInteger('commitIntervalMs', config.commitIntervalMs, 100)
+  const transactionTimeoutMs = positiveInteger(
+    'transactionTimeoutMs',
+    config.transactionTimeoutMs,
+    10_000,
+    1000,
+  )
+  if (guarantee === 'exactly_once' && commitIntervalMs >= transactionTimeoutMs) {
+    // A transaction stays open for about the commit interval: the coordinator would abort each one.
+    invalid(
+      'commitIntervalMs',
+      commitIntervalMs,
+      `less than transactionTimeoutMs (${transactionTimeoutMs}) with exactly_once`,
+    )
+  }
+  const stateStore = config.stateStore ?? 'memory'
+  if (stateStore !== 'memory' && stateStore !== 'lmdb')
+    invalid('stateStore', stateStore, "'memory' or 'lmdb'")
   const producerThread = config.producerThread ?? true
   if (typeof producerThread !== 'boolean') invalid('producerThread', producerThread, 'true or false')
   return {
@@ -226,14 +259,15 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
     connection: { ...config.connection },
     processingGuarantee: guarantee,
     groupProtocol,
-    commitIntervalMs: positiveInteger('commitIntervalMs', config.commitIntervalMs, 100),
+    commitIntervalMs,
     stateDir: config.stateDir ?? join(tmpdir(), 'agent-party-streams'),
+    stateStore,
     instanceId: config.instanceId,
     replicationFactor: positiveInteger('replicationFactor', config.replicationFactor, 1),
     sessionTimeoutMs,
     heartbeatIntervalMs,
     rebalanceTimeoutMs,
-    transactionTimeoutMs: positiveInteger('transactionTimeoutMs', config.transactionTimeoutMs, 10_000, 1000),
+    transactionTimeoutMs,
     maxTransactionRecords: positiveInteger('maxTransactionRecords', config.maxTransactionRecords, 100_000),
     producerThread,
     maxBufferedRecordsPerPartition: positiveInteger(

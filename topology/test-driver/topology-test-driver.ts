@@ -3,6 +3,9 @@
 // sent to a topic the topology reads (repartition topics) are routed back in memory. By default it
 // commits after each piped record (flushing caches), like Kafka Streams' driver; with
 // `autoCommit: false` the caches hold updates until commit(), to test caching effects.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { TopologyError } from '../errors.js'
 import type { InputRecord } from '../internals/runtime/input-record.js'
 import {
@@ -13,6 +16,7 @@ import {
 } from '../internals/runtime/record-collector.js'
 import { StreamTask } from '../internals/runtime/stream-task.js'
 import type { ChangelogRecord } from '../internals/state/build-key-value-store.js'
+import { LmdbStores } from '../internals/state/lmdb-key-value-store.js'
 import type { EngineMetrics } from '../metrics.js'
 import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../record-handlers.js'
 import type { Serde } from '../serdes.js'
@@ -50,6 +54,11 @@ export interface TopologyTestDriverOptions {
    * `createOutputTopic(topic, Serdes.Buffer(), Serdes.Buffer()).readKeyValuesToList()`.
    */
   readonly changelogs?: Readonly<Record<string, readonly ChangelogRecord[]>>
+  /**
+   * Where the key-value stores with serdes keep their entries, as the runtime's stateStore setting.
+   * Default 'memory'; 'lmdb' uses a fresh directory under the OS's temporary one, deleted by close().
+   */
+  readonly stateStore?: 'memory' | 'lmdb'
 }
 
 // A topology whose output feeds itself forever is a bug; stop instead of spinning.
@@ -67,9 +76,22 @@ export class TopologyTestDriver implements InputSink, OutputSource {
   #deadLetters: DeadLetter[] = []
   #lateRecords: LateLetter[] = []
   #wallClock: number
+  readonly #lmdb: LmdbStores | undefined
 
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
     this.applicationId = options.applicationId ?? 'test-app'
+    const stateStore = options.stateStore ?? 'memory'
+    if (stateStore !== 'memory' && stateStore !== 'lmdb') {
+      throw new TopologyError(
+        'INVALID_ARGUMENT',
+        `stateStore: got ${JSON.stringify(stateStore)}, expected 'memory' or 'lmdb'`,
+        {
+          subject: 'stateStore',
+        },
+      )
+    }
+    this.#lmdb =
+      stateStore === 'lmdb' ? new LmdbStores(mkdtempSync(join(tmpdir(), 'topology-test-driver-'))) : undefined
     this.#autoCommit = options.autoCommit ?? true
     this.#wallClock = options.initialWallClockTimeMs ?? 0
     this.#deadLetterTopic = options.deadLetterTopic
@@ -85,6 +107,7 @@ export class TopologyTestDriver implements InputSink, OutputSource {
         ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
         ...(options.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: options.cacheMaxBytes }),
         ...(options.maxTaskIdleMs === undefined ? {} : { maxTaskIdleMs: options.maxTaskIdleMs }),
+        ...(this.#lmdb === undefined ? {} : { lmdb: this.#lmdb }),
         ...(options.deserializationExceptionHandler === undefined
           ? {}
           : { deserializationExceptionHandler: options.deserializationExceptionHandler }),
@@ -220,6 +243,7 @@ export class TopologyTestDriver implements InputSink, OutputSource {
       if (task.state === 'RUNNING') task.suspend()
       if (task.state !== 'CLOSED') task.close()
     }
+    this.#lmdb?.close()
   }
 
   #deliver(

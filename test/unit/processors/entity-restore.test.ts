@@ -37,8 +37,12 @@ const records: GeneratedRecord[] = [
 function run(
   list: readonly GeneratedRecord[],
   changelogs?: Record<string, ChangelogRecord[]>,
+  stateStore: 'memory' | 'lmdb' = 'memory',
 ): TopologyTestDriver {
-  const driver = new TopologyTestDriver(agentPartyTopology(config, serdes), changelogs ? { changelogs } : {})
+  const driver = new TopologyTestDriver(agentPartyTopology(config, serdes), {
+    stateStore,
+    ...(changelogs ? { changelogs } : {}),
+  })
   const { inputTopics: t } = config
   const agents = driver.createInputTopic(t.agent_events, str, serdes.agentEvents)
   const teams = driver.createInputTopic(t.team_events, str, serdes.teamEvents)
@@ -76,26 +80,30 @@ function snapshots(
   return out
 }
 
-describe('the entity tables restored from their output topics', () => {
-  it('end with the same snapshots as one uninterrupted run', () => {
-    const whole = run(records)
-    const half = records.length / 2
-    const first = run(records.slice(0, half))
-    // What a new owner of every task restores from: the entity outputs and the internal changelogs.
-    const changelogs: Record<string, ChangelogRecord[]> = {}
-    for (const topic of first.producedTopicNames()) {
-      const entity = ENTITIES.find((e) => config.outputTopics[e] === topic)
-      if (entity !== undefined || topic.endsWith('-changelog')) changelogs[topic] = rawRecords(first, topic)
-    }
-    for (const entity of ENTITIES)
-      expect(changelogs[config.outputTopics[entity]]?.length).toBeGreaterThan(300)
-    const second = run(records.slice(half), changelogs)
-    for (const entity of ENTITIES) {
-      const topic = config.outputTopics[entity]
-      const expected = snapshots(entity, rawRecords(whole, topic))
-      const resumed = snapshots(entity, [...(changelogs[topic] ?? []), ...rawRecords(second, topic)])
-      expect(resumed.size).toBe(expected.size)
-      expect(resumed).toEqual(expected)
-    }
-  }, 120_000)
-})
+describe.each(['memory', 'lmdb'] as const)(
+  'the entity tables restored from their output topics into %s',
+  (stateStore) => {
+    it('end with the same snapshots as one uninterrupted run', () => {
+      const whole = run(records)
+      const half = records.length / 2
+      const first = run(records.slice(0, half))
+      // What a new owner of every task restores from: the entity outputs and the internal changelogs.
+      const changelogs: Record<string, ChangelogRecord[]> = {}
+      for (const topic of first.producedTopicNames()) {
+        const entity = ENTITIES.find((e) => config.outputTopics[e] === topic)
+        if (entity !== undefined || topic.endsWith('-changelog')) changelogs[topic] = rawRecords(first, topic)
+      }
+      for (const entity of ENTITIES)
+        expect(changelogs[config.outputTopics[entity]]?.length).toBeGreaterThan(300)
+      const second = run(records.slice(half), changelogs, stateStore)
+      for (const entity of ENTITIES) {
+        const topic = config.outputTopics[entity]
+        const expected = snapshots(entity, rawRecords(whole, topic))
+        const resumed = snapshots(entity, [...(changelogs[topic] ?? []), ...rawRecords(second, topic)])
+        expect(resumed.size).toBe(expected.size)
+        expect(resumed).toEqual(expected)
+      }
+      second.close()
+    }, 120_000)
+  },
+)

@@ -4,7 +4,7 @@
 // interleaved order and with the tables' input first, the references replaying the same order. Then
 // small hand-built cases: retractions, tombstones, non-members, tasks without a team, bad options.
 import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { ProcessorConfigError, resolveProcessorConfig } from '../../../processors/config.js'
 import { dropDuplicates } from '../../../processors/dedup.js'
 import { type AgentSnapshot, agentEntities, emptyAgent } from '../../../processors/entities/agents.js'
@@ -130,8 +130,12 @@ function fullTopology() {
   return builder.build()
 }
 
-function run(fed: readonly Arrival[], changelogs?: Record<string, ChangelogRecord[]>): TopologyTestDriver {
-  const driver = new TopologyTestDriver(fullTopology(), { changelogs })
+function run(
+  fed: readonly Arrival[],
+  changelogs?: Record<string, ChangelogRecord[]>,
+  stateStore: 'memory' | 'lmdb' = 'memory',
+): TopologyTestDriver {
+  const driver = new TopologyTestDriver(fullTopology(), { changelogs, stateStore })
   const inputs = {
     agent_events: driver.createInputTopic(config.inputTopics.agent_events, str, serdes.agentEvents),
     team_events: driver.createInputTopic(config.inputTopics.team_events, str, serdes.teamEvents),
@@ -153,85 +157,85 @@ function lastByKey<V>(pairs: readonly (readonly [string | null, V | null])[]): M
   return out
 }
 
-describe.each(['generated', 'tables-first', 'tables-last'] as const)(
-  'joins on generated events, fed %s',
-  (order) => {
-    const fed = arrivals(records, order)
-    const driver = run(fed)
-    const attribution = driver
-      .createOutputTopic(outputs.attribution, str, Serdes.Json<TeamTaskAttribution>())
+describe.each([
+  ['generated', 'memory'],
+  ['tables-first', 'memory'],
+  ['tables-last', 'memory'],
+  ['generated', 'lmdb'],
+] as const)('joins on generated events, fed %s, the stores in %s', (order, stateStore) => {
+  const fed = arrivals(records, order)
+  const driver = run(fed, undefined, stateStore)
+  afterAll(() => driver.close())
+  const attribution = driver
+    .createOutputTopic(outputs.attribution, str, Serdes.Json<TeamTaskAttribution>())
+    .readKeyValuesToList()
+  const expectedRows = attributionReference(fed)
+
+  it('attributes each task outcome to its team and members as the team table stood', () => {
+    expect(expectedRows.length).toBeGreaterThan(500)
+    const members = expectedRows.flatMap((r) => r.value.members as { member: boolean; tokens_used: number }[])
+    expect(expectedRows.some((r) => r.value.team_id === null)).toBe(true)
+    if (order === 'tables-last') {
+      // The team table is empty: every agent that used tokens is a non-member.
+      expect(members.some((m) => !m.member && m.tokens_used > 0)).toBe(true)
+      expect(members.every((m) => !m.member)).toBe(true)
+    } else {
+      expect(members.some((m) => m.member && m.tokens_used > 0)).toBe(true)
+      expect(members.some((m) => m.member && m.tokens_used === 0)).toBe(true)
+    }
+    expect(attribution).toEqual(expectedRows.map((r) => [r.key, r.value]))
+    expectValid(
+      schemas.attribution,
+      attribution.map(([, v]) => v),
+    )
+  })
+
+  it('counts outcomes and tokens per team and window, late outcomes left out', () => {
+    const expected = teamOutcomesReference(expectedRows, WINDOW_MS, GRACE_MS)
+    if (order === 'generated') expect(expected.late).toBeGreaterThan(0)
+    const got = new Map<string, TeamTaskOutcomes>()
+    const all: TeamTaskOutcomes[] = []
+    for (const [key, value] of driver
+      .createOutputTopic<Windowed<string>, TeamTaskOutcomes>(outputs.outcomes, windowKey, Serdes.Json())
+      .readKeyValuesToList()) {
+      got.set(`${key?.key}@${key?.window.start}`, value as TeamTaskOutcomes)
+      all.push(value as TeamTaskOutcomes)
+    }
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected.values))
+    expectValid(schemas.outcomes, all)
+  })
+
+  it('records the agents with each required capability, and the idle ones, at each formation request', () => {
+    const expected = capacityReference(fed)
+    expect(expected.requests.length).toBeGreaterThan(500)
+    const counts = expected.requests.flatMap((r) => r.value.capabilities as { idle_agents: number }[])
+    expect(counts.some((c) => c.idle_agents > 0)).toBe(order !== 'tables-last')
+    if (order === 'generated') expect(expected.requests.some((r) => r.value.all_covered === false)).toBe(true)
+    const got = driver
+      .createOutputTopic(outputs.capacity, str, Serdes.Json<FormationRequestCapacity>())
       .readKeyValuesToList()
-    const expectedRows = attributionReference(fed)
+    expect(got).toEqual(expected.requests.map((r) => [r.key, r.value]))
+    expectValid(
+      schemas.capacity,
+      got.map(([, v]) => v),
+    )
+  })
 
-    it('attributes each task outcome to its team and members as the team table stood', () => {
-      expect(expectedRows.length).toBeGreaterThan(500)
-      const members = expectedRows.flatMap(
-        (r) => r.value.members as { member: boolean; tokens_used: number }[],
-      )
-      expect(expectedRows.some((r) => r.value.team_id === null)).toBe(true)
-      if (order === 'tables-last') {
-        // The team table is empty: every agent that used tokens is a non-member.
-        expect(members.some((m) => !m.member && m.tokens_used > 0)).toBe(true)
-        expect(members.every((m) => !m.member)).toBe(true)
-      } else {
-        expect(members.some((m) => m.member && m.tokens_used > 0)).toBe(true)
-        expect(members.some((m) => m.member && m.tokens_used === 0)).toBe(true)
-      }
-      expect(attribution).toEqual(expectedRows.map((r) => [r.key, r.value]))
-      expectValid(
-        schemas.attribution,
-        attribution.map(([, v]) => v),
-      )
-    })
-
-    it('counts outcomes and tokens per team and window, late outcomes left out', () => {
-      const expected = teamOutcomesReference(expectedRows, WINDOW_MS, GRACE_MS)
-      if (order === 'generated') expect(expected.late).toBeGreaterThan(0)
-      const got = new Map<string, TeamTaskOutcomes>()
-      const all: TeamTaskOutcomes[] = []
-      for (const [key, value] of driver
-        .createOutputTopic<Windowed<string>, TeamTaskOutcomes>(outputs.outcomes, windowKey, Serdes.Json())
-        .readKeyValuesToList()) {
-        got.set(`${key?.key}@${key?.window.start}`, value as TeamTaskOutcomes)
-        all.push(value as TeamTaskOutcomes)
-      }
-      expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected.values))
-      expectValid(schemas.outcomes, all)
-    })
-
-    it('records the agents with each required capability, and the idle ones, at each formation request', () => {
-      const expected = capacityReference(fed)
-      expect(expected.requests.length).toBeGreaterThan(500)
-      const counts = expected.requests.flatMap((r) => r.value.capabilities as { idle_agents: number }[])
-      expect(counts.some((c) => c.idle_agents > 0)).toBe(order !== 'tables-last')
-      if (order === 'generated')
-        expect(expected.requests.some((r) => r.value.all_covered === false)).toBe(true)
-      const got = driver
-        .createOutputTopic(outputs.capacity, str, Serdes.Json<FormationRequestCapacity>())
-        .readKeyValuesToList()
-      expect(got).toEqual(expected.requests.map((r) => [r.key, r.value]))
-      expectValid(
-        schemas.capacity,
-        got.map(([, v]) => v),
-      )
-    })
-
-    it('ends with the agents per capability and status the agent events give', () => {
-      const expected = capacityReference(fed).table
-      const values = driver
-        .createOutputTopic(outputs.idle, str, Serdes.Json<IdleAgentsByCapability>())
-        .readKeyValuesToList()
-      expect(Object.fromEntries(lastByKey(values))).toEqual(Object.fromEntries(expected))
-      expect([...expected.values()].some((v) => (v.busy_agents as number) > 0)).toBe(true)
-      expectValid(
-        schemas.idle,
-        values.map(([, v]) => v),
-      )
-      // No request is left waiting for its answers.
-      expect([...driver.getKeyValueStore('join-formation-requests-pending').all()]).toEqual([])
-    })
-  },
-)
+  it('ends with the agents per capability and status the agent events give', () => {
+    const expected = capacityReference(fed).table
+    const values = driver
+      .createOutputTopic(outputs.idle, str, Serdes.Json<IdleAgentsByCapability>())
+      .readKeyValuesToList()
+    expect(Object.fromEntries(lastByKey(values))).toEqual(Object.fromEntries(expected))
+    expect([...expected.values()].some((v) => (v.busy_agents as number) > 0)).toBe(true)
+    expectValid(
+      schemas.idle,
+      values.map(([, v]) => v),
+    )
+    // No request is left waiting for its answers.
+    expect([...driver.getKeyValueStore('join-formation-requests-pending').all()]).toEqual([])
+  })
+})
 
 describe('joins restored from their changelogs', () => {
   it('a driver restored halfway gives what one driver gives', () => {

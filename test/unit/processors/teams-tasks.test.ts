@@ -1,7 +1,7 @@
 // The team and task tables against deliberately naive references. The generator reports some
 // outcomes late (after events with a later event time) and repeats some events; the references read
 // the distinct events sorted by event time, so the tables, fed in arrival order, must not depend on it.
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { resolveProcessorConfig } from '../../../processors/config.js'
 import type { TaskSnapshot } from '../../../processors/entities/tasks.js'
 import type { TeamSnapshot } from '../../../processors/entities/teams.js'
@@ -40,8 +40,8 @@ const records: GeneratedRecord[] = [
   }),
 ]
 
-function run(): TopologyTestDriver {
-  const driver = new TopologyTestDriver(agentPartyTopology(config, serdes))
+function run(stateStore: 'memory' | 'lmdb'): TopologyTestDriver {
+  const driver = new TopologyTestDriver(agentPartyTopology(config, serdes), { stateStore })
   const teams = driver.createInputTopic(config.inputTopics.team_events, str, serdes.teamEvents)
   const tasks = driver.createInputTopic(config.inputTopics.task_events, str, serdes.taskEvents)
   for (const r of records) {
@@ -57,33 +57,37 @@ function lastByKey<V>(pairs: readonly (readonly [string | null, V | null])[]): M
   return out
 }
 
-const driver = run()
+// The tables kept in memory and in LMDB (stateStore 'lmdb') end with the same states.
+describe.each(['memory', 'lmdb'] as const)('with the stores in %s', (stateStore) => {
+  const driver = run(stateStore)
+  afterAll(() => driver.close())
 
-describe('task table', () => {
-  it('ends with the state the events give in event-time order, for every task', () => {
-    const expected = taskReference(distinctEvents<TaskEvent>(records, 'task_events', 'event-time'))
-    const outcomes = [...expected.values()].map((t) => t.status)
-    expect(outcomes).toContain('COMPLETED')
-    expect(outcomes).toContain('FAILED')
-    const got = lastByKey(
-      driver.createOutputTopic(config.outputTopics.tasks, str, serdes.taskSnapshot).readKeyValuesToList(),
-    )
-    expect([...got.keys()].sort()).toEqual([...expected.keys()].sort())
-    for (const [id, want] of expected) expect(taskFields(got.get(id) as TaskSnapshot), id).toEqual(want)
+  describe('task table', () => {
+    it('ends with the state the events give in event-time order, for every task', () => {
+      const expected = taskReference(distinctEvents<TaskEvent>(records, 'task_events', 'event-time'))
+      const outcomes = [...expected.values()].map((t) => t.status)
+      expect(outcomes).toContain('COMPLETED')
+      expect(outcomes).toContain('FAILED')
+      const got = lastByKey(
+        driver.createOutputTopic(config.outputTopics.tasks, str, serdes.taskSnapshot).readKeyValuesToList(),
+      )
+      expect([...got.keys()].sort()).toEqual([...expected.keys()].sort())
+      for (const [id, want] of expected) expect(taskFields(got.get(id) as TaskSnapshot), id).toEqual(want)
+    })
   })
-})
 
-describe('team table', () => {
-  it('ends with the state the events give in event-time order, for every team', () => {
-    const expected = teamReference(distinctEvents<TeamEvent>(records, 'team_events', 'event-time'))
-    const statuses = [...expected.values()].map((t) => t.status)
-    expect(statuses).toContain('DISBANDED')
-    expect(statuses).toContain('FORMATION_FAILED')
-    const got = lastByKey(
-      driver.createOutputTopic(config.outputTopics.teams, str, serdes.teamSnapshot).readKeyValuesToList(),
-    )
-    expect([...got.keys()].sort()).toEqual([...expected.keys()].sort())
-    for (const [id, want] of expected) expect(teamFields(got.get(id) as TeamSnapshot), id).toEqual(want)
+  describe('team table', () => {
+    it('ends with the state the events give in event-time order, for every team', () => {
+      const expected = teamReference(distinctEvents<TeamEvent>(records, 'team_events', 'event-time'))
+      const statuses = [...expected.values()].map((t) => t.status)
+      expect(statuses).toContain('DISBANDED')
+      expect(statuses).toContain('FORMATION_FAILED')
+      const got = lastByKey(
+        driver.createOutputTopic(config.outputTopics.teams, str, serdes.teamSnapshot).readKeyValuesToList(),
+      )
+      expect([...got.keys()].sort()).toEqual([...expected.keys()].sort())
+      for (const [id, want] of expected) expect(teamFields(got.get(id) as TeamSnapshot), id).toEqual(want)
+    })
   })
 })
 

@@ -25,6 +25,7 @@ describe('resolveStreamsConfig', () => {
       processingGuarantee: 'exactly_once',
       commitIntervalMs: 100,
       stateDir: join(tmpdir(), 'agent-party-streams'),
+      stateStore: 'memory',
       instanceId: undefined,
       replicationFactor: 1,
       sessionTimeoutMs: 10_000,
@@ -58,6 +59,7 @@ describe('resolveStreamsConfig', () => {
       processingGuarantee: 'at_least_once',
       commitIntervalMs: 30_000,
       stateDir: '/var/lib/streams',
+      stateStore: 'lmdb',
       instanceId: 'pod-0',
       replicationFactor: 3,
       sessionTimeoutMs: 45_000,
@@ -77,6 +79,7 @@ describe('resolveStreamsConfig', () => {
       processingGuarantee: 'at_least_once',
       commitIntervalMs: 30_000,
       stateDir: '/var/lib/streams',
+      stateStore: 'lmdb',
       instanceId: 'pod-0',
       replicationFactor: 3,
       sessionTimeoutMs: 45_000,
@@ -116,6 +119,11 @@ describe('resolveStreamsConfig', () => {
     ['commitIntervalMs', { commitIntervalMs: 1.5 }],
     ['commitIntervalMs', { commitIntervalMs: Number.NaN }],
     ['commitIntervalMs', { commitIntervalMs: '100' }],
+    // Each transaction stays open about one commit interval: the coordinator would abort it.
+    ['commitIntervalMs', { commitIntervalMs: 10_000 }],
+    ['commitIntervalMs', { commitIntervalMs: 5000, transactionTimeoutMs: 5000 }],
+    ['stateStore', { stateStore: 'rocksdb' }],
+    ['stateStore', { stateStore: 'LMDB' }],
     ['replicationFactor', { replicationFactor: 0 }],
     ['sessionTimeoutMs', { sessionTimeoutMs: 999 }],
     ['heartbeatIntervalMs', { heartbeatIntervalMs: 0 }],
@@ -148,6 +156,18 @@ describe('resolveStreamsConfig', () => {
       },
     ],
   ]
+
+  it('lets at_least_once commit less often than the transaction timeout (it opens no transaction)', () => {
+    const resolved = resolveStreamsConfig({
+      ...base,
+      processingGuarantee: 'at_least_once',
+      commitIntervalMs: 30_000,
+    })
+    expect(resolved.commitIntervalMs).toBe(30_000)
+    expect(rejection({ commitIntervalMs: 30_000 }).message).toBe(
+      'INVALID_CONFIG: commitIntervalMs: got 30000, expected less than transactionTimeoutMs (10000) with exactly_once',
+    )
+  })
 
   it('leaves event-time alignment off unless asked, and fills its interval', () => {
     expect(resolveStreamsConfig(base).eventTimeAlignment).toBeUndefined()

@@ -15,6 +15,7 @@ import { type FlushedAtCommit, isFlushedAtCommit } from '../processors/combine-p
 import type { SourceProcessor } from '../processors/source-processor.js'
 import { buildKeyValueStore, type ChangelogRecord } from '../state/build-key-value-store.js'
 import { CacheBudget } from '../state/cache-budget.js'
+import type { LmdbStores } from '../state/lmdb-key-value-store.js'
 import type { StoreEnvironment } from '../state/store-environment.js'
 import { buildSessionStore, buildWindowStore } from '../state/window-build-store.js'
 import { BadRecordHandler, describeError } from './bad-record-handler.js'
@@ -47,6 +48,8 @@ export interface StreamTaskOptions {
    * processing the others out of event-time order. Default 0: never wait.
    */
   readonly maxTaskIdleMs?: number
+  /** Where the key-value stores with serdes keep their entries (stateStore 'lmdb'); in memory without it. */
+  readonly lmdb?: LmdbStores
 }
 
 export interface TopicPartitionOffset {
@@ -563,6 +566,7 @@ export class StreamTask {
       metrics: options.metrics ?? NO_METRICS,
       cacheMaxBytes,
       cacheBudget: new CacheBudget(cacheMaxBytes),
+      ...(options.lmdb === undefined ? {} : { lmdb: options.lmdb }),
     }
     for (const name of sub.stores) {
       const spec = options.graph.stores.get(name)

@@ -1,7 +1,8 @@
 // The one place the layers of a key-value store are assembled: metered -> caching -> change-logging ->
-// in-memory (values serialized, or objects without a value serde), each optional layer as the spec
-// says. It also returns the restore path, which writes changelog records straight into the in-memory
-// store, past the cache and the logging.
+// in-memory (values serialized, or objects without a value serde) or LMDB (when the task has an LMDB
+// environment and the store has both serdes), each optional layer as the spec says. It also returns
+// the restore path, which writes changelog records straight into the bottom store, past the cache and
+// the logging.
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
 import { storeChangelogTopic } from '../graph/names.js'
@@ -11,6 +12,7 @@ import { ChangeLoggingKeyValueStore } from './change-logging-key-value-store.js'
 import { InMemoryKeyValueStore } from './in-memory-key-value-store.js'
 import { keyIdFunction } from './key-id.js'
 import type { KeyValueLayer } from './key-value-layer.js'
+import { LmdbKeyValueStore } from './lmdb-key-value-store.js'
 import { MeteredKeyValueStore } from './metered-key-value-store.js'
 import type { StoreEnvironment } from './store-environment.js'
 import { ObjectValues, SerializedValues } from './value-slots.js'
@@ -35,17 +37,25 @@ export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment)
   const changelogTopic = spec.loggingEnabled ? storeChangelogTopic(env.applicationId, spec) : undefined
   const keySerde = spec.keySerde as Serde<K> | undefined
   const valueSerde = spec.valueSerde as Serde<V> | undefined
-  const keyId = keyIdFunction<K>(keySerde, changelogTopic ?? spec.name)
-  // With a value serde the values are kept serialized (value-slots.ts); without one (an unlogged store
-  // built without serdes) as objects.
+  // With a value serde the values are kept serialized (value-slots.ts), in LMDB when the task has an
+  // environment for it and the key has a serde too; without one (an unlogged store built without serdes)
+  // as objects in memory.
+  const topic = changelogTopic ?? spec.name
+  const keyId = keyIdFunction<K>(keySerde, topic)
   const serialized =
     valueSerde === undefined
       ? undefined
-      : new InMemoryKeyValueStore<K, V, Buffer>(
-          spec.name,
-          keyId,
-          new SerializedValues(valueSerde, changelogTopic ?? spec.name),
-        )
+      : env.lmdb !== undefined && keySerde !== undefined
+        ? new LmdbKeyValueStore<K, V>(
+            spec.name,
+            env.lmdb,
+            `${env.taskId}/${spec.name}`,
+            keyId,
+            keySerde,
+            valueSerde,
+            topic,
+          )
+        : new InMemoryKeyValueStore<K, V, Buffer>(spec.name, keyId, new SerializedValues(valueSerde, topic))
   let layer: KeyValueLayer<K, V> =
     serialized ?? new InMemoryKeyValueStore(spec.name, keyId, new ObjectValues<V>())
   if (changelogTopic !== undefined) {
@@ -84,6 +94,7 @@ export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment)
         serialized.restore((keySerde as Serde<K>).deserialize(changelogTopic, record.key), record.value)
         count++
       }
+      serialized.flush()
       return count
     },
   }

@@ -29,7 +29,6 @@ class DirtyEntry<K, V> {
 }
 
 export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V>, BudgetedCache {
-  readonly persistent = false
   // Insertion order is the order entries became dirty: eviction takes the oldest first. Updating an entry
   // in place does not reorder it, which saves a delete+set per write at the cost of exact LRU.
   #dirty = new Map<KeyId, DirtyEntry<K, V>>()
@@ -46,6 +45,11 @@ export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V>, Budgeted
   ) {
     this.#budget = env.cacheBudget ?? new CacheBudget(maxBytes)
     this.#budget.register(this)
+  }
+
+  /** Whether the store at the bottom keeps its entries on disk. */
+  get persistent(): boolean {
+    return this.inner.persistent
   }
 
   get name(): string {

@@ -7,8 +7,6 @@ import type { KeyValueLayer } from './key-value-layer.js'
 import type { StoreEnvironment } from './store-environment.js'
 
 export class ChangeLoggingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
-  readonly persistent = false
-
   constructor(
     private readonly inner: KeyValueLayer<K, V>,
     private readonly topic: string,
@@ -16,6 +14,11 @@ export class ChangeLoggingKeyValueStore<K, V> implements KeyValueLayer<K, V> {
     private readonly valueSerde: Serde<V>,
     private readonly env: StoreEnvironment,
   ) {}
+
+  /** Whether the store at the bottom keeps its entries on disk. */
+  get persistent(): boolean {
+    return this.inner.persistent
+  }
 
   get name(): string {
     return this.inner.name

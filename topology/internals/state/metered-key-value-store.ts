@@ -6,13 +6,16 @@ import type { CachingKeyValueStore } from './caching-key-value-store.js'
 import type { FlushListener, KeyValueLayer } from './key-value-layer.js'
 
 export class MeteredKeyValueStore<K, V> implements KeyValueLayer<K, V> {
-  readonly persistent = false
-
   constructor(
     private readonly inner: KeyValueLayer<K, V>,
     private readonly metrics: EngineMetrics,
     private readonly cache: CachingKeyValueStore<K, V> | undefined,
   ) {}
+
+  /** Whether the store at the bottom keeps its entries on disk. */
+  get persistent(): boolean {
+    return this.inner.persistent
+  }
 
   get name(): string {
     return this.inner.name

@@ -1,9 +1,10 @@
 // What a task gives the stores it builds: where changelog records go, the current record context (for
-// their timestamps), metrics and the cache budget.
+// their timestamps), metrics, the cache budget and, for stores kept on disk, the LMDB environment.
 import type { EngineMetrics } from '../../metrics.js'
 import type { RecordCollector } from '../runtime/record-collector.js'
 import type { RecordContextHolder } from '../runtime/record-context-holder.js'
 import type { CacheBudget } from './cache-budget.js'
+import type { LmdbStores } from './lmdb-key-value-store.js'
 
 export interface StoreEnvironment {
   readonly applicationId: string
@@ -16,4 +17,6 @@ export interface StoreEnvironment {
   readonly cacheMaxBytes: number
   /** The budget the task's caches share; without it each cache has its own of cacheMaxBytes. */
   readonly cacheBudget?: CacheBudget
+  /** Where key-value stores with serdes keep their entries; in memory without it. */
+  readonly lmdb?: LmdbStores
 }

@@ -7,64 +7,9 @@ import { InMemoryKeyValueStore } from '../../../../../topology/internals/state/i
 import { keyIdFunction } from '../../../../../topology/internals/state/key-id.js'
 import { ObjectValues, SerializedValues } from '../../../../../topology/internals/state/value-slots.js'
 import type { Serde } from '../../../../../topology/serdes.js'
+import { model, ops, run } from './store-fixtures.js'
 
 const str = Serdes.String()
-
-type Op =
-  | { op: 'put'; key: string; value: string | null }
-  | { op: 'putIfAbsent'; key: string; value: string }
-  | { op: 'delete'; key: string }
-  | { op: 'get'; key: string }
-  | { op: 'all' }
-
-const key = fc.constantFrom('a', 'b', 'c', 'dd', 'é', '')
-const value = fc.string({ maxLength: 60 })
-const ops: fc.Arbitrary<Op[]> = fc.array(
-  fc.oneof(
-    {
-      weight: 6,
-      arbitrary: fc.record({ op: fc.constant('put' as const), key, value: fc.option(value, { freq: 4 }) }),
-    },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('putIfAbsent' as const), key, value }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), key }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('get' as const), key }) },
-    { weight: 1, arbitrary: fc.constant({ op: 'all' as const }) },
-  ),
-  { maxLength: 400, size: 'max' },
-)
-
-/** What the store must do, as a plain Map. */
-function model(list: readonly Op[]): unknown[] {
-  const map = new Map<string, string>()
-  const seen: unknown[] = []
-  for (const o of list) {
-    if (o.op === 'put') o.value === null ? map.delete(o.key) : map.set(o.key, o.value)
-    else if (o.op === 'putIfAbsent') {
-      seen.push(map.get(o.key))
-      if (!map.has(o.key)) map.set(o.key, o.value)
-    } else if (o.op === 'delete') {
-      seen.push(map.get(o.key))
-      map.delete(o.key)
-    } else if (o.op === 'get') seen.push(map.get(o.key))
-    else seen.push([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    seen.push(map.size)
-  }
-  return seen
-}
-
-function run(store: InMemoryKeyValueStore<string, string>, list: readonly Op[]): unknown[] {
-  const seen: unknown[] = []
-  for (const o of list) {
-    if (o.op === 'put') store.put(o.key, o.value)
-    else if (o.op === 'putIfAbsent') seen.push(store.putIfAbsent(o.key, o.value))
-    else if (o.op === 'delete') seen.push(store.delete(o.key))
-    else if (o.op === 'get') seen.push(store.get(o.key))
-    // Iteration order is not part of the contract: compared sorted.
-    else seen.push([...store.all()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    seen.push(store.approximateNumEntries())
-  }
-  return seen
-}
 
 const serialized = (serde: Serde<string> = str) =>
   new InMemoryKeyValueStore<string, string, Buffer>(

@@ -1,0 +1,229 @@
+// The key-value store kept in LMDB (stateStore 'lmdb'): it behaves as a plain Map whatever the mix of
+// writes, reads and flushes, starts empty whatever a previous process left on disk, and leaves nothing
+// behind once closed.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isTopologyError, Serdes } from '../../../../../topology/index.js'
+import { buildKeyValueStore } from '../../../../../topology/internals/state/build-key-value-store.js'
+import { keyIdFunction } from '../../../../../topology/internals/state/key-id.js'
+import {
+  LmdbKeyValueStore,
+  LmdbStores,
+  MAX_KEY_BYTES,
+  PENDING_LIMIT,
+} from '../../../../../topology/internals/state/lmdb-key-value-store.js'
+import type { Serde } from '../../../../../topology/serdes.js'
+import { model, ops, run, storeEnv, storeSpec } from './store-fixtures.js'
+
+const str = Serdes.String()
+let root: string
+let stores: LmdbStores
+let opened = 0
+
+const lmdbStore = <K = string, V = string>(
+  keySerde: Serde<K> = str as never,
+  valueSerde: Serde<V> = str as never,
+) =>
+  new LmdbKeyValueStore<K, V>(
+    's',
+    stores,
+    `0_0/s${++opened}`,
+    keyIdFunction(keySerde, 't'),
+    keySerde,
+    valueSerde,
+    't',
+  )
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'lmdb-store-test-'))
+  stores = new LmdbStores(join(root, 'env'))
+})
+
+afterAll(() => {
+  stores.close()
+  rmSync(root, { recursive: true, force: true })
+})
+
+describe('LmdbKeyValueStore', () => {
+  it('behaves as a Map for any sequence of writes and reads', () => {
+    fc.assert(
+      fc.property(ops, (list) => {
+        const store = lmdbStore()
+        expect(run(store, list)).toEqual(model(list))
+        store.close()
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  it('behaves as a Map with flushes anywhere, pending writes and LMDB disagreeing', () => {
+    fc.assert(
+      fc.property(ops, fc.array(fc.nat(400), { maxLength: 20 }), (list, flushes) => {
+        const store = lmdbStore()
+        const at = new Set(flushes)
+        const seen: unknown[] = []
+        list.forEach((op, i) => {
+          seen.push(...run(store, [op]))
+          if (at.has(i)) store.flush()
+        })
+        expect(seen).toEqual(model(list))
+        store.close()
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  it('writes to LMDB once PENDING_LIMIT keys wait, and reads them back from there', () => {
+    const store = lmdbStore()
+    const count = PENDING_LIMIT * 2 + 17
+    for (let i = 0; i < count; i++) store.put(`k${i}`, `v${i}`)
+    expect(store.approximateBytes()).toBeLessThan(PENDING_LIMIT * 300)
+    for (const i of [0, PENDING_LIMIT - 1, PENDING_LIMIT, count - 1]) expect(store.get(`k${i}`)).toBe(`v${i}`)
+    store.delete('k5')
+    expect(store.approximateNumEntries()).toBe(count - 1)
+    expect(store.approximateBytes()).toBe(0)
+    const all = new Map(store.all())
+    expect(all.size).toBe(count - 1)
+    expect(all.get('k7')).toBe('v7')
+    expect(all.has('k5')).toBe(false)
+    store.close()
+  })
+
+  it('keeps structured keys and the empty key, and finds them by value', () => {
+    const json = Serdes.Json<{ id: number }>()
+    const store = lmdbStore<{ id: number }, string>(json)
+    store.put({ id: 1 }, 'one')
+    store.flush()
+    expect(store.get({ id: 1 })).toBe('one')
+    expect(store.putIfAbsent({ id: 1 }, 'uno')).toBe('one')
+    expect([...store.all()]).toEqual([[{ id: 1 }, 'one']])
+    expect(store.delete({ id: 1 })).toBe('one')
+    expect(store.approximateNumEntries()).toBe(0)
+    const plain = lmdbStore()
+    plain.put('', 'empty')
+    plain.flush()
+    expect(plain.get('')).toBe('empty')
+    expect([...plain.all()]).toEqual([['', 'empty']])
+    store.close()
+    plain.close()
+  })
+
+  it('refuses a key longer than LMDB takes with a clear error, and finds none such', () => {
+    const store = lmdbStore()
+    const long = 'x'.repeat(MAX_KEY_BYTES + 1)
+    expect(store.get(long)).toBeUndefined()
+    let error: unknown
+    try {
+      store.put(long, 'v')
+    } catch (e) {
+      error = e
+    }
+    expect(isTopologyError(error) && error.code).toBe('STORE_KEY_TOO_LARGE')
+    expect((error as Error).message).toMatch(/at most 1977 bytes.*serializes to 1978.*stateStore 'memory'/)
+    store.put('x'.repeat(MAX_KEY_BYTES), 'longest')
+    store.flush()
+    expect(store.get('x'.repeat(MAX_KEY_BYTES))).toBe('longest')
+    expect(store.approximateNumEntries()).toBe(1)
+    store.close()
+  })
+
+  it('returns values that stay intact when the key is written again', () => {
+    const view: Serde<Buffer> = { serialize: (_t, v) => v, deserialize: (_t, b) => b }
+    const store = lmdbStore<string, Buffer>(str, view)
+    store.put('a', Buffer.from('first'))
+    store.flush()
+    const read = store.get('a')
+    store.put('a', Buffer.from('other'))
+    store.flush()
+    expect(read?.toString()).toBe('first')
+    expect(store.get('a')?.toString()).toBe('other')
+    store.close()
+  })
+
+  it('treats a value its serializer writes as null as a delete, and hands the change-logging layer the bytes', () => {
+    const nullable: Serde<string> = {
+      serialize: (t, v) => (v === 'none' ? null : str.serialize(t, v)),
+      deserialize: (t, b) => str.deserialize(t, b),
+    }
+    const store = lmdbStore(str, nullable)
+    store.put('a', 'x')
+    expect(store.lastPutBytes?.toString()).toBe('x')
+    store.flush()
+    store.put('a', 'none')
+    expect(store.lastPutBytes).toBeNull()
+    expect(store.get('a')).toBeUndefined()
+    expect(store.approximateNumEntries()).toBe(0)
+    store.close()
+  })
+
+  it('gives each store of the same task and name its own database: a task that comes back starts empty', () => {
+    const first = new LmdbKeyValueStore('s', stores, '0_1/s', keyIdFunction(str, 't'), str, str, 't')
+    first.put('a', '1')
+    first.flush()
+    const second = new LmdbKeyValueStore('s', stores, '0_1/s', keyIdFunction(str, 't'), str, str, 't')
+    expect(second.get('a')).toBeUndefined()
+    first.close()
+    second.put('b', '2')
+    expect([...second.all()]).toEqual([['b', '2']])
+    second.close()
+  })
+})
+
+describe('LmdbStores', () => {
+  it('wipes what the directory held and deletes its files when closed; closing twice is harmless', () => {
+    const dir = join(root, 'wiped')
+    const before = new LmdbStores(dir)
+    const store = new LmdbKeyValueStore('s', before, '0_0/s', keyIdFunction(str, 't'), str, str, 't')
+    store.put('a', 'left behind')
+    store.flush()
+    writeFileSync(join(dir, 'stray'), 'x')
+    // A crashed process never closes: the next one opens the same directory.
+    const after = new LmdbStores(dir)
+    expect(readdirSync(dir)).not.toContain('stray')
+    const again = new LmdbKeyValueStore('s', after, '0_0/s', keyIdFunction(str, 't'), str, str, 't')
+    expect(again.get('a')).toBeUndefined()
+    after.close()
+    after.close()
+    expect(existsSync(dir)).toBe(false)
+    again.close() // after its environment: nothing to drop
+  })
+})
+
+describe('buildKeyValueStore with an LMDB environment', () => {
+  it('keeps a store with serdes in LMDB and restores it from the changelog like the in-memory one', () => {
+    const source = storeEnv()
+    const original = buildKeyValueStore<string, number>(storeSpec(), source.env)
+    for (let i = 0; i < 500; i++) original.store.put(`k${i % 70}`, i)
+    original.store.delete('k3')
+    original.store.flush()
+    const changelog = source.collector.drain()
+
+    const target = storeEnv()
+    const env = { ...target.env, lmdb: stores }
+    const restored = buildKeyValueStore<string, number>(storeSpec(), env)
+    expect(restored.restore(changelog)).toBe(changelog.length)
+    expect(restored.store.persistent).toBe(true)
+    expect(new Map(restored.store.all())).toEqual(new Map(original.store.all()))
+    expect(restored.store.approximateNumEntries()).toBe(69)
+    // Writes through the layers reach the changelog as from the in-memory store.
+    restored.store.put('k1', 1000)
+    restored.store.flush()
+    expect(
+      target.collector.drain().map((r) => [str.deserialize('', r.key as Buffer), r.value?.length]),
+    ).toEqual([['k1', 8]])
+    expect(restored.store.get('k1')).toBe(1000)
+    restored.store.close()
+  })
+
+  it('keeps a store without a key serde in memory', () => {
+    const { env } = storeEnv()
+    const built = buildKeyValueStore<string, number>(
+      storeSpec({ keySerde: undefined, loggingEnabled: false }),
+      { ...env, lmdb: stores },
+    )
+    expect(built.store.persistent).toBe(false)
+  })
+})
