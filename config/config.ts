@@ -89,6 +89,8 @@ export interface Config {
     instanceId: string | undefined
     /** Undefined: the runtime's default. */
     stateDir: string | undefined
+    /** The runtime's stateStore. */
+    stateStore: Parsed['STATE_STORE']
     metricsPort: number
   }
   /** The Agent Party topology's settings file; undefined: the defaults. */
@@ -211,6 +213,7 @@ export function loadConfig(env: Environment = process.env): Config {
       transactionTimeoutMs: v.TRANSACTION_TIMEOUT_MS,
       instanceId: v.INSTANCE_ID || undefined,
       stateDir: v.STATE_DIR || undefined,
+      stateStore: v.STATE_STORE,
       metricsPort: v.METRICS_PORT,
     },
     processor: { configFile: v.PROCESSOR_CONFIG || undefined },

@@ -453,10 +453,17 @@ export const variables = {
   },
   STATE_DIR: {
     description:
-      "Where a processor keeps its instance id and lock; empty means '<os tmpdir>/agent-party-streams'",
+      "Where a processor keeps its instance id and lock (and its LMDB files with STATE_STORE=lmdb); empty means '<os tmpdir>/agent-party-streams'",
     expected: 'empty, or an absolute directory path',
     default: '',
     schema: z.string().refine((s) => s === '' || isAbsolute(s), 'is not an absolute path'),
+  },
+  STATE_STORE: {
+    description:
+      "Where the processor's tables (key-value stores) keep their entries: memory, or lmdb (files under STATE_DIR, in the page cache the kernel can evict: for more entities than the process should hold, at some CPU per access); rebuilt from their changelogs at every start either way",
+    expected: 'memory or lmdb',
+    default: 'memory',
+    schema: z.enum(['memory', 'lmdb'], { message: 'not one of memory, lmdb' }),
   },
   METRICS_PORT: {
     description: 'Port of the /metrics, /health and /ready endpoints of a processor or sink process',

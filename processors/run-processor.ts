@@ -40,7 +40,8 @@ export interface StartProcessorOptions {
 /**
  * The runtime settings of a processor instance, from the environment's Config (Kafka connection,
  * PROCESSING_GUARANTEE, PRODUCER_THREAD, COMMIT_INTERVAL_MS, CACHE_MAX_BYTES, MAX_TRANSACTION_RECORDS,
- * TRANSACTION_TIMEOUT_MS, INSTANCE_ID, STATE_DIR) and the topology's (application id, event-time drift).
+ * TRANSACTION_TIMEOUT_MS, INSTANCE_ID, STATE_DIR, STATE_STORE) and the topology's (application id, event-time
+ * drift).
  */
 export function processorStreamsSettings(config: Config, processor: ProcessorConfig) {
   const { streams } = config
@@ -58,6 +59,7 @@ export function processorStreamsSettings(config: Config, processor: ProcessorCon
     transactionTimeoutMs: streams.transactionTimeoutMs,
     ...(streams.instanceId ? { instanceId: streams.instanceId } : {}),
     ...(streams.stateDir ? { stateDir: streams.stateDir } : {}),
+    stateStore: streams.stateStore,
     ...(processor.maxEventTimeDriftMs === null
       ? {}
       : { eventTimeAlignment: { maxDriftMs: processor.maxEventTimeDriftMs } }),
@@ -125,6 +127,7 @@ export async function startProcessor(
       cacheMaxBytes: settings.cacheMaxBytes,
       maxTransactionRecords: settings.maxTransactionRecords,
       transactionTimeoutMs: settings.transactionTimeoutMs,
+      stateStore: settings.stateStore,
     },
     'processor started',
   )

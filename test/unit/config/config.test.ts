@@ -104,6 +104,7 @@ describe('loadConfig', () => {
     TRANSACTION_TIMEOUT_MS: ['500', /at least 1000/],
     INSTANCE_ID: ['pod 0', /letters, digits/],
     STATE_DIR: ['relative/dir', /not an absolute path/],
+    STATE_STORE: ['rocksdb', /not one of memory, lmdb/],
     METRICS_PORT: ['70000', /above 65535/],
     PROCESSOR_CONFIG: ['/nonexistent/processor.json', /names no file/],
     SINKS: ['neo4j,kafka', /unknown sinks kafka/],

@@ -23,7 +23,7 @@ const ignore = read('deploy/docker/Dockerfile.dockerignore')
   .filter((l) => l !== '' && !l.startsWith('#'))
 const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> }
 const lock = JSON.parse(read('package-lock.json')) as {
-  packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>
+  packages: Record<string, { dev?: boolean; optional?: boolean; hasInstallScript?: boolean }>
 }
 const buildConfig = JSON.parse(read('tsconfig.build.json')) as { include: string[] }
 
@@ -50,13 +50,21 @@ describe('deploy/docker/Dockerfile', () => {
     expect(runs(runtime).join('\n')).not.toMatch(/tsc|npm run build/)
   })
 
-  it('skips install scripts only where no production dependency has one', () => {
+  it('skips install scripts only where no production dependency needs one', () => {
     // --ignore-scripts in the runtime is safe only while every package that needs its install script
-    // is a dev dependency (today: the `node` binary package and esbuild).
+    // is a dev dependency (today: the `node` binary package and esbuild), or has a script that only
+    // compiles from source when no prebuilt binary fits: lmdb (STATE_STORE=lmdb), whose prebuilds for
+    // Linux on glibc come as optional packages the lock names, and msgpackr-extract, which msgpackr
+    // runs without.
+    const prebuilt = ['node_modules/lmdb', 'node_modules/msgpackr-extract']
     const withScripts = Object.entries(lock.packages)
       .filter(([name, p]) => name !== '' && p.hasInstallScript && !p.dev)
       .map(([name]) => name)
-    expect(withScripts).toEqual([])
+    expect(withScripts.filter((name) => !prebuilt.includes(name))).toEqual([])
+    for (const arch of ['x64', 'arm64']) {
+      const binary = lock.packages[`node_modules/@lmdb/lmdb-linux-${arch}`]
+      expect(binary?.optional, arch).toBe(true)
+    }
   })
 
   it('copies into the build stage every folder the build compiles', () => {

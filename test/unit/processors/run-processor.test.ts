@@ -17,6 +17,7 @@ describe('processorStreamsSettings', () => {
       MAX_TRANSACTION_RECORDS: '5000',
       TRANSACTION_TIMEOUT_MS: '30000',
       INSTANCE_ID: 'processor-0',
+      STATE_STORE: 'lmdb',
     })
     const settings = processorStreamsSettings(config, resolveProcessorConfig({}))
     const resolved = resolveStreamsConfig(settings)
@@ -30,6 +31,7 @@ describe('processorStreamsSettings', () => {
       maxTransactionRecords: 5000,
       transactionTimeoutMs: 30_000,
       instanceId: 'processor-0',
+      stateStore: 'lmdb',
     })
   })
 
@@ -47,6 +49,7 @@ describe('processorStreamsSettings', () => {
       'cacheMaxBytes',
       'maxTransactionRecords',
       'transactionTimeoutMs',
+      'stateStore',
     ] as const) {
       expect(resolved[key], key).toEqual(defaults[key])
     }
