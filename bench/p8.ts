@@ -36,7 +36,7 @@
 // Each mode prints the machine and its load; the last line is `key=value` pairs for a script.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -113,6 +113,15 @@ interface ChildReport {
   rssMiB: number
   /** RSS after a last-resort GC too (V8 gives back the pages it keeps free); only with `gc`. */
   rssReleasedMiB: number
+  /**
+   * That RSS split as /proc/self/status splits it: anonymous memory (heaps, malloc, ArrayBuffers) and
+   * pages of mapped files (the binary, and LMDB's files with STATE_STORE=lmdb: page cache the kernel
+   * can evict without writing anything back, since LMDB writes through write(2)).
+   */
+  rssAnonMiB: number
+  rssFileMiB: number
+  /** Disk the instance's state directory takes (its LMDB files with STATE_STORE=lmdb). */
+  stateDirMiB: number
   heapUsedMiB: number
   /** Memory of ArrayBuffers outside the heap: the stores' arenas, fetched and produced bytes. */
   arrayBuffersMiB: number
@@ -237,6 +246,9 @@ async function runChild(): Promise<void> {
     const mem = process.memoryUsage()
     gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' })
     const released = process.memoryUsage().rss
+    const status = readFileSync('/proc/self/status', 'utf8')
+    const statusMiB = (field: string) =>
+      Math.round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) / 1024)
     return {
       instance,
       state: streams.state,
@@ -245,6 +257,9 @@ async function runChild(): Promise<void> {
       processed,
       rssMiB: Math.round(mem.rss / 2 ** 20),
       rssReleasedMiB: Math.round(released / 2 ** 20),
+      rssAnonMiB: statusMiB('RssAnon'),
+      rssFileMiB: statusMiB('RssFile'),
+      stateDirMiB: Math.round(diskBytes(process.env.STATE_DIR ?? '') / 2 ** 20),
       heapUsedMiB: Math.round(mem.heapUsed / 2 ** 20),
       arrayBuffersMiB: Math.round(mem.arrayBuffers / 2 ** 20),
       producerHeapMiB: producerHeap && {
@@ -719,12 +734,24 @@ function nodeFlags(expose: boolean): string[] {
   return flags
 }
 
+/** Bytes of disk the files under `directory` take (allocated blocks: LMDB's file is sparse). */
+function diskBytes(directory: string): number {
+  if (directory === '') return 0
+  let total = 0
+  for (const entry of readdirSync(directory, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).blocks * 512
+  }
+  return total
+}
+
 function describeReport(r: ChildReport | undefined): string {
   if (r === undefined) return 'no report'
   const q = (x: Quantiles | undefined) =>
     x === undefined ? '-' : `p50 ${x.p50} p95 ${x.p95} p99 ${x.p99} max ${x.max} ms (n=${x.count})`
   return (
-    `${r.instance}: ${r.tasks} tasks, ${r.processed} records processed, RSS ${r.rssMiB} MiB (peak ${r.maxRssMiB}), ` +
+    `${r.instance}: ${r.tasks} tasks, ${r.processed} records processed, RSS ${r.rssMiB} MiB (peak ${r.maxRssMiB}; ` +
+    `after a last-resort GC ${r.rssReleasedMiB}: ${r.rssAnonMiB} anonymous, ${r.rssFileMiB} of mapped files; ` +
+    `state directory ${r.stateDirMiB} MiB on disk), ` +
     `heap ${r.heapUsedMiB} MiB${r.gc ? ' after GC' : ''}, array buffers ${r.arrayBuffersMiB} MiB, ` +
     `producer thread heap ${r.producerHeapMiB === undefined ? '-' : `${r.producerHeapMiB.used} MiB used of ${r.producerHeapMiB.total}`}; handed to transaction ${q(r.handoff)}; commit ${q(r.commit)}, ` +
     `${r.committedRecords} records written by the commits; CPU ${r.cpuSeconds} s since its first record ` +
@@ -1045,7 +1072,8 @@ async function memory(): Promise<void> {
     process.stdout.write(
       `rss_mib=${full.rssMiB} bytes_per_entity=${Math.round(perEntity)} entities=${made} peak_rss_mib=${full.maxRssMiB} ` +
         `table_bytes_per_entity=${Math.round(tableBytes / made)} store_mib=${mib(storeBytes)} ` +
-        `released_rss_mib=${full.rssReleasedMiB} released_bytes_per_entity=${Math.round(releasedPerEntity)}\n`,
+        `released_rss_mib=${full.rssReleasedMiB} released_bytes_per_entity=${Math.round(releasedPerEntity)} ` +
+        `anon_mib=${full.rssAnonMiB} file_mib=${full.rssFileMiB} state_dir_mib=${full.stateDirMiB}\n`,
     )
   } finally {
     await instance?.stop()
