@@ -91,6 +91,8 @@ export class LmdbKeyValueStore<K, V> implements KeyValueLayer<K, V> {
   /** Writes not yet in LMDB, by key id; a null value is a delete. */
   #pending = new Map<KeyId, Pending>()
   #pendingBytes = 0
+  /** Flushes so far: all() reads the current value once one happened while it iterated. */
+  #flushes = 0
   lastPutBytes: Buffer | null = null
 
   constructor(
@@ -142,14 +144,22 @@ export class LmdbKeyValueStore<K, V> implements KeyValueLayer<K, V> {
     return old
   }
 
-  /** Every entry in key-byte order; writes made while iterating may or may not be seen. */
+  /**
+   * Every entry in key-byte order. Over LMDB's snapshot as of the call, with the writes made since (by
+   * the caller while it iterates) taken into account for the keys still to come: a key deleted meanwhile
+   * is skipped, one changed comes with its new value, one added may or may not be seen.
+   */
   *all(): IterableIterator<[K, V]> {
     this.flush()
-    for (const { key, value } of this.#db.getRange()) {
-      yield [
-        this.keySerde.deserialize(this.topic, key.subarray(1)),
-        this.valueSerde.deserialize(this.topic, value),
-      ]
+    const flushes = this.#flushes
+    for (const { key: lmdbKey, value } of this.#db.getRange()) {
+      const key = this.keySerde.deserialize(this.topic, lmdbKey.subarray(1))
+      if (this.#pending.size === 0 && this.#flushes === flushes) {
+        yield [key, this.valueSerde.deserialize(this.topic, value)]
+        continue
+      }
+      const current = this.get(key)
+      if (current !== undefined) yield [key, current]
     }
   }
 
@@ -168,6 +178,7 @@ export class LmdbKeyValueStore<K, V> implements KeyValueLayer<K, V> {
   flush(): void {
     if (this.#pending.size === 0) return
     const pending = this.#pending
+    this.#flushes++
     this.#pending = new Map()
     this.#pendingBytes = 0
     const db = this.#db

@@ -92,6 +92,29 @@ describe('LmdbKeyValueStore', () => {
     store.close()
   })
 
+  it('iterates over the writes the caller makes meanwhile: deleted keys skipped, changed ones new', () => {
+    const store = lmdbStore()
+    for (let i = 0; i < 100; i++) store.put(`a${String(i).padStart(3, '0')}`, `v${i}`)
+    const seen: [string, string][] = []
+    for (const [key, value] of store.all()) {
+      seen.push([key, value])
+      if (key === 'a000') {
+        store.delete('a050')
+        store.put('a060', 'changed')
+        // Enough new keys to flush the pending writes to LMDB in the middle of the iteration.
+        for (let i = 0; i < PENDING_LIMIT; i++) store.put(`b${i}`, 'x')
+        store.delete('a070')
+      }
+    }
+    const got = new Map(seen.filter(([key]) => key.startsWith('a')))
+    expect(got.size).toBe(98)
+    expect(got.has('a050') || got.has('a070')).toBe(false)
+    expect(got.get('a060')).toBe('changed')
+    expect(got.get('a099')).toBe('v99')
+    expect(store.approximateNumEntries()).toBe(98 + PENDING_LIMIT)
+    store.close()
+  })
+
   it('keeps structured keys and the empty key, and finds them by value', () => {
     const json = Serdes.Json<{ id: number }>()
     const store = lmdbStore<{ id: number }, string>(json)
