@@ -21,6 +21,8 @@ import { mapBytes } from './store-bytes.js'
 export const MAX_KEY_BYTES = 1977
 /** Writes kept in memory before a flush: bounds the pending map between commits. */
 export const PENDING_LIMIT = 10_000
+/** The most an environment's files may hold: 1 TiB. */
+const MAP_BYTES = 2 ** 40
 /** Named databases open at once in one environment (a store of a task each). */
 const MAX_DATABASES = 100_000
 const KEY_TAG = 0
@@ -37,6 +39,9 @@ export class LmdbStores {
     // noReadAhead is in lmdb's options (open.js) but not in its types.
     const options: RootDatabaseOptionsWithPath & { noReadAhead: boolean } = {
       path: directory,
+      // Address space only: the file grows as it fills. One mapping for the environment's life; grown
+      // step by step, lmdb keeps each outgrown mapping (and its resident pages, counted again in RSS).
+      mapSize: MAP_BYTES,
       maxDbs: MAX_DATABASES,
       // The changelog is what survives a crash: no fsync, no read-ahead of pages nobody asked for.
       noSync: true,

@@ -1,7 +1,7 @@
 // The key-value store kept in LMDB (stateStore 'lmdb'): it behaves as a plain Map whatever the mix of
 // writes, reads and flushes, starts empty whatever a previous process left on disk, and leaves nothing
 // behind once closed.
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -248,5 +248,22 @@ describe('buildKeyValueStore with an LMDB environment', () => {
       { ...env, lmdb: stores },
     )
     expect(built.store.persistent).toBe(false)
+  })
+})
+
+describe('LmdbStores memory', () => {
+  it('maps its file once, however large the file grows, so that RSS counts each page once', () => {
+    const dir = join(root, 'mapped')
+    const env = new LmdbStores(dir)
+    const store = new LmdbKeyValueStore('s', env, '0_0/s', keyIdFunction(str, 't'), str, str, 't')
+    const value = 'v'.repeat(900)
+    for (let i = 0; i < 40_000; i++) store.put(`key-${i}`, value) // ~40 MiB: past lmdb's first map sizes
+    store.flush()
+    const mappings = readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .filter((line) => line.endsWith(join(dir, 'data.mdb')))
+    expect(mappings).toHaveLength(1)
+    store.close()
+    env.close()
   })
 })
