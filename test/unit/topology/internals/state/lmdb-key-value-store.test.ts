@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isTopologyError, Serdes } from '../../../../../topology/index.js'
+import {
+  isTopologyError,
+  Materialized,
+  Serdes,
+  StreamsBuilder,
+  TopologyTestDriver,
+} from '../../../../../topology/index.js'
 import { buildKeyValueStore } from '../../../../../topology/internals/state/build-key-value-store.js'
 import { keyIdFunction } from '../../../../../topology/internals/state/key-id.js'
 import {
@@ -265,5 +271,39 @@ describe('LmdbStores memory', () => {
     expect(mappings).toHaveLength(1)
     store.close()
     env.close()
+  })
+})
+
+describe("TopologyTestDriver's stateStore option", () => {
+  const topology = () => {
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>('in', { keySerde: str, valueSerde: str })
+      .groupByKey()
+      .count(Materialized.as<string, number>('counts').withKeySerde(str).withValueSerde(Serdes.Long()))
+    return builder.build()
+  }
+
+  it("keeps a table in LMDB with 'lmdb' and in memory by default, with the same contents", () => {
+    const contents = (stateStore?: 'memory' | 'lmdb') => {
+      const driver = new TopologyTestDriver(topology(), stateStore === undefined ? {} : { stateStore })
+      const input = driver.createInputTopic('in', str, str)
+      for (let i = 0; i < 50; i++) input.pipeInput(`k${i % 7}`, 'x', i)
+      const store = driver.getKeyValueStore<string, number>('counts')
+      const out = { persistent: store.persistent, entries: new Map(store.all()) }
+      driver.close()
+      return out
+    }
+    const lmdb = contents('lmdb')
+    const memory = contents()
+    expect([lmdb.persistent, memory.persistent]).toEqual([true, false])
+    expect(lmdb.entries).toEqual(memory.entries)
+    expect(lmdb.entries.get('k0')).toBe(8)
+  })
+
+  it('refuses another value, naming the option', () => {
+    expect(() => new TopologyTestDriver(topology(), { stateStore: 'rocksdb' as never })).toThrow(
+      /^INVALID_ARGUMENT: stateStore: got "rocksdb", expected 'memory' or 'lmdb'$/,
+    )
   })
 })
