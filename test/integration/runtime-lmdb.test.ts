@@ -6,11 +6,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAdmin, createProducer } from '../../kafka/clients.js'
+import { createAdmin } from '../../kafka/clients.js'
 import { Materialized, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
 import { KafkaStreams } from '../../topology/runtime/index.js'
 import { createTestTopics, deleteTestTopics, type RawRecord, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
+import { produceWords, wordCounts } from '../support/words.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
@@ -34,26 +35,9 @@ function countsTopology(): Topology {
   return builder.build()
 }
 
-async function produceWords(n: number, from: number): Promise<void> {
-  const producer = createProducer(config.kafka, { clientId: `${prefix}-upstream` })
-  try {
-    const messages = Array.from({ length: n }, (_, i) => ({
-      topic: input,
-      key: Buffer.from(`w${(from + i) % KEYS}`),
-      value: Buffer.from('x'),
-    }))
-    for (let i = 0; i < messages.length; i += 500)
-      await producer.send({ messages: messages.slice(i, i + 500) })
-  } finally {
-    await producer.close()
-  }
-}
-
-function expectedCounts(total: number): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (let i = 0; i < total; i++) out[`w${i % KEYS}`] = (out[`w${i % KEYS}`] ?? 0) + 1
-  return sorted(out)
-}
+const produce = (n: number, from: number) =>
+  produceWords(config, input, { n, from, keys: KEYS, clientId: `${prefix}-upstream` })
+const expectedCounts = (total: number) => wordCounts(total, KEYS)
 
 const sorted = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort())
 
@@ -105,7 +89,7 @@ afterAll(async () => {
 
 describe("KafkaStreams with stateStore 'lmdb'", () => {
   it('counts exactly once in LMDB files, deletes them on close, and restores over what a crash left', async () => {
-    await produceWords(3000, 0)
+    await produce(3000, 0)
     const first = instance()
     await first.start()
     try {
@@ -122,7 +106,7 @@ describe("KafkaStreams with stateStore 'lmdb'", () => {
     mkdirSync(lmdbDir, { recursive: true })
     writeFileSync(join(lmdbDir, 'data.mdb'), Buffer.alloc(64 * 1024, 0xab))
     writeFileSync(join(lmdbDir, 'stale'), 'x')
-    await produceWords(1500, 3000)
+    await produce(1500, 3000)
     const second = instance()
     await second.start()
     try {

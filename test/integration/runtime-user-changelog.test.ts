@@ -8,12 +8,13 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAdmin, createProducer, createTransactionalProducer } from '../../kafka/clients.js'
+import { createAdmin, createTransactionalProducer } from '../../kafka/clients.js'
 import { ensureTopics, untilListed } from '../../kafka/topics.js'
 import { Materialized, type Serde, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
 import { KafkaStreams, resetApplication } from '../../topology/runtime/index.js'
 import { deleteTestTopics, type RawRecord, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
+import { produceWords, wordCounts } from '../support/words.js'
 
 const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
@@ -52,27 +53,9 @@ async function createTopics(specs: { name: string; partitions: number; configs: 
   }
 }
 
-/** `n` records over KEYS keys, key i getting the records i, i + KEYS, ...; returns the count per key. */
-async function produceWords(n: number, from: number): Promise<void> {
-  const producer = createProducer(config.kafka, { clientId: `${prefix}-upstream` })
-  try {
-    const messages = Array.from({ length: n }, (_, i) => ({
-      topic: input,
-      key: Buffer.from(`w${(from + i) % KEYS}`),
-      value: Buffer.from('x'),
-    }))
-    for (let i = 0; i < messages.length; i += 500)
-      await producer.send({ messages: messages.slice(i, i + 500) })
-  } finally {
-    await producer.close()
-  }
-}
-
-function expectedCounts(total: number): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (let i = 0; i < total; i++) out[`w${i % KEYS}`] = (out[`w${i % KEYS}`] ?? 0) + 1
-  return out
-}
+const produce = (n: number, from: number) =>
+  produceWords(config, input, { n, from, keys: KEYS, clientId: `${prefix}-upstream` })
+const expectedCounts = (total: number) => wordCounts(total, KEYS)
 
 /** The last value of each key, in offset order per partition (the table as a reader of the topic rebuilds it). */
 function lastPerKey(records: readonly RawRecord[]): Record<string, number> {
@@ -144,7 +127,7 @@ afterAll(async () => {
 describe('Materialized.withChangelogTopic()', () => {
   it('writes each change once to the topic, restores from it into an empty state directory, and the reset clears it', async () => {
     const topology = countsTopology(counts)
-    await produceWords(1200, 0)
+    await produce(1200, 0)
     expect(await runUntil(topology, 1200)).toEqual(sorted(expectedCounts(1200)))
     const admin = createAdmin(config.kafka, 'test')
     try {
@@ -157,7 +140,7 @@ describe('Materialized.withChangelogTopic()', () => {
     }
 
     // A new instance with nothing on disk: its counts come back from the topic, and go on from there.
-    await produceWords(600, 1200)
+    await produce(600, 1200)
     expect(await runUntil(topology, 1800)).toEqual(sorted(expectedCounts(1800)))
 
     // The reset keeps the topic and writes a tombstone for every key; the replay counts from zero.
@@ -191,7 +174,7 @@ describe('Materialized.withChangelogTopic()', () => {
     const restorable = (
       await readTopicRaw(config, counts, { expected: 1, isolation: 'read_committed', quietMs: 300 })
     ).filter((r) => r.value !== undefined).length
-    await produceWords(300, 1800)
+    await produce(300, 1800)
     const started = Date.now()
     // The restored counts (the first test's 1800) go on with the 300 new records.
     expect(await runUntil(countsTopology(counts, flaky), 2100)).toEqual(sorted(expectedCounts(2100)))

@@ -8,7 +8,12 @@
 import type { RecordContext } from '../../processor.js'
 import { type BudgetedCache, CacheBudget } from './cache-budget.js'
 import type { KeyId, KeyIdOf } from './key-id.js'
-import type { FlushListener, KeyValueLayer } from './key-value-layer.js'
+import {
+  deleteThroughPut,
+  type FlushListener,
+  type KeyValueLayer,
+  putIfAbsentThroughPut,
+} from './key-value-layer.js'
 import { estimateEntry, reEstimate } from './size-estimate.js'
 import type { StoreEnvironment } from './store-environment.js'
 
@@ -94,15 +99,11 @@ export class CachingKeyValueStore<K, V> implements KeyValueLayer<K, V>, Budgeted
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
-    const old = this.get(key)
-    if (old === undefined) this.put(key, value)
-    return old
+    return putIfAbsentThroughPut(this, key, value)
   }
 
   delete(key: K): V | undefined {
-    const old = this.get(key)
-    this.put(key, null)
-    return old
+    return deleteThroughPut(this, key)
   }
 
   *all(): IterableIterator<[K, V]> {

@@ -4,7 +4,7 @@
 // objects took kilobytes that the GC marked at every major collection. Structured keys keep their
 // original object beside the id so that all() can return it.
 import type { KeyId, KeyIdOf } from './key-id.js'
-import type { KeyValueLayer } from './key-value-layer.js'
+import { deleteThroughPut, type KeyValueLayer, putIfAbsentThroughPut } from './key-value-layer.js'
 import { ARRAY_SLOT_BYTES, mapBytes, structuredKeyBytes } from './store-bytes.js'
 import type { SlotValues } from './value-slots.js'
 
@@ -52,15 +52,11 @@ export class InMemoryKeyValueStore<K, V, S = unknown> implements KeyValueLayer<K
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
-    const old = this.get(key)
-    if (old === undefined) this.put(key, value)
-    return old
+    return putIfAbsentThroughPut(this, key, value)
   }
 
   delete(key: K): V | undefined {
-    const old = this.get(key)
-    this.put(key, null)
-    return old
+    return deleteThroughPut(this, key)
   }
 
   *all(): IterableIterator<[K, V]> {

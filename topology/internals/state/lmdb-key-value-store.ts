@@ -14,7 +14,7 @@ import type { Database, RootDatabase, RootDatabaseOptionsWithPath } from 'lmdb'
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
 import type { KeyId, KeyIdOf } from './key-id.js'
-import type { KeyValueLayer } from './key-value-layer.js'
+import { deleteThroughPut, type KeyValueLayer, putIfAbsentThroughPut } from './key-value-layer.js'
 import { mapBytes } from './store-bytes.js'
 
 /** LMDB's largest key, less the tag byte each key starts with (LMDB refuses an empty key). */
@@ -138,15 +138,11 @@ export class LmdbKeyValueStore<K, V> implements KeyValueLayer<K, V> {
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
-    const old = this.get(key)
-    if (old === undefined) this.put(key, value)
-    return old
+    return putIfAbsentThroughPut(this, key, value)
   }
 
   delete(key: K): V | undefined {
-    const old = this.get(key)
-    this.put(key, null)
-    return old
+    return deleteThroughPut(this, key)
   }
 
   /**
