@@ -212,7 +212,8 @@ class Instruments {
       name: name('state_store_bytes'),
       help:
         "Estimated memory each state store holds, over this instance's tasks, sampled every 5 s: its " +
-        'arrays and serialized values exactly, map entries and keys estimated from a sample.',
+        'arrays and serialized values exactly, map entries and keys estimated from a sample (for a ' +
+        'store in LMDB, its writes waiting for the next commit only).',
       labelNames: ['store'],
       registers,
     })
