@@ -116,7 +116,7 @@ interface ChildReport {
   /**
    * That RSS split as /proc/self/status splits it: anonymous memory (heaps, malloc, ArrayBuffers) and
    * pages of mapped files (the binary, and LMDB's files with STATE_STORE=lmdb: page cache the kernel
-   * can evict without writing anything back, since LMDB writes through write(2)).
+   * can evict once they are written back: LMDB writes with write(2), the mapping is read-only).
    */
   rssAnonMiB: number
   rssFileMiB: number
