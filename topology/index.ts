@@ -52,7 +52,14 @@ export type {
 export { type Serde, Serdes } from './serdes.js'
 export { SessionWindowedKStream } from './session-windowed-kstream.js'
 export { SlidingWindowedKStream } from './sliding-windowed-kstream.js'
-export type { KeyValueStore, ReadOnlyKeyValueStore, StateStore } from './state-store.js'
+export {
+  isStateStoreType,
+  type KeyValueStore,
+  type ReadOnlyKeyValueStore,
+  STATE_STORE_TYPES,
+  type StateStore,
+  type StateStoreType,
+} from './state-store.js'
 export { KeyValueStoreBuilder, Stores } from './stores.js'
 export { type Headers, type KeyValue, NO_HEADERS, StreamRecord } from './stream-record.js'
 export { StreamsBuilder, type StreamsBuilderOptions } from './streams-builder.js'

@@ -1,5 +1,13 @@
 // The store interfaces processors see. Values are kept as objects; only the changelog sees bytes.
 
+/** Where key-value stores keep their entries: the process's memory, or LMDB files (the stateStore setting). */
+export const STATE_STORE_TYPES = ['memory', 'lmdb'] as const
+export type StateStoreType = (typeof STATE_STORE_TYPES)[number]
+
+export function isStateStoreType(value: unknown): value is StateStoreType {
+  return (STATE_STORE_TYPES as readonly unknown[]).includes(value)
+}
+
 export interface StateStore {
   readonly name: string
   /**

@@ -8,12 +8,10 @@ import type { KafkaConfig } from '../../kafka/clients.js'
 import { TopologyError } from '../errors.js'
 import type { EngineMetrics } from '../metrics.js'
 import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../record-handlers.js'
+import { isStateStoreType, type StateStoreType } from '../state-store.js'
 import type { RuntimeMetrics } from './runtime-metrics.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
-
-/** Where key-value stores keep their entries: the process's memory, or LMDB files in the state directory. */
-export type StateStoreType = 'memory' | 'lmdb'
 
 /** The group protocol: Kafka's classic one, or KIP-848's `consumer` protocol (at-least-once only). */
 export type GroupProtocol = 'classic' | 'consumer'
@@ -249,8 +247,7 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
     )
   }
   const stateStore = config.stateStore ?? 'memory'
-  if (stateStore !== 'memory' && stateStore !== 'lmdb')
-    invalid('stateStore', stateStore, "'memory' or 'lmdb'")
+  if (!isStateStoreType(stateStore)) invalid('stateStore', stateStore, "'memory' or 'lmdb'")
   const producerThread = config.producerThread ?? true
   if (typeof producerThread !== 'boolean') invalid('producerThread', producerThread, 'true or false')
   return {

@@ -20,7 +20,7 @@ import { LmdbStores } from '../internals/state/lmdb-key-value-store.js'
 import type { EngineMetrics } from '../metrics.js'
 import type { DeserializationExceptionHandler, ProcessingExceptionHandler } from '../record-handlers.js'
 import type { Serde } from '../serdes.js'
-import type { KeyValueStore } from '../state-store.js'
+import { isStateStoreType, type KeyValueStore, type StateStoreType } from '../state-store.js'
 import type { Headers } from '../stream-record.js'
 import type { Topology } from '../topology.js'
 import type { SessionStore, WindowStore } from '../windows/window-store.js'
@@ -58,7 +58,7 @@ export interface TopologyTestDriverOptions {
    * Where the key-value stores with serdes keep their entries, as the runtime's stateStore setting.
    * Default 'memory'; 'lmdb' uses a fresh directory under the OS's temporary one, deleted by close().
    */
-  readonly stateStore?: 'memory' | 'lmdb'
+  readonly stateStore?: StateStoreType
 }
 
 // A topology whose output feeds itself forever is a bug; stop instead of spinning.
@@ -81,7 +81,7 @@ export class TopologyTestDriver implements InputSink, OutputSource {
   constructor(topology: Topology, options: TopologyTestDriverOptions = {}) {
     this.applicationId = options.applicationId ?? 'test-app'
     const stateStore = options.stateStore ?? 'memory'
-    if (stateStore !== 'memory' && stateStore !== 'lmdb') {
+    if (!isStateStoreType(stateStore)) {
       throw new TopologyError(
         'INVALID_ARGUMENT',
         `stateStore: got ${JSON.stringify(stateStore)}, expected 'memory' or 'lmdb'`,
