@@ -42,8 +42,8 @@ export interface StreamsConfig {
    * added with those serdes) keep their entries. Default 'memory'. 'lmdb' keeps them in LMDB files under
    * `<stateDir>/<applicationId>/lmdb`, in the page cache, which the kernel can evict, instead of the
    * process's heap: for tables larger than the process should hold, at some CPU per access. The files
-   * are wiped at start and each task restores its stores from their changelogs, as in memory: restarts
-   * take as long either way. Window and session stores stay in memory.
+   * are wiped at start and each task restores its stores from their changelogs, as in memory (about
+   * three times slower per record: bench/RESULTS.md, Restore). Window and session stores stay in memory.
    */
   readonly stateStore?: StateStoreType
   /**
