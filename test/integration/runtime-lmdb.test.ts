@@ -1,14 +1,23 @@
 // The runtime with its key-value stores in LMDB (stateStore 'lmdb') on the real broker: a table counts
-// exactly once; its files live under the state directory while the instance runs and are gone after
-// close(); and an instance that finds files a crashed one left wipes them and restores the table from
-// its changelog, counting on from there.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+// exactly once; a clean close leaves its files and a checkpoint, from which the next start restores
+// only the changelog's tail (even when the files are runs behind); and an instance that finds files a
+// crash left (no checkpoint) wipes them and restores the table from its whole changelog.
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdmin } from '../../kafka/clients.js'
 import { Materialized, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
-import { KafkaStreams } from '../../topology/runtime/index.js'
+import { KafkaStreams, NO_RUNTIME_METRICS } from '../../topology/runtime/index.js'
 import { createTestTopics, deleteTestTopics, type RawRecord, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
 import { produceWords, wordCounts } from '../support/words.js'
@@ -24,14 +33,14 @@ const long = Serdes.Long()
 const stateDir = mkdtempSync(join(tmpdir(), 'streams-lmdb-'))
 const lmdbDir = join(stateDir, appId, 'lmdb')
 
-function countsTopology(): Topology {
+function countsTopology(from = input, to = output): Topology {
   const builder = new StreamsBuilder()
   builder
-    .stream<string, string>(input, { keySerde: str, valueSerde: str })
+    .stream<string, string>(from, { keySerde: str, valueSerde: str })
     .groupByKey()
     .count(Materialized.as<string, number>('word-counts').withKeySerde(str).withValueSerde(long))
     .toStream()
-    .to(output, { keySerde: str, valueSerde: long })
+    .to(to, { keySerde: str, valueSerde: long })
   return builder.build()
 }
 
@@ -48,12 +57,12 @@ function lastPerKey(records: readonly RawRecord[]): Record<string, number> {
 }
 
 /** The output's last count per key once it equals `expected` (or after 40 s). */
-async function readCounts(expected: Record<string, number>): Promise<Record<string, number>> {
+async function readCounts(expected: Record<string, number>, topic = output): Promise<Record<string, number>> {
   const deadline = Date.now() + 40_000
   let got: Record<string, number> = {}
   while (Date.now() < deadline) {
     got = lastPerKey(
-      await readTopicRaw(config, output, { expected: 1, isolation: 'read_committed', quietMs: 300 }),
+      await readTopicRaw(config, topic, { expected: 1, isolation: 'read_committed', quietMs: 300 }),
     )
     if (JSON.stringify(got) === JSON.stringify(expected)) break
     await new Promise((r) => setTimeout(r, 300))
@@ -61,7 +70,8 @@ async function readCounts(expected: Record<string, number>): Promise<Record<stri
   return got
 }
 
-function instance(): KafkaStreams {
+/** An instance on the shared state directory; `restored` adds up the changelog records it restores. */
+function instance(restored?: { records: number }): KafkaStreams {
   return new KafkaStreams(countsTopology(), {
     applicationId: appId,
     bootstrapServers: config.kafka.bootstrapServers,
@@ -69,7 +79,35 @@ function instance(): KafkaStreams {
     stateStore: 'lmdb',
     sessionTimeoutMs: 6000,
     heartbeatIntervalMs: 500,
+    ...(restored === undefined
+      ? {}
+      : {
+          metrics: {
+            ...NO_RUNTIME_METRICS,
+            restored: (_store: string, records: number) => {
+              restored.records += records
+            },
+          },
+        }),
   })
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** The records in the store's changelog (committed ones, markers aside). */
+async function changelogRecords(): Promise<number> {
+  const records = await readTopicRaw(config, `${appId}-word-counts-changelog`, {
+    expected: 1,
+    isolation: 'read_committed',
+    quietMs: 300,
+  })
+  return records.length
 }
 
 beforeAll(() => createTestTopics(config, [input, output], 3))
@@ -88,7 +126,7 @@ afterAll(async () => {
 })
 
 describe("KafkaStreams with stateStore 'lmdb'", () => {
-  it('counts exactly once in LMDB files, deletes them on close, and restores over what a crash left', async () => {
+  it('counts exactly once in LMDB files and keeps them across a clean close, restoring only the tail', async () => {
     await produce(3000, 0)
     const first = instance()
     await first.start()
@@ -100,20 +138,75 @@ describe("KafkaStreams with stateStore 'lmdb'", () => {
     } finally {
       await first.close()
     }
-    expect(existsSync(lmdbDir)).toBe(false)
+    expect(readdirSync(lmdbDir)).toEqual(expect.arrayContaining(['data.mdb', 'checkpoint.json']))
+    const changelogLength = await changelogRecords()
+    // Kept for the last step: files and a checkpoint that are one run behind.
+    cpSync(lmdbDir, `${lmdbDir}-first`, { recursive: true })
 
-    // What a crashed instance leaves: files in the directory, which must not be taken for state.
-    mkdirSync(lmdbDir, { recursive: true })
-    writeFileSync(join(lmdbDir, 'data.mdb'), Buffer.alloc(64 * 1024, 0xab))
-    writeFileSync(join(lmdbDir, 'stale'), 'x')
     await produce(1500, 3000)
-    const second = instance()
+    const restored = { records: 0 }
+    const second = instance(restored)
     await second.start()
     try {
       expect(await readCounts(expectedCounts(4500))).toEqual(expectedCounts(4500))
-      expect(readdirSync(lmdbDir)).not.toContain('stale')
+      // Read and deleted at start: a crash from now on finds no checkpoint.
+      expect(readdirSync(lmdbDir)).not.toContain('checkpoint.json')
     } finally {
       await second.close()
     }
-  }, 180_000)
+    // At most the last transaction's records again (the checkpoint takes the last stable offset), against
+    // the whole changelog without it.
+    expect(restored.records).toBeLessThan(changelogLength / 2)
+
+    // What a crash leaves: files without a checkpoint, which must not be taken for state.
+    rmSync(join(lmdbDir, 'checkpoint.json'))
+    writeFileSync(join(lmdbDir, 'stale'), 'x')
+    await produce(1500, 4500)
+    const afterCrash = { records: 0 }
+    const third = instance(afterCrash)
+    await third.start()
+    try {
+      expect(await readCounts(expectedCounts(6000))).toEqual(expectedCounts(6000))
+      expect(readdirSync(lmdbDir)).not.toContain('stale')
+    } finally {
+      await third.close()
+    }
+    expect(afterCrash.records).toBeGreaterThanOrEqual(KEYS)
+
+    // Files and a checkpoint two runs old: the tail since then is restored on top.
+    rmSync(lmdbDir, { recursive: true })
+    renameSync(`${lmdbDir}-first`, lmdbDir)
+    await produce(1500, 6000)
+    const behind = { records: 0 }
+    const fourth = instance(behind)
+    await fourth.start()
+    try {
+      expect(await readCounts(expectedCounts(7500))).toEqual(expectedCounts(7500))
+    } finally {
+      await fourth.close()
+    }
+    expect(behind.records).toBeGreaterThan(restored.records)
+  }, 240_000)
+
+  it("deletes the LMDB files when the instance runs with stateStore 'memory'", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streams-lmdb-memory-'))
+    const left = join(dir, appId, 'lmdb')
+    mkdirSync(left, { recursive: true })
+    writeFileSync(join(left, 'checkpoint.json'), '{}')
+    const streams = new KafkaStreams(countsTopology(), {
+      applicationId: appId,
+      bootstrapServers: config.kafka.bootstrapServers,
+      stateDir: dir,
+      stateStore: 'memory',
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+    })
+    await streams.start()
+    try {
+      expect(existsSync(left)).toBe(false)
+    } finally {
+      await streams.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })

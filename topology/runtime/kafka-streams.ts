@@ -10,6 +10,7 @@
 // transaction and rebuilds every task from its changelog and the committed offsets, so nothing done
 // after the last commit survives: that is what makes a crash at any instant invisible in the output.
 import { EventEmitter } from 'node:events'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Admin, type Consumer, FetchIsolationLevels, type Producer } from '@platformatic/kafka'
@@ -35,8 +36,12 @@ import { isTopologyError, TopologyError } from '../errors.js'
 import { repartitionTopicName } from '../internals/graph/names.js'
 import type { InputRecord } from '../internals/runtime/input-record.js'
 import { BufferingRecordCollector, type ProducerRecord } from '../internals/runtime/record-collector.js'
-import { StreamTask, type TopicPartitionOffset } from '../internals/runtime/stream-task.js'
-import { LmdbStores } from '../internals/state/lmdb-key-value-store.js'
+import {
+  type ChangelogPartition,
+  StreamTask,
+  type TopicPartitionOffset,
+} from '../internals/runtime/stream-task.js'
+import { LmdbStores, lmdbDatabaseName } from '../internals/state/lmdb-key-value-store.js'
 import type { Serde } from '../serdes.js'
 import type { Topology } from '../topology.js'
 import { classifyCommitError, isFatal, retryUntil, wrapCommitError } from './commit-errors.js'
@@ -313,7 +318,7 @@ export class KafkaStreams extends EventEmitter {
     const config = this.#config
     try {
       this.#lock = lockStateDirectory(config.stateDir, config.applicationId, config.instanceId)
-      if (config.stateStore === 'lmdb') this.#lmdb = new LmdbStores(join(this.#lock.directory, 'lmdb'))
+      this.#openLmdb(join(this.#lock.directory, 'lmdb'))
       // The producer thread loads its modules while the topics are prepared (closed by stop() or a
       // failed start, as the committer).
       const early =
@@ -427,7 +432,24 @@ export class KafkaStreams extends EventEmitter {
     try {
       if (wasRunning) await Promise.race([this.#loop, deadline])
       if (this.#fatal === undefined && wasRunning) {
-        await Promise.race([this.#commitAll('shutdown').catch(() => {}), deadline])
+        let committed = false
+        await Promise.race([
+          this.#commitAll('shutdown').then(
+            () => {
+              committed = true
+            },
+            () => {},
+          ),
+          deadline,
+        ])
+        // The stores' LMDB files now hold exactly what the commit covers: kept for the next start.
+        if (committed && this.#lmdb !== undefined)
+          await Promise.race([
+            this.#checkpointStores(this.#lmdb).catch((error: unknown) => {
+              this.#config.logger?.warn({ err: error }, "writing the state stores' checkpoint failed")
+            }),
+            deadline,
+          ])
       }
       // Past the deadline a commit still running must not start another: records without offsets.
       this.#abandoned = true
@@ -787,7 +809,7 @@ export class KafkaStreams extends EventEmitter {
       // Committed offsets first, and stable (KIP-447): they wait for any transaction still open on
       // these partitions, so the changelogs read next already hold everything those offsets cover.
       const committed = await this.#stableCommittedOffsets(entries.flatMap((e) => e.sources))
-      const changelogs: { entry: TaskEntry; store: string; topic: string; partition: number }[] = []
+      const changelogs: (ChangelogPartition & { entry: TaskEntry })[] = []
       for (const entry of entries) {
         for (const c of entry.task.initializeStores()) changelogs.push({ entry, ...c })
       }
@@ -798,6 +820,7 @@ export class KafkaStreams extends EventEmitter {
             : FetchIsolationLevels.READ_UNCOMMITTED
         const starts = await listOffsets(consumer, changelogs, 'earliest', isolation)
         const ends = await this.#restoreEnds(changelogs, isolation)
+        const skipped = await this.#checkpointedStarts(changelogs, starts, ends)
         if (this.#config.logger?.isLevelEnabled('debug') === true) {
           this.#config.logger.debug(
             {
@@ -806,6 +829,13 @@ export class KafkaStreams extends EventEmitter {
               ends: Object.fromEntries(ends),
             },
             'restoring',
+          )
+        }
+        if (skipped.stores > 0) {
+          this.#config.logger?.info(
+            skipped,
+            `restoring ${skipped.stores} store(s) from their LMDB checkpoint: ${skipped.records} changelog ` +
+              'record(s) skipped',
           )
         }
         const started = Date.now()
@@ -880,6 +910,107 @@ export class KafkaStreams extends EventEmitter {
       }
     } finally {
       this.#restoring = false
+    }
+  }
+
+  // Where each persistent store's restore starts when the LMDB checkpoint covers it: `starts` is
+  // moved up to the checkpoint's offset. The checkpointed databases no changelog claimed are emptied.
+  async #checkpointedStarts(
+    changelogs: readonly {
+      entry: TaskEntry
+      store: string
+      topic: string
+      partition: number
+      persistent: boolean
+    }[],
+    starts: Map<string, number>,
+    ends: Map<string, number>,
+  ): Promise<{ stores: number; records: number }> {
+    const lmdb = this.#lmdb
+    const skipped = { stores: 0, records: 0 }
+    if (lmdb === undefined) return skipped
+    const persistent = changelogs.filter((c) => c.persistent)
+    const topicIds = persistent.length === 0 ? new Map<string, string>() : await this.#topicIds(persistent)
+    for (const c of persistent) {
+      const key = partitionKey(c.topic, c.partition)
+      const start = starts.get(key) ?? 0
+      const from = lmdb.restoreFrom(lmdbDatabaseName(c.entry.id, c.store), {
+        topic: c.topic,
+        topicId: topicIds.get(c.topic),
+        partition: c.partition,
+        start,
+        end: ends.get(key) ?? 0,
+      })
+      if (from === undefined) continue
+      starts.set(key, from)
+      skipped.stores++
+      skipped.records += from - start
+    }
+    lmdb.discardUnclaimed()
+    return skipped
+  }
+
+  // After the last commit of a clean close: the offsets the LMDB stores' contents cover (the changelogs'
+  // last stable offsets: at most what this commit wrote, so a restore from there at worst applies the
+  // last transaction's records again, which leaves the same contents) and a checkpoint of them.
+  async #checkpointStores(lmdb: LmdbStores): Promise<void> {
+    const stores: { database: string; topic: string; partition: number }[] = []
+    for (const entry of this.#tasks.values()) {
+      const state = entry.task.state
+      if (!entry.restored || (state !== 'RUNNING' && state !== 'SUSPENDED')) continue
+      for (const c of entry.task.changelogPartitions()) {
+        if (c.persistent) stores.push({ database: lmdbDatabaseName(entry.id, c.store), ...c })
+      }
+    }
+    if (stores.length === 0) return
+    const { stable } = await stableEnds(this.#admin as Admin, stores, { waitMs: 2000 })
+    const topicIds = await this.#topicIds(stores)
+    const entries = stores.flatMap((s) => {
+      const offset = stable.get(partitionKey(s.topic, s.partition))
+      const topicId = topicIds.get(s.topic)
+      if (offset === undefined || topicId === undefined) return []
+      return [{ database: s.database, topic: s.topic, topicId, partition: s.partition, offset }]
+    })
+    if (await lmdb.checkpoint(entries)) {
+      this.#config.logger?.info(
+        { stores: entries.length, directory: lmdb.directory },
+        'state stores checkpointed: the next start restores only what their changelogs hold past it',
+      )
+    }
+  }
+
+  async #topicIds(partitions: readonly { topic: string }[]): Promise<Map<string, string>> {
+    const topics = [...new Set(partitions.map((p) => p.topic))]
+    const metadata = await (this.#admin as Admin).metadata({ topics, forceUpdate: true })
+    const out = new Map<string, string>()
+    for (const topic of topics) {
+      const id = metadata.topics.get(topic)?.id
+      if (id !== undefined) out.set(topic, id)
+    }
+    return out
+  }
+
+  // The LMDB environment with stateStore 'lmdb' (its checkpoint, if a clean close left one, said in
+  // the log); with 'memory', the files an earlier 'lmdb' run left are deleted.
+  #openLmdb(directory: string): void {
+    if (this.#config.stateStore !== 'lmdb') {
+      rmSync(directory, { recursive: true, force: true })
+      return
+    }
+    const lmdb = new LmdbStores(directory, { checkpoints: true })
+    this.#lmdb = lmdb
+    const opening = lmdb.opening
+    const logger = this.#config.logger
+    if (opening.kind === 'checkpoint') {
+      logger?.info(
+        { directory, databases: opening.databases, writtenAt: new Date(opening.writtenAt).toISOString() },
+        'state stores: using the LMDB checkpoint of the last clean close',
+      )
+    } else if (opening.kind === 'discarded') {
+      logger?.warn(
+        { directory },
+        `state stores: LMDB checkpoint not used (${opening.reason}); restoring from the changelogs`,
+      )
     }
   }
 

@@ -4,6 +4,8 @@
 // has members: a live instance would keep writing state the reset just removed. Output topics are left
 // as they are (a replay writes its results again; a sink that needs them cleared resets itself), except
 // those a store logs into (Materialized.withChangelogTopic): kept, with a tombstone for every key.
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Admin } from '@platformatic/kafka'
 import { createAdmin, createConsumer, createProducer, type KafkaConfig } from '../../kafka/clients.js'
 import {
@@ -41,7 +43,13 @@ export interface ResetReport {
 
 export async function resetApplication(topology: Topology, options: ResetOptions): Promise<ResetReport> {
   const { applicationId } = options
-  if (options.stateDir !== undefined) lockStateDirectory(options.stateDir, applicationId, 'reset').release()
+  if (options.stateDir !== undefined) {
+    const lock = lockStateDirectory(options.stateDir, applicationId, 'reset')
+    // This machine's LMDB files and their checkpoint (the stores restore from the start anyway: the
+    // internal changelogs get new topic ids, which a checkpoint elsewhere is checked against).
+    rmSync(join(lock.directory, 'lmdb'), { recursive: true, force: true })
+    lock.release()
+  }
   const kafka: KafkaConfig = {
     bootstrapServers: [...options.bootstrapServers],
     clientId: applicationId,

@@ -63,6 +63,8 @@ export interface ChangelogPartition {
   readonly store: string
   readonly topic: string
   readonly partition: number
+  /** True when the store keeps its entries in LMDB files (a checkpoint may cover them). */
+  readonly persistent: boolean
 }
 
 export interface CommitBundle {
@@ -220,10 +222,20 @@ export class StreamTask {
   initializeStores(): ChangelogPartition[] {
     this.#lifecycle.transitionTo('RESTORING')
     if (this.#stores.size === 0) this.#buildStores()
+    return this.changelogPartitions()
+  }
+
+  /** The changelog partition of each logged store (built by initializeStores()). */
+  changelogPartitions(): ChangelogPartition[] {
     const out: ChangelogPartition[] = []
     for (const [store, built] of this.#stores) {
       if (built.changelogTopic !== undefined)
-        out.push({ store, topic: built.changelogTopic, partition: this.partition })
+        out.push({
+          store,
+          topic: built.changelogTopic,
+          partition: this.partition,
+          persistent: built.store.persistent,
+        })
     }
     return out
   }

@@ -12,7 +12,7 @@ import { ChangeLoggingKeyValueStore } from './change-logging-key-value-store.js'
 import { InMemoryKeyValueStore } from './in-memory-key-value-store.js'
 import { keyIdFunction } from './key-id.js'
 import type { KeyValueLayer } from './key-value-layer.js'
-import { LmdbKeyValueStore } from './lmdb-key-value-store.js'
+import { LmdbKeyValueStore, lmdbDatabaseName } from './lmdb-key-value-store.js'
 import { MeteredKeyValueStore } from './metered-key-value-store.js'
 import type { StoreEnvironment } from './store-environment.js'
 import { ObjectValues, SerializedValues } from './value-slots.js'
@@ -49,7 +49,7 @@ export function buildKeyValueStore<K, V>(spec: StoreSpec, env: StoreEnvironment)
         ? new LmdbKeyValueStore<K, V>(
             spec.name,
             env.lmdb,
-            `${env.taskId}/${spec.name}`,
+            lmdbDatabaseName(env.taskId, spec.name),
             keyId,
             keySerde,
             valueSerde,

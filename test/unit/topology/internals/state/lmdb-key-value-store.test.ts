@@ -16,6 +16,7 @@ import {
 import { buildKeyValueStore } from '../../../../../topology/internals/state/build-key-value-store.js'
 import { keyIdFunction } from '../../../../../topology/internals/state/key-id.js'
 import {
+  CHECKPOINT_MAX_AGE_MS,
   LmdbKeyValueStore,
   LmdbStores,
   MAX_KEY_BYTES,
@@ -218,6 +219,183 @@ describe('LmdbStores', () => {
     after.close()
     expect(existsSync(dir)).toBe(false)
     again.close() // after its environment: nothing to drop
+  })
+})
+
+describe('LmdbStores checkpoints', () => {
+  const changelog = { topic: 'app-s-changelog', topicId: 'id-1', partition: 0 }
+  const entry = (database: string, offset: number) => ({ database, ...changelog, offset })
+  const within = { ...changelog, start: 0, end: 100 }
+  const storeIn = (env: LmdbStores, database = '0_0/s') =>
+    new LmdbKeyValueStore('s', env, database, keyIdFunction(str, 't'), str, str, 't')
+
+  /** A clean close: the store written and flushed, a checkpoint at offset 40, store and environment closed. */
+  async function cleanClose(dir: string, now = Date.now): Promise<void> {
+    const env = new LmdbStores(dir, { checkpoints: true, now })
+    const store = storeIn(env)
+    store.put('a', '1')
+    store.put('b', '2')
+    store.flush()
+    expect(await env.checkpoint([entry('0_0/s', 40)])).toBe(true)
+    store.close()
+    env.close()
+  }
+
+  it('keeps the files of a clean close, and a store restores from the offset its checkpoint gives', async () => {
+    const dir = join(root, 'kept')
+    await cleanClose(dir)
+    expect(readdirSync(dir)).toContain('checkpoint.json')
+    const env = new LmdbStores(dir, { checkpoints: true })
+    expect(env.opening).toMatchObject({ kind: 'checkpoint', databases: 1 })
+    // Read and deleted before anything is written: a crash from here on finds no checkpoint.
+    expect(readdirSync(dir)).not.toContain('checkpoint.json')
+    const store = storeIn(env)
+    expect(env.restoreFrom('0_0/s', within)).toBe(40)
+    expect([...store.all()]).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+    ])
+    store.close()
+    env.close()
+    expect(existsSync(dir)).toBe(false)
+  })
+
+  it('wipes the files when the last run ended without a checkpoint (a crash)', async () => {
+    const dir = join(root, 'crashed')
+    await cleanClose(dir)
+    const running = new LmdbStores(dir, { checkpoints: true })
+    storeIn(running).put('c', 'uncommitted')
+    // The process dies here: no close, no checkpoint.
+    const next = new LmdbStores(dir, { checkpoints: true })
+    expect(next.opening).toEqual({ kind: 'fresh' })
+    const store = storeIn(next)
+    expect(next.restoreFrom('0_0/s', within)).toBeUndefined()
+    expect([...store.all()]).toEqual([])
+    store.close()
+    next.close()
+  })
+
+  it.each([
+    ['another topic id (the changelog was deleted and created again)', { topicId: 'id-2' }],
+    ['another changelog topic', { topic: 'app-other-changelog' }],
+    ['another partition', { partition: 1 }],
+    ['an offset past the end (a newer topic)', { end: 39 }],
+    ['an offset the changelog no longer holds', { start: 41 }],
+  ])('empties the database and restores from the start for %s', async (_case, change) => {
+    const dir = join(root, `refused-${Object.keys(change)[0]}`)
+    await cleanClose(dir)
+    const env = new LmdbStores(dir, { checkpoints: true })
+    const store = storeIn(env)
+    expect(env.restoreFrom('0_0/s', { ...within, ...change })).toBeUndefined()
+    expect(store.get('a')).toBeUndefined()
+    expect(store.approximateNumEntries()).toBe(0)
+    store.close()
+    env.close()
+  })
+
+  it('refuses a checkpoint older than CHECKPOINT_MAX_AGE_MS, saying why', async () => {
+    const dir = join(root, 'old')
+    const written = Date.now()
+    await cleanClose(dir, () => written)
+    const env = new LmdbStores(dir, {
+      checkpoints: true,
+      now: () => written + CHECKPOINT_MAX_AGE_MS + 60_000,
+    })
+    expect(env.opening).toMatchObject({ kind: 'discarded', reason: expect.stringContaining('min old') })
+    const store = storeIn(env)
+    expect(env.restoreFrom('0_0/s', within)).toBeUndefined()
+    expect(store.get('a')).toBeUndefined()
+    store.close()
+    env.close()
+  })
+
+  it('refuses a checkpoint that grew too old between the start and the task assignment', async () => {
+    const dir = join(root, 'aged')
+    const written = Date.now()
+    await cleanClose(dir, () => written)
+    let now = written + 1000
+    const env = new LmdbStores(dir, { checkpoints: true, now: () => now })
+    expect(env.checkpointedDatabases()).toEqual(['0_0/s'])
+    now = written + CHECKPOINT_MAX_AGE_MS + 1
+    expect(env.checkpointedDatabases()).toEqual([])
+    const store = storeIn(env)
+    expect(env.restoreFrom('0_0/s', within)).toBeUndefined()
+    expect(store.approximateNumEntries()).toBe(0)
+    store.close()
+    env.close()
+  })
+
+  it('refuses a checkpoint that is not JSON, or whose files no longer match it', async () => {
+    const dir = join(root, 'broken')
+    await cleanClose(dir)
+    writeFileSync(join(dir, 'checkpoint.json'), '{"version":')
+    const garbled = new LmdbStores(dir, { checkpoints: true })
+    expect(garbled.opening).toMatchObject({ kind: 'discarded', reason: expect.stringContaining('not JSON') })
+    garbled.close()
+
+    await cleanClose(dir)
+    // The data file lost (restored from an old backup, deleted by hand): its count no longer matches.
+    rmSync(join(dir, 'data.mdb'))
+    const lost = new LmdbStores(dir, { checkpoints: true })
+    expect(lost.opening).toMatchObject({ kind: 'checkpoint', databases: 0 })
+    const store = storeIn(lost)
+    expect(lost.restoreFrom('0_0/s', within)).toBeUndefined()
+    expect(store.get('a')).toBeUndefined()
+    store.close()
+    lost.close()
+  })
+
+  it('leaves out of the checkpoint a store with writes not yet flushed, and a store closed before it', async () => {
+    const dir = join(root, 'partial')
+    const env = new LmdbStores(dir, { checkpoints: true })
+    const flushed = storeIn(env, '0_0/s')
+    flushed.put('a', '1')
+    flushed.flush()
+    const pending = storeIn(env, '0_1/s')
+    pending.put('x', 'not committed')
+    const closed = storeIn(env, '0_2/s')
+    closed.put('y', '1')
+    closed.flush()
+    closed.close()
+    expect(await env.checkpoint([entry('0_0/s', 5), entry('0_1/s', 5), entry('0_2/s', 5)])).toBe(true)
+    flushed.close()
+    pending.close()
+    env.close()
+    const next = new LmdbStores(dir, { checkpoints: true })
+    expect(next.opening).toMatchObject({ kind: 'checkpoint', databases: 1 })
+    const stores = ['0_0/s', '0_1/s', '0_2/s'].map((name) => storeIn(next, name))
+    expect(['0_0/s', '0_1/s', '0_2/s'].map((name) => next.restoreFrom(name, within))).toEqual([
+      5,
+      undefined,
+      undefined,
+    ])
+    expect(stores.map((s) => s.approximateNumEntries())).toEqual([1, 0, 0])
+    for (const s of stores) s.close()
+    next.close()
+  })
+
+  it('empties a checkpointed database no changelog claimed (a store no longer logged)', async () => {
+    const dir = join(root, 'unclaimed')
+    await cleanClose(dir)
+    const env = new LmdbStores(dir, { checkpoints: true })
+    const store = storeIn(env)
+    env.discardUnclaimed()
+    expect(store.get('a')).toBeUndefined()
+    expect(env.restoreFrom('0_0/s', within)).toBeUndefined()
+    store.close()
+    env.close()
+  })
+
+  it('writes no checkpoint without the option (the test driver): the files go at close', async () => {
+    const dir = join(root, 'driver')
+    const env = new LmdbStores(dir)
+    const store = storeIn(env)
+    store.put('a', '1')
+    store.flush()
+    expect(await env.checkpoint([entry('0_0/s', 1)])).toBe(false)
+    store.close()
+    env.close()
+    expect(existsSync(dir)).toBe(false)
   })
 })
 
