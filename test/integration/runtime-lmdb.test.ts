@@ -188,6 +188,70 @@ describe("KafkaStreams with stateStore 'lmdb'", () => {
     expect(behind.records).toBeGreaterThan(restored.records)
   }, 240_000)
 
+  it('gives a restarted instance back the tasks its checkpoint holds, beside another instance', async () => {
+    const pairInput = `${prefix}-pair-words`
+    const pairOutput = `${prefix}-pair-counts`
+    const pairApp = `${prefix}-pair`
+    await createTestTopics(config, [pairInput, pairOutput], 4)
+    const produced = (n: number, from: number) =>
+      produceWords(config, pairInput, { n, from, keys: KEYS, clientId: `${prefix}-pair-upstream` })
+    const dirs = [
+      mkdtempSync(join(tmpdir(), 'streams-lmdb-a-')),
+      mkdtempSync(join(tmpdir(), 'streams-lmdb-b-')),
+    ]
+    const pair = (dir: string) =>
+      new KafkaStreams(countsTopology(pairInput, pairOutput), {
+        applicationId: pairApp,
+        bootstrapServers: config.kafka.bootstrapServers,
+        stateDir: dir,
+        stateStore: 'lmdb',
+        sessionTimeoutMs: 6000,
+        heartbeatIntervalMs: 500,
+        rebalanceTimeoutMs: 10_000,
+      })
+    const running: KafkaStreams[] = []
+    try {
+      await produced(2000, 0)
+      const a = pair(dirs[0] as string)
+      running.push(a)
+      await a.start()
+      await waitFor(() => a.ready && a.status().activeTasks.length === 4)
+      const b = pair(dirs[1] as string)
+      running.push(b)
+      await b.start()
+      await waitFor(
+        () =>
+          a.ready && b.ready && a.status().activeTasks.length === 2 && b.status().activeTasks.length === 2,
+      )
+      expect(await readCounts(expectedCounts(2000), pairOutput)).toEqual(expectedCounts(2000))
+      const tasksOfA = [...a.status().activeTasks]
+      await a.close()
+      await waitFor(() => b.ready && b.status().activeTasks.length === 4)
+
+      await produced(1000, 2000)
+      const again = pair(dirs[0] as string)
+      running.push(again)
+      await again.start()
+      await waitFor(() => again.ready && b.ready && again.status().activeTasks.length === 2)
+      // Balance alone would give it the tasks b holds last in order, whichever they are.
+      expect(again.status().activeTasks).toEqual(tasksOfA)
+      expect(await readCounts(expectedCounts(3000), pairOutput)).toEqual(expectedCounts(3000))
+    } finally {
+      for (const streams of running) await streams.close()
+      const admin = createAdmin(config.kafka, 'test')
+      await admin.deleteGroups({ groups: [pairApp] }).catch(() => {})
+      await admin.close()
+      await deleteTestTopics(config, [
+        pairInput,
+        pairOutput,
+        `${pairApp}-word-counts-changelog`,
+        `${pairApp}-dlq`,
+        `${pairApp}-late`,
+      ])
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    }
+  }, 180_000)
+
   it("deletes the LMDB files when the instance runs with stateStore 'memory'", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'streams-lmdb-memory-'))
     const left = join(dir, appId, 'lmdb')

@@ -41,7 +41,7 @@ import {
   StreamTask,
   type TopicPartitionOffset,
 } from '../internals/runtime/stream-task.js'
-import { LmdbStores, lmdbDatabaseName } from '../internals/state/lmdb-key-value-store.js'
+import { LmdbStores, lmdbDatabaseName, lmdbDatabaseTask } from '../internals/state/lmdb-key-value-store.js'
 import type { Serde } from '../serdes.js'
 import type { Topology } from '../topology.js'
 import { classifyCommitError, isFatal, retryUntil, wrapCommitError } from './commit-errors.js'
@@ -672,10 +672,11 @@ export class KafkaStreams extends EventEmitter {
       }
       await Promise.race([this.#revocation.promise, sleep(this.#config.sessionTimeoutMs / 2)])
     }
-    return encodeSubscriptionInfo({
-      instanceId: this.#lock?.instanceId ?? '',
-      tasks: [...this.#tasks.keys()],
-    })
+    const tasks = [...this.#tasks.keys()]
+    // Tasks whose stores a checkpoint holds here: the assignor gives them back to this instance first.
+    const warm = new Set(this.#lmdb?.checkpointedDatabases().map(lmdbDatabaseTask))
+    for (const id of tasks) warm.delete(id)
+    return encodeSubscriptionInfo({ instanceId: this.#lock?.instanceId ?? '', tasks, warmTasks: [...warm] })
   }
 
   async #handleRevocation(): Promise<void> {

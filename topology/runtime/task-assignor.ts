@@ -15,16 +15,22 @@ export interface AssignorMember {
   readonly memberId: string
   /** The tasks it ran in the previous generation (`<subtopology>_<partition>`). */
   readonly previousTasks: readonly string[]
+  /** Tasks it does not run but has state of on disk (an LMDB checkpoint): it restores them fastest. */
+  readonly warmTasks?: readonly string[]
 }
 
-/** What each instance puts in its subscription's user data: who it is and what it ran. */
+/** What each instance puts in its subscription's user data: who it is, what it ran, what it has on disk. */
 export interface SubscriptionInfo {
   readonly version: 1
   readonly instanceId: string
   readonly tasks: readonly string[]
+  /** Absent from older instances' subscriptions: read as none. */
+  readonly warmTasks: readonly string[]
 }
 
-export function encodeSubscriptionInfo(info: Omit<SubscriptionInfo, 'version'>): Buffer {
+export function encodeSubscriptionInfo(
+  info: Omit<SubscriptionInfo, 'version' | 'warmTasks'> & { warmTasks?: readonly string[] },
+): Buffer {
   return Buffer.from(JSON.stringify({ version: 1, ...info }))
 }
 
@@ -35,7 +41,12 @@ export function decodeSubscriptionInfo(
   try {
     const parsed = JSON.parse(data.toString()) as Partial<SubscriptionInfo>
     if (parsed.version !== 1 || !Array.isArray(parsed.tasks)) return undefined
-    return { version: 1, instanceId: String(parsed.instanceId ?? ''), tasks: parsed.tasks.map(String) }
+    return {
+      version: 1,
+      instanceId: String(parsed.instanceId ?? ''),
+      tasks: parsed.tasks.map(String),
+      warmTasks: Array.isArray(parsed.warmTasks) ? parsed.warmTasks.map(String) : [],
+    }
   } catch {
     return undefined
   }
@@ -68,7 +79,9 @@ export function allTasks(
  * ids. Each member gets ⌊n/m⌋ or ⌈n/m⌉ of every sub-topology's n tasks, and of all tasks. Balancing only
  * the total let one instance hold every task of the heavy sub-topology (the one that reads the input
  * topics) and the other every task of the light one: two instances of P8 processed 2.3M and 0.6M
- * records. Within that, tasks stay with their previous owner (its state is warm).
+ * records. Within that, tasks stay with their previous owner (its state is warm); a task that must
+ * move goes to a member with its state on disk when one has room, and a previous owner that must give
+ * up some tasks keeps first those no other member has on disk.
  */
 export function assignTasks(
   tasks: readonly string[],
@@ -80,6 +93,15 @@ export function assignTasks(
   const previousOwner = new Map<string, string>()
   for (const m of sorted) {
     for (const task of m.previousTasks) if (!previousOwner.has(task)) previousOwner.set(task, m.memberId)
+  }
+  // Members with a task's state on disk, other than the one that ran it.
+  const warmOn = new Map<string, Set<string>>()
+  for (const m of sorted) {
+    for (const task of m.warmTasks ?? []) {
+      if (previousOwner.get(task) === m.memberId) continue
+      const set = warmOn.get(task) ?? warmOn.set(task, new Set()).get(task)
+      set?.add(m.memberId)
+    }
   }
   const wanted = new Set(tasks)
   const previousCount = new Map<string, number>()
@@ -124,21 +146,31 @@ export function assignTasks(
     }
     const count = new Map(sorted.map((m) => [m.memberId, 0]))
     const rest: string[] = []
-    // Sticky pass: a previous owner keeps the task while it has room.
-    for (const task of subTasks) {
+    // Sticky pass: a previous owner keeps the task while it has room, those warm nowhere else first.
+    const stickyOrder = [...subTasks].sort((a, b) => Number(warmOn.has(a)) - Number(warmOn.has(b)))
+    for (const task of stickyOrder) {
       const owner = previousOwner.get(task)
       if (owner !== undefined && (count.get(owner) ?? 0) < (capacity.get(owner) ?? 0)) {
         out.get(owner)?.push(task)
         count.set(owner, (count.get(owner) ?? 0) + 1)
       } else rest.push(task)
     }
-    // The rest to the members with room, the least loaded first (ties: by id).
+    // The rest to the members with room: one with the task's state on disk if any, else the least
+    // loaded first (ties: by id).
+    rest.sort(compareTaskIds)
     for (const task of rest) {
+      const warm = warmOn.get(task)
       let best: string | undefined
+      let bestRank = Number.POSITIVE_INFINITY
       for (const m of sorted) {
         const c = count.get(m.memberId) ?? 0
         if (c >= (capacity.get(m.memberId) ?? 0)) continue
-        if (best === undefined || c < (count.get(best) ?? 0)) best = m.memberId
+        // Warm first, then the least loaded: a task count is far below this.
+        const rank = (warm?.has(m.memberId) === true ? 0 : 1_000_000) + c
+        if (rank < bestRank) {
+          best = m.memberId
+          bestRank = rank
+        }
       }
       const to = best ?? (sorted[0]?.memberId as string)
       out.get(to)?.push(task)
@@ -186,6 +218,7 @@ export function coPartitioningAssigner(
     const assignorMembers = [...members.values()].map((m: ExtendedGroupProtocolSubscription) => ({
       memberId: m.memberId,
       previousTasks: decodeSubscriptionInfo(m.metadata)?.tasks ?? [],
+      warmTasks: decodeSubscriptionInfo(m.metadata)?.warmTasks ?? [],
     }))
     const assigned = assignTasks(tasks, assignorMembers)
     return [...assigned].map(([memberId, memberTasks]) => ({

@@ -73,11 +73,13 @@ describe('assignTasks', () => {
         tasksArb,
         memberIdsArb,
         fc.array(fc.array(fc.nat(50), { maxLength: 20 })),
-        (tasks, ids, prevs) => {
-          // Arbitrary previous tasks: overlapping, unknown ids, unbalanced.
+        fc.array(fc.array(fc.nat(50), { maxLength: 20 })),
+        (tasks, ids, prevs, warms) => {
+          // Arbitrary previous and warm tasks: overlapping, unknown ids, unbalanced.
           const members = ids.map((memberId, i) => ({
             memberId,
             previousTasks: (prevs[i] ?? []).map((n) => tasks[n] ?? taskId(9, n)),
+            warmTasks: (warms[i] ?? []).map((n) => tasks[n] ?? taskId(9, n)),
           }))
           const result = assignTasks(tasks, members)
           expect([...result.keys()]).toEqual([...ids].sort())
@@ -256,6 +258,45 @@ describe('assignTasks', () => {
     ])
   })
 
+  it('gives a member back the tasks it has on disk when it rejoins a member that took them all', () => {
+    const all = Array.from({ length: 8 }, (_, p) => taskId(0, p))
+    // 'a' ran the even partitions, left (its tasks went to 'b'), and comes back with their checkpoint.
+    const result = assignTasks(all, [
+      { memberId: 'a', previousTasks: [], warmTasks: ['0_0', '0_2', '0_4', '0_6'] },
+      { memberId: 'b', previousTasks: all },
+    ])
+    expect(result.get('a')).toEqual(['0_0', '0_2', '0_4', '0_6'])
+    expect(result.get('b')).toEqual(['0_1', '0_3', '0_5', '0_7'])
+    // Without what is on disk, 'b' keeps the first half.
+    expect(
+      assignTasks(all, [
+        { memberId: 'a', previousTasks: [] },
+        { memberId: 'b', previousTasks: all },
+      ]).get('a'),
+    ).toEqual(['0_4', '0_5', '0_6', '0_7'])
+  })
+
+  it('never moves a task away from a member that runs it for another that has it on disk', () => {
+    const all = Array.from({ length: 4 }, (_, p) => taskId(0, p))
+    const result = assignTasks(all, [
+      { memberId: 'a', previousTasks: ['0_0', '0_1'] },
+      { memberId: 'b', previousTasks: ['0_2', '0_3'], warmTasks: ['0_0', '0_1'] },
+    ])
+    expect(result.get('a')).toEqual(['0_0', '0_1'])
+  })
+
+  it('reads a subscription without warm tasks (an older instance) as none', () => {
+    const old = Buffer.from(JSON.stringify({ version: 1, instanceId: 'x', tasks: ['0_1'] }))
+    expect(decodeSubscriptionInfo(old)).toEqual({
+      version: 1,
+      instanceId: 'x',
+      tasks: ['0_1'],
+      warmTasks: [],
+    })
+    const now = encodeSubscriptionInfo({ instanceId: 'y', tasks: [], warmTasks: ['0_2'] })
+    expect(decodeSubscriptionInfo(now)?.warmTasks).toEqual(['0_2'])
+  })
+
   it('no members: an empty assignment; no tasks: every member empty', () => {
     expect(assignTasks(['0_0'], []).size).toBe(0)
     expect([...assignTasks([], [{ memberId: 'a', previousTasks: ['0_0'] }])]).toEqual([['a', []]])
@@ -424,7 +465,12 @@ describe('tasks and topic-partitions', () => {
 
   it('subscription info round-trips and bad user data decodes to nothing', () => {
     const data = encodeSubscriptionInfo({ instanceId: 'pod-1', tasks: ['0_1', '1_0'] })
-    expect(decodeSubscriptionInfo(data)).toEqual({ version: 1, instanceId: 'pod-1', tasks: ['0_1', '1_0'] })
+    expect(decodeSubscriptionInfo(data)).toEqual({
+      version: 1,
+      instanceId: 'pod-1',
+      tasks: ['0_1', '1_0'],
+      warmTasks: [],
+    })
     expect(decodeSubscriptionInfo(undefined)).toBeUndefined()
     expect(decodeSubscriptionInfo(Buffer.alloc(0))).toBeUndefined()
     expect(decodeSubscriptionInfo('not json')).toBeUndefined()
