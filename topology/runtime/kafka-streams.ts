@@ -917,13 +917,7 @@ export class KafkaStreams extends EventEmitter {
   // Where each persistent store's restore starts when the LMDB checkpoint covers it: `starts` is
   // moved up to the checkpoint's offset. The checkpointed databases no changelog claimed are emptied.
   async #checkpointedStarts(
-    changelogs: readonly {
-      entry: TaskEntry
-      store: string
-      topic: string
-      partition: number
-      persistent: boolean
-    }[],
+    changelogs: readonly (ChangelogPartition & { entry: TaskEntry })[],
     starts: Map<string, number>,
     ends: Map<string, number>,
   ): Promise<{ stores: number; records: number }> {
