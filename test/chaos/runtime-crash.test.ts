@@ -108,12 +108,14 @@ async function produceSlowly(
   events: TokenEvent[],
   slices: number,
   pauseMs: number,
+  close = true,
 ): Promise<void> {
   const size = Math.ceil(events.length / slices)
   for (let i = 0; i < events.length; i += size) {
     await produceTokenEvents(config, input, events.slice(i, i + size))
     await new Promise((r) => setTimeout(r, pauseMs))
   }
+  if (!close) return
   const last = (events.at(-1)?.timestamp as number) + 1
   await produceTokenEvents(config, input, [], closingRecords(PARTITIONS, last))
 }
@@ -182,6 +184,66 @@ describe('exactly-once under SIGKILL', () => {
   // records of the aborted transaction are folded again from the committed offsets.
   it('keeps every window exactly once and exact through 10 crashes with combine() before a repartition', () =>
     crashTenTimes('eos-combine', { APP_COMBINE: '1' }))
+
+  // The totals table in LMDB, stopped 10 times: by SIGKILL (no checkpoint: the files are wiped and the
+  // store restored from its whole changelog) and by SIGTERM (a clean close: the next start restores
+  // only the changelog's tail on top of the checkpointed files), alternately.
+  it('keeps a table in LMDB exact through 10 stops, crashes and clean closes alternately', async () => {
+    const name = 'eos-lmdb'
+    const input = `${prefix}-${name}-in`
+    const output = `${prefix}-${name}-out`
+    topics.push(input, output, `${prefix}-${name}-dlq`, `${prefix}-${name}-token-totals-changelog`)
+    await createTestTopics(config, [input, output], PARTITIONS)
+    const events = tokenEvents(100_000, 5_000, 17)
+    const env = appEnv(name, input, output, { APP_TABLE: '1', APP_STATE_STORE: 'lmdb' })
+    const producing = produceSlowly(input, events, 20, 400, false)
+    let app = new StreamsProcess(env)
+    let random = 54321
+    for (let stop = 0; stop < 10; stop++) {
+      await app.waitForLine(/^state RUNNING/, 60_000)
+      random = (random * 1103515245 + 12345) % 2 ** 31
+      await new Promise((r) => setTimeout(r, 500 + (random % 3000)))
+      await app.kill(stop % 2 === 0 ? 'SIGKILL' : 'SIGTERM')
+      app = new StreamsProcess(env)
+    }
+    await producing
+    try {
+      const expected = new Map<string, { count: number; sum: number }>()
+      for (const e of events) {
+        const total = expected.get(e.key) ?? { count: 0, sum: 0 }
+        expected.set(e.key, { count: total.count + 1, sum: total.sum + e.tokens })
+      }
+      const deadline = Date.now() + 90_000
+      let latest = new Map<string, { count: number; sum: number }>()
+      let wrong: string[] = []
+      do {
+        const records = await readTopicRaw(config, output, {
+          expected: expected.size,
+          isolation: 'read_committed',
+          quietMs: 1500,
+          timeoutMs: 60_000,
+        })
+        latest = new Map(
+          records.map((r) => [
+            (r.key as Buffer).toString(),
+            countSumSerde.deserialize('', r.value as Buffer),
+          ]),
+        )
+        wrong = [...expected]
+          .filter(([key, v]) => JSON.stringify(latest.get(key)) !== JSON.stringify(v))
+          .map(([k]) => k)
+      } while (wrong.length > 0 && Date.now() < deadline)
+      if (wrong.length > 0) console.error(runtimeLogSummary(env.APP_LOG_FILE))
+      expect(wrong.slice(0, 5).map((k) => [k, latest.get(k), expected.get(k)])).toEqual([])
+      expect(latest.size).toBe(expected.size)
+      // Both paths ran: starts that used the checkpoint, and starts after a crash that did not.
+      const log = readFileSync(env.APP_LOG_FILE, 'utf8')
+      expect(log).toContain('from their LMDB checkpoint')
+      expect(log).toContain('state stores checkpointed')
+    } finally {
+      await app.kill('SIGTERM')
+    }
+  })
 
   it('at-least-once, killed between producing and committing, counts records twice', async () => {
     const { input, output } = await setUp('alos')

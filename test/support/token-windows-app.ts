@@ -2,7 +2,8 @@
 // tumbling windows (the runtime issue's workload), emitted once per window (emit final) or on every
 // update, keyed as Kafka Streams' time-windowed key, valued as 8-byte count then 8-byte sum; with
 // `combine` (APP_COMBINE=1) each task folds its records per key and window until it commits and the
-// folds go through a repartition topic first. Run as a script it is one instance of the application,
+// folds go through a repartition topic first; or (APP_TABLE=1) the per-key totals as a table, whose store
+// APP_STATE_STORE=lmdb keeps in LMDB files. Run as a script it is one instance of the application,
 // configured by environment variables, that runs until SIGTERM (a clean close) or SIGKILL (a crash).
 
 import { pino } from 'pino'
@@ -68,6 +69,26 @@ export function tokenWindowsTopology(
   return builder.build()
 }
 
+/**
+ * The per-key count and sum of all tokens as a table (APP_TABLE=1), each update sent to `output`: a
+ * key-value store, which APP_STATE_STORE=lmdb keeps in LMDB files.
+ */
+export function tokenTotalsTopology(input: string, output: string): Topology {
+  const str = Serdes.String()
+  const builder = new StreamsBuilder()
+  builder
+    .stream<string, number>(input, { keySerde: str, valueSerde: Serdes.Long() })
+    .groupByKey()
+    .aggregate<CountSum>(
+      () => ({ count: 0, sum: 0 }),
+      (_key, value, agg) => ({ count: agg.count + 1, sum: agg.sum + value }),
+      Materialized.as<string, CountSum>('token-totals').withKeySerde(str).withValueSerde(countSumSerde),
+    )
+    .toStream()
+    .to(output, { keySerde: str, valueSerde: countSumSerde })
+  return builder.build()
+}
+
 // Kills this process (SIGKILL: no cleanup) at the n-th commit that produced records, after they were
 // sent and before the offsets were committed: the at-least-once window for duplicates.
 function crashAfter(n: number): (records: number) => void {
@@ -87,12 +108,15 @@ async function main(): Promise<void> {
     if (value === undefined || value === '') throw new Error(`${name} is required`)
     return value
   }
-  const topology = tokenWindowsTopology(
-    required('APP_INPUT'),
-    required('APP_OUTPUT'),
-    env.APP_EMIT !== 'update',
-    env.APP_COMBINE === '1',
-  )
+  const topology =
+    env.APP_TABLE === '1'
+      ? tokenTotalsTopology(required('APP_INPUT'), required('APP_OUTPUT'))
+      : tokenWindowsTopology(
+          required('APP_INPUT'),
+          required('APP_OUTPUT'),
+          env.APP_EMIT !== 'update',
+          env.APP_COMBINE === '1',
+        )
   const metrics = createMetrics()
   const streams = new KafkaStreams(topology, {
     metrics: metrics.streams,
@@ -100,6 +124,7 @@ async function main(): Promise<void> {
     applicationId: required('APP_ID'),
     bootstrapServers: required('APP_BOOTSTRAP').split(','),
     stateDir: required('APP_STATE_DIR'),
+    stateStore: env.APP_STATE_STORE === 'lmdb' ? 'lmdb' : 'memory',
     ...(env.APP_INSTANCE_ID ? { instanceId: env.APP_INSTANCE_ID } : {}),
     // The runtime's debug log (producer epochs, committed offsets, restore ranges, commits), appended
     // synchronously so that a SIGKILL loses none of it: the chaos tests print it on a failure.
