@@ -1,7 +1,8 @@
 // How long a task takes to restore a key-value store from its changelog, with the store in memory and in
 // LMDB (stateStore 'lmdb'), alternated: N records of distinct UUID keys and 600-byte values (about a
 // task snapshot of P8), restored in batches as fetches bring them, through buildKeyValueStore as a
-// task builds its stores. A restart restores every store this way (the LMDB files are not kept).
+// task builds its stores. A start without an LMDB checkpoint (after a crash, or in memory) restores
+// every store this way; `npm run bench:restart` measures whole restarts, with and without one.
 //
 //   npm run bench:restore [-- --records 500000 --batch 1000]
 import { randomUUID } from 'node:crypto'
