@@ -47,6 +47,11 @@ export interface FetchedPartition {
   readonly highWatermark: number
   /** The end a read_committed reader can reach now. */
   readonly lastStableOffset: number
+  /**
+   * The producer ids of the commit markers fetched (control batches at or after the requested offset,
+   * in offset order): the runtime learns there that a transaction it committed is readable here.
+   */
+  readonly commitMarkers?: readonly bigint[]
 }
 
 export interface PartitionPosition {
@@ -390,9 +395,17 @@ function decodePartition(
     const last = Number(batch.firstOffset) + batch.lastOffsetDelta
     if (last + 1 > nextOffset) nextOffset = last + 1
   }
+  let commitMarkers: bigint[] | undefined
   for (const batch of kept) {
     const first = Number(batch.firstOffset)
-    if ((batch.attributes & IS_CONTROL) !== 0) continue
+    if ((batch.attributes & IS_CONTROL) !== 0) {
+      // A control record's key: version (int16), type (int16: 0 abort, 1 commit).
+      if (first >= from && batch.records[0]?.key?.readInt16BE(2) === 1) {
+        commitMarkers ??= []
+        commitMarkers.push(batch.producerId)
+      }
+      continue
+    }
     const firstTimestamp = Number(batch.firstTimestamp)
     for (const record of batch.records) {
       const offset = first + record.offsetDelta
@@ -415,6 +428,7 @@ function decodePartition(
     nextOffset,
     highWatermark: Number(p.highWatermark),
     lastStableOffset: Number(p.lastStableOffset),
+    ...(commitMarkers === undefined ? {} : { commitMarkers }),
   }
 }
 

@@ -20,6 +20,7 @@ import {
   createProducer,
   createTransactionalProducer,
   type KafkaConfig,
+  keyPartition,
 } from '../../kafka/clients.js'
 import { deadLetterRecord } from '../../kafka/dead-letter.js'
 import {
@@ -128,9 +129,20 @@ interface PendingFetch {
   fetchedAt: number
 }
 
+/** A commit that wrote to a repartition partition this instance reads, its marker not fetched yet. */
+interface UnreadCommit {
+  readonly seq: number
+  /** The earliest timestamp the commit wrote to the partition. */
+  readonly low: number
+  /** When the commit completed (performance.now()); undefined while it is in flight. */
+  completedAt: number | undefined
+}
+
 interface PreparedCommit {
   /** The group generation the running tasks were assigned in. */
   readonly generationId: number
+  /** Numbers the commits whose records the repartition readers here wait for (see #unreadCommits). */
+  readonly seq: number
   /** Records handed off to the transaction before this commit. */
   readonly handedOff: number
   readonly running: readonly TaskEntry[]
@@ -161,6 +173,11 @@ const PROTOCOL = { name: 'agent-party-streams', version: 1 }
 const EVENT_TIME_SLICE = 256
 /** How far (event time) a task's turn may run past the head of the task with the next earliest record. */
 const EVENT_TIME_SLACK_MS = 1000
+/**
+ * How long after a commit its marker may stay unfetched on a repartition partition before the runtime
+ * stops holding processing for it (a safeguard: the coordinator writes markers within moments).
+ */
+const UNREAD_COMMIT_GIVE_UP_MS = 30_000
 /** Event-time alignment: a caught-up partition without records for this long holds no other instance. */
 const IDLE_PARTITION_MS = 2000
 /** How long a restore waits before fetching again a batch whose value serde could not be prepared. */
@@ -228,6 +245,15 @@ export class KafkaStreams extends EventEmitter {
   readonly #handoff: { fetchedAt: number; records: number }[] = []
   /** Records handed off to the transaction since the last commit. */
   #handedOff = 0
+  /** Per repartition partition (partitionKey): the earliest timestamp written since the last prepared commit. */
+  #written = new Map<string, number>()
+  #repartitionTopics: ReadonlySet<string> = new Set()
+  #commitSeq = 0
+  /**
+   * Per repartition partition this instance reads: the commits that wrote to it whose commit marker
+   * its reader has not fetched yet, oldest first (see #unreadBound).
+   */
+  readonly #unreadCommits = new Map<string, UnreadCommit[]>()
   #alignment: Alignment | undefined
 
   constructor(topology: Topology, config: StreamsConfig) {
@@ -335,6 +361,7 @@ export class KafkaStreams extends EventEmitter {
         config.replicationFactor,
         [config.deadLetterTopic, config.lateRecordTopic],
       )
+      this.#repartitionTopics = new Set(this.#layout.repartitionTopics)
       const instanceId = this.#lock.instanceId
       const exactlyOnce = config.processingGuarantee === 'exactly_once'
       const isolationLevel = exactlyOnce
@@ -650,6 +677,9 @@ export class KafkaStreams extends EventEmitter {
     this.#collector.drainDeadLetters()
     this.#collector.drainLateRecords()
     this.#handoff.length = 0
+    // Aborted (or about to be): no commit marker comes for them.
+    this.#written.clear()
+    this.#unreadCommits.clear()
   }
 
   // ---- group membership --------------------------------------------------------------------------
@@ -750,6 +780,10 @@ export class KafkaStreams extends EventEmitter {
       created.push(entry)
     }
     this.#metrics.tasks(this.#tasks.size)
+    // Markers are awaited only where a task here reads them.
+    for (const key of [...this.#unreadCommits.keys()]) {
+      if (![...this.#tasks.values()].some((e) => e.fetchPositions.has(key))) this.#unreadCommits.delete(key)
+    }
     if (created.length > 0) await this.#initializeTasks(created)
     this.#lastCommit = Date.now()
     this.#metrics.rebalance(Date.now() - this.#rebalanceStartedAt)
@@ -1276,6 +1310,7 @@ export class KafkaStreams extends EventEmitter {
       if (entry === undefined || this.#tasks.get(entry.id) !== entry || entry.task.state !== 'RUNNING')
         continue
       if (!entry.fetchPositions.has(key)) continue
+      if (batch.commitMarkers !== undefined) this.#markersFetched(key, batch.commitMarkers)
       if (batch.records.length > 0) {
         entry.task.addRecords(batch.topic, batch.partition, batch.records as InputRecord[])
         if (alignment !== undefined) entry.lastRecordsAt.set(key, Date.now())
@@ -1304,7 +1339,9 @@ export class KafkaStreams extends EventEmitter {
     }
     try {
       if (alignment !== undefined) alignment.bound = this.#alignToGroup(alignment)
-      const processed = this.#processInEventTimeOrder(alignment?.bound ?? Number.POSITIVE_INFINITY)
+      const processed = this.#processInEventTimeOrder(
+        Math.min(alignment?.bound ?? Number.POSITIVE_INFINITY, this.#unreadBound()),
+      )
       if (alignment !== undefined) this.#alignToGroup(alignment)
       if (processed > 0 && this.#metrics.handedToTransaction !== undefined)
         this.#handoff.push({ fetchedAt: pending.fetchedAt, records: processed })
@@ -1372,6 +1409,79 @@ export class KafkaStreams extends EventEmitter {
         },
       )
     }
+  }
+
+  // Exactly-once: a commit's records become readable partition by partition, as the transaction
+  // coordinator writes its markers after the commit returned, and the partitions of one repartition
+  // topic show them at different rounds (P8: R1 partitions 5-7 readable a round before 0-4). Tasks that
+  // read the partitions shown first processed minutes of event time of that commit, those reading the
+  // others the same minutes a round later, and what they all wrote to the next repartition topic came
+  // late for the windows behind it (tokens-per-template, behind two repartitions). So until every
+  // repartition partition a completed commit wrote to (and a task here reads) has shown its marker, no
+  // record later than the earliest timestamp written there (plus the turn's slack) is processed.
+
+  /**
+   * Records sent to repartition topics: the earliest timestamp per partition, for the next commit. Each
+   * gets its partition here (the producer's partitioner, which then has nothing left to hash).
+   */
+  #noteWritten(records: readonly OutgoingRecord[]): void {
+    if (this.#config.processingGuarantee !== 'exactly_once' || this.#repartitionTopics.size === 0) return
+    const partitions = (this.#layout as TopologyLayout).partitions
+    for (const r of records) {
+      if (!this.#repartitionTopics.has(r.topic)) continue
+      const count = partitions.get(r.topic)
+      if (count === undefined) continue
+      r.partition ??= r.key === undefined ? 0 : keyPartition(r.key, count)
+      const key = partitionKey(r.topic, r.partition)
+      const timestamp = Number(r.timestamp)
+      const low = this.#written.get(key)
+      if (low === undefined || timestamp < low) this.#written.set(key, timestamp)
+    }
+  }
+
+  /** The commit `seq` takes what was written: its readers here wait for its markers. */
+  #awaitMarkers(seq: number, running: readonly TaskEntry[]): void {
+    if (this.#written.size === 0) return
+    for (const [key, low] of this.#written) {
+      if (!running.some((e) => e.fetchPositions.has(key))) continue
+      const commits = this.#unreadCommits.get(key)
+      const commit: UnreadCommit = { seq, low, completedAt: undefined }
+      if (commits === undefined) this.#unreadCommits.set(key, [commit])
+      else commits.push(commit)
+    }
+    this.#written.clear()
+  }
+
+  /** Commit markers fetched from a partition: the oldest awaited commits there are readable now. */
+  #markersFetched(key: string, producerIds: readonly bigint[]): void {
+    const commits = this.#unreadCommits.get(key)
+    if (commits === undefined) return
+    const ours = this.#producerIdentity()?.producerId
+    for (const id of producerIds) if (ours === undefined || id === ours) commits.shift()
+    if (commits.length === 0) this.#unreadCommits.delete(key)
+  }
+
+  /** The latest event time processing may reach while completed commits' markers are awaited. */
+  #unreadBound(): number {
+    if (this.#unreadCommits.size === 0) return Number.POSITIVE_INFINITY
+    const now = performance.now()
+    let bound = Number.POSITIVE_INFINITY
+    for (const [key, commits] of this.#unreadCommits) {
+      const first = commits[0]
+      if (first?.completedAt !== undefined && now - first.completedAt > UNREAD_COMMIT_GIVE_UP_MS) {
+        this.#config.logger?.warn(
+          { partition: key.replace('\u0000', '-') },
+          'no commit marker fetched from a repartition partition long after its commit; not waiting',
+        )
+        this.#unreadCommits.delete(key)
+        continue
+      }
+      for (const c of commits) {
+        if (c.completedAt !== undefined && c.low + EVENT_TIME_SLACK_MS < bound)
+          bound = c.low + EVENT_TIME_SLACK_MS
+      }
+    }
+    return bound
   }
 
   // A fetch brings each partition's backlog whole: processed task after task, the output of the
@@ -1453,7 +1563,8 @@ export class KafkaStreams extends EventEmitter {
     for (const entry of this.#tasks.values()) {
       if (entry.task.state !== 'RUNNING') continue
       for (const [key, position] of entry.fetchPositions) {
-        if ((entry.residual.get(key) ?? 0) >= limit) continue
+        // A partition whose commit marker is awaited is fetched whatever it holds: the bound waits for it.
+        if ((entry.residual.get(key) ?? 0) >= limit && !this.#unreadCommits.has(key)) continue
         positions.push(position)
         owner.set(key, entry)
       }
@@ -1545,6 +1656,9 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     const records = this.#collector.drain().map(toOutgoing)
+    this.#noteWritten(records)
+    const seq = ++this.#commitSeq
+    this.#awaitMarkers(seq, running)
     const alignment = this.#alignment
     if (alignment !== undefined) {
       // This commit makes visible what was processed since the last one.
@@ -1600,11 +1714,12 @@ export class KafkaStreams extends EventEmitter {
         }
       }
     }
-    return { generationId: this.#generationId, handedOff, running, offsets, records, consumedByTopic }
+    return { generationId: this.#generationId, seq, handedOff, running, offsets, records, consumedByTopic }
   }
 
   #handOff(): void {
     const records = this.#collector.drain().map(toOutgoing)
+    this.#noteWritten(records)
     this.#handedOff += records.length
     ;(this.#committer as Committer).handoff(records)
     this.#observeHandoff()
@@ -1637,6 +1752,10 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     this.#fencedInARow = 0
+    const completedAt = performance.now()
+    for (const commits of this.#unreadCommits.values()) {
+      for (const c of commits) if (c.seq === prepared.seq) c.completedAt = completedAt
+    }
     if (this.#config.logger?.isLevelEnabled('debug') === true) {
       this.#config.logger.debug(
         {
