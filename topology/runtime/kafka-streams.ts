@@ -938,6 +938,8 @@ export class KafkaStreams extends EventEmitter {
           if (unprepared) await sleep(RESTORE_RETRY_MS)
         }
       }
+      // A checkpointed database no changelog claimed (its store is no longer logged) starts empty.
+      this.#lmdb?.discardUnclaimed()
       await this.#positionSources(entries, committed)
       for (const entry of entries) {
         entry.task.completeRestoration()
@@ -949,7 +951,7 @@ export class KafkaStreams extends EventEmitter {
   }
 
   // Where each persistent store's restore starts when the LMDB checkpoint covers it: `starts` is
-  // moved up to the checkpoint's offset. The checkpointed databases no changelog claimed are emptied.
+  // moved up to the checkpoint's offset.
   async #checkpointedStarts(
     changelogs: readonly (ChangelogPartition & { entry: TaskEntry })[],
     starts: Map<string, number>,
@@ -975,7 +977,6 @@ export class KafkaStreams extends EventEmitter {
       skipped.stores++
       skipped.records += from - start
     }
-    lmdb.discardUnclaimed()
     return skipped
   }
 
