@@ -136,6 +136,11 @@ interface UnreadCommit {
   readonly low: number
   /** When the commit completed (performance.now()); undefined while it is in flight. */
   completedAt: number | undefined
+  /**
+   * Whether it holds processing (it spans more event time on its topic than the tolerance); one that
+   * does not is still listed, so that each commit marker fetched matches the commit that wrote it.
+   */
+  readonly holds: boolean
 }
 
 interface PreparedCommit {
@@ -246,7 +251,7 @@ export class KafkaStreams extends EventEmitter {
   /** Records handed off to the transaction since the last commit. */
   #handedOff = 0
   /** Per repartition partition (partitionKey): the earliest timestamp written since the last prepared commit. */
-  #written = new Map<string, number>()
+  #written = new Map<string, { low: number; high: number }>()
   #repartitionTopics: ReadonlySet<string> = new Set()
   #commitSeq = 0
   /**
@@ -1435,22 +1440,55 @@ export class KafkaStreams extends EventEmitter {
       r.partition ??= r.key === undefined ? 0 : keyPartition(r.key, count)
       const key = partitionKey(r.topic, r.partition)
       const timestamp = Number(r.timestamp)
-      const low = this.#written.get(key)
-      if (low === undefined || timestamp < low) this.#written.set(key, timestamp)
+      const span = this.#written.get(key)
+      if (span === undefined) this.#written.set(key, { low: timestamp, high: timestamp })
+      else if (timestamp < span.low) span.low = timestamp
+      else if (timestamp > span.high) span.high = timestamp
     }
   }
 
-  /** The commit `seq` takes what was written: its readers here wait for its markers. */
+  /**
+   * The commit `seq` takes what was written: its readers here wait for its markers, on the topics where
+   * it spans more event time than the hold's tolerance (a replay's commit covers minutes; at a steady
+   * rate a commit's few seconds of disorder cannot outrun a window's grace).
+   */
   #awaitMarkers(seq: number, running: readonly TaskEntry[]): void {
     if (this.#written.size === 0) return
-    for (const [key, low] of this.#written) {
+    const spans = new Map<string, { low: number; high: number }>()
+    for (const [key, { low, high }] of this.#written) {
+      const topic = key.slice(0, key.indexOf('\u0000'))
+      const span = spans.get(topic)
+      if (span === undefined) spans.set(topic, { low, high })
+      else {
+        span.low = Math.min(span.low, low)
+        span.high = Math.max(span.high, high)
+      }
+    }
+    const tolerance = this.#holdToleranceMs()
+    for (const [key, { low }] of this.#written) {
       if (!running.some((e) => e.fetchPositions.has(key))) continue
+      const span = spans.get(key.slice(0, key.indexOf('\u0000'))) as { low: number; high: number }
+      const holds = span.high - span.low > tolerance
       const commits = this.#unreadCommits.get(key)
-      const commit: UnreadCommit = { seq, low, completedAt: undefined }
+      const commit: UnreadCommit = { seq, low, completedAt: undefined, holds }
       if (commits === undefined) this.#unreadCommits.set(key, [commit])
       else commits.push(commit)
     }
     this.#written.clear()
+  }
+
+  /**
+   * How far past a commit's earliest record processing may go while its markers are awaited: the drift
+   * the application tolerates between instances (eventTimeAlignment's maxDriftMs, chosen below the
+   * windows' grace), else the turns' slack.
+   */
+  #holdToleranceMs(): number {
+    return Math.max(EVENT_TIME_SLACK_MS, this.#config.eventTimeAlignment?.maxDriftMs ?? 0)
+  }
+
+  /** True while a completed commit that holds processing awaits its marker on this partition. */
+  #holdsFor(key: string): boolean {
+    return this.#unreadCommits.get(key)?.some((c) => c.holds) === true
   }
 
   /** Commit markers fetched from a partition: the oldest awaited commits there are readable now. */
@@ -1466,20 +1504,23 @@ export class KafkaStreams extends EventEmitter {
   #unreadBound(): number {
     if (this.#unreadCommits.size === 0) return Number.POSITIVE_INFINITY
     const now = performance.now()
+    const tolerance = this.#holdToleranceMs()
     let bound = Number.POSITIVE_INFINITY
     for (const [key, commits] of this.#unreadCommits) {
       const first = commits[0]
       if (first?.completedAt !== undefined && now - first.completedAt > UNREAD_COMMIT_GIVE_UP_MS) {
-        this.#config.logger?.warn(
-          { partition: key.replace('\u0000', '-') },
-          'no commit marker fetched from a repartition partition long after its commit; not waiting',
-        )
+        // A partition not fetched meanwhile (its buffer full) is no surprise while nothing holds.
+        if (commits.some((c) => c.holds)) {
+          this.#config.logger?.warn(
+            { partition: key.replace('\u0000', '-') },
+            'no commit marker fetched from a repartition partition long after its commit; not waiting',
+          )
+        }
         this.#unreadCommits.delete(key)
         continue
       }
       for (const c of commits) {
-        if (c.completedAt !== undefined && c.low + EVENT_TIME_SLACK_MS < bound)
-          bound = c.low + EVENT_TIME_SLACK_MS
+        if (c.holds && c.completedAt !== undefined && c.low + tolerance < bound) bound = c.low + tolerance
       }
     }
     return bound
@@ -1565,7 +1606,7 @@ export class KafkaStreams extends EventEmitter {
       if (entry.task.state !== 'RUNNING') continue
       for (const [key, position] of entry.fetchPositions) {
         // A partition whose commit marker is awaited is fetched whatever it holds: the bound waits for it.
-        if ((entry.residual.get(key) ?? 0) >= limit && !this.#unreadCommits.has(key)) continue
+        if ((entry.residual.get(key) ?? 0) >= limit && !this.#holdsFor(key)) continue
         positions.push(position)
         owner.set(key, entry)
       }
