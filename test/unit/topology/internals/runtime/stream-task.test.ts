@@ -158,7 +158,9 @@ describe('StreamTask', () => {
       applicationId: 'app',
       collector: new BufferingRecordCollector(),
     })
-    expect(b2.initializeStores()).toEqual([{ store: 'counts', topic: 'app-counts-changelog', partition: 0 }])
+    expect(b2.initializeStores()).toEqual([
+      { store: 'counts', topic: 'app-counts-changelog', partition: 0, persistent: false },
+    ])
     b2.restore('counts', changelog)
     b2.completeRestoration()
     b2.addRecords('in', 0, [rec('in', 3, 4, 'x')])
