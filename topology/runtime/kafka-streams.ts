@@ -129,6 +129,13 @@ interface PendingFetch {
   fetchedAt: number
 }
 
+/** The event time the records bound for one repartition partition span since the last prepared commit. */
+interface WrittenSpan {
+  readonly topic: string
+  low: number
+  high: number
+}
+
 /** A commit that wrote to a repartition partition this instance reads, its marker not fetched yet. */
 interface UnreadCommit {
   readonly seq: number
@@ -250,8 +257,8 @@ export class KafkaStreams extends EventEmitter {
   readonly #handoff: { fetchedAt: number; records: number }[] = []
   /** Records handed off to the transaction since the last commit. */
   #handedOff = 0
-  /** Per repartition partition (partitionKey): the earliest timestamp written since the last prepared commit. */
-  #written = new Map<string, { low: number; high: number }>()
+  /** Per repartition partition (partitionKey): the event time written to it since the last prepared commit. */
+  #written = new Map<string, WrittenSpan>()
   #repartitionTopics: ReadonlySet<string> = new Set()
   #commitSeq = 0
   /**
@@ -1424,11 +1431,12 @@ export class KafkaStreams extends EventEmitter {
   // others the same minutes a round later, and what they all wrote to the next repartition topic came
   // late for the windows behind it (tokens-per-template, behind two repartitions). So until every
   // repartition partition a completed commit wrote to (and a task here reads) has shown its marker, no
-  // record later than the earliest timestamp written there (plus the turn's slack) is processed.
+  // record later than the earliest timestamp written there plus a tolerance is processed, when the
+  // commit spans more event time on that topic than the tolerance (#awaitMarkers).
 
   /**
-   * Records sent to repartition topics: the earliest timestamp per partition, for the next commit. Each
-   * gets its partition here (the producer's partitioner, which then has nothing left to hash).
+   * Records sent to repartition topics: the event time they span per partition, for the next commit.
+   * Each gets its partition here (the producer's partitioner, which then has nothing left to hash).
    */
   #noteWritten(records: readonly OutgoingRecord[]): void {
     if (this.#config.processingGuarantee !== 'exactly_once' || this.#repartitionTopics.size === 0) return
@@ -1441,7 +1449,7 @@ export class KafkaStreams extends EventEmitter {
       const key = partitionKey(r.topic, r.partition)
       const timestamp = Number(r.timestamp)
       const span = this.#written.get(key)
-      if (span === undefined) this.#written.set(key, { low: timestamp, high: timestamp })
+      if (span === undefined) this.#written.set(key, { topic: r.topic, low: timestamp, high: timestamp })
       else if (timestamp < span.low) span.low = timestamp
       else if (timestamp > span.high) span.high = timestamp
     }
@@ -1455,8 +1463,7 @@ export class KafkaStreams extends EventEmitter {
   #awaitMarkers(seq: number, running: readonly TaskEntry[]): void {
     if (this.#written.size === 0) return
     const spans = new Map<string, { low: number; high: number }>()
-    for (const [key, { low, high }] of this.#written) {
-      const topic = key.slice(0, key.indexOf('\u0000'))
+    for (const { topic, low, high } of this.#written.values()) {
       const span = spans.get(topic)
       if (span === undefined) spans.set(topic, { low, high })
       else {
@@ -1465,9 +1472,9 @@ export class KafkaStreams extends EventEmitter {
       }
     }
     const tolerance = this.#holdToleranceMs()
-    for (const [key, { low }] of this.#written) {
+    for (const [key, { topic, low }] of this.#written) {
       if (!running.some((e) => e.fetchPositions.has(key))) continue
-      const span = spans.get(key.slice(0, key.indexOf('\u0000'))) as { low: number; high: number }
+      const span = spans.get(topic) as { low: number; high: number }
       const holds = span.high - span.low > tolerance
       const commits = this.#unreadCommits.get(key)
       const commit: UnreadCommit = { seq, low, completedAt: undefined, holds }
