@@ -3,7 +3,7 @@
 // holds back itself, since the generator keeps each agent's status changes in order) against the
 // naive references of test/support/utilization-references.ts; then the edge cases by hand.
 import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { ProcessorConfigError } from '../../../processors/config.js'
 import { dropDuplicates } from '../../../processors/dedup.js'
 import {
@@ -47,6 +47,8 @@ interface Setup {
   windowMs: number
   graceMs: number
   gapMs: number
+  /** Where the stores keep their entries (the TopologyTestDriver's option); memory by default. */
+  stateStore?: 'memory' | 'lmdb'
 }
 
 function topology(setup: Setup) {
@@ -82,7 +84,10 @@ class Run {
     readonly setup: Setup,
     options: TopologyTestDriverOptions = {},
   ) {
-    this.driver = new TopologyTestDriver(topology(setup), options)
+    this.driver = new TopologyTestDriver(topology(setup), {
+      ...(setup.stateStore === undefined ? {} : { stateStore: setup.stateStore }),
+      ...options,
+    })
     this.input = this.driver.createInputTopic(TOPIC, str, serdes.agentEvents)
   }
 
@@ -195,12 +200,15 @@ function distinct(records: readonly GeneratedRecord[]): RefAgentEvent[] {
 describe.each([
   { windowMs: 30_000, graceMs: 10_000, gapMs: 300_000, seed: 5 },
   { windowMs: 60_000, graceMs: 0, gapMs: 20_000, seed: 9 },
+  // The windows and sessions in LMDB: the same results, and the same after a restart from the changelogs.
+  { windowMs: 60_000, graceMs: 0, gapMs: 20_000, seed: 9, stateStore: 'lmdb' as const },
 ])(
-  'utilization and sessions on generated events (window $windowMs ms, grace $graceMs ms, gap $gapMs ms)',
+  'utilization and sessions on generated events (window $windowMs ms, grace $graceMs ms, gap $gapMs ms, stores in $stateStore)',
   (setup) => {
     const records = generatedAgentEvents(setup.seed)
     const events = distinct(records)
     const run = new Run(setup)
+    afterAll(() => run.driver.close())
     for (const r of records) run.pipe(r.event as AgentEvent)
     const out = run.utilization()
     const expected = busyReference(events, setup.windowMs, setup.graceMs)
@@ -315,6 +323,7 @@ describe.each([
       expect(Object.fromEntries(sessions)).toEqual(
         Object.fromEntries([...ref.sessions].map(([k, s]) => [k, s.events] as const)),
       )
+      two.driver.close()
     })
 
     it('every output value is valid for its Avro schema', () => {

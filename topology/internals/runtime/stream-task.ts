@@ -84,6 +84,8 @@ interface BuiltStore {
   /** Undefined when logging is off: such a store starts empty. */
   readonly changelogTopic: string | undefined
   restore(records: Iterable<ChangelogRecord>): number
+  /** Called once the restore is done or skipped, before the processors' init. */
+  afterRestore?(): void
   /** Awaited before restore(records) when the store's value serde needs it (Serde.prepare). */
   prepareRestore?(records: readonly ChangelogRecord[]): Promise<void>
   hasDirtyEntries(): boolean
@@ -259,6 +261,7 @@ export class StreamTask {
     this.#lifecycle.transitionTo('RUNNING')
     if (!this.#processorsInitialized) {
       this.#processorsInitialized = true
+      for (const built of this.#stores.values()) built.afterRestore?.()
       for (const node of this.#nodes) node.processor.init?.(node.context)
     }
   }

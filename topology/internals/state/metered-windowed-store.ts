@@ -12,14 +12,14 @@ export function toWindowed<K, V>(e: TimedEntry<K, V>): readonly [Windowed<K>, V]
 }
 
 export abstract class MeteredWindowedStore<K, V> {
-  readonly persistent = false
-
   constructor(
     protected readonly inner: WindowLayer<K, V>,
     private readonly metrics: EngineMetrics,
     private readonly cache: WindowCachingLayer<K, V> | undefined,
     readonly retentionMs: number,
     private readonly marker: EmitCloseMarker = new EmitCloseMarker(),
+    /** True when the entries live in LMDB (a checkpoint can spare their restore). */
+    readonly persistent = false,
   ) {}
 
   /**

@@ -1,6 +1,7 @@
 // The one place the layers of window and session stores are assembled, as build-key-value-store.ts does
-// for key-value stores: metered -> caching -> change-logging -> in-memory, each optional layer as the spec
-// says, plus the restore path that writes changelog records straight into the in-memory layer.
+// for key-value stores: metered -> caching -> change-logging -> in-memory or LMDB (when the task has an
+// LMDB environment and the store has both serdes), each optional layer as the spec says, plus the
+// restore path that writes changelog records straight into the bottom layer.
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
 import { changelogTopicName } from '../graph/names.js'
@@ -8,6 +9,8 @@ import type { StoreSpec } from '../graph/topology-graph.js'
 import type { ChangelogRecord } from './build-key-value-store.js'
 import { EmitCloseMarker, isEmitCloseMarkerKey } from './emit-close-marker.js'
 import { keyIdFunction } from './key-id.js'
+import { lmdbDatabaseName } from './lmdb-key-value-store.js'
+import { LmdbWindowLayer } from './lmdb-window-layer.js'
 import { MeteredSessionStore } from './session-metered-store.js'
 import type { StoreEnvironment } from './store-environment.js'
 import { ObjectValues, SerializedValues } from './value-slots.js'
@@ -43,6 +46,8 @@ export interface BuiltWindowedStore<S> {
   /** Undefined when logging is off: such a store starts empty. */
   readonly changelogTopic: string | undefined
   restore(records: Iterable<ChangelogRecord>): number
+  /** Once the restore is done or skipped: a store in LMDB reads its largest end and marker back. */
+  afterRestore(): void
   hasDirtyEntries(): boolean
 }
 
@@ -52,6 +57,7 @@ interface Layers<K, V> {
   readonly top: WindowLayer<K, V>
   readonly cache: WindowCachingLayer<K, V> | undefined
   readonly marker: EmitCloseMarker
+  readonly persistent: boolean
   readonly built: Omit<BuiltWindowedStore<unknown>, 'store'>
 }
 
@@ -78,10 +84,26 @@ function assemble<K, V>(
   // Reads by time order keys by their serialized bytes, as Kafka Streams' stores do (window-layer.ts).
   const keyBytes =
     keySerde === undefined ? undefined : (key: K) => keySerde.serialize(keyTopic, key) ?? EMPTY_KEY
-  // With a value serde the values are kept serialized (value-slots.ts); without one (an unlogged store
-  // built without serdes) as objects.
+  const marker = new EmitCloseMarker()
+  // With both serdes and an LMDB environment the entries live in LMDB; otherwise in memory, with a value
+  // serde kept serialized (value-slots.ts), without one (an unlogged store built without serdes) as
+  // objects.
+  const lmdb =
+    env.lmdb !== undefined && keySerde !== undefined && valueSerde !== undefined
+      ? new LmdbWindowLayer<K, V>(
+          spec.name,
+          env.lmdb,
+          lmdbDatabaseName(env.taskId, spec.name),
+          keyId,
+          keySerde,
+          valueSerde,
+          keyTopic,
+          retentionMs,
+          marker,
+        )
+      : undefined
   const serialized =
-    valueSerde === undefined
+    valueSerde === undefined || lmdb !== undefined
       ? undefined
       : new WindowInMemoryLayer<K, V, Buffer>(
           spec.name,
@@ -90,11 +112,11 @@ function assemble<K, V>(
           new SerializedValues(valueSerde, keyTopic),
           keyBytes,
         )
+  const restorable = lmdb ?? serialized
   const memory: BaseWindowLayer<K, V> =
-    serialized ?? new WindowInMemoryLayer(spec.name, keyId, retentionMs, new ObjectValues<V>(), keyBytes)
+    restorable ?? new WindowInMemoryLayer(spec.name, keyId, retentionMs, new ObjectValues<V>(), keyBytes)
   let top: WindowLayer<K, V> = memory
   let codec: ChangelogKeyCodec<K> | undefined
-  const marker = new EmitCloseMarker()
   if (changelogTopic !== undefined) {
     if (keySerde === undefined || valueSerde === undefined) {
       throw new TopologyError('MISSING_SERDE', `store ${spec.name} is logged but has no serdes`, {
@@ -123,8 +145,10 @@ function assemble<K, V>(
     top,
     cache,
     marker,
+    persistent: lmdb !== undefined,
     built: {
       changelogTopic,
+      afterRestore: () => lmdb?.loadAfterRestore(),
       hasDirtyEntries: () => (cache?.dirtyCount ?? 0) > 0,
       restore(records) {
         if (changelogTopic === undefined || codec === undefined) return 0
@@ -136,9 +160,10 @@ function assemble<K, V>(
             continue
           }
           const { key, start, end } = codec.decode(changelogTopic, record.key)
-          serialized?.restore(key, start, end, record.value)
+          restorable?.restore(key, start, end, record.value)
           count++
         }
+        lmdb?.flush()
         return count
       },
     },
@@ -165,6 +190,7 @@ export function buildWindowStore<K, V>(
     spec.windowSizeMs,
     spec.retentionMs,
     layers.marker,
+    layers.persistent,
   )
   return { store, ...layers.built }
 }
@@ -180,6 +206,7 @@ export function buildSessionStore<K, V>(
     layers.cache,
     spec.retentionMs,
     layers.marker,
+    layers.persistent,
   )
   return { store, ...layers.built }
 }

@@ -64,6 +64,7 @@ export class WindowChangeLoggingLayer<K, V> implements WindowLayer<K, V> {
 
   // The emit-final marker goes out with the flush, in the commit that also logs what was emitted.
   flush(): void {
+    this.inner.flush()
     if (this.marker === undefined || !this.marker.takeDirty()) return
     this.env.collector.send({
       topic: this.topic,

@@ -17,8 +17,9 @@ export class MeteredWindowStore<K, V> extends MeteredWindowedStore<K, V> impleme
     readonly windowSizeMs: number,
     retentionMs: number,
     marker?: EmitCloseMarker,
+    persistent = false,
   ) {
-    super(inner, metrics, cache, retentionMs, marker)
+    super(inner, metrics, cache, retentionMs, marker, persistent)
   }
 
   put(key: K, value: V | null, windowStart: number): void {

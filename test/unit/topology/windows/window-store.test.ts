@@ -1,12 +1,17 @@
 // Window and session stores assembled as a task builds them: retention by stream time with a changelog
-// tombstone per expired window, restore from the changelog, and the cache's flush semantics.
+// tombstone per expired window, restore from the changelog, and the cache's flush semantics. Every test
+// runs with the entries in memory and in LMDB (stateStore 'lmdb').
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NO_METRICS, Serdes } from '../../../../topology/index.js'
 import {
   BufferingRecordCollector,
   type ProducerRecord,
 } from '../../../../topology/internals/runtime/record-collector.js'
+import { LmdbStores } from '../../../../topology/internals/state/lmdb-key-value-store.js'
 import type { StoreEnvironment } from '../../../../topology/internals/state/store-environment.js'
 import {
   buildSessionStore,
@@ -23,6 +28,20 @@ import { Window } from '../../../../topology/windows/index.js'
 const str = Serdes.String()
 const long = Serdes.Long()
 
+const MODES = ['memory', 'lmdb'] as const
+/** The environment the stores of the describe block running now keep their entries in (lmdb mode). */
+let lmdb: LmdbStores | undefined
+
+function inMode(mode: (typeof MODES)[number]): void {
+  beforeAll(() => {
+    lmdb = mode === 'lmdb' ? new LmdbStores(mkdtempSync(join(tmpdir(), 'window-store-test-'))) : undefined
+  })
+  afterAll(() => {
+    lmdb?.close()
+    lmdb = undefined
+  })
+}
+
 function env(cacheMaxBytes = 0) {
   const collector = new BufferingRecordCollector()
   const e: StoreEnvironment = {
@@ -33,6 +52,7 @@ function env(cacheMaxBytes = 0) {
     recordContext: { current: { topic: 'in', partition: 1, offset: 0, timestamp: 0, headers: new Map() } },
     metrics: NO_METRICS,
     cacheMaxBytes,
+    ...(lmdb === undefined ? {} : { lmdb }),
   }
   return {
     env: e,
@@ -77,10 +97,13 @@ function decodeWindow(records: ProducerRecord[]) {
   })
 }
 
-describe('window store', () => {
+describe.each(MODES)('window store, entries in %s', (mode) => {
+  inMode(mode)
+
   it('logs writes with the changelog key layout [key][start int64][seqnum int32]', () => {
     const { env: e, collector } = env()
     const { store, changelogTopic } = buildWindowStore<string, number>(wspec(), e)
+    expect(store.persistent).toBe(mode === 'lmdb')
     store.put('a', 7, 20)
     const [r] = collector.drain()
     expect(changelogTopic).toBe('app-w-changelog')
@@ -249,7 +272,8 @@ describe('window store', () => {
   })
 })
 
-describe('session store', () => {
+describe.each(MODES)('session store, entries in %s', (mode) => {
+  inMode(mode)
   const codec = sessionChangelogKeyCodec(str)
 
   it('logs [key][end int64][start int64], finds sessions, expires by end with tombstones, restores', () => {
@@ -328,15 +352,21 @@ describe('session store', () => {
       fc.integer({ min: 0, max: 30 }),
       fc.integer({ min: 0, max: 3 }),
       fc.option(fc.integer({ min: 1, max: 99 }), { freq: 2 }),
+      // A flush after the write: in LMDB, the pending writes then go to the database, and later reads
+      // and expiry combine both.
+      fc.boolean(),
     )
     fc.assert(
       fc.property(fc.array(op, { maxLength: 120 }), fc.integer({ min: 0, max: 20 }), (ops, retention) => {
         const { store } = buildSessionStore<string, number>(sspec({ retentionMs: retention }), env().env)
         const model = new Map<string, [string, number, number, number]>()
         let observed = Number.NEGATIVE_INFINITY
-        for (const [key, start, length, value] of ops) {
+        for (const [key, start, length, value, flush] of ops) {
           const end = start + length
           store.put(key, new Window(start, end), value)
+          if (flush) store.flush()
+          const session = store.fetchSession(key, start, end)
+          if (end > Math.max(observed, end) - retention) expect(session).toBe(value ?? undefined)
           observed = Math.max(observed, end)
           for (const [id, [, , e]] of model) if (e <= observed - retention) model.delete(id)
           if (end <= observed - retention) continue
@@ -352,6 +382,10 @@ describe('session store', () => {
         expect(rows(store.findSessionsByEnd(20, 40))).toEqual(
           expected.filter(([, , e]) => e >= 20 && e <= 40),
         )
+        for (const key of ['a', 'b', 'c', 'ab'])
+          expect(
+            store.findSessions(key, 0, 40).map(([w, v]) => [w.key, w.window.start, w.window.end, v]),
+          ).toEqual(expected.filter(([k]) => k === key).sort((x, y) => x[1] - y[1] || x[2] - y[2]))
         expect(store.approximateNumEntries()).toBe(expected.length)
       }),
       { numRuns: 300 },
