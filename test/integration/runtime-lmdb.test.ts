@@ -1,7 +1,7 @@
-// The runtime with its key-value stores in LMDB (stateStore 'lmdb') on the real broker: a table counts
-// exactly once; a clean close leaves its files and a checkpoint, from which the next start restores
-// only the changelog's tail (even when the files are runs behind); and an instance that finds files a
-// crash left (no checkpoint) wipes them and restores the table from its whole changelog.
+// The runtime with its stores in LMDB (stateStore 'lmdb') on the real broker: a table and a windowed
+// count count exactly once; a clean close leaves their files and a checkpoint, from which the next
+// start restores only the changelogs' tails (even when the files are runs behind); and an instance that
+// finds files a crash left (no checkpoint) wipes them and restores both from their whole changelogs.
 import {
   cpSync,
   existsSync,
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAdmin } from '../../kafka/clients.js'
-import { Materialized, Serdes, StreamsBuilder, type Topology } from '../../topology/index.js'
+import { Materialized, Serdes, StreamsBuilder, TimeWindows, type Topology } from '../../topology/index.js'
 import { KafkaStreams, NO_RUNTIME_METRICS } from '../../topology/runtime/index.js'
 import { createTestTopics, deleteTestTopics, type RawRecord, readTopicRaw } from '../support/kafka.js'
 import { stackConfig, testPrefix } from '../support/stack-env.js'
@@ -26,6 +26,7 @@ const prefix = testPrefix(import.meta.url)
 const config = stackConfig()
 const input = `${prefix}-words`
 const output = `${prefix}-counts`
+const windowOutput = `${prefix}-window-counts`
 const appId = `${prefix}-app`
 const KEYS = 300
 const str = Serdes.String()
@@ -33,14 +34,23 @@ const long = Serdes.Long()
 const stateDir = mkdtempSync(join(tmpdir(), 'streams-lmdb-'))
 const lmdbDir = join(stateDir, appId, 'lmdb')
 
-function countsTopology(from = input, to = output): Topology {
+/** One window of 10 years (the current one ends in 2029): its count per key is the table's. */
+const DECADE_MS = 3650 * 24 * 3600 * 1000
+
+function countsTopology(from = input, to = output, windowed = false): Topology {
   const builder = new StreamsBuilder()
-  builder
-    .stream<string, string>(from, { keySerde: str, valueSerde: str })
-    .groupByKey()
+  const grouped = builder.stream<string, string>(from, { keySerde: str, valueSerde: str }).groupByKey()
+  grouped
     .count(Materialized.as<string, number>('word-counts').withKeySerde(str).withValueSerde(long))
     .toStream()
     .to(to, { keySerde: str, valueSerde: long })
+  if (windowed)
+    grouped
+      .windowedBy(TimeWindows.ofSizeWithNoGrace(DECADE_MS))
+      .count(Materialized.as<string, number>('window-counts').withKeySerde(str).withValueSerde(long))
+      .toStream()
+      .map((key, count): readonly [string, number] => [key.key, count as number])
+      .to(windowOutput, { keySerde: str, valueSerde: long })
   return builder.build()
 }
 
@@ -70,9 +80,13 @@ async function readCounts(expected: Record<string, number>, topic = output): Pro
   return got
 }
 
+const STORES = ['word-counts', 'window-counts'] as const
+type Restored = { records: number; byStore: Record<string, number> }
+const restoreCount = (): Restored => ({ records: 0, byStore: {} })
+
 /** An instance on the shared state directory; `restored` adds up the changelog records it restores. */
-function instance(restored?: { records: number }): KafkaStreams {
-  return new KafkaStreams(countsTopology(), {
+function instance(restored?: Restored): KafkaStreams {
+  return new KafkaStreams(countsTopology(input, output, true), {
     applicationId: appId,
     bootstrapServers: config.kafka.bootstrapServers,
     stateDir,
@@ -84,8 +98,9 @@ function instance(restored?: { records: number }): KafkaStreams {
       : {
           metrics: {
             ...NO_RUNTIME_METRICS,
-            restored: (_store: string, records: number) => {
+            restored: (store: string, records: number) => {
               restored.records += records
+              restored.byStore[store] = (restored.byStore[store] ?? 0) + records
             },
           },
         }),
@@ -100,9 +115,9 @@ async function waitFor(check: () => boolean, timeoutMs = 60_000): Promise<void> 
   }
 }
 
-/** The records in the store's changelog (committed ones, markers aside). */
-async function changelogRecords(): Promise<number> {
-  const records = await readTopicRaw(config, `${appId}-word-counts-changelog`, {
+/** The records in a store's changelog (committed ones, transaction markers aside). */
+async function changelogRecords(store: string): Promise<number> {
+  const records = await readTopicRaw(config, `${appId}-${store}-changelog`, {
     expected: 1,
     isolation: 'read_committed',
     quietMs: 300,
@@ -110,7 +125,14 @@ async function changelogRecords(): Promise<number> {
   return records.length
 }
 
-beforeAll(() => createTestTopics(config, [input, output], 3))
+/** Both counts, the table's and the window's, once they equal the first `total` words' (or after 40 s). */
+async function readBoth(total: number): Promise<void> {
+  const expected = expectedCounts(total)
+  expect(await readCounts(expected)).toEqual(expected)
+  expect(await readCounts(expected, windowOutput)).toEqual(expected)
+}
+
+beforeAll(() => createTestTopics(config, [input, output, windowOutput], 3))
 afterAll(async () => {
   const admin = createAdmin(config.kafka, 'test')
   await admin.deleteGroups({ groups: [appId] }).catch(() => {})
@@ -118,7 +140,9 @@ afterAll(async () => {
   await deleteTestTopics(config, [
     input,
     output,
+    windowOutput,
     `${appId}-word-counts-changelog`,
+    `${appId}-window-counts-changelog`,
     `${appId}-dlq`,
     `${appId}-late`,
   ])
@@ -131,24 +155,27 @@ describe("KafkaStreams with stateStore 'lmdb'", () => {
     const first = instance()
     await first.start()
     try {
-      expect(await readCounts(expectedCounts(3000))).toEqual(expectedCounts(3000))
+      await readBoth(3000)
       expect(readdirSync(lmdbDir)).toContain('data.mdb')
-      const sizes = first.storeSizes().filter((s) => s.store === 'word-counts')
-      expect(sizes.reduce((n, s) => n + s.entries, 0)).toBe(KEYS)
+      for (const store of ['word-counts', 'window-counts']) {
+        const sizes = first.storeSizes().filter((s) => s.store === store)
+        expect(sizes.reduce((n, s) => n + s.entries, 0)).toBe(KEYS)
+      }
     } finally {
       await first.close()
     }
     expect(readdirSync(lmdbDir)).toEqual(expect.arrayContaining(['data.mdb', 'checkpoint.json']))
-    const changelogLength = await changelogRecords()
+    const changelogLength: Record<string, number> = {}
+    for (const store of STORES) changelogLength[store] = await changelogRecords(store)
     // Kept for the last step: files and a checkpoint that are one run behind.
     cpSync(lmdbDir, `${lmdbDir}-first`, { recursive: true })
 
     await produce(1500, 3000)
-    const restored = { records: 0 }
+    const restored = restoreCount()
     const second = instance(restored)
     await second.start()
     try {
-      expect(await readCounts(expectedCounts(4500))).toEqual(expectedCounts(4500))
+      await readBoth(4500)
       // Read and deleted at start: a crash from now on finds no checkpoint.
       expect(readdirSync(lmdbDir)).not.toContain('checkpoint.json')
     } finally {
@@ -156,32 +183,33 @@ describe("KafkaStreams with stateStore 'lmdb'", () => {
     }
     // At most the last transaction's records again (the checkpoint takes the last stable offset), against
     // the whole changelog without it.
-    expect(restored.records).toBeLessThan(changelogLength / 2)
+    for (const store of STORES)
+      expect(restored.byStore[store] ?? 0).toBeLessThan((changelogLength[store] as number) / 2)
 
     // What a crash leaves: files without a checkpoint, which must not be taken for state.
     rmSync(join(lmdbDir, 'checkpoint.json'))
     writeFileSync(join(lmdbDir, 'stale'), 'x')
     await produce(1500, 4500)
-    const afterCrash = { records: 0 }
+    const afterCrash = restoreCount()
     const third = instance(afterCrash)
     await third.start()
     try {
-      expect(await readCounts(expectedCounts(6000))).toEqual(expectedCounts(6000))
+      await readBoth(6000)
       expect(readdirSync(lmdbDir)).not.toContain('stale')
     } finally {
       await third.close()
     }
-    expect(afterCrash.records).toBeGreaterThanOrEqual(KEYS)
+    for (const store of STORES) expect(afterCrash.byStore[store]).toBeGreaterThanOrEqual(KEYS)
 
     // Files and a checkpoint two runs old: the tail since then is restored on top.
     rmSync(lmdbDir, { recursive: true })
     renameSync(`${lmdbDir}-first`, lmdbDir)
     await produce(1500, 6000)
-    const behind = { records: 0 }
+    const behind = restoreCount()
     const fourth = instance(behind)
     await fourth.start()
     try {
-      expect(await readCounts(expectedCounts(7500))).toEqual(expectedCounts(7500))
+      await readBoth(7500)
     } finally {
       await fourth.close()
     }
