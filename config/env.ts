@@ -460,7 +460,7 @@ export const variables = {
   },
   STATE_STORE: {
     description:
-      "Where the processor's tables (key-value stores) keep their entries: memory, or lmdb (files under STATE_DIR, in the page cache the kernel can evict: for more entities than the process should hold, at some CPU per access); rebuilt from their changelogs at every start either way",
+      "Where the processor's tables and windows (its key-value, window and session stores) keep their entries: memory, or lmdb (files under STATE_DIR, in the page cache the kernel can evict: for more entities than the process should hold, at some CPU per access); rebuilt from their changelogs at every start in memory, kept across a clean restart in lmdb",
     expected: 'memory or lmdb',
     default: 'memory',
     schema: z.enum(['memory', 'lmdb'], { message: 'not one of memory, lmdb' }),

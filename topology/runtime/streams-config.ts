@@ -38,14 +38,15 @@ export interface StreamsConfig {
    */
   readonly stateDir?: string
   /**
-   * Where the key-value stores with serdes (every table and table aggregate of the DSL, and the stores
-   * added with those serdes) keep their entries. Default 'memory'. 'lmdb' keeps them in LMDB files under
+   * Where the stores with key and value serdes (every table, table aggregate and windowed aggregate of
+   * the DSL: key-value, window and session stores, and the stores added with those serdes) keep their
+   * entries. Default 'memory'. 'lmdb' keeps them in LMDB files under
    * `<stateDir>/<applicationId>/lmdb`, in the page cache, which the kernel can evict, instead of the
    * process's heap: for tables larger than the process should hold, at some CPU per access. A clean
    * close() leaves the files with a checkpoint of the changelog offsets they cover, and the next start
    * restores only what the changelogs hold past it; after a crash (no checkpoint) the files are wiped
    * and every store restores its whole changelog, about three times slower per record than into memory
-   * (bench/RESULTS.md, Restore). Window and session stores stay in memory.
+   * (bench/RESULTS.md, Restore).
    */
   readonly stateStore?: StateStoreType
   /**

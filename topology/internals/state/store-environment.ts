@@ -17,6 +17,6 @@ export interface StoreEnvironment {
   readonly cacheMaxBytes: number
   /** The budget the task's caches share; without it each cache has its own of cacheMaxBytes. */
   readonly cacheBudget?: CacheBudget
-  /** Where key-value stores with serdes keep their entries; in memory without it. */
+  /** Where the stores with key and value serdes (key-value, window, session) keep their entries; in memory without it. */
   readonly lmdb?: LmdbStores
 }
