@@ -3,9 +3,11 @@
 // the checkpoint (what a crash leaves: the whole changelog), and in memory (the whole changelog).
 // Alternated twice on the local stack: one table of N distinct UUID keys with 600-byte values (about a
 // task snapshot of P8), over 4 partitions, exactly-once. "ready" is from start() to the instance
-// reporting ready (group join, restore, positioning); "restore" is the restore itself.
+// reporting ready (group join, restore, positioning); "restore" is the restore itself. With --windows,
+// the same records also go through a windowed reduce (1 h windows: one window per entity), whose window
+// store is restored, or kept, beside the table.
 //
-//   npm run bench:restart [-- --records 500000]
+//   npm run bench:restart [-- --records 500000] [--windows]
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,13 +15,15 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createAdmin, createProducer } from '../kafka/clients.js'
 import { recreateTopic } from '../kafka/topics.js'
-import { Materialized, Serdes, type StateStoreType, StreamsBuilder } from '../topology/index.js'
+import { Materialized, Serdes, type StateStoreType, StreamsBuilder, TimeWindows } from '../topology/index.js'
 import { KafkaStreams, NO_RUNTIME_METRICS } from '../topology/runtime/index.js'
 import { config, log, machineLoad } from './kafka-workload.js'
 
 const at = process.argv.indexOf('--records')
 const RECORDS = Number(at >= 0 ? process.argv[at + 1] : 500_000) || 500_000
 const PARTITIONS = 4
+const WINDOWS = process.argv.includes('--windows')
+const STORES = WINDOWS ? 2 : 1
 const suffix = Date.now().toString(36)
 const input = `bench.restart.in-${suffix}`
 const applicationId = `bench-restart-${suffix}`
@@ -56,15 +60,22 @@ interface Run {
 /** Starts an instance, waits until its table holds every entity, and closes it cleanly. */
 async function run(stateDir: string, stateStore: StateStoreType): Promise<Run> {
   const builder = new StreamsBuilder()
-  builder
+  const grouped = builder
     .stream<string, Buffer>(input, { keySerde: Serdes.String(), valueSerde: Serdes.Buffer() })
     .groupByKey()
-    .reduce(
-      (_old, value) => value,
-      Materialized.as<string, Buffer>('entities')
-        .withKeySerde(Serdes.String())
-        .withValueSerde(Serdes.Buffer()),
-    )
+  grouped.reduce(
+    (_old, value) => value,
+    Materialized.as<string, Buffer>('entities').withKeySerde(Serdes.String()).withValueSerde(Serdes.Buffer()),
+  )
+  if (WINDOWS)
+    grouped
+      .windowedBy(TimeWindows.ofSizeWithNoGrace(3600_000))
+      .reduce(
+        (_old, value) => value,
+        Materialized.as<string, Buffer>('entity-windows')
+          .withKeySerde(Serdes.String())
+          .withValueSerde(Serdes.Buffer()),
+      )
   let restored = 0
   let restoreMs = 0
   const streams = new KafkaStreams(builder.build(), {
@@ -86,7 +97,7 @@ async function run(stateDir: string, stateStore: StateStoreType): Promise<Run> {
     while (!streams.ready) await sleep(20)
     const readyMs = performance.now() - started
     const entries = () => streams.storeSizes().reduce((n, s) => n + s.entries, 0)
-    while (entries() < RECORDS) await sleep(200)
+    while (entries() < RECORDS * STORES) await sleep(200)
     return { readyMs, restoreMs, restored }
   } finally {
     await streams.close({ timeoutMs: 60_000 })
@@ -96,7 +107,9 @@ async function run(stateDir: string, stateStore: StateStoreType): Promise<Run> {
 const lmdbDir = mkdtempSync(join(tmpdir(), 'bench-restart-lmdb-'))
 const memoryDir = mkdtempSync(join(tmpdir(), 'bench-restart-memory-'))
 try {
-  console.log(`${RECORDS} entities over ${PARTITIONS} partitions; ${machineLoad()}`)
+  console.log(
+    `${RECORDS} entities over ${PARTITIONS} partitions${WINDOWS ? ', a table and a window store' : ''}; ${machineLoad()}`,
+  )
   await produceEntities()
   // The first run processes the input and leaves the changelog and a checkpoint.
   const first = await run(lmdbDir, 'lmdb')
@@ -130,6 +143,7 @@ try {
   const topics = [
     input,
     `${applicationId}-entities-changelog`,
+    `${applicationId}-entity-windows-changelog`,
     `${applicationId}-dlq`,
     `${applicationId}-late`,
   ]
