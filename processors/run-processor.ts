@@ -19,6 +19,11 @@ export interface RunningProcessor {
   readonly metrics: Metrics
   /** The port /metrics, /health and /ready listen on; null when the caller serves them (metricsPort null). */
   readonly port: number | null
+  /**
+   * Rejects with the streams' fatal error (state ERROR: the instance no longer processes). A process
+   * running the processor should then close and exit non-zero, so that its supervisor restarts it.
+   */
+  readonly failed: Promise<never>
   close(): Promise<void>
 }
 
@@ -112,6 +117,9 @@ export async function startProcessor(
       ? undefined
       : new ProbeServer({ registry: metrics.registry, ready: () => streams.readiness() })
   const port = probe ? await probe.start(options.metricsPort ?? config.streams.metricsPort) : null
+  // Listened to before the start: a failure in the first round must not go unseen.
+  const failed = new Promise<never>((_, reject) => streams.once('error', reject))
+  failed.catch(() => {})
   try {
     await streams.start()
   } catch (error) {
@@ -135,6 +143,7 @@ export async function startProcessor(
     streams,
     metrics,
     port,
+    failed,
     close: async () => {
       await streams.close()
       await probe?.close()

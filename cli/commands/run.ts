@@ -21,11 +21,31 @@ function untilSignal(): Promise<void> {
   })
 }
 
+/**
+ * Runs a role until `stop` (a signal) or its fatal error, which `failure` rejects with (the processor's
+ * streams in state ERROR; a sink's credentials or permissions refused). Either way the role is closed;
+ * the error is then thrown, so that the process exits non-zero and its supervisor restarts it (a
+ * processor in ERROR no longer processes, and its /health would otherwise stay ok).
+ */
+export async function runUntilStopped(
+  role: { close(): Promise<void> },
+  failure: Promise<unknown>,
+  stop: Promise<void>,
+): Promise<void> {
+  const failed = failure.then(
+    () => undefined,
+    (error: unknown) => error,
+  )
+  const outcome = await Promise.race([stop.then(() => undefined), failed])
+  await role.close()
+  if (outcome !== undefined) throw outcome
+}
+
 export interface RunningAll {
   /** The port of the processor's and sinks' /metrics, /health and /ready (METRICS_PORT). */
   readonly metricsPort: number
   readonly api: RunningApi
-  /** Rejects with a sink's fatal error (credentials, permissions). */
+  /** Rejects with a sink's fatal error (credentials, permissions) or the processor's. */
   readonly failed: Promise<never>
   /** API, sinks, processor, then the probe server: the reverse of the start. */
   close(): Promise<void>
@@ -81,7 +101,7 @@ export async function startAll(config: Config): Promise<RunningAll> {
     sinks = await startSinks(config, { processor: topology, metrics, metricsPort: null, logger })
     // The API ingests into the topics this processor reads (its PROCESSOR_CONFIG's input topics).
     api = await startApi(config, { processor: topology, logger })
-    const failed = sinks.done.then(() => new Promise<never>(() => {}))
+    const failed = Promise.race([sinks.done.then(() => new Promise<never>(() => {})), processor.failed])
     failed.catch(() => {})
     return { metricsPort: port, api, failed, close }
   } catch (error) {
@@ -103,8 +123,7 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async () => {
       const processor = await startProcessor(loadConfig())
-      await untilSignal()
-      await processor.close()
+      await runUntilStopped(processor, processor.failed, untilSignal())
     })
   run
     .command('sinks')
@@ -115,14 +134,7 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async () => {
       const sinks = await startSinks(loadConfig())
-      // A fatal error (credentials, permissions) ends the process with it, after a clean close.
-      const failed = sinks.done.then(
-        () => undefined,
-        (error: unknown) => error,
-      )
-      const outcome = await Promise.race([untilSignal().then(() => undefined), failed])
-      await sinks.close()
-      if (outcome !== undefined) throw outcome
+      await runUntilStopped(sinks, sinks.done, untilSignal())
     })
   run
     .command('api')
