@@ -91,6 +91,8 @@ export interface Config {
     stateDir: string | undefined
     /** The runtime's stateStore. */
     stateStore: Parsed['STATE_STORE']
+    /** The runtime's windowStateStore. */
+    windowStateStore: Parsed['WINDOW_STATE_STORE']
     metricsPort: number
   }
   /** The Agent Party topology's settings file; undefined: the defaults. */
@@ -214,6 +216,7 @@ export function loadConfig(env: Environment = process.env): Config {
       instanceId: v.INSTANCE_ID || undefined,
       stateDir: v.STATE_DIR || undefined,
       stateStore: v.STATE_STORE,
+      windowStateStore: v.WINDOW_STATE_STORE,
       metricsPort: v.METRICS_PORT,
     },
     processor: { configFile: v.PROCESSOR_CONFIG || undefined },
@@ -297,6 +300,13 @@ function resolveConnections(env: Environment, v: Parsed): Connections {
   }
   if (v.S3_CA_FILE !== undefined && !v.S3_ENDPOINT.startsWith('https:')) {
     issue('S3_CA_FILE', 'is set, but S3_ENDPOINT is not https', 'empty, or an https S3_ENDPOINT')
+  }
+  if (v.WINDOW_STATE_STORE === 'lmdb' && v.STATE_STORE !== 'lmdb') {
+    issue(
+      'WINDOW_STATE_STORE',
+      `is lmdb, but STATE_STORE is ${v.STATE_STORE}: the windows go to LMDB only beside the tables`,
+      'memory, or set STATE_STORE=lmdb too',
+    )
   }
   if (v.PROCESSING_GUARANTEE === 'exactly_once' && v.COMMIT_INTERVAL_MS >= v.TRANSACTION_TIMEOUT_MS) {
     issue(

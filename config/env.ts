@@ -460,8 +460,15 @@ export const variables = {
   },
   STATE_STORE: {
     description:
-      "Where the processor's tables and windows (its key-value, window and session stores) keep their entries: memory, or lmdb (files under STATE_DIR, in the page cache the kernel can evict: for more entities than the process should hold, at some CPU per access); rebuilt from their changelogs at every start in memory, kept across a clean restart in lmdb",
+      "Where the processor's tables (its key-value stores) keep their entries: memory, or lmdb (files under STATE_DIR, in the page cache the kernel can evict: for more entities than the process should hold, at some CPU per access); rebuilt from their changelogs at every start in memory, kept across a clean restart in lmdb",
     expected: 'memory or lmdb',
+    default: 'memory',
+    schema: z.enum(['memory', 'lmdb'], { message: 'not one of memory, lmdb' }),
+  },
+  WINDOW_STATE_STORE: {
+    description:
+      "With STATE_STORE=lmdb, where the processor's windows and sessions (its window and session stores) keep their entries: memory, or lmdb (experimental: a 1M-entity replay failed once inside lmdb-js, see the README)",
+    expected: 'memory, or lmdb with STATE_STORE=lmdb',
     default: 'memory',
     schema: z.enum(['memory', 'lmdb'], { message: 'not one of memory, lmdb' }),
   },

@@ -65,6 +65,7 @@ export function processorStreamsSettings(config: Config, processor: ProcessorCon
     ...(streams.instanceId ? { instanceId: streams.instanceId } : {}),
     ...(streams.stateDir ? { stateDir: streams.stateDir } : {}),
     stateStore: streams.stateStore,
+    windowStateStore: streams.windowStateStore,
     ...(processor.maxEventTimeDriftMs === null
       ? {}
       : { eventTimeAlignment: { maxDriftMs: processor.maxEventTimeDriftMs } }),

@@ -91,6 +91,7 @@ function instance(restored?: Restored): KafkaStreams {
     bootstrapServers: config.kafka.bootstrapServers,
     stateDir,
     stateStore: 'lmdb',
+    windowStateStore: 'lmdb',
     sessionTimeoutMs: 6000,
     heartbeatIntervalMs: 500,
     ...(restored === undefined

@@ -818,6 +818,7 @@ export class KafkaStreams extends EventEmitter {
       cacheMaxBytes: config.cacheMaxBytes,
       maxTaskIdleMs: config.maxTaskIdleMs,
       ...(this.#lmdb === undefined ? {} : { lmdb: this.#lmdb }),
+      lmdbWindows: config.windowStateStore === 'lmdb',
       ...(config.engineMetrics === undefined ? {} : { metrics: config.engineMetrics }),
       ...(config.deserializationExceptionHandler === undefined
         ? {}

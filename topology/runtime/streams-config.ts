@@ -40,7 +40,8 @@ export interface StreamsConfig {
   /**
    * Where the stores with key and value serdes (every table, table aggregate and windowed aggregate of
    * the DSL: key-value, window and session stores, and the stores added with those serdes) keep their
-   * entries. Default 'memory'. 'lmdb' keeps them in LMDB files under
+   * entries (window and session stores only with windowStateStore 'lmdb' too). Default 'memory'. 'lmdb'
+   * keeps them in LMDB files under
    * `<stateDir>/<applicationId>/lmdb`, in the page cache, which the kernel can evict, instead of the
    * process's heap: for tables larger than the process should hold, at some CPU per access. A clean
    * close() leaves the files with a checkpoint of the changelog offsets they cover, and the next start
@@ -49,6 +50,13 @@ export interface StreamsConfig {
    * (bench/RESULTS.md, Restore).
    */
   readonly stateStore?: StateStoreType
+  /**
+   * With stateStore 'lmdb': whether window and session stores are in LMDB too ('lmdb'), or stay in
+   * memory (the default). Experimental: a 1M-entity replay failed once after 20 min inside lmdb-js
+   * (MDB_BAD_TXN in its free-page list, at a session store's commit), which the key-value stores alone
+   * have not shown (bench/RESULTS.md, R19).
+   */
+  readonly windowStateStore?: StateStoreType
   /**
    * A stable identity for this instance (a Kubernetes pod name): the group instance id (static
    * membership) and the transactional id derive from it. Default: an id kept in the state directory.
@@ -251,6 +259,10 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
   }
   const stateStore = config.stateStore ?? 'memory'
   if (!isStateStoreType(stateStore)) invalid('stateStore', stateStore, "'memory' or 'lmdb'")
+  const windowStateStore = config.windowStateStore ?? 'memory'
+  if (!isStateStoreType(windowStateStore)) invalid('windowStateStore', windowStateStore, "'memory' or 'lmdb'")
+  if (windowStateStore === 'lmdb' && stateStore !== 'lmdb')
+    invalid('windowStateStore', windowStateStore, "'memory' unless stateStore is 'lmdb'")
   const producerThread = config.producerThread ?? true
   if (typeof producerThread !== 'boolean') invalid('producerThread', producerThread, 'true or false')
   return {
@@ -262,6 +274,7 @@ export function resolveStreamsConfig(config: StreamsConfig): ResolvedStreamsConf
     commitIntervalMs,
     stateDir: config.stateDir ?? join(tmpdir(), 'agent-party-streams'),
     stateStore,
+    windowStateStore,
     instanceId: config.instanceId,
     replicationFactor: positiveInteger('replicationFactor', config.replicationFactor, 1),
     sessionTimeoutMs,

@@ -59,6 +59,8 @@ export interface TopologyTestDriverOptions {
    * Default 'memory'; 'lmdb' uses a fresh directory under the OS's temporary one, deleted by close().
    */
   readonly stateStore?: StateStoreType
+  /** With stateStore 'lmdb': window and session stores in LMDB too, as the runtime's windowStateStore. */
+  readonly windowStateStore?: StateStoreType
 }
 
 // A topology whose output feeds itself forever is a bug; stop instead of spinning.
@@ -90,6 +92,14 @@ export class TopologyTestDriver implements InputSink, OutputSource {
         },
       )
     }
+    const windowStateStore = options.windowStateStore ?? 'memory'
+    if (!isStateStoreType(windowStateStore) || (windowStateStore === 'lmdb' && stateStore !== 'lmdb')) {
+      throw new TopologyError(
+        'INVALID_ARGUMENT',
+        `windowStateStore: got ${JSON.stringify(windowStateStore)}, expected 'memory', or 'lmdb' with stateStore 'lmdb'`,
+        { subject: 'windowStateStore' },
+      )
+    }
     this.#lmdb =
       stateStore === 'lmdb' ? new LmdbStores(mkdtempSync(join(tmpdir(), 'topology-test-driver-'))) : undefined
     this.#autoCommit = options.autoCommit ?? true
@@ -107,7 +117,7 @@ export class TopologyTestDriver implements InputSink, OutputSource {
         ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
         ...(options.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: options.cacheMaxBytes }),
         ...(options.maxTaskIdleMs === undefined ? {} : { maxTaskIdleMs: options.maxTaskIdleMs }),
-        ...(this.#lmdb === undefined ? {} : { lmdb: this.#lmdb }),
+        ...(this.#lmdb === undefined ? {} : { lmdb: this.#lmdb, lmdbWindows: windowStateStore === 'lmdb' }),
         ...(options.deserializationExceptionHandler === undefined
           ? {}
           : { deserializationExceptionHandler: options.deserializationExceptionHandler }),

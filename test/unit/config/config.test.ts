@@ -59,6 +59,17 @@ describe('loadConfig', () => {
     })
   })
 
+  it('puts the windows in LMDB only beside the tables, naming the variable to set', () => {
+    expect(loadConfig({ STATE_STORE: 'lmdb', WINDOW_STATE_STORE: 'lmdb' }).streams).toMatchObject({
+      stateStore: 'lmdb',
+      windowStateStore: 'lmdb',
+    })
+    expect(loadConfig({ STATE_STORE: 'lmdb' }).streams.windowStateStore).toBe('memory')
+    expect(() => loadConfig({ WINDOW_STATE_STORE: 'lmdb' })).toThrow(
+      /WINDOW_STATE_STORE: is lmdb, but STATE_STORE is memory.*set STATE_STORE=lmdb too/s,
+    )
+  })
+
   it('is frozen', () => {
     const config = loadConfig({})
     expect(() => {
@@ -105,6 +116,7 @@ describe('loadConfig', () => {
     INSTANCE_ID: ['pod 0', /letters, digits/],
     STATE_DIR: ['relative/dir', /not an absolute path/],
     STATE_STORE: ['rocksdb', /not one of memory, lmdb/],
+    WINDOW_STATE_STORE: ['disk', /not one of memory, lmdb/],
     METRICS_PORT: ['70000', /above 65535/],
     PROCESSOR_CONFIG: ['/nonexistent/processor.json', /names no file/],
     SINKS: ['neo4j,kafka', /unknown sinks kafka/],

@@ -18,6 +18,7 @@ describe('processorStreamsSettings', () => {
       TRANSACTION_TIMEOUT_MS: '30000',
       INSTANCE_ID: 'processor-0',
       STATE_STORE: 'lmdb',
+      WINDOW_STATE_STORE: 'lmdb',
     })
     const settings = processorStreamsSettings(config, resolveProcessorConfig({}))
     const resolved = resolveStreamsConfig(settings)
@@ -32,6 +33,7 @@ describe('processorStreamsSettings', () => {
       transactionTimeoutMs: 30_000,
       instanceId: 'processor-0',
       stateStore: 'lmdb',
+      windowStateStore: 'lmdb',
     })
   })
 

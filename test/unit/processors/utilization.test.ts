@@ -85,7 +85,9 @@ class Run {
     options: TopologyTestDriverOptions = {},
   ) {
     this.driver = new TopologyTestDriver(topology(setup), {
-      ...(setup.stateStore === undefined ? {} : { stateStore: setup.stateStore }),
+      ...(setup.stateStore === undefined
+        ? {}
+        : { stateStore: setup.stateStore, windowStateStore: setup.stateStore }),
       ...options,
     })
     this.input = this.driver.createInputTopic(TOPIC, str, serdes.agentEvents)

@@ -26,6 +26,7 @@ describe('resolveStreamsConfig', () => {
       commitIntervalMs: 100,
       stateDir: join(tmpdir(), 'agent-party-streams'),
       stateStore: 'memory',
+      windowStateStore: 'memory',
       instanceId: undefined,
       replicationFactor: 1,
       sessionTimeoutMs: 10_000,
@@ -124,6 +125,9 @@ describe('resolveStreamsConfig', () => {
     ['commitIntervalMs', { commitIntervalMs: 5000, transactionTimeoutMs: 5000 }],
     ['stateStore', { stateStore: 'rocksdb' }],
     ['stateStore', { stateStore: 'LMDB' }],
+    ['windowStateStore', { stateStore: 'lmdb', windowStateStore: 'disk' }],
+    // Windows in LMDB only beside the tables.
+    ['windowStateStore', { windowStateStore: 'lmdb' }],
     ['replicationFactor', { replicationFactor: 0 }],
     ['sessionTimeoutMs', { sessionTimeoutMs: 999 }],
     ['heartbeatIntervalMs', { heartbeatIntervalMs: 0 }],

@@ -50,6 +50,8 @@ export interface StreamTaskOptions {
   readonly maxTaskIdleMs?: number
   /** Where the stores with key and value serdes keep their entries (stateStore 'lmdb'); in memory without it. */
   readonly lmdb?: LmdbStores
+  /** With lmdb: window and session stores there too (windowStateStore 'lmdb'). */
+  readonly lmdbWindows?: boolean
 }
 
 export interface TopicPartitionOffset {
@@ -581,7 +583,9 @@ export class StreamTask {
       metrics: options.metrics ?? NO_METRICS,
       cacheMaxBytes,
       cacheBudget: new CacheBudget(cacheMaxBytes),
-      ...(options.lmdb === undefined ? {} : { lmdb: options.lmdb }),
+      ...(options.lmdb === undefined
+        ? {}
+        : { lmdb: options.lmdb, lmdbWindows: options.lmdbWindows === true }),
     }
     for (const name of sub.stores) {
       const spec = options.graph.stores.get(name)

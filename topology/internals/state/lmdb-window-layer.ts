@@ -6,7 +6,7 @@
 // One database holds three kinds of keys, each after a tag byte:
 //   0x00 [key length: uint16 BE][serialized key][start][end] -> the serialized value
 //        (a key's entries are adjacent, ascending by start then end: fetchKey is one range read);
-//   0x01 [end][start][serialized key] -> empty
+//   0x01 [end][start][serialized key] -> one byte, 0
 //        (the index by end, in Kafka Streams' time order: fetchByEnd and expiry are range reads);
 //   0x02 -> the emit-close marker (emit-close-marker.ts), written at each flush, so that a store whose
 //        restore the checkpoint skips still finds its processor's stream time and emitted close time.
@@ -31,6 +31,8 @@ const ENTRY_TAG = 0
 const END_TAG = 1
 const MARKER_KEY = Buffer.from([2])
 const EMPTY = Buffer.alloc(0)
+/** The index entries' value: one byte, not none (lmdb-js special-cases zero-length values, #161). */
+const INDEX_VALUE = Buffer.from([0])
 const TIME_BYTES = 8
 const TWO_32 = 4294967296
 /** The longest serialized key: the entry's key adds 19 bytes to it, the index's 17. */
@@ -216,7 +218,7 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
           db.removeSync(indexKey)
         } else {
           db.putSync(entryKey, value.bytes)
-          db.putSync(indexKey, EMPTY)
+          db.putSync(indexKey, INDEX_VALUE)
         }
       }
     })
@@ -231,7 +233,12 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
 
   #newPending(): WindowInMemoryLayer<K, PendingValue, PendingValue> {
     // No retention of its own: what expires is decided here, over LMDB's entries and the pending ones.
-    return new WindowInMemoryLayer(this.name, this.keyId, Number.POSITIVE_INFINITY, new ObjectValues<PendingValue>())
+    return new WindowInMemoryLayer(
+      this.name,
+      this.keyId,
+      Number.POSITIVE_INFINITY,
+      new ObjectValues<PendingValue>(),
+    )
   }
 
   #write(key: K, start: number, end: number, bytes: Buffer | null): boolean {

@@ -17,6 +17,8 @@ export interface StoreEnvironment {
   readonly cacheMaxBytes: number
   /** The budget the task's caches share; without it each cache has its own of cacheMaxBytes. */
   readonly cacheBudget?: CacheBudget
-  /** Where the stores with key and value serdes (key-value, window, session) keep their entries; in memory without it. */
+  /** Where the key-value stores with key and value serdes keep their entries; in memory without it. */
   readonly lmdb?: LmdbStores
+  /** With lmdb: window and session stores keep their entries there too (windowStateStore 'lmdb'). */
+  readonly lmdbWindows?: boolean
 }

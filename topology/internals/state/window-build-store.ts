@@ -1,6 +1,6 @@
 // The one place the layers of window and session stores are assembled, as build-key-value-store.ts does
 // for key-value stores: metered -> caching -> change-logging -> in-memory or LMDB (when the task has an
-// LMDB environment and the store has both serdes), each optional layer as the spec says, plus the
+// LMDB environment for windows, windowStateStore 'lmdb', and the store has both serdes), each optional layer as the spec says, plus the
 // restore path that writes changelog records straight into the bottom layer.
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
@@ -85,11 +85,11 @@ function assemble<K, V>(
   const keyBytes =
     keySerde === undefined ? undefined : (key: K) => keySerde.serialize(keyTopic, key) ?? EMPTY_KEY
   const marker = new EmitCloseMarker()
-  // With both serdes and an LMDB environment the entries live in LMDB; otherwise in memory, with a value
-  // serde kept serialized (value-slots.ts), without one (an unlogged store built without serdes) as
-  // objects.
+  // With both serdes and an LMDB environment for windows the entries live in LMDB; otherwise in memory,
+  // with a value serde kept serialized (value-slots.ts), without one (an unlogged store built without
+  // serdes) as objects.
   const lmdb =
-    env.lmdb !== undefined && keySerde !== undefined && valueSerde !== undefined
+    env.lmdb !== undefined && env.lmdbWindows === true && keySerde !== undefined && valueSerde !== undefined
       ? new LmdbWindowLayer<K, V>(
           spec.name,
           env.lmdb,

@@ -52,7 +52,7 @@ function env(cacheMaxBytes = 0) {
     recordContext: { current: { topic: 'in', partition: 1, offset: 0, timestamp: 0, headers: new Map() } },
     metrics: NO_METRICS,
     cacheMaxBytes,
-    ...(lmdb === undefined ? {} : { lmdb }),
+    ...(lmdb === undefined ? {} : { lmdb, lmdbWindows: true }),
   }
   return {
     env: e,

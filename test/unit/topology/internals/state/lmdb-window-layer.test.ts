@@ -6,7 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { isTopologyError, NO_METRICS, Serdes } from '../../../../../topology/index.js'
+import {
+  isTopologyError,
+  NO_METRICS,
+  Serdes,
+  StreamsBuilder,
+  TopologyTestDriver,
+} from '../../../../../topology/index.js'
 import { BufferingRecordCollector } from '../../../../../topology/internals/runtime/record-collector.js'
 import { LmdbStores } from '../../../../../topology/internals/state/lmdb-key-value-store.js'
 import { MAX_WINDOW_KEY_BYTES } from '../../../../../topology/internals/state/lmdb-window-layer.js'
@@ -33,6 +39,7 @@ function storeEnv(lmdb: LmdbStores): StoreEnvironment {
     metrics: NO_METRICS,
     cacheMaxBytes: 0,
     lmdb,
+    lmdbWindows: true,
   }
 }
 
@@ -165,6 +172,25 @@ describe('a window store in LMDB across a clean restart', () => {
 })
 
 describe('a window store in LMDB', () => {
+  it('is there only with windowStateStore lmdb: beside tables in LMDB, windows stay in memory by default', () => {
+    const env = new LmdbStores(join(root, 'default'))
+    const { lmdbWindows: _, ...tablesOnly } = storeEnv(env)
+    expect(buildWindowStore<string, number>(wspec, tablesOnly).store.persistent).toBe(false)
+    expect(buildWindowStore<string, number>(wspec, storeEnv(env)).store.persistent).toBe(true)
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>('in', { keySerde: str, valueSerde: str })
+      .to('out', { keySerde: str, valueSerde: str })
+    expect(
+      () =>
+        new TopologyTestDriver(builder.build(), {
+          stateStore: 'memory',
+          windowStateStore: 'lmdb',
+        }),
+    ).toThrow(/windowStateStore: got "lmdb", expected 'memory', or 'lmdb' with stateStore 'lmdb'/)
+    env.close()
+  })
+
   it('refuses a key longer than LMDB allows, saying how to fix it, and finds nothing under it', () => {
     const env = new LmdbStores(join(root, 'long'))
     const { store } = buildWindowStore<string, number>(wspec, storeEnv(env))
