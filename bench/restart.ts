@@ -5,7 +5,7 @@
 // task snapshot of P8), over 4 partitions, exactly-once. "ready" is from start() to the instance
 // reporting ready (group join, restore, positioning); "restore" is the restore itself. With --windows,
 // the same records also go through a windowed reduce (1 h windows: one window per entity), whose window
-// store is restored, or kept, beside the table.
+// store is restored, or kept (windowStateStore 'lmdb' in the LMDB runs), beside the table.
 //
 //   npm run bench:restart [-- --records 500000] [--windows]
 import { randomUUID } from 'node:crypto'
@@ -83,6 +83,8 @@ async function run(stateDir: string, stateStore: StateStoreType): Promise<Run> {
     bootstrapServers: config.kafka.bootstrapServers,
     stateDir,
     stateStore,
+    // With --windows the window store is on disk beside the table (windowStateStore 'lmdb').
+    windowStateStore: WINDOWS ? stateStore : 'memory',
     metrics: {
       ...NO_RUNTIME_METRICS,
       restored: (_store, records, durationMs) => {
