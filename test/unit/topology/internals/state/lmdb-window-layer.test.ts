@@ -6,14 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  isTopologyError,
-  NO_METRICS,
-  Serdes,
-  StreamsBuilder,
-  TopologyTestDriver,
-} from '../../../../../topology/index.js'
-import { BufferingRecordCollector } from '../../../../../topology/internals/runtime/record-collector.js'
+import { isTopologyError, Serdes, StreamsBuilder, TopologyTestDriver } from '../../../../../topology/index.js'
 import { LmdbStores } from '../../../../../topology/internals/state/lmdb-key-value-store.js'
 import { MAX_WINDOW_KEY_BYTES } from '../../../../../topology/internals/state/lmdb-window-layer.js'
 import type { StoreEnvironment } from '../../../../../topology/internals/state/store-environment.js'
@@ -23,24 +16,16 @@ import {
   type WindowStoreSpec,
 } from '../../../../../topology/internals/state/window-build-store.js'
 import { Window } from '../../../../../topology/windows/index.js'
+import { storeEnv } from './store-fixtures.js'
 
 const str = Serdes.String()
 const long = Serdes.Long()
 const root = mkdtempSync(join(tmpdir(), 'lmdb-window-layer-test-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-function storeEnv(lmdb: LmdbStores): StoreEnvironment {
-  return {
-    applicationId: 'app',
-    taskId: '0_1',
-    partition: 1,
-    collector: new BufferingRecordCollector(),
-    recordContext: { current: { topic: 'in', partition: 1, offset: 0, timestamp: 0, headers: new Map() } },
-    metrics: NO_METRICS,
-    cacheMaxBytes: 0,
-    lmdb,
-    lmdbWindows: true,
-  }
+/** The fixtures' store environment (task 0_3, partition 3, no cache) with the windows in `lmdb`. */
+function windowsIn(lmdb: LmdbStores): StoreEnvironment {
+  return { ...storeEnv(0).env, lmdb, lmdbWindows: true }
 }
 
 const wspec: WindowStoreSpec = {
@@ -53,13 +38,13 @@ const wspec: WindowStoreSpec = {
   windowSizeMs: 10,
   retentionMs: 30,
 }
-const changelog = { topic: 'app-w-changelog', topicId: 'id-1', partition: 1 }
+const changelog = { topic: 'app-w-changelog', topicId: 'id-1', partition: 3 }
 
 describe('a window store in LMDB across a clean restart', () => {
   it('keeps its windows, its largest end and its marker: nothing to restore, retention as before', async () => {
     const dir = join(root, 'window')
     const first = new LmdbStores(dir, { checkpoints: true })
-    const before = buildWindowStore<string, number>(wspec, storeEnv(first))
+    const before = buildWindowStore<string, number>(wspec, windowsIn(first))
     before.afterRestore()
     for (let start = 0; start <= 100; start += 10) before.store.put('a', start, start)
     before.store.put('b', 7, 90)
@@ -74,13 +59,13 @@ describe('a window store in LMDB across a clean restart', () => {
       ['b', 90, 7],
       ['a', 100, 100],
     ])
-    expect(await first.checkpoint([{ database: '0_1/w', ...changelog, offset: 12 }])).toBe(true)
+    expect(await first.checkpoint([{ database: '0_3/w', ...changelog, offset: 12 }])).toBe(true)
     before.store.close()
     first.close()
 
     const second = new LmdbStores(dir, { checkpoints: true })
-    const after = buildWindowStore<string, number>(wspec, storeEnv(second))
-    expect(second.restoreFrom('0_1/w', { ...changelog, start: 0, end: 12 })).toBe(12)
+    const after = buildWindowStore<string, number>(wspec, windowsIn(second))
+    expect(second.restoreFrom('0_3/w', { ...changelog, start: 0, end: 12 })).toBe(12)
     after.afterRestore()
     expect(after.store.all().map(([w, v]) => [w.key, w.window.start, v])).toEqual(contents)
     expect(after.store.processorMarker.streamTime).toBe(105)
@@ -103,31 +88,31 @@ describe('a window store in LMDB across a clean restart', () => {
   it('takes the changelog tail over the checkpointed files, marker included', async () => {
     const dir = join(root, 'tail')
     const first = new LmdbStores(dir, { checkpoints: true })
-    const before = buildWindowStore<string, number>(wspec, storeEnv(first))
+    const before = buildWindowStore<string, number>(wspec, windowsIn(first))
     before.afterRestore()
     before.store.put('a', 1, 0)
     before.store.processorMarker.setStreamTime(5)
     before.store.flush()
-    expect(await first.checkpoint([{ database: '0_1/w', ...changelog, offset: 2 }])).toBe(true)
+    expect(await first.checkpoint([{ database: '0_3/w', ...changelog, offset: 2 }])).toBe(true)
     before.store.close()
     first.close()
     // What a later run wrote to the changelog after the checkpoint's offset (and lost from its files).
     const later = new LmdbStores(join(root, 'later'))
-    const writerEnv = storeEnv(later)
-    const writer = buildWindowStore<string, number>(wspec, writerEnv)
+    const { env: writerEnv, collector } = storeEnv(0)
+    const writer = buildWindowStore<string, number>(wspec, { ...writerEnv, lmdb: later, lmdbWindows: true })
     writer.afterRestore()
     writer.store.put('a', 2, 0)
     writer.store.put('b', 3, 10)
     writer.store.processorMarker.setStreamTime(15)
     writer.store.flush()
-    const tail = (writerEnv.collector as BufferingRecordCollector).drain()
+    const tail = collector.drain()
     expect(tail).toHaveLength(3) // two windows and the marker
     writer.store.close()
     later.close()
 
     const second = new LmdbStores(dir, { checkpoints: true })
-    const after = buildWindowStore<string, number>(wspec, storeEnv(second))
-    expect(second.restoreFrom('0_1/w', { ...changelog, start: 0, end: 9 })).toBe(2)
+    const after = buildWindowStore<string, number>(wspec, windowsIn(second))
+    expect(second.restoreFrom('0_3/w', { ...changelog, start: 0, end: 9 })).toBe(2)
     expect(after.restore(tail)).toBe(2)
     after.afterRestore()
     expect(after.store.all().map(([w, v]) => [w.key, w.window.start, v])).toEqual([
@@ -143,20 +128,20 @@ describe('a window store in LMDB across a clean restart', () => {
     const dir = join(root, 'session')
     const spec = { ...wspec, kind: 'session' as const, name: 's', retentionMs: 50 }
     const first = new LmdbStores(dir, { checkpoints: true })
-    const before = buildSessionStore<string, number>(spec, storeEnv(first))
+    const before = buildSessionStore<string, number>(spec, windowsIn(first))
     before.afterRestore()
     before.store.put('a', new Window(0, 4), 1)
     before.store.put('a', new Window(10, 30), 2)
     before.store.put('b', new Window(12, 12), 3)
     before.store.processorMarker.setStreamTime(30)
     before.store.flush()
-    expect(await first.checkpoint([{ database: '0_1/s', ...changelog, offset: 3 }])).toBe(true)
+    expect(await first.checkpoint([{ database: '0_3/s', ...changelog, offset: 3 }])).toBe(true)
     before.store.close()
     first.close()
 
     const second = new LmdbStores(dir, { checkpoints: true })
-    const after = buildSessionStore<string, number>(spec, storeEnv(second))
-    expect(second.restoreFrom('0_1/s', { ...changelog, start: 0, end: 3 })).toBe(3)
+    const after = buildSessionStore<string, number>(spec, windowsIn(second))
+    expect(second.restoreFrom('0_3/s', { ...changelog, start: 0, end: 3 })).toBe(3)
     after.afterRestore()
     expect(after.store.findSessions('a', 0, 40).map(([w, v]) => [w.window.start, w.window.end, v])).toEqual([
       [0, 4, 1],
@@ -174,9 +159,9 @@ describe('a window store in LMDB across a clean restart', () => {
 describe('a window store in LMDB', () => {
   it('is there only with windowStateStore lmdb: beside tables in LMDB, windows stay in memory by default', () => {
     const env = new LmdbStores(join(root, 'default'))
-    const { lmdbWindows: _, ...tablesOnly } = storeEnv(env)
+    const { lmdbWindows: _, ...tablesOnly } = windowsIn(env)
     expect(buildWindowStore<string, number>(wspec, tablesOnly).store.persistent).toBe(false)
-    expect(buildWindowStore<string, number>(wspec, storeEnv(env)).store.persistent).toBe(true)
+    expect(buildWindowStore<string, number>(wspec, windowsIn(env)).store.persistent).toBe(true)
     const builder = new StreamsBuilder()
     builder
       .stream<string, string>('in', { keySerde: str, valueSerde: str })
@@ -193,7 +178,7 @@ describe('a window store in LMDB', () => {
 
   it('refuses a key longer than LMDB allows, saying how to fix it, and finds nothing under it', () => {
     const env = new LmdbStores(join(root, 'long'))
-    const { store } = buildWindowStore<string, number>(wspec, storeEnv(env))
+    const { store } = buildWindowStore<string, number>(wspec, windowsIn(env))
     const long = 'k'.repeat(MAX_WINDOW_KEY_BYTES + 1)
     let caught: unknown
     try {
@@ -217,7 +202,7 @@ describe('a window store in LMDB', () => {
 
   it('holds in memory only the writes since its last flush', () => {
     const env = new LmdbStores(join(root, 'bytes'))
-    const { store } = buildWindowStore<string, number>({ ...wspec, retentionMs: 1e9 }, storeEnv(env))
+    const { store } = buildWindowStore<string, number>({ ...wspec, retentionMs: 1e9 }, windowsIn(env))
     for (let i = 0; i < 2000; i++) store.put(`key-${i}`, i, 0)
     expect(store.approximateBytes()).toBeGreaterThan(2000 * 20)
     store.flush()
