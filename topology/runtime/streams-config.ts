@@ -38,10 +38,9 @@ export interface StreamsConfig {
    */
   readonly stateDir?: string
   /**
-   * Where the stores with key and value serdes (every table, table aggregate and windowed aggregate of
-   * the DSL: key-value, window and session stores, and the stores added with those serdes) keep their
-   * entries (window and session stores only with windowStateStore 'lmdb' too). Default 'memory'. 'lmdb'
-   * keeps them in LMDB files under
+   * Where the key-value stores with key and value serdes (every table and table aggregate of the DSL,
+   * and the stores added with those serdes) keep their entries; windowStateStore says the same of the
+   * window and session stores. Default 'memory'. 'lmdb' keeps them in LMDB files under
    * `<stateDir>/<applicationId>/lmdb`, in the page cache, which the kernel can evict, instead of the
    * process's heap: for tables larger than the process should hold, at some CPU per access. A clean
    * close() leaves the files with a checkpoint of the changelog offsets they cover, and the next start

@@ -55,7 +55,7 @@ export interface TopologyTestDriverOptions {
    */
   readonly changelogs?: Readonly<Record<string, readonly ChangelogRecord[]>>
   /**
-   * Where the stores with key and value serdes keep their entries, as the runtime's stateStore setting.
+   * Where the key-value stores with key and value serdes keep their entries, as the runtime's stateStore setting.
    * Default 'memory'; 'lmdb' uses a fresh directory under the OS's temporary one, deleted by close().
    */
   readonly stateStore?: StateStoreType

@@ -48,7 +48,7 @@ export interface StreamTaskOptions {
    * processing the others out of event-time order. Default 0: never wait.
    */
   readonly maxTaskIdleMs?: number
-  /** Where the stores with key and value serdes keep their entries (stateStore 'lmdb'); in memory without it. */
+  /** Where the key-value stores with key and value serdes keep their entries (stateStore 'lmdb'); in memory without it. */
   readonly lmdb?: LmdbStores
   /** With lmdb: window and session stores there too (windowStateStore 'lmdb'). */
   readonly lmdbWindows?: boolean

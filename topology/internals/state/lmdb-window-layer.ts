@@ -1,4 +1,4 @@
-// The innermost layer of a window or session store kept in LMDB (stateStore 'lmdb'), in place of
+// The innermost layer of a window or session store kept in LMDB (windowStateStore 'lmdb'), in place of
 // WindowInMemoryLayer: the entries live in the task's database of that store (LmdbStores), so that
 // the windows of a large state sit in the page cache instead of the heap, and survive a clean restart
 // with the key-value stores' checkpoint.
