@@ -38,9 +38,10 @@ const TWO_32 = 4294967296
 /** The longest serialized key: the entry's key adds 19 bytes to it, the index's 17. */
 export const MAX_WINDOW_KEY_BYTES = MAX_KEY_BYTES + 1 - 3 - 2 * TIME_BYTES
 
-/** A pending write: the serialized value, or null for a delete. */
+/** A pending write: the serialized value, or null for a delete, and the key as serialized once. */
 interface PendingValue {
   readonly bytes: Buffer | null
+  readonly keyBytes: Buffer
 }
 
 function writeTime(out: Buffer, value: number, at: number): void {
@@ -206,11 +207,11 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
     const db = this.#db
     db.transactionSync(() => {
       if (marker !== undefined) db.putSync(MARKER_KEY, marker)
-      for (const { key, start, end, value } of pending.fetchByEnd(
+      for (const { start, end, value } of pending.fetchByEnd(
         Number.NEGATIVE_INFINITY,
         Number.POSITIVE_INFINITY,
       )) {
-        const keyBytes = this.#keyBytes(key)
+        const { keyBytes } = value
         const entryKey = this.#entryKey(keyBytes, start, end)
         const indexKey = this.#indexKey(keyBytes, start, end)
         if (value.bytes === null) {
@@ -245,8 +246,13 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
     if (end > this.#observedEnd) this.#observedEnd = end
     const expiredUpTo = this.#observedEnd - this.retentionMs
     if (end <= expiredUpTo) return false
-    if (bytes !== null) this.#checkedKeyBytes(key)
-    this.#pending.put(key, start, end, { bytes })
+    const keyBytes = this.#keyBytes(key)
+    if (keyBytes.length > MAX_WINDOW_KEY_BYTES) {
+      // A delete of a key too long to have been stored has nothing to remove (nor may LMDB be asked to).
+      if (bytes === null) return true
+      this.#tooLarge(keyBytes.length)
+    }
+    this.#pending.put(key, start, end, { bytes, keyBytes })
     this.#expire(expiredUpTo)
     if (this.#pending.approximateNumEntries() >= PENDING_LIMIT) this.flush()
     return true
@@ -258,13 +264,13 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
     const from = this.#expiredThrough
     if (expiredUpTo <= from) return
     this.#expiredThrough = expiredUpTo
-    const expired: { key: K; start: number; end: number }[] = []
+    const expired: { key: K; start: number; end: number; keyBytes: Buffer }[] = []
     for (const p of this.#pending.fetchByEnd(from, expiredUpTo))
-      if (p.end > from && p.value.bytes !== null) expired.push(p)
+      if (p.end > from && p.value.bytes !== null) expired.push({ ...p, keyBytes: p.value.keyBytes })
     for (const e of this.#indexed(from, expiredUpTo))
       if (e.end > from && this.#pending.get(e.key, e.start, e.end) === undefined) expired.push(e)
-    for (const { key, start, end } of expired) {
-      this.#pending.put(key, start, end, { bytes: null })
+    for (const { key, start, end, keyBytes } of expired) {
+      this.#pending.put(key, start, end, { bytes: null, keyBytes })
       if (!this.#restoring) this.onExpire?.(key, start, end)
     }
   }
@@ -304,14 +310,12 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
     return this.keySerde.serialize(this.topic, key) ?? EMPTY
   }
 
-  #checkedKeyBytes(key: K): void {
-    const length = this.#keyBytes(key).length
-    if (length <= MAX_WINDOW_KEY_BYTES) return
+  #tooLarge(length: number): never {
     throw new TopologyError(
       'STORE_KEY_TOO_LARGE',
       `store ${this.name} keeps its windows in LMDB, whose keys allow at most ${MAX_WINDOW_KEY_BYTES} bytes ` +
         `of a window's key; this key serializes to ${length}. Shorten the key (a hash of it), or keep ` +
-        "the stores in memory (stateStore 'memory')",
+        "the windows in memory (windowStateStore 'memory')",
       { subject: this.name },
     )
   }

@@ -1,7 +1,8 @@
 // The one place the layers of window and session stores are assembled, as build-key-value-store.ts does
 // for key-value stores: metered -> caching -> change-logging -> in-memory or LMDB (when the task has an
-// LMDB environment for windows, windowStateStore 'lmdb', and the store has both serdes), each optional layer as the spec says, plus the
-// restore path that writes changelog records straight into the bottom layer.
+// LMDB environment for windows, windowStateStore 'lmdb', and the store has both serdes), each optional
+// layer as the spec says, plus the restore path that writes changelog records straight into the bottom
+// layer.
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
 import { changelogTopicName } from '../graph/names.js'

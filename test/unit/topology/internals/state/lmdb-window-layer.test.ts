@@ -187,9 +187,13 @@ describe('a window store in LMDB', () => {
       caught = error
     }
     expect(isTopologyError(caught) && caught.code).toBe('STORE_KEY_TOO_LARGE')
-    expect(String((caught as Error).message)).toContain("stateStore 'memory'")
+    expect(String((caught as Error).message)).toContain("windowStateStore 'memory'")
     expect(store.fetch(long, 0)).toBeUndefined()
     expect(store.fetchRange(long, 0, 100)).toEqual([])
+    // Deleting it has nothing to remove, and the flush does not hand LMDB a key it refuses.
+    store.put(long, null, 0)
+    store.flush()
+    expect(store.fetch(long, 0)).toBeUndefined()
     // The longest key allowed is kept.
     const longest = 'k'.repeat(MAX_WINDOW_KEY_BYTES)
     store.put(longest, 2, 0)
