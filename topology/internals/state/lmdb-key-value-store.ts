@@ -4,7 +4,8 @@
 // in-memory stores' arenas. The role RocksDB plays in Kafka Streams.
 //
 // One LMDB environment per instance (LmdbStores), one named database per store of a task. Writes
-// collect in a pending map (which reads see first) and go to LMDB in one write transaction at flush,
+// collect in a pending map (which reads see first) and go to LMDB at flush (in write transactions of
+// KEYS_PER_TRANSACTION keys),
 // which the task calls at every commit, or sooner once PENDING_LIMIT keys wait. Nothing is fsynced
 // while the instance runs, and LMDB may hold writes of a transaction that later aborts: the files are
 // only trusted through a checkpoint, as Kafka Streams does under exactly-once. A clean close, after its
@@ -38,6 +39,14 @@ export const MAX_KEY_BYTES = 1977
 /** Writes kept in memory before a flush: bounds the pending map between commits. */
 export const PENDING_LIMIT = 10_000
 /**
+ * Keys a flush writes per LMDB write transaction. A transaction holds every page it dirties in memory
+ * until it commits, and LMDB keeps those page buffers afterwards for its next transactions (its list
+ * of dirty pages to reuse, never given back to the allocator): the largest transaction sets memory the
+ * process keeps for good. 1M random puts into one database, in transactions of 10,000, left 47 MiB of
+ * anonymous memory that way; in transactions of 1,000, 10 MiB, 13% faster.
+ */
+export const KEYS_PER_TRANSACTION = 1000
+/**
  * The oldest checkpoint a start uses: 12 h, half of Kafka's default delete.retention.ms (24 h). A
  * compacted changelog drops a tombstone that much after cleaning it, so a checkpoint older than that
  * could miss a delete and keep the key forever.
@@ -50,6 +59,34 @@ const MAX_DATABASES = 100_000
 const KEY_TAG = 0
 const CHECKPOINT_FILE = 'checkpoint.json'
 const CHECKPOINT_VERSION = 1
+
+/**
+ * Writes `items` with `write` in LMDB write transactions of at most `perTransaction` items each, `first`
+ * (when given) in the first of them. Nothing reads between two of them, and the files are only trusted
+ * through a checkpoint written after the last (a crash wipes them), so one flush need not be one
+ * transaction.
+ */
+export function writeInTransactions<T>(
+  db: Database,
+  items: Iterable<T>,
+  perTransaction: number,
+  write: (item: T) => void,
+  first?: () => void,
+): void {
+  const iterator = items[Symbol.iterator]()
+  let next = iterator.next()
+  let pending = first
+  while (!next.done || pending !== undefined) {
+    db.transactionSync(() => {
+      pending?.()
+      pending = undefined
+      for (let n = 0; n < perTransaction && !next.done; n++) {
+        write(next.value)
+        next = iterator.next()
+      }
+    })
+  }
+}
 
 /** The database of one store of one task: the name a checkpoint knows it by. */
 export function lmdbDatabaseName(taskId: string, store: string): string {
@@ -434,7 +471,7 @@ export class LmdbKeyValueStore<K, V> implements KeyValueLayer<K, V> {
     return mapBytes(this.#pending) + this.#pendingBytes
   }
 
-  /** Writes the pending map to LMDB in one transaction. */
+  /** Writes the pending map to LMDB (in transactions of KEYS_PER_TRANSACTION keys). */
   flush(): void {
     if (this.#pending.size === 0) return
     const pending = this.#pending
@@ -442,11 +479,9 @@ export class LmdbKeyValueStore<K, V> implements KeyValueLayer<K, V> {
     this.#pending = new Map()
     this.#pendingBytes = 0
     const db = this.#db
-    db.transactionSync(() => {
-      for (const { key, bytes } of pending.values()) {
-        if (bytes === null) db.removeSync(key)
-        else db.putSync(key, bytes)
-      }
+    writeInTransactions(db, pending.values(), KEYS_PER_TRANSACTION, ({ key, bytes }) => {
+      if (bytes === null) db.removeSync(key)
+      else db.putSync(key, bytes)
     })
   }
 

@@ -13,8 +13,8 @@
 // Times are int64 BE with the sign bit flipped, so that byte order is numeric order.
 //
 // As in LmdbKeyValueStore, writes collect in memory (here a WindowInMemoryLayer of pending values,
-// tombstones included) that reads look at first, and go to LMDB in one write transaction at flush (each
-// commit) or once PENDING_LIMIT entries wait. Retention is the in-memory layer's: entries whose end is
+// tombstones included) that reads look at first, and go to LMDB at flush (each commit, in write
+// transactions of KEYS_PER_TRANSACTION keys) or once PENDING_LIMIT entries wait. Retention is the in-memory layer's: entries whose end is
 // <= (largest end written) - retention expire, each told to `onExpire` (the changelog's tombstone)
 // except during restore. Expiry reads only the range of ends it newly passes.
 import type { Database } from 'lmdb'
@@ -22,7 +22,13 @@ import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
 import type { EmitCloseMarker } from './emit-close-marker.js'
 import type { KeyIdOf } from './key-id.js'
-import { type LmdbStores, MAX_KEY_BYTES, PENDING_LIMIT } from './lmdb-key-value-store.js'
+import {
+  KEYS_PER_TRANSACTION,
+  type LmdbStores,
+  MAX_KEY_BYTES,
+  PENDING_LIMIT,
+  writeInTransactions,
+} from './lmdb-key-value-store.js'
 import { ObjectValues } from './value-slots.js'
 import { WindowInMemoryLayer } from './window-in-memory-layer.js'
 import { type BaseWindowLayer, type ExpiryListener, sortByTime, type TimedEntry } from './window-layer.js'
@@ -191,7 +197,7 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
     return this.#pending.approximateBytes()
   }
 
-  /** Writes the pending entries, and the marker, to LMDB in one transaction. */
+  /** Writes the pending entries, and the marker, to LMDB (in transactions of KEYS_PER_TRANSACTION keys). */
   flush(): void {
     let marker =
       this.marker !== undefined &&
@@ -205,12 +211,12 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
     if (pending.approximateNumEntries() === 0 && marker === undefined) return
     this.#pending = this.#newPending()
     const db = this.#db
-    db.transactionSync(() => {
-      if (marker !== undefined) db.putSync(MARKER_KEY, marker)
-      for (const { start, end, value } of pending.fetchByEnd(
-        Number.NEGATIVE_INFINITY,
-        Number.POSITIVE_INFINITY,
-      )) {
+    // Two keys per window: the entry and its index.
+    writeInTransactions(
+      db,
+      pending.fetchByEnd(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY),
+      KEYS_PER_TRANSACTION / 2,
+      ({ start, end, value }) => {
         const { keyBytes } = value
         const entryKey = this.#entryKey(keyBytes, start, end)
         const indexKey = this.#indexKey(keyBytes, start, end)
@@ -221,8 +227,9 @@ export class LmdbWindowLayer<K, V> implements BaseWindowLayer<K, V> {
           db.putSync(entryKey, value.bytes)
           db.putSync(indexKey, INDEX_VALUE)
         }
-      }
-    })
+      },
+      marker === undefined ? undefined : () => db.putSync(MARKER_KEY, marker),
+    )
   }
 
   /** Drops the database, unless a checkpoint written after the last commit keeps it (as LmdbKeyValueStore). */

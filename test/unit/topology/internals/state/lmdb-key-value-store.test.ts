@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   isTopologyError,
   Materialized,
@@ -17,10 +17,12 @@ import { buildKeyValueStore } from '../../../../../topology/internals/state/buil
 import { keyIdFunction } from '../../../../../topology/internals/state/key-id.js'
 import {
   CHECKPOINT_MAX_AGE_MS,
+  KEYS_PER_TRANSACTION,
   LmdbKeyValueStore,
   LmdbStores,
   MAX_KEY_BYTES,
   PENDING_LIMIT,
+  writeInTransactions,
 } from '../../../../../topology/internals/state/lmdb-key-value-store.js'
 import type { Serde } from '../../../../../topology/serdes.js'
 import { model, ops, run, storeEnv, storeSpec } from './store-fixtures.js'
@@ -449,6 +451,56 @@ describe('LmdbStores memory', () => {
     expect(mappings).toHaveLength(1)
     store.close()
     env.close()
+  })
+})
+
+describe('LmdbStores write transactions', () => {
+  // LMDB keeps the buffers of the pages a transaction dirtied for good: a flush's transactions are kept
+  // small, so that the largest is small.
+  it('writes a flush in transactions of KEYS_PER_TRANSACTION keys, every write of it landing', () => {
+    const { db } = stores.open('0_0/chunked')
+    const transactions = vi.spyOn(db, 'transactionSync')
+    const count = KEYS_PER_TRANSACTION * 2 + 1
+    const keys = Array.from({ length: count }, (_, i) => Buffer.from(`k${i}`))
+    writeInTransactions(db, keys, KEYS_PER_TRANSACTION, (key) => db.putSync(key, Buffer.from('v')))
+    expect(transactions).toHaveBeenCalledTimes(3)
+    expect(db.getCount()).toBe(count)
+    // `first` runs in the first transaction, and alone when there is nothing else to write.
+    const order: string[] = []
+    writeInTransactions(
+      db,
+      keys.slice(0, 2),
+      1,
+      (key) => order.push(key.toString()),
+      () => order.push('first'),
+    )
+    expect(order).toEqual(['first', 'k0', 'k1'])
+    writeInTransactions(
+      db,
+      [],
+      10,
+      () => {},
+      () => db.putSync(Buffer.from('only'), Buffer.from('x')),
+    )
+    expect(db.get(Buffer.from('only'))).toEqual(Buffer.from('x'))
+    expect(transactions).toHaveBeenCalledTimes(6)
+    writeInTransactions(db, [], 10, () => {})
+    expect(transactions).toHaveBeenCalledTimes(6)
+    stores.release('0_0/chunked')
+  })
+
+  it('flushes a store of more keys than one transaction takes: puts and deletes all land', () => {
+    const store = lmdbStore()
+    const count = KEYS_PER_TRANSACTION * 3 + 7
+    for (let i = 0; i < count; i++) store.put(`k${i}`, `v${i}`)
+    store.flush()
+    for (let i = 0; i < count; i += 2) store.delete(`k${i}`)
+    store.flush()
+    const all = new Map(store.all())
+    expect(all.size).toBe(Math.floor(count / 2))
+    expect(all.get(`k${count - 2}`)).toBe(`v${count - 2}`)
+    expect([...all.keys()].every((k) => Number(k.slice(1)) % 2 === 1)).toBe(true)
+    store.close()
   })
 })
 

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isTopologyError, Serdes, StreamsBuilder, TopologyTestDriver } from '../../../../../topology/index.js'
-import { LmdbStores } from '../../../../../topology/internals/state/lmdb-key-value-store.js'
+import {
+  KEYS_PER_TRANSACTION,
+  LmdbStores,
+} from '../../../../../topology/internals/state/lmdb-key-value-store.js'
 import { MAX_WINDOW_KEY_BYTES } from '../../../../../topology/internals/state/lmdb-window-layer.js'
 import type { StoreEnvironment } from '../../../../../topology/internals/state/store-environment.js'
 import {
@@ -81,6 +84,37 @@ describe('a window store in LMDB across a clean restart', () => {
     after.store.put('c', 2, 110)
     expect(after.store.fetch('a', 80)).toBeUndefined()
     expect(after.store.fetch('c', 110)).toBe(2)
+    after.store.close()
+    second.close()
+  })
+
+  it('keeps a flush larger than one LMDB transaction whole, marker and deletes included', async () => {
+    const dir = join(root, 'large-flush')
+    const spec = { ...wspec, retentionMs: 1_000_000 }
+    const first = new LmdbStores(dir, { checkpoints: true })
+    const before = buildWindowStore<string, number>(spec, windowsIn(first))
+    before.afterRestore()
+    // Two keys per window (entry and index): several transactions each way.
+    const count = KEYS_PER_TRANSACTION * 2 + 3
+    for (let i = 0; i < count; i++) before.store.put(`k${i}`, i, (i % 100) * 10)
+    before.store.processorMarker.setStreamTime(995)
+    before.store.flush()
+    for (let i = 0; i < count; i += 3) before.store.put(`k${i}`, null, (i % 100) * 10)
+    before.store.flush()
+    const left = count - Math.ceil(count / 3)
+    expect(before.store.all()).toHaveLength(left)
+    expect(await first.checkpoint([{ database: '0_3/w', ...changelog, offset: 40 }])).toBe(true)
+    before.store.close()
+    first.close()
+
+    const second = new LmdbStores(dir, { checkpoints: true })
+    const after = buildWindowStore<string, number>(spec, windowsIn(second))
+    expect(second.restoreFrom('0_3/w', { ...changelog, start: 0, end: 40 })).toBe(40)
+    after.afterRestore()
+    expect(after.store.all()).toHaveLength(left)
+    expect(after.store.fetch('k1234', 340)).toBe(1234)
+    expect(after.store.fetch('k1233', 330)).toBeUndefined()
+    expect(after.store.processorMarker.streamTime).toBe(995)
     after.store.close()
     second.close()
   })
