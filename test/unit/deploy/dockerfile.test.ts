@@ -116,6 +116,50 @@ describe('deploy/docker/Dockerfile', () => {
     expect(read('cli/main.ts').startsWith('#!/usr/bin/env node\n')).toBe(true)
   })
 
+  describe('jemalloc', () => {
+    const env = new Map(
+      runtime.instructions
+        .filter((i) => i.keyword === 'ENV')
+        .map((i) => i.args.split('=', 2) as [string, string]),
+    )
+    const install = (runs(runtime).find((r) => r.includes('libjemalloc2')) ?? '').replace(/\s+/g, ' ')
+
+    it("is preloaded in every process, from Debian's package, linked where LD_PRELOAD looks", () => {
+      expect(install).toMatch(/apt-get update && apt-get install -y --no-install-recommends libjemalloc2 /)
+      expect(install).toContain('rm -rf /var/lib/apt/lists/*')
+      const link = /ln -s "\$\((dpkg -L libjemalloc2 \| grep '[^']+')\)" (\S+)$/.exec(install)
+      expect(link?.[2]).toBe(env.get('LD_PRELOAD'))
+      // Before USER: apt-get needs root.
+      const index = (k: string) => runtime.instructions.findLastIndex((i) => i.keyword === k)
+      const at = runtime.instructions.findIndex((i) => i.args.includes('libjemalloc2'))
+      expect(at).toBeGreaterThan(-1)
+      expect(at).toBeLessThan(index('USER'))
+    })
+
+    it("loads into Node 24 on this Debian with the image's settings, without a warning", async () => {
+      // The command the image links the library by, run against this machine's package (the same
+      // Debian release as the image's).
+      const lookup = /"\$\((dpkg -L libjemalloc2 \| grep '[^']+')\)"/.exec(install)?.[1] as string
+      const { stdout: path } = await execFileAsync('sh', ['-c', lookup])
+      expect(path.trim().split('\n')).toHaveLength(1)
+      const { stdout, stderr } = await execFileAsync(
+        process.execPath,
+        ['-e', "console.log(require('fs').readFileSync('/proc/self/maps', 'utf8').includes('libjemalloc'))"],
+        {
+          env: {
+            ...process.env,
+            LD_PRELOAD: path.trim(),
+            MALLOC_CONF: env.get('MALLOC_CONF'),
+            NODE_OPTIONS: '',
+          },
+        },
+      )
+      expect(stdout.trim()).toBe('true')
+      expect(stderr).toBe('') // jemalloc names a MALLOC_CONF option it does not know on stderr
+      expect(process.versions.node.split('.')[0]).toBe('24')
+    })
+  })
+
   it('exposes the API port and the metrics port', () => {
     expect(last(runtime, 'EXPOSE')?.args.split(/\s+/)).toEqual(['8000', '9464'])
   })
