@@ -4,17 +4,16 @@
 // in-memory stores' arenas. The role RocksDB plays in Kafka Streams.
 //
 // One LMDB environment per instance (LmdbStores), one named database per store of a task. Writes
-// collect in a pending map (which reads see first) and go to LMDB at flush (in write transactions of
-// KEYS_PER_TRANSACTION keys),
-// which the task calls at every commit, or sooner once PENDING_LIMIT keys wait. Nothing is fsynced
-// while the instance runs, and LMDB may hold writes of a transaction that later aborts: the files are
-// only trusted through a checkpoint, as Kafka Streams does under exactly-once. A clean close, after its
-// last commit, syncs the files and writes `checkpoint.json`: for each store, its changelog partition
-// (and the topic's id) and the offset its contents cover. The next start reads the checkpoint and
-// deletes it before anything is written, so that a crash from then on leaves no checkpoint: without
-// one, the directory is wiped and every store restores its whole changelog. With one, a task restores
-// only the changelog's tail from that offset (restoreFrom), provided the topic is the same one and
-// still holds that offset.
+// collect in a pending map (which reads see first) and go to LMDB at flush, in write transactions of
+// KEYS_PER_TRANSACTION keys; the task flushes at every commit, or sooner once PENDING_LIMIT keys wait.
+// Nothing is fsynced while the instance runs, and LMDB may hold writes of a transaction that later
+// aborts: the files are only trusted through a checkpoint, as Kafka Streams does under exactly-once. A
+// clean close, after its last commit, syncs the files and writes `checkpoint.json`: for each store,
+// its changelog partition (and the topic's id) and the offset its contents cover. The next start reads
+// the checkpoint and deletes it before anything is written, so that a crash from then on leaves no
+// checkpoint: without one, the directory is wiped and every store restores its whole changelog. With
+// one, a task restores only the changelog's tail from that offset (restoreFrom), provided the topic is
+// the same one and still holds that offset.
 import {
   closeSync,
   fsyncSync,

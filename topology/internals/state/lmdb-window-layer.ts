@@ -14,9 +14,10 @@
 //
 // As in LmdbKeyValueStore, writes collect in memory (here a WindowInMemoryLayer of pending values,
 // tombstones included) that reads look at first, and go to LMDB at flush (each commit, in write
-// transactions of KEYS_PER_TRANSACTION keys) or once PENDING_LIMIT entries wait. Retention is the in-memory layer's: entries whose end is
-// <= (largest end written) - retention expire, each told to `onExpire` (the changelog's tombstone)
-// except during restore. Expiry reads only the range of ends it newly passes.
+// transactions of KEYS_PER_TRANSACTION keys) or once PENDING_LIMIT entries wait. Retention is the
+// in-memory layer's: entries whose end is <= (largest end written) - retention expire, each told to
+// `onExpire` (the changelog's tombstone) except during restore. Expiry reads only the range of ends it
+// newly passes.
 import type { Database } from 'lmdb'
 import { TopologyError } from '../../errors.js'
 import type { Serde } from '../../serdes.js'
